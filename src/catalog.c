@@ -1,0 +1,977 @@
+/* catalog: characters, assets and tags. Every write is one transaction,
+ * and a row never names a blob that is not already durable in the store.
+ * User text reaches SQLite only as bound parameters. */
+#include "config.h"
+
+#include "catalog.h"
+#include "db.h"
+#include "query.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct catalog {
+	struct store *store;
+	sqlite3 *db;
+};
+
+const char *const catalog_roles[] = {"sheet",    "face",     "turnaround", "expression",
+                                     "costume",  "pose",     "prop",       "location",
+                                     "reference", "generated", NULL};
+
+/* Query fields own these namespaces; a tag cannot use them. */
+static const char *const reserved_namespaces[] = {"character", "role", "format", "hash", NULL};
+
+void strlist_push(struct strlist *l, const char *s)
+{
+	l->items = xrealloc(l->items, (l->n + 1) * sizeof(char *));
+	l->items[l->n++] = xstrdup(s);
+}
+
+void strlist_clear(struct strlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->items[i]);
+	free(l->items);
+	l->items = NULL;
+	l->n = 0;
+}
+
+static char *column_text(sqlite3_stmt *stmt, int i)
+{
+	const unsigned char *t = sqlite3_column_text(stmt, i);
+	return t ? xstrdup((const char *)t) : NULL;
+}
+
+struct catalog *catalog_open(const char *dir)
+{
+	struct store *st = store_open(dir);
+	if (!st)
+		return NULL;
+	sqlite3 *db = db_open(store_db_path(st), false);
+	if (!db) {
+		store_free(st);
+		return NULL;
+	}
+	struct catalog *cat = xcalloc(1, sizeof(*cat));
+	cat->store = st;
+	cat->db = db;
+	return cat;
+}
+
+int catalog_create(const char *dir, bool *existed)
+{
+	if (store_create(dir, existed) < 0)
+		return -1;
+	char *path = xasprintf("%s/troupe.db", dir);
+	sqlite3 *db = db_open(path, true);
+	free(path);
+	if (!db)
+		return -1;
+	db_close(db);
+	return 0;
+}
+
+void catalog_close(struct catalog *cat)
+{
+	if (!cat)
+		return;
+	db_close(cat->db);
+	store_free(cat->store);
+	free(cat);
+}
+
+const char *catalog_root(const struct catalog *cat)
+{
+	return store_root(cat->store);
+}
+
+bool catalog_role_valid(const char *role)
+{
+	for (const char *const *r = catalog_roles; *r; r++)
+		if (strcmp(*r, role) == 0)
+			return true;
+	return false;
+}
+
+int catalog_slug_check(const char *slug)
+{
+	size_t len = strlen(slug);
+	if (len == 0 || len > 64)
+		return error_set(EX_DATAERR, "'%s': a slug has 1 to 64 characters", slug);
+	if (strspn(slug, "abcdefghijklmnopqrstuvwxyz0123456789-") != len || slug[0] == '-')
+		return error_set(EX_DATAERR,
+		                 "'%s': a slug is lower-case letters, digits and '-' "
+		                 "(not starting with '-')",
+		                 slug);
+	return 0;
+}
+
+/* Normalises a tag and refuses the reserved namespaces; *text is the
+ * normalised "ns:value" (or "value"), the caller's to free. */
+static int tag_normalise(const char *in, char **ns, char **value)
+{
+	if (tag_parse(in, ns, value) < 0)
+		return -1;
+	for (const char *const *r = reserved_namespaces; *r; r++) {
+		if (strcmp(*ns, *r) == 0) {
+			error_set(EX_DATAERR, "tag '%s': the namespace '%s' is a query field", in, *r);
+			free(*ns);
+			free(*value);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int64_t tag_id(struct catalog *cat, const char *text, bool create)
+{
+	char *ns, *value;
+	if (tag_normalise(text, &ns, &value) < 0)
+		return -1;
+	int64_t id = 0;
+	sqlite3_stmt *stmt = NULL;
+	if (create) {
+		stmt = db_prepare(cat->db, "INSERT INTO tags(ns, value) VALUES (?1, ?2) "
+		                           "ON CONFLICT DO NOTHING");
+		if (!stmt)
+			goto fail;
+		sqlite3_bind_text(stmt, 1, ns, -1, SQLITE_STATIC);
+		sqlite3_bind_text(stmt, 2, value, -1, SQLITE_STATIC);
+		if (sqlite3_step(stmt) != SQLITE_DONE) {
+			db_error(cat->db, "tag");
+			goto fail;
+		}
+		sqlite3_finalize(stmt);
+	}
+	stmt = db_prepare(cat->db, "SELECT id FROM tags WHERE ns = ?1 AND value = ?2");
+	if (!stmt)
+		goto fail;
+	sqlite3_bind_text(stmt, 1, ns, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, value, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		id = sqlite3_column_int64(stmt, 0);
+	else if (rc != SQLITE_DONE) {
+		db_error(cat->db, "tag");
+		goto fail;
+	}
+	sqlite3_finalize(stmt);
+	free(ns);
+	free(value);
+	return id;
+fail:
+	sqlite3_finalize(stmt);
+	free(ns);
+	free(value);
+	return -1;
+}
+
+/* Runs "INSERT/DELETE ... (?1 owner, ?2 tag)" for each tag of a list. */
+static int tags_apply(struct catalog *cat, const char *sql, int64_t owner,
+                      const struct strlist *tags, bool create)
+{
+	if (!tags || !tags->n)
+		return 0;
+	sqlite3_stmt *stmt = db_prepare(cat->db, sql);
+	if (!stmt)
+		return -1;
+	int rc = 0;
+	for (size_t i = 0; i < tags->n && rc == 0; i++) {
+		int64_t id = tag_id(cat, tags->items[i], create);
+		if (id < 0) {
+			rc = -1;
+			break;
+		}
+		if (id == 0)
+			continue; /* removing a tag nobody has */
+		sqlite3_reset(stmt);
+		sqlite3_bind_int64(stmt, 1, owner);
+		sqlite3_bind_int64(stmt, 2, id);
+		if (sqlite3_step(stmt) != SQLITE_DONE)
+			rc = db_error(cat->db, "tag");
+	}
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+static const char sql_character_tag_add[] =
+	"INSERT OR IGNORE INTO character_tags(character_id, tag_id) VALUES (?1, ?2)";
+static const char sql_character_tag_remove[] =
+	"DELETE FROM character_tags WHERE character_id = ?1 AND tag_id = ?2";
+static const char sql_asset_tag_add[] =
+	"INSERT OR IGNORE INTO asset_tags(asset_id, tag_id) VALUES (?1, ?2)";
+static const char sql_asset_tag_remove[] =
+	"DELETE FROM asset_tags WHERE asset_id = ?1 AND tag_id = ?2";
+
+static int aliases_apply(struct catalog *cat, const char *sql, int64_t owner,
+                         const struct strlist *aliases)
+{
+	if (!aliases->n)
+		return 0;
+	sqlite3_stmt *stmt = db_prepare(cat->db, sql);
+	if (!stmt)
+		return -1;
+	int rc = 0;
+	for (size_t i = 0; i < aliases->n && rc == 0; i++) {
+		if (text_check("alias", aliases->items[i]) < 0 || !*aliases->items[i]) {
+			rc = *aliases->items[i] ? -1 : error_set(EX_DATAERR, "alias: empty");
+			break;
+		}
+		sqlite3_reset(stmt);
+		sqlite3_bind_int64(stmt, 1, owner);
+		sqlite3_bind_text(stmt, 2, aliases->items[i], -1, SQLITE_STATIC);
+		if (sqlite3_step(stmt) != SQLITE_DONE)
+			rc = db_error(cat->db, "alias");
+	}
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+static int character_text_check(const struct character *c)
+{
+	if (c->name && (text_check("name", c->name) < 0))
+		return -1;
+	if (c->description && text_check("description", c->description) < 0)
+		return -1;
+	if (c->negative && text_check("negative prompt", c->negative) < 0)
+		return -1;
+	return 0;
+}
+
+int catalog_character_new(struct catalog *cat, const struct character *c)
+{
+	if (catalog_slug_check(c->slug) < 0 || character_text_check(c) < 0)
+		return -1;
+	if (c->name && !*c->name)
+		return error_set(EX_DATAERR, "name: empty");
+	if (db_begin(cat->db) < 0)
+		return -1;
+	int64_t now = time_now();
+	sqlite3_stmt *stmt = db_prepare(
+		cat->db, "INSERT INTO characters(slug, name, description, negative, seed, created, "
+		         "updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)");
+	if (!stmt)
+		goto fail;
+	sqlite3_bind_text(stmt, 1, c->slug, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, c->name ? c->name : c->slug, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 3, c->description ? c->description : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 4, c->negative ? c->negative : "", -1, SQLITE_STATIC);
+	if (c->has_seed)
+		sqlite3_bind_int64(stmt, 5, c->seed);
+	sqlite3_bind_int64(stmt, 6, now);
+	if (sqlite3_step(stmt) != SQLITE_DONE) {
+		if (sqlite3_errcode(cat->db) == SQLITE_CONSTRAINT)
+			error_set(EX_DATAERR, "%s: a character with this slug already exists", c->slug);
+		else
+			db_error(cat->db, c->slug);
+		goto fail;
+	}
+	sqlite3_finalize(stmt);
+	stmt = NULL;
+	int64_t id = sqlite3_last_insert_rowid(cat->db);
+	if (tags_apply(cat, sql_character_tag_add, id, &c->tags, true) < 0 ||
+	    aliases_apply(cat,
+	                  "INSERT OR IGNORE INTO character_aliases(character_id, alias) "
+	                  "VALUES (?1, ?2)",
+	                  id, &c->aliases) < 0 ||
+	    db_commit(cat->db) < 0)
+		goto fail;
+	return 0;
+fail:
+	sqlite3_finalize(stmt);
+	db_rollback(cat->db);
+	return -1;
+}
+
+static const char sql_character_select[] =
+	"SELECT c.id, c.slug, c.name, c.description, c.negative, c.seed, c.created, c.updated, "
+	"(SELECT count(*) FROM assets a WHERE a.character_id = c.id) FROM characters c ";
+
+static int character_fill_lists(struct catalog *cat, struct character *c)
+{
+	sqlite3_stmt *stmt = db_prepare(
+		cat->db, "SELECT CASE g.ns WHEN '' THEN g.value ELSE g.ns || ':' || g.value END "
+		         "FROM character_tags ct JOIN tags g ON g.id = ct.tag_id "
+		         "WHERE ct.character_id = ?1 ORDER BY g.ns, g.value");
+	if (!stmt)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, c->id);
+	while (sqlite3_step(stmt) == SQLITE_ROW)
+		strlist_push(&c->tags, (const char *)sqlite3_column_text(stmt, 0));
+	sqlite3_finalize(stmt);
+	stmt = db_prepare(cat->db, "SELECT alias FROM character_aliases WHERE character_id = ?1 "
+	                           "ORDER BY alias");
+	if (!stmt)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, c->id);
+	while (sqlite3_step(stmt) == SQLITE_ROW)
+		strlist_push(&c->aliases, (const char *)sqlite3_column_text(stmt, 0));
+	sqlite3_finalize(stmt);
+	return 0;
+}
+
+static struct character *character_from_row(sqlite3_stmt *stmt)
+{
+	struct character *c = xcalloc(1, sizeof(*c));
+	c->id = sqlite3_column_int64(stmt, 0);
+	c->slug = column_text(stmt, 1);
+	c->name = column_text(stmt, 2);
+	c->description = column_text(stmt, 3);
+	c->negative = column_text(stmt, 4);
+	c->has_seed = sqlite3_column_type(stmt, 5) != SQLITE_NULL;
+	c->seed = sqlite3_column_int64(stmt, 5);
+	c->created = sqlite3_column_int64(stmt, 6);
+	c->updated = sqlite3_column_int64(stmt, 7);
+	c->assets = sqlite3_column_int64(stmt, 8);
+	return c;
+}
+
+void character_free(struct character *c)
+{
+	if (!c)
+		return;
+	free(c->slug);
+	free(c->name);
+	free(c->description);
+	free(c->negative);
+	strlist_clear(&c->tags);
+	strlist_clear(&c->aliases);
+	free(c);
+}
+
+struct character *catalog_character_get(struct catalog *cat, const char *slug)
+{
+	struct strbuf sql = STRBUF_INIT;
+	sb_adds(&sql, sql_character_select);
+	sb_adds(&sql, "WHERE c.slug = ?1 OR c.id = (SELECT character_id FROM character_aliases "
+	              "WHERE alias = ?1 LIMIT 1) ORDER BY c.slug = ?1 DESC LIMIT 1");
+	sqlite3_stmt *stmt = db_prepare(cat->db, sql.buf);
+	sb_release(&sql);
+	if (!stmt)
+		return NULL;
+	sqlite3_bind_text(stmt, 1, slug, -1, SQLITE_STATIC);
+	struct character *c = NULL;
+	int rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		c = character_from_row(stmt);
+	else if (rc == SQLITE_DONE)
+		error_set(EX_NOINPUT, "%s: unknown character (see 'troupe character list')", slug);
+	else
+		db_error(cat->db, slug);
+	sqlite3_finalize(stmt);
+	if (c && character_fill_lists(cat, c) < 0) {
+		character_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+int catalog_character_list(struct catalog *cat, struct character ***out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	struct strbuf sql = STRBUF_INIT;
+	sb_adds(&sql, sql_character_select);
+	sb_adds(&sql, "ORDER BY c.slug");
+	sqlite3_stmt *stmt = db_prepare(cat->db, sql.buf);
+	sb_release(&sql);
+	if (!stmt)
+		return -1;
+	int rc;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		*out = xrealloc(*out, (*n + 1) * sizeof(**out));
+		(*out)[(*n)++] = character_from_row(stmt);
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		return db_error(cat->db, "characters");
+	for (size_t i = 0; i < *n; i++)
+		if (character_fill_lists(cat, (*out)[i]) < 0)
+			return -1;
+	return 0;
+}
+
+static int update_text(struct catalog *cat, int64_t id, const char *sql, const char *value)
+{
+	sqlite3_stmt *stmt = db_prepare(cat->db, sql);
+	if (!stmt)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, id);
+	if (value)
+		sqlite3_bind_text(stmt, 2, value, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : -1;
+	if (rc < 0) {
+		if (sqlite3_errcode(cat->db) == SQLITE_CONSTRAINT)
+			error_set(EX_DATAERR, "%s: a character with this slug already exists",
+			          value ? value : "");
+		else
+			db_error(cat->db, "character");
+	}
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+int catalog_character_edit(struct catalog *cat, const char *slug, const struct character_edit *e)
+{
+	struct character probe = {.name = (char *)e->name,
+	                          .description = (char *)e->description,
+	                          .negative = (char *)e->negative};
+	if (character_text_check(&probe) < 0)
+		return -1;
+	if (e->name && !*e->name)
+		return error_set(EX_DATAERR, "name: empty");
+	if (e->slug && catalog_slug_check(e->slug) < 0)
+		return -1;
+	if (db_begin(cat->db) < 0)
+		return -1;
+	struct character *c = catalog_character_get(cat, slug);
+	if (!c)
+		goto fail;
+	int64_t id = c->id;
+	character_free(c);
+	if ((e->slug && update_text(cat, id, "UPDATE characters SET slug = ?2 WHERE id = ?1",
+	                            e->slug) < 0) ||
+	    (e->name && update_text(cat, id, "UPDATE characters SET name = ?2 WHERE id = ?1",
+	                            e->name) < 0) ||
+	    (e->description &&
+	     update_text(cat, id, "UPDATE characters SET description = ?2 WHERE id = ?1",
+	                 e->description) < 0) ||
+	    (e->negative && update_text(cat, id, "UPDATE characters SET negative = ?2 WHERE id = ?1",
+	                                e->negative) < 0) ||
+	    (e->clear_seed &&
+	     update_text(cat, id, "UPDATE characters SET seed = NULL WHERE id = ?1", NULL) < 0))
+		goto fail;
+	if (e->set_seed) {
+		char seed[32];
+		snprintf(seed, sizeof(seed), "%lld", (long long)e->seed);
+		if (update_text(cat, id, "UPDATE characters SET seed = CAST(?2 AS INTEGER) WHERE id = ?1",
+		                seed) < 0)
+			goto fail;
+	}
+	char now[32];
+	snprintf(now, sizeof(now), "%lld", (long long)time_now());
+	if (tags_apply(cat, sql_character_tag_add, id, &e->add_tags, true) < 0 ||
+	    tags_apply(cat, sql_character_tag_remove, id, &e->remove_tags, false) < 0 ||
+	    aliases_apply(cat,
+	                  "INSERT OR IGNORE INTO character_aliases(character_id, alias) "
+	                  "VALUES (?1, ?2)",
+	                  id, &e->add_aliases) < 0 ||
+	    aliases_apply(cat, "DELETE FROM character_aliases WHERE character_id = ?1 AND alias = ?2",
+	                  id, &e->remove_aliases) < 0 ||
+	    update_text(cat, id, "UPDATE characters SET updated = CAST(?2 AS INTEGER) WHERE id = ?1",
+	                now) < 0 ||
+	    db_commit(cat->db) < 0)
+		goto fail;
+	return 0;
+fail:
+	db_rollback(cat->db);
+	return -1;
+}
+
+int catalog_character_rm(struct catalog *cat, const char *slug, bool force, int64_t *removed)
+{
+	*removed = 0;
+	if (db_begin(cat->db) < 0)
+		return -1;
+	struct character *c = catalog_character_get(cat, slug);
+	if (!c)
+		goto fail;
+	int64_t id = c->id, count = c->assets;
+	char *real_slug = xstrdup(c->slug);
+	character_free(c);
+	if (count > 0 && !force) {
+		error_set(EX_DATAERR, "%s: %lld asset%s belong to this character (use --force to "
+		                      "remove them too)",
+		          real_slug, (long long)count, count == 1 ? "" : "s");
+		free(real_slug);
+		goto fail;
+	}
+	free(real_slug);
+	if (update_text(cat, id, "DELETE FROM assets WHERE character_id = ?1", NULL) < 0 ||
+	    update_text(cat, id, "DELETE FROM characters WHERE id = ?1", NULL) < 0 ||
+	    db_commit(cat->db) < 0)
+		goto fail;
+	*removed = count;
+	return 0;
+fail:
+	db_rollback(cat->db);
+	return -1;
+}
+
+/* ---- adding files ---- */
+
+struct add_item {
+	char *path;
+	struct image_info info;
+	struct store_staged staged;
+	int64_t asset_id;
+	bool existed;
+};
+
+struct add_batch {
+	struct catalog *cat;
+	int64_t character_id; /* 0: none */
+	char *role;
+	struct strlist tags;
+	struct add_item *items;
+	size_t n;
+};
+
+struct add_batch *catalog_add_begin(struct catalog *cat, const char *slug, const char *role,
+                                    const struct strlist *tags)
+{
+	if (!catalog_role_valid(role)) {
+		error_set(EX_USAGE, "--role %s: not a role (sheet, face, turnaround, expression, "
+		                    "costume, pose, prop, location, reference, generated)",
+		          role);
+		return NULL;
+	}
+	int64_t character_id = 0;
+	if (slug) {
+		struct character *c = catalog_character_get(cat, slug);
+		if (!c)
+			return NULL;
+		character_id = c->id;
+		character_free(c);
+	}
+	for (size_t i = 0; tags && i < tags->n; i++) {
+		char *ns, *value;
+		if (tag_normalise(tags->items[i], &ns, &value) < 0)
+			return NULL;
+		free(ns);
+		free(value);
+	}
+	struct add_batch *b = xcalloc(1, sizeof(*b));
+	b->cat = cat;
+	b->character_id = character_id;
+	b->role = xstrdup(role);
+	for (size_t i = 0; tags && i < tags->n; i++)
+		strlist_push(&b->tags, tags->items[i]);
+	return b;
+}
+
+int catalog_add_file(struct add_batch *b, const char *path)
+{
+	struct add_item item = {0};
+	if (image_probe(path, &item.info) < 0)
+		return error_prefix("%s", path);
+	if (store_stage_file(b->cat->store, path, &item.staged) < 0)
+		return -1;
+	item.path = xstrdup(path);
+	b->items = xrealloc(b->items, (b->n + 1) * sizeof(*b->items));
+	b->items[b->n++] = item;
+	return 0;
+}
+
+size_t catalog_add_count(const struct add_batch *b)
+{
+	return b->n;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash ? slash + 1 : path;
+}
+
+static int add_rows(struct add_batch *b)
+{
+	sqlite3 *db = b->cat->db;
+	int rc = -1;
+	int64_t now = time_now();
+	sqlite3_stmt *blob_ins = db_prepare(db, "INSERT INTO blobs(hash, bytes, added) VALUES "
+	                                        "(?1, ?2, ?3) ON CONFLICT(hash) DO NOTHING");
+	sqlite3_stmt *blob_id = db_prepare(db, "SELECT id FROM blobs WHERE hash = ?1");
+	sqlite3_stmt *existing = db_prepare(
+		db, "SELECT id FROM assets WHERE blob_id = ?1 AND character_id IS ?2 AND role = ?3");
+	sqlite3_stmt *asset_ins = db_prepare(
+		db, "INSERT INTO assets(blob_id, character_id, role, width, height, format, source, "
+		    "added) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+	if (!blob_ins || !blob_id || !existing || !asset_ins)
+		goto out;
+	for (size_t i = 0; i < b->n; i++) {
+		struct add_item *it = &b->items[i];
+		sqlite3_reset(blob_ins);
+		sqlite3_bind_text(blob_ins, 1, it->staged.hash, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(blob_ins, 2, (int64_t)it->staged.bytes);
+		sqlite3_bind_int64(blob_ins, 3, now);
+		if (sqlite3_step(blob_ins) != SQLITE_DONE) {
+			db_error(db, it->path);
+			goto out;
+		}
+		sqlite3_reset(blob_id);
+		sqlite3_bind_text(blob_id, 1, it->staged.hash, -1, SQLITE_STATIC);
+		if (sqlite3_step(blob_id) != SQLITE_ROW) {
+			db_error(db, it->path);
+			goto out;
+		}
+		int64_t bid = sqlite3_column_int64(blob_id, 0);
+
+		sqlite3_reset(existing);
+		sqlite3_bind_int64(existing, 1, bid);
+		if (b->character_id)
+			sqlite3_bind_int64(existing, 2, b->character_id);
+		else
+			sqlite3_bind_null(existing, 2);
+		sqlite3_bind_text(existing, 3, b->role, -1, SQLITE_STATIC);
+		int step = sqlite3_step(existing);
+		if (step == SQLITE_ROW) {
+			it->asset_id = sqlite3_column_int64(existing, 0);
+			it->existed = true;
+		} else if (step == SQLITE_DONE) {
+			/* Only text that is valid UTF-8 goes in the index. */
+			const char *source = base_name(it->path);
+			sqlite3_reset(asset_ins);
+			sqlite3_clear_bindings(asset_ins);
+			sqlite3_bind_int64(asset_ins, 1, bid);
+			if (b->character_id)
+				sqlite3_bind_int64(asset_ins, 2, b->character_id);
+			sqlite3_bind_text(asset_ins, 3, b->role, -1, SQLITE_STATIC);
+			sqlite3_bind_int(asset_ins, 4, it->info.width);
+			sqlite3_bind_int(asset_ins, 5, it->info.height);
+			sqlite3_bind_text(asset_ins, 6, it->info.format, -1, SQLITE_STATIC);
+			if (utf8_valid(source, strlen(source)))
+				sqlite3_bind_text(asset_ins, 7, source, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(asset_ins, 8, now);
+			if (sqlite3_step(asset_ins) != SQLITE_DONE) {
+				db_error(db, it->path);
+				goto out;
+			}
+			it->asset_id = sqlite3_last_insert_rowid(db);
+		} else {
+			db_error(db, it->path);
+			goto out;
+		}
+		if (tags_apply(b->cat, sql_asset_tag_add, it->asset_id, &b->tags, true) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(blob_ins);
+	sqlite3_finalize(blob_id);
+	sqlite3_finalize(existing);
+	sqlite3_finalize(asset_ins);
+	return rc;
+}
+
+int catalog_add_commit(struct add_batch *b)
+{
+	struct store_staged *staged = xcalloc(b->n, sizeof(*staged));
+	for (size_t i = 0; i < b->n; i++)
+		staged[i] = b->items[i].staged;
+	int rc = store_publish(b->cat->store, staged, b->n);
+	for (size_t i = 0; i < b->n; i++)
+		b->items[i].staged = staged[i];
+	free(staged);
+	if (rc < 0)
+		return -1;
+	if (db_begin(b->cat->db) < 0)
+		return -1;
+	if (add_rows(b) < 0 || db_commit(b->cat->db) < 0) {
+		db_rollback(b->cat->db);
+		return -1;
+	}
+	return 0;
+}
+
+void catalog_add_result(const struct add_batch *b, size_t i, int64_t *id, const char **hash,
+                        const char **path, bool *existed)
+{
+	*id = b->items[i].asset_id;
+	*hash = b->items[i].staged.hash;
+	*path = b->items[i].path;
+	*existed = b->items[i].existed;
+}
+
+void catalog_add_free(struct add_batch *b)
+{
+	if (!b)
+		return;
+	for (size_t i = 0; i < b->n; i++) {
+		store_staged_discard(&b->items[i].staged);
+		free(b->items[i].path);
+	}
+	free(b->items);
+	free(b->role);
+	strlist_clear(&b->tags);
+	free(b);
+}
+
+/* ---- assets ---- */
+
+int catalog_asset_resolve(struct catalog *cat, const char *ref, int64_t *id)
+{
+	size_t len = strlen(ref);
+	sqlite3_stmt *stmt = NULL;
+	int rc = -1;
+	if (len > 0 && len < 8 && strspn(ref, "0123456789") == len) {
+		stmt = db_prepare(cat->db, "SELECT id FROM assets WHERE id = ?1");
+		if (!stmt)
+			return -1;
+		sqlite3_bind_int64(stmt, 1, strtoll(ref, NULL, 10));
+	} else {
+		char lower[STORE_HASH_HEX + 2];
+		if (len < 8 || len > STORE_HASH_HEX ||
+		    strspn(ref, "0123456789abcdefABCDEF") != len)
+			return error_set(EX_USAGE,
+			                 "%s: not an asset id or a hash prefix of 8 to 32 hex digits",
+			                 ref);
+		for (size_t i = 0; i <= len; i++)
+			lower[i] = (char)(ref[i] >= 'A' && ref[i] <= 'F' ? ref[i] - 'A' + 'a' : ref[i]);
+		char upper[STORE_HASH_HEX + 3];
+		snprintf(upper, sizeof(upper), "%s~", lower);
+		stmt = db_prepare(cat->db, "SELECT a.id FROM assets a JOIN blobs b ON b.id = a.blob_id "
+		                           "WHERE b.hash >= ?1 AND b.hash < ?2 ORDER BY a.id LIMIT 2");
+		if (!stmt)
+			return -1;
+		sqlite3_bind_text(stmt, 1, lower, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(stmt, 2, upper, -1, SQLITE_TRANSIENT);
+	}
+	int step = sqlite3_step(stmt);
+	if (step == SQLITE_ROW) {
+		*id = sqlite3_column_int64(stmt, 0);
+		if (sqlite3_step(stmt) == SQLITE_ROW)
+			error_set(EX_USAGE, "%s: ambiguous; more than one asset matches", ref);
+		else
+			rc = 0;
+	} else if (step == SQLITE_DONE) {
+		error_set(EX_NOINPUT, "%s: no such asset", ref);
+	} else {
+		db_error(cat->db, ref);
+	}
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+static const char sql_asset_select[] =
+	"SELECT a.id, b.hash, c.slug, a.role, a.width, a.height, a.format, b.bytes, a.added, "
+	"a.source FROM assets a JOIN blobs b ON b.id = a.blob_id "
+	"LEFT JOIN characters c ON c.id = a.character_id ";
+
+static const char sql_asset_tags[] =
+	"SELECT CASE g.ns WHEN '' THEN g.value ELSE g.ns || ':' || g.value END "
+	"FROM asset_tags t JOIN tags g ON g.id = t.tag_id WHERE t.asset_id = ?1 "
+	"ORDER BY g.ns, g.value";
+
+static struct asset *asset_from_row(struct catalog *cat, sqlite3_stmt *row, sqlite3_stmt *tags)
+{
+	struct asset *a = xcalloc(1, sizeof(*a));
+	a->id = sqlite3_column_int64(row, 0);
+	snprintf(a->hash, sizeof(a->hash), "%s", (const char *)sqlite3_column_text(row, 1));
+	a->character = column_text(row, 2);
+	a->role = column_text(row, 3);
+	a->width = sqlite3_column_int(row, 4);
+	a->height = sqlite3_column_int(row, 5);
+	a->format = column_text(row, 6);
+	a->bytes = sqlite3_column_int64(row, 7);
+	a->added = sqlite3_column_int64(row, 8);
+	a->source = column_text(row, 9);
+	a->path = store_blob_path(cat->store, a->hash);
+	sqlite3_reset(tags);
+	sqlite3_bind_int64(tags, 1, a->id);
+	while (sqlite3_step(tags) == SQLITE_ROW)
+		strlist_push(&a->tags, (const char *)sqlite3_column_text(tags, 0));
+	return a;
+}
+
+void asset_free(struct asset *a)
+{
+	if (!a)
+		return;
+	free(a->character);
+	free(a->role);
+	strlist_clear(&a->tags);
+	free(a->format);
+	free(a->source);
+	free(a->path);
+	free(a);
+}
+
+struct asset *catalog_asset_get(struct catalog *cat, int64_t id)
+{
+	struct strbuf sql = STRBUF_INIT;
+	sb_adds(&sql, sql_asset_select);
+	sb_adds(&sql, "WHERE a.id = ?1");
+	sqlite3_stmt *row = db_prepare(cat->db, sql.buf);
+	sqlite3_stmt *tags = db_prepare(cat->db, sql_asset_tags);
+	sb_release(&sql);
+	struct asset *a = NULL;
+	if (row && tags) {
+		sqlite3_bind_int64(row, 1, id);
+		int rc = sqlite3_step(row);
+		if (rc == SQLITE_ROW)
+			a = asset_from_row(cat, row, tags);
+		else if (rc == SQLITE_DONE)
+			error_set(EX_NOINPUT, "%lld: no such asset", (long long)id);
+		else
+			db_error(cat->db, "asset");
+	}
+	sqlite3_finalize(row);
+	sqlite3_finalize(tags);
+	return a;
+}
+
+int catalog_asset_rm(struct catalog *cat, const int64_t *ids, size_t n)
+{
+	if (db_begin(cat->db) < 0)
+		return -1;
+	sqlite3_stmt *stmt = db_prepare(cat->db, "DELETE FROM assets WHERE id = ?1");
+	if (!stmt)
+		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_reset(stmt);
+		sqlite3_bind_int64(stmt, 1, ids[i]);
+		if (sqlite3_step(stmt) != SQLITE_DONE) {
+			db_error(cat->db, "rm");
+			goto fail;
+		}
+	}
+	sqlite3_finalize(stmt);
+	stmt = NULL;
+	if (db_commit(cat->db) < 0)
+		goto fail;
+	return 0;
+fail:
+	sqlite3_finalize(stmt);
+	db_rollback(cat->db);
+	return -1;
+}
+
+int catalog_asset_tag(struct catalog *cat, const int64_t *ids, size_t n,
+                      const struct strlist *add, const struct strlist *remove)
+{
+	if (db_begin(cat->db) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (tags_apply(cat, sql_asset_tag_add, ids[i], add, true) < 0 ||
+		    tags_apply(cat, sql_asset_tag_remove, ids[i], remove, false) < 0) {
+			db_rollback(cat->db);
+			return -1;
+		}
+	}
+	if (db_commit(cat->db) < 0) {
+		db_rollback(cat->db);
+		return -1;
+	}
+	return 0;
+}
+
+int catalog_asset_open(struct catalog *cat, int64_t id)
+{
+	struct asset *a = catalog_asset_get(cat, id);
+	if (!a)
+		return -1;
+	int fd = store_open_blob(cat->store, a->hash);
+	asset_free(a);
+	return fd;
+}
+
+/* ---- queries ---- */
+
+static const struct {
+	const char *name;
+	enum catalog_sort sort;
+	const char *sql;
+} sort_keys[] = {
+	{"id", SORT_ID, "a.id"},
+	{"added", SORT_ADDED, "a.added"},
+	{"width", SORT_WIDTH, "a.width"},
+	{"height", SORT_HEIGHT, "a.height"},
+	{"bytes", SORT_BYTES, "b.bytes"},
+	{"character", SORT_CHARACTER, "c.slug"},
+	{"role", SORT_ROLE, "a.role"},
+};
+
+int catalog_sort_parse(const char *text, struct query_options *opts)
+{
+	opts->descending = text[0] == '-';
+	const char *key = text + (opts->descending || text[0] == '+');
+	for (size_t i = 0; i < sizeof(sort_keys) / sizeof(sort_keys[0]); i++) {
+		if (strcmp(key, sort_keys[i].name) == 0) {
+			opts->sort = sort_keys[i].sort;
+			return 0;
+		}
+	}
+	return error_set(EX_USAGE, "--sort %s: unknown key (id, added, width, height, bytes, "
+	                           "character, role; '-' in front for descending)",
+	                 text);
+}
+
+static void bind_query(sqlite3_stmt *stmt, const struct query *q)
+{
+	for (size_t i = 0; i < q->nparams; i++) {
+		if (q->params[i].type == QUERY_PARAM_TEXT)
+			sqlite3_bind_text(stmt, (int)i + 1, q->params[i].text, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_int64(stmt, (int)i + 1, q->params[i].number);
+	}
+}
+
+int catalog_query(struct catalog *cat, const char *text, const struct query_options *opts,
+                  int (*each)(const struct asset *, void *), void *ctx)
+{
+	struct query *q = query_compile(text);
+	if (!q)
+		return -1;
+	const char *order = "a.id";
+	for (size_t i = 0; i < sizeof(sort_keys) / sizeof(sort_keys[0]); i++)
+		if (sort_keys[i].sort == opts->sort)
+			order = sort_keys[i].sql;
+	struct strbuf sql = STRBUF_INIT;
+	sb_adds(&sql, sql_asset_select);
+	sb_addf(&sql, "WHERE %s ORDER BY %s %s, a.id", q->where, order,
+	        opts->descending ? "DESC" : "ASC");
+	if (opts->limit > 0)
+		sb_addf(&sql, " LIMIT %lld", (long long)opts->limit);
+	sqlite3_stmt *row = db_prepare(cat->db, sql.buf);
+	sqlite3_stmt *tags = db_prepare(cat->db, sql_asset_tags);
+	int rc = -1;
+	sb_release(&sql);
+	if (!row || !tags)
+		goto out;
+	bind_query(row, q);
+	int step;
+	while ((step = sqlite3_step(row)) == SQLITE_ROW) {
+		struct asset *a = asset_from_row(cat, row, tags);
+		int stop = each(a, ctx);
+		asset_free(a);
+		if (stop)
+			break;
+	}
+	if (step != SQLITE_ROW && step != SQLITE_DONE) {
+		db_error(cat->db, "query");
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(row);
+	sqlite3_finalize(tags);
+	query_free(q);
+	return rc;
+}
+
+int catalog_query_count(struct catalog *cat, const char *text, int64_t *count)
+{
+	struct query *q = query_compile(text);
+	if (!q)
+		return -1;
+	char *sql = xasprintf("SELECT count(*) FROM assets a WHERE %s", q->where);
+	sqlite3_stmt *stmt = db_prepare(cat->db, sql);
+	free(sql);
+	int rc = -1;
+	if (stmt) {
+		bind_query(stmt, q);
+		if (sqlite3_step(stmt) == SQLITE_ROW) {
+			*count = sqlite3_column_int64(stmt, 0);
+			rc = 0;
+		} else {
+			db_error(cat->db, "query");
+		}
+	}
+	sqlite3_finalize(stmt);
+	query_free(q);
+	return rc;
+}

@@ -1,0 +1,141 @@
+/* catalog: the domain API over the store and the index: characters,
+ * assets, tags and queries. It validates everything a user can type, holds
+ * the SQL, and never prints. */
+#ifndef TROUPE_CATALOG_H
+#define TROUPE_CATALOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "image.h"
+#include "store.h"
+
+struct catalog;
+
+/* Opens the store found from dir (see store_open) and its index. */
+struct catalog *catalog_open(const char *dir);
+/* Creates a store at dir (the .troupe directory) with an empty index;
+ * *existed tells whether one was already there. */
+int catalog_create(const char *dir, bool *existed);
+void catalog_close(struct catalog *cat);
+const char *catalog_root(const struct catalog *cat);
+
+/* A list of strings; each entry and the array are owned by the list. */
+struct strlist {
+	char **items;
+	size_t n;
+};
+void strlist_push(struct strlist *l, const char *s);
+void strlist_clear(struct strlist *l);
+
+/* Roles an asset may have; NULL-terminated. */
+extern const char *const catalog_roles[];
+bool catalog_role_valid(const char *role);
+/* Slugs are lower-case ASCII letters, digits and '-', 1 to 64 of them. */
+int catalog_slug_check(const char *slug);
+
+struct character {
+	int64_t id;
+	char *slug;
+	char *name;
+	char *description;
+	char *negative;
+	bool has_seed;
+	int64_t seed;
+	struct strlist tags; /* "ns:value" or "value" */
+	struct strlist aliases;
+	int64_t created;
+	int64_t updated;
+	int64_t assets; /* how many assets belong to it */
+};
+void character_free(struct character *c);
+
+/* Fields of a new character; name defaults to the slug. */
+int catalog_character_new(struct catalog *cat, const struct character *c);
+/* By slug, or by alias when no slug matches. NULL with EX_NOINPUT for an
+ * unknown character. */
+struct character *catalog_character_get(struct catalog *cat, const char *slug);
+/* Every character, ordered by slug; *out is the caller's to free with
+ * character_free on each and free on the array. */
+int catalog_character_list(struct catalog *cat, struct character ***out, size_t *n);
+
+struct character_edit {
+	const char *slug; /* rename to this; NULL keeps */
+	const char *name;
+	const char *description;
+	const char *negative;
+	bool set_seed;
+	bool clear_seed;
+	int64_t seed;
+	struct strlist add_tags, remove_tags, add_aliases, remove_aliases;
+};
+int catalog_character_edit(struct catalog *cat, const char *slug, const struct character_edit *e);
+/* Refuses while assets belong to the character unless force, which
+ * removes those asset rows too (their blobs stay until gc). *removed is
+ * the number of asset rows removed. */
+int catalog_character_rm(struct catalog *cat, const char *slug, bool force, int64_t *removed);
+
+struct asset {
+	int64_t id;
+	char hash[STORE_HASH_HEX + 1];
+	char *character; /* slug, or NULL */
+	char *role;
+	struct strlist tags;
+	int width;
+	int height;
+	char *format;
+	int64_t bytes;
+	int64_t added;
+	char *source; /* the file name it was added from, or NULL */
+	char *path;   /* where its blob lives */
+};
+void asset_free(struct asset *a);
+
+/* Adding files is three steps so that a command is one transaction: a
+ * batch validates the character, role and tags; each file is probed and
+ * staged; commit publishes the blobs and inserts every row at once. */
+struct add_batch;
+struct add_batch *catalog_add_begin(struct catalog *cat, const char *slug, const char *role,
+                                    const struct strlist *tags);
+/* Probes and stages one file. Returns 0 when staged, -1 with an error when
+ * the file is unreadable or not a complete image of an accepted format. */
+int catalog_add_file(struct add_batch *b, const char *path);
+size_t catalog_add_count(const struct add_batch *b);
+/* Publishes and inserts; on success the ids of the assets (new or
+ * already there) are in order of the files added. */
+int catalog_add_commit(struct add_batch *b);
+/* After commit: the i-th file's asset id, hash, and whether it was new. */
+void catalog_add_result(const struct add_batch *b, size_t i, int64_t *id, const char **hash,
+                        const char **path, bool *existed);
+/* Frees the batch, removing anything staged and not committed. */
+void catalog_add_free(struct add_batch *b);
+
+/* An asset by decimal id (under 8 digits) or by a hash prefix of 8 or
+ * more hex digits; EX_NOINPUT when none, EX_USAGE when ambiguous. */
+int catalog_asset_resolve(struct catalog *cat, const char *ref, int64_t *id);
+struct asset *catalog_asset_get(struct catalog *cat, int64_t id);
+int catalog_asset_rm(struct catalog *cat, const int64_t *ids, size_t n);
+/* Adds and removes tags on each asset, all in one transaction. */
+int catalog_asset_tag(struct catalog *cat, const int64_t *ids, size_t n,
+                      const struct strlist *add, const struct strlist *remove);
+/* A read-only descriptor on the asset's blob. */
+int catalog_asset_open(struct catalog *cat, int64_t id);
+
+enum catalog_sort { SORT_ID, SORT_ADDED, SORT_WIDTH, SORT_HEIGHT, SORT_BYTES, SORT_CHARACTER,
+                    SORT_ROLE };
+struct query_options {
+	enum catalog_sort sort;
+	bool descending;
+	int64_t limit; /* 0: no limit */
+};
+/* Parses "added", "-width", ...; -1 with an error for an unknown key. */
+int catalog_sort_parse(const char *text, struct query_options *opts);
+/* Runs a tag query; calls each(asset, ctx) for every match in order and
+ * frees the asset after. A non-zero return from each stops the walk. */
+int catalog_query(struct catalog *cat, const char *query, const struct query_options *opts,
+                  int (*each)(const struct asset *, void *), void *ctx);
+/* The number of assets that match. */
+int catalog_query_count(struct catalog *cat, const char *query, int64_t *count);
+
+#endif

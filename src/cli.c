@@ -1,0 +1,292 @@
+/* cli: option parsing and output shared by the command files. It may
+ * print; it never opens the store or runs SQL. */
+#include "config.h"
+
+#include "cli.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void opts_init(struct opts *o, struct cli *cli, int argc, char **argv,
+               const struct opt_spec *specs)
+{
+	memset(o, 0, sizeof(*o));
+	o->cli = cli;
+	o->argc = argc;
+	o->argv = argv;
+	o->i = 1;
+	o->specs = specs;
+}
+
+static const struct opt_spec global_specs[] = {
+	{"help", 'h', false, OPT_HELP},
+	{"json", 0, false, -100},
+	{"store", 0, true, -101},
+	{"quiet", 'q', false, -102},
+	{NULL, 0, false, 0},
+};
+
+static const struct opt_spec *find_long(const struct opt_spec *specs, const char *name,
+                                        size_t len)
+{
+	for (const struct opt_spec *s = specs; s && s->name; s++)
+		if (strlen(s->name) == len && strncmp(s->name, name, len) == 0)
+			return s;
+	return NULL;
+}
+
+static const struct opt_spec *find_short(const struct opt_spec *specs, char c)
+{
+	for (const struct opt_spec *s = specs; s && s->name; s++)
+		if (s->short_name && s->short_name == c)
+			return s;
+	return NULL;
+}
+
+static int apply_global(struct opts *o, const struct opt_spec *s, const char *arg)
+{
+	switch (s->id) {
+	case -100:
+		o->cli->json = true;
+		break;
+	case -101:
+		o->cli->store_dir = arg;
+		break;
+	case -102:
+		o->cli->quiet = true;
+		break;
+	}
+	return s->id;
+}
+
+int opts_next(struct opts *o, const char **arg)
+{
+	for (;;) {
+		*arg = NULL;
+		if (o->i >= o->argc)
+			return OPT_END;
+		char *word = o->argv[o->i++];
+		if (o->only_positional || word[0] != '-' || word[1] == '\0') {
+			*arg = word;
+			return OPT_POSITIONAL;
+		}
+		if (strcmp(word, "--") == 0) {
+			o->only_positional = true;
+			continue;
+		}
+		const struct opt_spec *s = NULL;
+		const char *inline_arg = NULL;
+		if (word[1] == '-') {
+			const char *name = word + 2;
+			const char *eq = strchr(name, '=');
+			size_t len = eq ? (size_t)(eq - name) : strlen(name);
+			s = find_long(o->specs, name, len);
+			if (!s)
+				s = find_long(global_specs, name, len);
+			if (eq)
+				inline_arg = eq + 1;
+		} else if (word[2] == '\0') {
+			s = find_short(o->specs, word[1]);
+			if (!s)
+				s = find_short(global_specs, word[1]);
+		}
+		if (!s) {
+			if (o->dash_words && word[1] != '-') {
+				*arg = word;
+				return OPT_POSITIONAL;
+			}
+			error_set(EX_USAGE, "unknown option '%s' (see 'troupe %s --help')", word,
+			          o->cli->command);
+			return OPT_ERROR;
+		}
+		if (s->has_arg) {
+			if (inline_arg) {
+				*arg = inline_arg;
+			} else if (o->i < o->argc) {
+				*arg = o->argv[o->i++];
+			} else {
+				error_set(EX_USAGE, "option '%s' needs a value", word);
+				return OPT_ERROR;
+			}
+		} else if (inline_arg) {
+			error_set(EX_USAGE, "option '--%s' takes no value", s->name);
+			return OPT_ERROR;
+		}
+		if (s->id < -3) {
+			apply_global(o, s, *arg);
+			continue;
+		}
+		return s->id;
+	}
+}
+
+void cli_print_help(const struct cmd_entry *cmd)
+{
+	printf("usage: troupe %s\n\n%s\n", cmd->usage, cmd->summary);
+	if (cmd->help && *cmd->help)
+		printf("\n%s", cmd->help);
+	printf("\nEvery command also takes --store DIR, --json, -q and --help.\n"
+	       "See troupe-%s(1) for more.\n",
+	       cmd->name);
+}
+
+int cli_usage_error(const struct cmd_entry *cmd, const char *why)
+{
+	return error_set(EX_USAGE, "%s (usage: troupe %s)", why, cmd->usage);
+}
+
+int cli_parse_int(const char *option, const char *text, int64_t min, int64_t max, int64_t *out)
+{
+	if (parse_i64(text, out) < 0 || *out < min || *out > max)
+		return error_set(EX_USAGE, "%s %s: expected a whole number from %lld to %lld", option,
+		                 text, (long long)min, (long long)max);
+	return 0;
+}
+
+struct table {
+	int columns;
+	char **cells; /* rows * columns, the first row the headers */
+	size_t rows;
+};
+
+struct table *table_new(int columns, const char *const *headers)
+{
+	struct table *t = xcalloc(1, sizeof(*t));
+	t->columns = columns;
+	table_add(t, headers);
+	return t;
+}
+
+void table_add(struct table *t, const char *const *cells)
+{
+	t->cells = xrealloc(t->cells, (t->rows + 1) * (size_t)t->columns * sizeof(char *));
+	for (int c = 0; c < t->columns; c++)
+		t->cells[t->rows * (size_t)t->columns + (size_t)c] = xstrdup(cells[c] ? cells[c] : "");
+	t->rows++;
+}
+
+/* Display width of UTF-8 text: one column per code point. */
+static size_t text_width(const char *s)
+{
+	size_t w = 0;
+	for (; *s; s++)
+		w += ((unsigned char)*s & 0xC0) != 0x80;
+	return w;
+}
+
+void table_print(struct table *t, FILE *out)
+{
+	size_t *width = xcalloc((size_t)t->columns, sizeof(size_t));
+	for (size_t r = 0; r < t->rows; r++)
+		for (int c = 0; c < t->columns; c++) {
+			size_t w = text_width(t->cells[r * (size_t)t->columns + (size_t)c]);
+			if (w > width[c])
+				width[c] = w;
+		}
+	for (size_t r = 0; r < t->rows; r++) {
+		for (int c = 0; c < t->columns; c++) {
+			const char *cell = t->cells[r * (size_t)t->columns + (size_t)c];
+			if (c == t->columns - 1) {
+				fputs(cell, out);
+				break;
+			}
+			fputs(cell, out);
+			for (size_t pad = text_width(cell); pad < width[c] + 2; pad++)
+				fputc(' ', out);
+		}
+		fputc('\n', out);
+	}
+	free(width);
+}
+
+void table_free(struct table *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->rows * (size_t)t->columns; i++)
+		free(t->cells[i]);
+	free(t->cells);
+	free(t);
+}
+
+void json_print(cJSON *item)
+{
+	char *text = cJSON_Print(item);
+	if (text) {
+		fputs(text, stdout);
+		fputc('\n', stdout);
+	}
+	free(text);
+	cJSON_Delete(item);
+}
+
+cJSON *json_strlist(const struct strlist *l)
+{
+	cJSON *arr = cJSON_CreateArray();
+	for (size_t i = 0; i < l->n; i++)
+		cJSON_AddItemToArray(arr, cJSON_CreateString(l->items[i]));
+	return arr;
+}
+
+static void add_string_or_null(cJSON *obj, const char *key, const char *value)
+{
+	if (value)
+		cJSON_AddStringToObject(obj, key, value);
+	else
+		cJSON_AddNullToObject(obj, key);
+}
+
+cJSON *json_asset(const struct asset *a)
+{
+	char added[32];
+	time_iso8601(a->added, added);
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "id", (double)a->id);
+	cJSON_AddStringToObject(o, "hash", a->hash);
+	add_string_or_null(o, "character", a->character);
+	cJSON_AddStringToObject(o, "role", a->role);
+	cJSON_AddItemToObject(o, "tags", json_strlist(&a->tags));
+	cJSON_AddStringToObject(o, "path", a->path);
+	cJSON_AddNumberToObject(o, "width", a->width);
+	cJSON_AddNumberToObject(o, "height", a->height);
+	cJSON_AddStringToObject(o, "format", a->format);
+	cJSON_AddNumberToObject(o, "bytes", (double)a->bytes);
+	cJSON_AddStringToObject(o, "added", added);
+	add_string_or_null(o, "source", a->source);
+	return o;
+}
+
+cJSON *json_character(const struct character *c)
+{
+	char created[32], updated[32];
+	time_iso8601(c->created, created);
+	time_iso8601(c->updated, updated);
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "id", (double)c->id);
+	cJSON_AddStringToObject(o, "slug", c->slug);
+	cJSON_AddStringToObject(o, "name", c->name);
+	cJSON_AddStringToObject(o, "description", c->description);
+	cJSON_AddStringToObject(o, "negative", c->negative);
+	if (c->has_seed)
+		cJSON_AddNumberToObject(o, "seed", (double)c->seed);
+	else
+		cJSON_AddNullToObject(o, "seed");
+	cJSON_AddItemToObject(o, "tags", json_strlist(&c->tags));
+	cJSON_AddItemToObject(o, "aliases", json_strlist(&c->aliases));
+	cJSON_AddNumberToObject(o, "assets", (double)c->assets);
+	cJSON_AddStringToObject(o, "created", created);
+	cJSON_AddStringToObject(o, "updated", updated);
+	return o;
+}
+
+char *tags_joined(const struct strlist *l)
+{
+	struct strbuf sb = STRBUF_INIT;
+	for (size_t i = 0; i < l->n; i++) {
+		if (i)
+			sb_adds(&sb, ", ");
+		sb_adds(&sb, l->items[i]);
+	}
+	return sb_detach(&sb);
+}

@@ -1,0 +1,235 @@
+/* troupe add: files and directories into the store, as one transaction.
+ * Files named on the command line must be images; files found by walking a
+ * directory that are not are reported and skipped. */
+#define _GNU_SOURCE
+#include "config.h"
+
+#include "commands.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+enum { OPT_ROLE = 1, OPT_TAG, OPT_CHARACTER };
+
+static const struct opt_spec add_specs[] = {
+	{"role", 'r', true, OPT_ROLE},
+	{"tag", 't', true, OPT_TAG},
+	{"character", 'c', true, OPT_CHARACTER},
+	{NULL, 0, false, 0},
+};
+
+struct add_file {
+	char *path;
+	bool explicit; /* named on the command line */
+};
+
+struct file_list {
+	struct add_file *files;
+	size_t n;
+};
+
+static void files_push(struct file_list *l, const char *path, bool explicit)
+{
+	l->files = xrealloc(l->files, (l->n + 1) * sizeof(*l->files));
+	l->files[l->n].path = xstrdup(path);
+	l->files[l->n].explicit = explicit;
+	l->n++;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every regular file under dir, in name order, hidden entries skipped;
+ * symbolic links to directories are not followed, so a loop cannot form. */
+static int walk(const char *dir, struct file_list *out, int depth)
+{
+	if (depth > 64)
+		return error_set(EX_DATAERR, "%s: directories nested too deep", dir);
+	DIR *d = opendir(dir);
+	if (!d)
+		return error_set(EX_NOINPUT, "%s: %s", dir, strerror(errno));
+	char **names = NULL;
+	size_t n = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		names = xrealloc(names, (n + 1) * sizeof(char *));
+		names[n++] = xstrdup(e->d_name);
+	}
+	closedir(d);
+	qsort(names, n, sizeof(char *), cmp_names);
+	int rc = 0;
+	for (size_t i = 0; i < n; i++) {
+		char *path = xasprintf("%s/%s", dir, names[i]);
+		struct stat lst, st;
+		if (rc == 0 && lstat(path, &lst) == 0) {
+			if (S_ISDIR(lst.st_mode))
+				rc = walk(path, out, depth + 1);
+			else if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+				files_push(out, path, false);
+		}
+		free(path);
+		free(names[i]);
+	}
+	free(names);
+	return rc;
+}
+
+static int collect(const char *arg, struct file_list *out)
+{
+	struct stat st;
+	if (stat(arg, &st) < 0)
+		return error_set(errno == ENOENT ? EX_NOINPUT : EX_IOERR, "%s: %s", arg,
+		                 strerror(errno));
+	if (S_ISDIR(st.st_mode)) {
+		/* Strip trailing slashes so the paths we print look natural. */
+		char *dir = xstrdup(arg);
+		size_t len = strlen(dir);
+		while (len > 1 && dir[len - 1] == '/')
+			dir[--len] = '\0';
+		int rc = walk(dir, out, 0);
+		free(dir);
+		return rc;
+	}
+	files_push(out, arg, true);
+	return 0;
+}
+
+static void print_added(struct cli *cli, struct catalog *cat, struct add_batch *b, cJSON *arr)
+{
+	for (size_t i = 0; i < catalog_add_count(b); i++) {
+		int64_t id;
+		const char *hash, *path;
+		bool existed;
+		catalog_add_result(b, i, &id, &hash, &path, &existed);
+		if (cli->json) {
+			struct asset *a = catalog_asset_get(cat, id);
+			if (a) {
+				cJSON *o = json_asset(a);
+				cJSON_AddBoolToObject(o, "new", !existed);
+				cJSON_AddItemToArray(arr, o);
+				asset_free(a);
+			}
+		} else if (!cli->quiet) {
+			printf("%s %s  #%lld  %s\n", existed ? "present" : "added  ", hash,
+			       (long long)id, path);
+		}
+	}
+}
+
+static int cmd_add(struct cli *cli, int argc, char **argv)
+{
+	struct opts o;
+	const char *arg, *role = "reference", *slug = NULL;
+	struct strlist tags = {0}, args = {0};
+	struct file_list files = {0};
+	struct catalog *cat = NULL;
+	struct add_batch *batch = NULL;
+	struct progress *bar = NULL;
+	size_t skipped = 0;
+	int id, rc = -1;
+	opts_init(&o, cli, argc, argv, add_specs);
+	while ((id = opts_next(&o, &arg)) != OPT_END) {
+		switch (id) {
+		case OPT_ERROR:
+			goto out;
+		case OPT_HELP:
+			cli_print_help(&cmd_add_entry);
+			rc = 0;
+			goto out;
+		case OPT_ROLE:
+			role = arg;
+			break;
+		case OPT_TAG:
+			strlist_push(&tags, arg);
+			break;
+		case OPT_CHARACTER:
+			slug = arg;
+			break;
+		case OPT_POSITIONAL:
+			strlist_push(&args, arg);
+			break;
+		}
+	}
+	if (args.n == 0) {
+		cli_usage_error(&cmd_add_entry, "no file given");
+		goto out;
+	}
+	cat = catalog_open(cli->store_dir);
+	if (!cat)
+		goto out;
+	size_t first = 0;
+	/* "add SLUG PATH...": the first word is a character when more than one
+	 * word is given and it is not a path that exists. */
+	if (!slug && args.n > 1) {
+		struct stat st;
+		if (stat(args.items[0], &st) < 0) {
+			if (catalog_slug_check(args.items[0]) < 0) {
+				error_set(EX_NOINPUT, "%s: %s", args.items[0], strerror(ENOENT));
+				goto out;
+			}
+			slug = args.items[0];
+			first = 1;
+		}
+	}
+	batch = catalog_add_begin(cat, slug, role, &tags);
+	if (!batch)
+		goto out;
+	for (size_t i = first; i < args.n; i++)
+		if (collect(args.items[i], &files) < 0)
+			goto out;
+	bar = progress_new("adding", files.n);
+	for (size_t i = 0; i < files.n; i++) {
+		progress_step(bar, i);
+		if (catalog_add_file(batch, files.files[i].path) < 0) {
+			/* Only a directory's non-images are skipped; a file the
+			 * user named must go in, or nothing does. */
+			if (files.files[i].explicit || error_code() != EX_DATAERR)
+				goto out;
+			warn("skipped %s", error_message());
+			skipped++;
+		}
+	}
+	progress_step(bar, files.n);
+	progress_free(bar);
+	bar = NULL;
+	if (catalog_add_count(batch) == 0) {
+		error_set(EX_DATAERR, "no images to add%s", skipped ? " (every file was skipped)" : "");
+		goto out;
+	}
+	if (catalog_add_commit(batch) < 0)
+		goto out;
+	cJSON *arr = cli->json ? cJSON_CreateArray() : NULL;
+	print_added(cli, cat, batch, arr);
+	if (arr)
+		json_print(arr);
+	rc = 0;
+out:
+	progress_free(bar);
+	catalog_add_free(batch);
+	catalog_close(cat);
+	for (size_t i = 0; i < files.n; i++)
+		free(files.files[i].path);
+	free(files.files);
+	strlist_clear(&tags);
+	strlist_clear(&args);
+	return rc;
+}
+
+const struct cmd_entry cmd_add_entry = {
+	"add", NULL, "add [SLUG] PATH... [--role ROLE] [--tag TAG]...",
+	"Add images (files, or directories walked recursively) to the store.",
+	"  SLUG                    the character the images belong to (optional)\n"
+	"  -c, --character SLUG    the same, as an option\n"
+	"  -r, --role ROLE         sheet, face, turnaround, expression, costume, pose,\n"
+	"                          prop, location, reference (default), generated\n"
+	"  -t, --tag TAG           tag every added image, ns:value or value (repeatable)\n",
+	cmd_add,
+};

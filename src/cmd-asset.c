@@ -1,0 +1,241 @@
+/* troupe show|tag|rm|cat|path: one asset or a few, named by id or by hash
+ * prefix. */
+#include "config.h"
+
+#include "commands.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Parses the common shape "COMMAND ASSET..." and resolves every asset
+ * before anything is done, so a bad reference changes nothing. Words that
+ * start with '+' or '-' go to edits when edits is not NULL. */
+static int resolve_args(struct cli *cli, const struct cmd_entry *entry, int argc, char **argv,
+                        int64_t **ids, size_t *n, struct strlist *edits, struct catalog **cat,
+                        bool *help)
+{
+	struct opts o;
+	const char *arg;
+	struct strlist refs = {0};
+	int id, rc = -1;
+	*ids = NULL;
+	*n = 0;
+	*cat = NULL;
+	*help = false;
+	opts_init(&o, cli, argc, argv, NULL);
+	o.dash_words = edits != NULL;
+	while ((id = opts_next(&o, &arg)) != OPT_END) {
+		if (id == OPT_ERROR)
+			goto out;
+		if (id == OPT_HELP) {
+			cli_print_help(entry);
+			*help = true;
+			rc = 0;
+			goto out;
+		}
+		if (edits && (arg[0] == '+' || arg[0] == '-'))
+			strlist_push(edits, arg);
+		else
+			strlist_push(&refs, arg);
+	}
+	if (refs.n == 0) {
+		cli_usage_error(entry, "no asset given");
+		goto out;
+	}
+	*cat = catalog_open(cli->store_dir);
+	if (!*cat)
+		goto out;
+	*ids = xcalloc(refs.n, sizeof(int64_t));
+	for (size_t i = 0; i < refs.n; i++)
+		if (catalog_asset_resolve(*cat, refs.items[i], &(*ids)[(*n)++]) < 0)
+			goto out;
+	rc = 0;
+out:
+	strlist_clear(&refs);
+	return rc;
+}
+
+static void print_asset(const struct asset *a)
+{
+	char added[32], size[32];
+	time_iso8601(a->added, added);
+	format_bytes((uint64_t)a->bytes, size);
+	char *tags = tags_joined(&a->tags);
+	printf("asset %lld\n", (long long)a->id);
+	printf("  hash       %s\n", a->hash);
+	printf("  character  %s\n", a->character ? a->character : "(none)");
+	printf("  role       %s\n", a->role);
+	printf("  tags       %s\n", tags);
+	printf("  image      %dx%d %s, %s\n", a->width, a->height, a->format, size);
+	printf("  source     %s\n", a->source ? a->source : "(unknown)");
+	printf("  added      %s\n", added);
+	printf("  path       %s\n", a->path);
+	free(tags);
+}
+
+static int cmd_show(struct cli *cli, int argc, char **argv)
+{
+	int64_t *ids;
+	size_t n;
+	struct catalog *cat;
+	bool help;
+	int rc = resolve_args(cli, &cmd_show_entry, argc, argv, &ids, &n, NULL, &cat, &help);
+	cJSON *arr = cli->json && n > 1 ? cJSON_CreateArray() : NULL;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		struct asset *a = catalog_asset_get(cat, ids[i]);
+		if (!a) {
+			rc = -1;
+			break;
+		}
+		if (arr)
+			cJSON_AddItemToArray(arr, json_asset(a));
+		else if (cli->json)
+			json_print(json_asset(a));
+		else
+			print_asset(a);
+		asset_free(a);
+	}
+	if (arr && rc == 0)
+		json_print(arr);
+	else
+		cJSON_Delete(arr);
+	free(ids);
+	catalog_close(cat);
+	return rc;
+}
+
+static int cmd_tag(struct cli *cli, int argc, char **argv)
+{
+	int64_t *ids;
+	size_t n;
+	struct catalog *cat;
+	struct strlist edits = {0}, add = {0}, remove = {0};
+	bool help;
+	int rc = resolve_args(cli, &cmd_tag_entry, argc, argv, &ids, &n, &edits, &cat, &help);
+	if (rc == 0 && !help && edits.n == 0)
+		rc = cli_usage_error(&cmd_tag_entry, "no +tag or -tag given");
+	if (rc == 0 && !help) {
+		for (size_t i = 0; i < edits.n; i++)
+			strlist_push(edits.items[i][0] == '+' ? &add : &remove, edits.items[i] + 1);
+		rc = catalog_asset_tag(cat, ids, n, &add, &remove);
+	}
+	for (size_t i = 0; rc == 0 && !help && !cli->quiet && i < n; i++) {
+		struct asset *a = catalog_asset_get(cat, ids[i]);
+		if (!a) {
+			rc = -1;
+			break;
+		}
+		if (cli->json) {
+			json_print(json_asset(a));
+		} else {
+			char *tags = tags_joined(&a->tags);
+			printf("#%lld  %s\n", (long long)a->id, tags);
+			free(tags);
+		}
+		asset_free(a);
+	}
+	strlist_clear(&edits);
+	strlist_clear(&add);
+	strlist_clear(&remove);
+	free(ids);
+	catalog_close(cat);
+	return rc;
+}
+
+static int cmd_rm(struct cli *cli, int argc, char **argv)
+{
+	int64_t *ids;
+	size_t n;
+	struct catalog *cat;
+	bool help;
+	int rc = resolve_args(cli, &cmd_rm_entry, argc, argv, &ids, &n, NULL, &cat, &help);
+	if (rc == 0 && !help)
+		rc = catalog_asset_rm(cat, ids, n);
+	if (rc == 0 && !help && !cli->quiet)
+		for (size_t i = 0; i < n; i++)
+			printf("removed asset #%lld\n", (long long)ids[i]);
+	free(ids);
+	catalog_close(cat);
+	return rc;
+}
+
+static int copy_to_stdout(int fd)
+{
+	char buf[1 << 16];
+	for (;;) {
+		ssize_t got = read(fd, buf, sizeof(buf));
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return error_set(EX_IOERR, "read: %s", strerror(errno));
+		if (got == 0)
+			return 0;
+		if (fwrite(buf, 1, (size_t)got, stdout) != (size_t)got)
+			return error_set(EX_IOERR, "write: %s", strerror(errno));
+	}
+}
+
+static int cmd_cat(struct cli *cli, int argc, char **argv)
+{
+	int64_t *ids;
+	size_t n;
+	struct catalog *cat;
+	bool help;
+	int rc = resolve_args(cli, &cmd_cat_entry, argc, argv, &ids, &n, NULL, &cat, &help);
+	for (size_t i = 0; rc == 0 && !help && i < n; i++) {
+		int fd = catalog_asset_open(cat, ids[i]);
+		if (fd < 0) {
+			rc = -1;
+			break;
+		}
+		rc = copy_to_stdout(fd);
+		close(fd);
+	}
+	free(ids);
+	catalog_close(cat);
+	return rc;
+}
+
+static int cmd_path(struct cli *cli, int argc, char **argv)
+{
+	int64_t *ids;
+	size_t n;
+	struct catalog *cat;
+	bool help;
+	int rc = resolve_args(cli, &cmd_path_entry, argc, argv, &ids, &n, NULL, &cat, &help);
+	for (size_t i = 0; rc == 0 && !help && i < n; i++) {
+		struct asset *a = catalog_asset_get(cat, ids[i]);
+		if (!a) {
+			rc = -1;
+			break;
+		}
+		puts(a->path);
+		asset_free(a);
+	}
+	free(ids);
+	catalog_close(cat);
+	return rc;
+}
+
+const struct cmd_entry cmd_show_entry = {
+	"show", NULL, "show ASSET...",
+	"Show assets, by id or by hash prefix (8 or more hex digits).", "", cmd_show,
+};
+const struct cmd_entry cmd_tag_entry = {
+	"tag", NULL, "tag ASSET... +TAG... -TAG...",
+	"Add (+tag) and remove (-tag) tags on assets, in one transaction.", "", cmd_tag,
+};
+const struct cmd_entry cmd_rm_entry = {
+	"rm", NULL, "rm ASSET...",
+	"Remove assets from the index (their blobs stay until garbage collection).", "", cmd_rm,
+};
+const struct cmd_entry cmd_cat_entry = {
+	"cat", NULL, "cat ASSET...", "Write an asset's bytes to standard output.", "", cmd_cat,
+};
+const struct cmd_entry cmd_path_entry = {
+	"path", NULL, "path ASSET...", "Print the path of an asset's blob in the store.", "",
+	cmd_path,
+};

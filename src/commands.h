@@ -1,0 +1,18 @@
+/* The command table: one entry per command file. */
+#ifndef TROUPE_COMMANDS_H
+#define TROUPE_COMMANDS_H
+
+#include "cli.h"
+
+extern const struct cmd_entry cmd_init_entry;
+extern const struct cmd_entry cmd_character_entry;
+extern const struct cmd_entry cmd_add_entry;
+extern const struct cmd_entry cmd_query_entry;
+extern const struct cmd_entry cmd_show_entry;
+extern const struct cmd_entry cmd_tag_entry;
+extern const struct cmd_entry cmd_rm_entry;
+extern const struct cmd_entry cmd_cat_entry;
+extern const struct cmd_entry cmd_path_entry;
+extern const struct cmd_entry cmd_hash_entry;
+
+#endif

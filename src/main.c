@@ -1,0 +1,100 @@
+/* main: the command table, the global options, and the one place where an
+ * error becomes a message on stderr and an exit status. */
+#include "config.h"
+
+#include "cli.h"
+#include "commands.h"
+#include "image.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct cmd_entry *const commands[] = {
+	&cmd_init_entry, &cmd_character_entry, &cmd_add_entry, &cmd_query_entry,
+	&cmd_show_entry, &cmd_tag_entry,       &cmd_rm_entry,  &cmd_cat_entry,
+	&cmd_path_entry, &cmd_hash_entry,
+};
+
+const struct cmd_entry *cli_find_command(const char *name)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(commands[i]->name, name) == 0 ||
+		    (commands[i]->alias && strcmp(commands[i]->alias, name) == 0))
+			return commands[i];
+	return NULL;
+}
+
+static void print_usage(FILE *out)
+{
+	fprintf(out, "usage: troupe [--store DIR] [--json] COMMAND [ARGS...]\n\n"
+	             "troupe keeps AI-generated characters consistent: a content-addressed\n"
+	             "store of character sheets and references, queried by tag.\n\n"
+	             "commands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
+	fprintf(out, "\n'troupe COMMAND --help' shows a command's options; troupe(1) has "
+	             "the rest.\n");
+}
+
+static int finish(int rc, const char *command)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		if (rc == 0)
+			error_set(EX_IOERR, "writing output failed");
+		rc = -1;
+	}
+	if (rc == 0)
+		return EX_OK;
+	if (command)
+		fprintf(stderr, "troupe: %s: %s\n", command, error_message());
+	else
+		fprintf(stderr, "troupe: %s\n", error_message());
+	return error_code();
+}
+
+int main(int argc, char **argv)
+{
+	struct cli cli = {0};
+	int i = 1;
+	/* Global options come before the command; the option parser of each
+	 * command also accepts them after it. */
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			print_usage(stdout);
+			return EX_OK;
+		} else if (!strcmp(a, "--version")) {
+			printf("troupe %s\n", PACKAGE_VERSION);
+			return EX_OK;
+		} else if (!strcmp(a, "--json")) {
+			cli.json = true;
+		} else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+			cli.quiet = true;
+		} else if (!strcmp(a, "--store") && i + 1 < argc) {
+			cli.store_dir = argv[++i];
+		} else if (!strncmp(a, "--store=", 8)) {
+			cli.store_dir = a + 8;
+		} else {
+			error_set(EX_USAGE, "unknown option '%s' (see 'troupe --help')", a);
+			return finish(-1, NULL);
+		}
+	}
+	if (i >= argc) {
+		print_usage(stderr);
+		return EX_USAGE;
+	}
+	const struct cmd_entry *cmd = cli_find_command(argv[i]);
+	if (!cmd) {
+		error_set(EX_USAGE, "'%s' is not a troupe command (see 'troupe --help')", argv[i]);
+		return finish(-1, NULL);
+	}
+	cli.command = cmd->name;
+	if (image_init(argv[0]) < 0)
+		return finish(-1, cmd->name);
+	int rc = cmd->exec(&cli, argc - i, argv + i);
+	int status = finish(rc, cli.command);
+	image_shutdown();
+	return status;
+}

@@ -1,0 +1,30 @@
+/* query: the tag query language, compiled to one parameterised SQL
+ * expression over the assets table (alias "a"). User text only ever
+ * reaches SQLite as a bound parameter. The grammar is in troupe-query(7). */
+#ifndef TROUPE_QUERY_H
+#define TROUPE_QUERY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum query_param_type { QUERY_PARAM_TEXT, QUERY_PARAM_INT };
+
+struct query_param {
+	enum query_param_type type;
+	char *text;
+	int64_t number;
+};
+
+struct query {
+	char *where; /* an SQL boolean expression on "a"; "1" for no terms */
+	struct query_param *params;
+	size_t nparams;
+};
+
+/* Compiles text; NULL with an EX_USAGE error such as
+ * "query: column 7: expected ')'" on a syntax error. Free with
+ * query_free(). Parameter i binds to "?(i+1)" in where. */
+struct query *query_compile(const char *text);
+void query_free(struct query *q);
+
+#endif

@@ -1,0 +1,481 @@
+/* store: the content-addressed blob directory. Invariant: a file under
+ * objects/ holds exactly the bytes its name hashes to, was fsynced before
+ * it got that name, and is read-only. Nothing here touches the index. */
+#define _GNU_SOURCE
+#include "config.h"
+
+#include "store.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+struct store {
+	char *root;
+	char *db_path;
+};
+
+enum { COPY_CHUNK = 1 << 20 };
+
+static bool is_store_dir(const char *dir)
+{
+	char *db = xasprintf("%s/troupe.db", dir);
+	struct stat st;
+	bool ok = stat(db, &st) == 0 && S_ISREG(st.st_mode);
+	free(db);
+	return ok;
+}
+
+static struct store *store_at(const char *dir)
+{
+	struct store *st = xcalloc(1, sizeof(*st));
+	char *real = realpath(dir, NULL);
+	st->root = real ? real : xstrdup(dir);
+	st->db_path = xasprintf("%s/troupe.db", st->root);
+	return st;
+}
+
+struct store *store_open(const char *dir)
+{
+	if (!dir || !*dir)
+		dir = getenv("TROUPE_DIR");
+	if (dir && *dir) {
+		if (!is_store_dir(dir)) {
+			error_set(EX_CONFIG, "%s: not a troupe store (run 'troupe init')", dir);
+			return NULL;
+		}
+		return store_at(dir);
+	}
+	char *cwd = getcwd(NULL, 0);
+	if (!cwd) {
+		error_set(EX_OSERR, "cannot read the working directory: %s", strerror(errno));
+		return NULL;
+	}
+	struct strbuf candidate = STRBUF_INIT;
+	struct store *found = NULL;
+	for (;;) {
+		sb_reset(&candidate);
+		sb_addf(&candidate, "%s/%s", strcmp(cwd, "/") ? cwd : "", STORE_DEFAULT_NAME);
+		if (is_store_dir(candidate.buf)) {
+			found = store_at(candidate.buf);
+			break;
+		}
+		char *slash = strrchr(cwd, '/');
+		if (!slash || slash == cwd) {
+			if (strcmp(cwd, "/") == 0)
+				break;
+			cwd[1] = '\0';
+			continue;
+		}
+		*slash = '\0';
+	}
+	sb_release(&candidate);
+	free(cwd);
+	if (!found)
+		error_set(EX_CONFIG, "no troupe store here or in any parent directory "
+		                     "(run 'troupe init', or use --store or $TROUPE_DIR)");
+	return found;
+}
+
+static int make_dir(const char *path)
+{
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		return error_set(EX_CANTCREAT, "%s: %s", path, strerror(errno));
+	return 0;
+}
+
+int store_create(const char *dir, bool *existed)
+{
+	*existed = is_store_dir(dir);
+	if (make_dir(dir) < 0)
+		return -1;
+	char *objects = xasprintf("%s/objects", dir);
+	char *tmp = xasprintf("%s/tmp", dir);
+	int rc = make_dir(objects) < 0 || make_dir(tmp) < 0 ? -1 : 0;
+	free(objects);
+	free(tmp);
+	return rc;
+}
+
+void store_free(struct store *st)
+{
+	if (!st)
+		return;
+	free(st->root);
+	free(st->db_path);
+	free(st);
+}
+
+const char *store_root(const struct store *st)
+{
+	return st->root;
+}
+
+const char *store_db_path(const struct store *st)
+{
+	return st->db_path;
+}
+
+static bool hash_valid(const char *hash)
+{
+	if (strlen(hash) != STORE_HASH_HEX)
+		return false;
+	for (const char *p = hash; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+			return false;
+	return true;
+}
+
+char *store_blob_path(const struct store *st, const char *hash)
+{
+	return xasprintf("%s/objects/%.2s/%s", st->root, hash, hash + 2);
+}
+
+bool store_has(const struct store *st, const char *hash)
+{
+	if (!hash_valid(hash))
+		return false;
+	char *path = store_blob_path(st, hash);
+	bool ok = access(path, F_OK) == 0;
+	free(path);
+	return ok;
+}
+
+int store_open_blob(const struct store *st, const char *hash)
+{
+	if (!hash_valid(hash))
+		return error_set(EX_DATAERR, "%s: not a blob hash", hash);
+	char *path = store_blob_path(st, hash);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		error_set(EX_IOERR, "blob %s: %s (run 'troupe fsck')", hash, strerror(errno));
+	free(path);
+	return fd;
+}
+
+static void hash_hex(XXH128_hash_t h, char hex[STORE_HASH_HEX + 1])
+{
+	XXH128_canonical_t canon;
+	XXH128_canonicalFromHash(&canon, h);
+	for (int i = 0; i < 16; i++)
+		snprintf(hex + 2 * i, 3, "%02x", canon.digest[i]);
+}
+
+void store_hash_buffer(const void *data, size_t len, char hex[STORE_HASH_HEX + 1])
+{
+	hash_hex(XXH3_128bits(data, len), hex);
+}
+
+static ssize_t read_full(int fd, unsigned char *buf, size_t len)
+{
+	size_t got = 0;
+	while (got < len) {
+		ssize_t n = read(fd, buf + got, len - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+static int write_full(int fd, const unsigned char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int store_hash_file(const char *path, char hex[STORE_HASH_HEX + 1])
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return error_set(errno == ENOENT ? EX_NOINPUT : EX_IOERR, "%s: %s", path,
+		                 strerror(errno));
+	XXH3_state_t *state = XXH3_createState();
+	unsigned char *buf = xmalloc(COPY_CHUNK);
+	int rc = -1;
+	XXH3_128bits_reset(state);
+	for (;;) {
+		ssize_t n = read_full(fd, buf, COPY_CHUNK);
+		if (n < 0) {
+			error_set(EX_IOERR, "%s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		XXH3_128bits_update(state, buf, (size_t)n);
+	}
+	hash_hex(XXH3_128bits_digest(state), hex);
+	rc = 0;
+out:
+	free(buf);
+	XXH3_freeState(state);
+	close(fd);
+	return rc;
+}
+
+/* Compares two open files from their current offsets to the end. */
+static int same_bytes(int a, int b, bool *same)
+{
+	unsigned char *ba = xmalloc(COPY_CHUNK), *bb = xmalloc(COPY_CHUNK);
+	int rc = -1;
+	*same = false;
+	for (;;) {
+		ssize_t na = read_full(a, ba, COPY_CHUNK), nb = read_full(b, bb, COPY_CHUNK);
+		if (na < 0 || nb < 0)
+			goto out;
+		if (na != nb || memcmp(ba, bb, (size_t)na) != 0)
+			break;
+		if (na == 0) {
+			*same = true;
+			break;
+		}
+	}
+	rc = 0;
+out:
+	free(ba);
+	free(bb);
+	return rc;
+}
+
+/* The blob is in tmp_fd (and tmp_path); if a blob of that hash is already
+ * stored, decide between deduplication and a collision. */
+static int settle_existing(struct store *st, int tmp_fd, struct store_staged *out)
+{
+	char *path = store_blob_path(st, out->hash);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int rc = 0;
+	if (fd < 0) {
+		if (errno != ENOENT)
+			rc = error_set(EX_IOERR, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	bool same;
+	if (lseek(tmp_fd, 0, SEEK_SET) < 0 || same_bytes(tmp_fd, fd, &same) < 0) {
+		rc = error_set(EX_IOERR, "comparing with blob %s: %s", out->hash, strerror(errno));
+		goto out;
+	}
+	if (!same) {
+		rc = error_set(EX_DATAERR,
+		               "blob %s: XXH3-128 collision with different bytes; refusing to store",
+		               out->hash);
+		goto out;
+	}
+	unlink(out->tmp_path);
+	free(out->tmp_path);
+	out->tmp_path = NULL;
+	out->present = true;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	return rc;
+}
+
+static int stage_open(struct store *st, struct store_staged *out, int *fd)
+{
+	memset(out, 0, sizeof(*out));
+	out->tmp_path = xasprintf("%s/tmp/blob-XXXXXX", st->root);
+	*fd = mkostemp(out->tmp_path, O_CLOEXEC);
+	if (*fd < 0) {
+		error_set(EX_CANTCREAT, "%s: %s", out->tmp_path, strerror(errno));
+		free(out->tmp_path);
+		out->tmp_path = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static int stage_finish(struct store *st, int fd, struct store_staged *out, int rc)
+{
+	if (rc == 0 && fchmod(fd, 0444) < 0)
+		rc = error_set(EX_IOERR, "%s: %s", out->tmp_path, strerror(errno));
+	if (rc == 0)
+		rc = settle_existing(st, fd, out);
+	close(fd);
+	if (rc < 0)
+		store_staged_discard(out);
+	return rc;
+}
+
+int store_stage_file(struct store *st, const char *path, struct store_staged *out)
+{
+	int src = open(path, O_RDONLY | O_CLOEXEC);
+	if (src < 0)
+		return error_set(errno == ENOENT ? EX_NOINPUT : EX_IOERR, "%s: %s", path,
+		                 strerror(errno));
+	int fd, rc = -1;
+	if (stage_open(st, out, &fd) < 0) {
+		close(src);
+		return -1;
+	}
+	posix_fadvise(src, 0, 0, POSIX_FADV_SEQUENTIAL);
+	XXH3_state_t *state = XXH3_createState();
+	unsigned char *buf = xmalloc(COPY_CHUNK);
+	XXH3_128bits_reset(state);
+	for (;;) {
+		ssize_t n = read_full(src, buf, COPY_CHUNK);
+		if (n < 0) {
+			error_set(EX_IOERR, "%s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		XXH3_128bits_update(state, buf, (size_t)n);
+		if (write_full(fd, buf, (size_t)n) < 0) {
+			error_set(EX_IOERR, "%s: %s", out->tmp_path, strerror(errno));
+			goto out;
+		}
+		out->bytes += (uint64_t)n;
+	}
+	hash_hex(XXH3_128bits_digest(state), out->hash);
+	rc = 0;
+out:
+	free(buf);
+	XXH3_freeState(state);
+	close(src);
+	return stage_finish(st, fd, out, rc);
+}
+
+int store_stage_buffer(struct store *st, const void *data, size_t len, struct store_staged *out)
+{
+	int fd, rc = 0;
+	if (stage_open(st, out, &fd) < 0)
+		return -1;
+	if (write_full(fd, data, len) < 0)
+		rc = error_set(EX_IOERR, "%s: %s", out->tmp_path, strerror(errno));
+	out->bytes = len;
+	store_hash_buffer(data, len, out->hash);
+	return stage_finish(st, fd, out, rc);
+}
+
+static int fsync_path(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		return error_set(EX_IOERR, "fsync %s: %s", path, strerror(e));
+	}
+	close(fd);
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int store_publish(struct store *st, struct store_staged *staged, size_t n)
+{
+	size_t pending = 0;
+	for (size_t i = 0; i < n; i++)
+		pending += staged[i].tmp_path != NULL;
+	if (!pending)
+		return 0;
+
+	/* One syncfs makes every staged file durable at once; it is what a
+	 * batch of fsyncs would do, without a journal commit per file. */
+	char *tmpdir = xasprintf("%s/tmp", st->root);
+	int tfd = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = -1;
+	char **dirs = xcalloc(pending, sizeof(char *));
+	size_t ndirs = 0;
+	if (tfd < 0 || syncfs(tfd) < 0) {
+		error_set(EX_IOERR, "sync %s: %s", tmpdir, strerror(errno));
+		goto out;
+	}
+	bool new_fanout = false;
+	for (size_t i = 0; i < n; i++) {
+		struct store_staged *s = &staged[i];
+		if (!s->tmp_path)
+			continue;
+		char *dir = xasprintf("%s/objects/%.2s", st->root, s->hash);
+		if (mkdir(dir, 0755) == 0)
+			new_fanout = true;
+		else if (errno != EEXIST) {
+			error_set(EX_CANTCREAT, "%s: %s", dir, strerror(errno));
+			free(dir);
+			goto out;
+		}
+		char *final = store_blob_path(st, s->hash);
+		/* link() never replaces: a blob placed meanwhile by another
+		 * troupe process stays, and ours is compared against it. */
+		if (link(s->tmp_path, final) < 0) {
+			int e = errno;
+			if (e != EEXIST) {
+				error_set(EX_IOERR, "%s: %s", final, strerror(e));
+				free(final);
+				free(dir);
+				goto out;
+			}
+			int fd = open(s->tmp_path, O_RDONLY | O_CLOEXEC);
+			int settled = fd < 0 ? error_set(EX_IOERR, "%s: %s", s->tmp_path, strerror(errno))
+			                     : settle_existing(st, fd, s);
+			if (fd >= 0)
+				close(fd);
+			if (settled < 0) {
+				free(final);
+				free(dir);
+				goto out;
+			}
+		} else {
+			unlink(s->tmp_path);
+			free(s->tmp_path);
+			s->tmp_path = NULL;
+		}
+		free(final);
+		dirs[ndirs++] = dir;
+	}
+	qsort(dirs, ndirs, sizeof(char *), cmp_str);
+	for (size_t i = 0; i < ndirs; i++) {
+		if (i > 0 && strcmp(dirs[i], dirs[i - 1]) == 0)
+			continue;
+		if (fsync_path(dirs[i]) < 0)
+			goto out;
+	}
+	if (new_fanout) {
+		char *objects = xasprintf("%s/objects", st->root);
+		int r = fsync_path(objects);
+		free(objects);
+		if (r < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	for (size_t i = 0; i < ndirs; i++)
+		free(dirs[i]);
+	free(dirs);
+	if (tfd >= 0)
+		close(tfd);
+	free(tmpdir);
+	return rc;
+}
+
+void store_staged_discard(struct store_staged *staged)
+{
+	if (staged->tmp_path) {
+		unlink(staged->tmp_path);
+		free(staged->tmp_path);
+		staged->tmp_path = NULL;
+	}
+}

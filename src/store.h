@@ -1,0 +1,62 @@
+/* store: blobs named by the XXH3-128 of their bytes, under
+ * objects/xx/<30 hex>. It is the only room that knows where a blob lives
+ * on disk. A blob is staged in tmp/, then published by fsync and rename;
+ * nothing in objects/ is ever written in place. */
+#ifndef TROUPE_STORE_H
+#define TROUPE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_DEFAULT_NAME ".troupe"
+#define STORE_HASH_HEX 32
+
+struct store;
+
+/* Locates the store: dir if given, else $TROUPE_DIR, else the nearest
+ * .troupe/ from the working directory upwards. NULL with an error
+ * (EX_CONFIG) when there is none. Free with store_free(). */
+struct store *store_open(const char *dir);
+/* Makes the layout of a new store at dir (the .troupe directory itself).
+ * *existed is set when a store was already there; that is not an error. */
+int store_create(const char *dir, bool *existed);
+void store_free(struct store *st);
+
+/* Borrowed: the store's directory, and its index file. */
+const char *store_root(const struct store *st);
+const char *store_db_path(const struct store *st);
+
+/* The path a blob with this hash has (whether or not it is there); the
+ * caller frees it. */
+char *store_blob_path(const struct store *st, const char *hash);
+bool store_has(const struct store *st, const char *hash);
+/* Opens a stored blob read-only; -1 with an error when it is missing. */
+int store_open_blob(const struct store *st, const char *hash);
+
+/* The lower-case hex XXH3-128 of a file, as xxh128sum prints it. */
+int store_hash_file(const char *path, char hex[STORE_HASH_HEX + 1]);
+void store_hash_buffer(const void *data, size_t len, char hex[STORE_HASH_HEX + 1]);
+
+/* A blob written to tmp/ but not yet in objects/. */
+struct store_staged {
+	char hash[STORE_HASH_HEX + 1];
+	uint64_t bytes;
+	char *tmp_path; /* NULL once published or when already stored */
+	bool present;   /* the same bytes were already in the store */
+};
+
+/* Copies a file (or a buffer) into tmp/, hashing as it goes. When a blob
+ * with the same hash is stored, the two are compared byte for byte: equal
+ * bytes are deduplicated (present = true, nothing staged), different ones
+ * are refused as a hash collision. */
+int store_stage_file(struct store *st, const char *path, struct store_staged *out);
+int store_stage_buffer(struct store *st, const void *data, size_t len, struct store_staged *out);
+/* Makes staged blobs durable and visible: one sync of the file system,
+ * then a no-clobber link into objects/ and an fsync of each directory
+ * touched. After it returns 0 every blob may be referenced by a row. */
+int store_publish(struct store *st, struct store_staged *staged, size_t n);
+/* Removes what a staged blob left in tmp/ (safe after publish). */
+void store_staged_discard(struct store_staged *staged);
+
+#endif

@@ -1,0 +1,365 @@
+/* util: the small helpers every room uses. It owns the one error record
+ * of the process and must never print anything but warnings and the
+ * progress bar. */
+#include "config.h"
+
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (!p) {
+		fputs("troupe: out of memory\n", stderr);
+		abort();
+	}
+	return p;
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+	if (!p) {
+		fputs("troupe: out of memory\n", stderr);
+		abort();
+	}
+	return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+	if (!q) {
+		fputs("troupe: out of memory\n", stderr);
+		abort();
+	}
+	return q;
+}
+
+char *xstrdup(const char *s)
+{
+	return xstrndup(s, strlen(s));
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+	char *p = xmalloc(n + 1);
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+	struct strbuf sb = STRBUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	sb_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	return sb_detach(&sb);
+}
+
+void sb_grow(struct strbuf *sb, size_t extra)
+{
+	if (sb->len + extra + 1 <= sb->alloc)
+		return;
+	size_t want = sb->alloc ? sb->alloc : 64;
+	while (want < sb->len + extra + 1)
+		want *= 2;
+	sb->buf = xrealloc(sb->buf, want);
+	sb->alloc = want;
+}
+
+void sb_add(struct strbuf *sb, const void *data, size_t len)
+{
+	sb_grow(sb, len);
+	memcpy(sb->buf + sb->len, data, len);
+	sb->len += len;
+	sb->buf[sb->len] = '\0';
+}
+
+void sb_adds(struct strbuf *sb, const char *s)
+{
+	sb_add(sb, s, strlen(s));
+}
+
+void sb_addc(struct strbuf *sb, char c)
+{
+	sb_add(sb, &c, 1);
+}
+
+void sb_vaddf(struct strbuf *sb, const char *fmt, va_list ap)
+{
+	va_list copy;
+	va_copy(copy, ap);
+	int n = vsnprintf(NULL, 0, fmt, copy);
+	va_end(copy);
+	if (n < 0)
+		return;
+	sb_grow(sb, (size_t)n);
+	vsnprintf(sb->buf + sb->len, (size_t)n + 1, fmt, ap);
+	sb->len += (size_t)n;
+}
+
+void sb_addf(struct strbuf *sb, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	sb_vaddf(sb, fmt, ap);
+	va_end(ap);
+}
+
+void sb_reset(struct strbuf *sb)
+{
+	sb->len = 0;
+	if (sb->buf)
+		sb->buf[0] = '\0';
+}
+
+char *sb_detach(struct strbuf *sb)
+{
+	char *s = sb->buf ? sb->buf : xstrdup("");
+	sb->buf = NULL;
+	sb->len = sb->alloc = 0;
+	return s;
+}
+
+void sb_release(struct strbuf *sb)
+{
+	free(sb->buf);
+	sb->buf = NULL;
+	sb->len = sb->alloc = 0;
+}
+
+const char *sb_str(const struct strbuf *sb)
+{
+	return sb->buf ? sb->buf : "";
+}
+
+static struct strbuf error_text = STRBUF_INIT;
+static int error_exit = EX_SOFTWARE;
+
+int error_set(int exit_code, const char *fmt, ...)
+{
+	va_list ap;
+	sb_reset(&error_text);
+	va_start(ap, fmt);
+	sb_vaddf(&error_text, fmt, ap);
+	va_end(ap);
+	error_exit = exit_code;
+	return -1;
+}
+
+int error_prefix(const char *fmt, ...)
+{
+	struct strbuf sb = STRBUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	sb_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	sb_adds(&sb, ": ");
+	sb_adds(&sb, sb_str(&error_text));
+	sb_release(&error_text);
+	error_text = sb;
+	return -1;
+}
+
+const char *error_message(void)
+{
+	return error_text.len ? error_text.buf : "unknown error";
+}
+
+int error_code(void)
+{
+	return error_exit;
+}
+
+void error_clear(void)
+{
+	sb_reset(&error_text);
+	error_exit = EX_SOFTWARE;
+}
+
+void warn(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("troupe: warning: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+bool utf8_valid(const char *str, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
+	while (i < len) {
+		unsigned char c = s[i];
+		size_t need;
+		uint32_t cp;
+		if (c < 0x80) {
+			i++;
+			continue;
+		} else if ((c & 0xE0) == 0xC0) {
+			need = 1;
+			cp = c & 0x1F;
+		} else if ((c & 0xF0) == 0xE0) {
+			need = 2;
+			cp = c & 0x0F;
+		} else if ((c & 0xF8) == 0xF0) {
+			need = 3;
+			cp = c & 0x07;
+		} else {
+			return false;
+		}
+		for (size_t k = 1; k <= need; k++) {
+			if (i + k >= len || (s[i + k] & 0xC0) != 0x80)
+				return false;
+			cp = (cp << 6) | (s[i + k] & 0x3F);
+		}
+		/* Overlong forms, surrogates and values past U+10FFFF are not UTF-8. */
+		if ((need == 1 && cp < 0x80) || (need == 2 && cp < 0x800) ||
+		    (need == 3 && cp < 0x10000) || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+			return false;
+		i += need + 1;
+	}
+	return true;
+}
+
+int text_check(const char *what, const char *s)
+{
+	size_t len = strlen(s);
+	if (!utf8_valid(s, len))
+		return error_set(EX_DATAERR, "%s: invalid UTF-8", what);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7F)
+			return error_set(EX_DATAERR, "%s: control character not allowed", what);
+	}
+	return 0;
+}
+
+static char *trim_lower(const char *start, const char *end)
+{
+	while (start < end && isspace((unsigned char)*start))
+		start++;
+	while (end > start && isspace((unsigned char)end[-1]))
+		end--;
+	char *out = xstrndup(start, (size_t)(end - start));
+	for (char *p = out; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	return out;
+}
+
+int tag_parse(const char *text, char **ns, char **value)
+{
+	*ns = *value = NULL;
+	if (text_check("tag", text) < 0)
+		return -1;
+	if (strchr(text, '\n') || strchr(text, '\t'))
+		return error_set(EX_DATAERR, "tag '%s': tabs and newlines are not allowed", text);
+	const char *colon = strchr(text, ':');
+	const char *end = text + strlen(text);
+	char *n = colon ? trim_lower(text, colon) : xstrdup("");
+	char *v = trim_lower(colon ? colon + 1 : text, end);
+	if (!*v || (colon && !*n)) {
+		error_set(EX_DATAERR, "tag '%s': %s is empty", text, *v ? "namespace" : "value");
+		free(n);
+		free(v);
+		return -1;
+	}
+	*ns = n;
+	*value = v;
+	return 0;
+}
+
+void time_iso8601(int64_t t, char out[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int64_t time_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+int parse_i64(const char *s, int64_t *out)
+{
+	char *end;
+	if (!*s)
+		return -1;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || *end || isspace((unsigned char)*s))
+		return -1;
+	*out = v;
+	return 0;
+}
+
+void format_bytes(uint64_t n, char out[32])
+{
+	static const char *units[] = {"B", "kB", "MB", "GB", "TB"};
+	double v = (double)n;
+	int u = 0;
+	while (v >= 1000 && u < 4) {
+		v /= 1000;
+		u++;
+	}
+	if (u == 0)
+		snprintf(out, 32, "%llu B", (unsigned long long)n);
+	else
+		snprintf(out, 32, "%.1f %s", v, units[u]);
+}
+
+struct progress {
+	const char *label;
+	size_t total;
+	int last_percent;
+};
+
+enum { PROGRESS_MIN_ITEMS = 8, PROGRESS_WIDTH = 30 };
+
+struct progress *progress_new(const char *label, size_t total)
+{
+	if (total <= PROGRESS_MIN_ITEMS || !isatty(STDERR_FILENO))
+		return NULL;
+	struct progress *p = xcalloc(1, sizeof(*p));
+	p->label = label;
+	p->total = total;
+	p->last_percent = -1;
+	return p;
+}
+
+void progress_step(struct progress *p, size_t done)
+{
+	if (!p)
+		return;
+	int percent = (int)(done * 100 / p->total);
+	if (percent == p->last_percent)
+		return;
+	p->last_percent = percent;
+	int fill = percent * PROGRESS_WIDTH / 100;
+	fprintf(stderr, "\r%s [%.*s%*s] %3d%% %zu/%zu", p->label, fill,
+	        "##############################", PROGRESS_WIDTH - fill, "", percent, done, p->total);
+	fflush(stderr);
+}
+
+void progress_free(struct progress *p)
+{
+	if (!p)
+		return;
+	fputs("\r\033[K", stderr);
+	fflush(stderr);
+	free(p);
+}

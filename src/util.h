@@ -1,0 +1,83 @@
+/* util: growable strings, the error record, UTF-8 and tag normalisation,
+ * time formatting and the stderr progress bar. Nothing here knows about
+ * the store, the index or the command line. */
+#ifndef TROUPE_UTIL_H
+#define TROUPE_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sysexits.h>
+#include <time.h>
+
+/* A growable, always NUL-terminated string (git's strbuf). */
+struct strbuf {
+	char *buf;
+	size_t len;
+	size_t alloc;
+};
+#define STRBUF_INIT {NULL, 0, 0}
+
+void sb_grow(struct strbuf *sb, size_t extra);
+void sb_add(struct strbuf *sb, const void *data, size_t len);
+void sb_adds(struct strbuf *sb, const char *s);
+void sb_addc(struct strbuf *sb, char c);
+void sb_addf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sb_vaddf(struct strbuf *sb, const char *fmt, va_list ap);
+void sb_reset(struct strbuf *sb);
+/* Returns the buffer ("" if empty), which the caller frees; sb is reset. */
+char *sb_detach(struct strbuf *sb);
+void sb_release(struct strbuf *sb);
+/* Borrowed C string of sb, "" when nothing was added yet. */
+const char *sb_str(const struct strbuf *sb);
+
+/* Allocation that cannot fail: out of memory aborts with a message. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The error record. Library functions call error_set() and return -1 (or
+ * NULL); only main.c prints the message and exits with error_code(). */
+int error_set(int exit_code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Puts "what: " in front of the recorded message; returns -1. */
+int error_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+const char *error_message(void);
+int error_code(void);
+void error_clear(void);
+
+/* Prints "troupe: warning: ..." on stderr; for skipped inputs. */
+void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+bool utf8_valid(const char *s, size_t len);
+/* Checks s is valid UTF-8 without control characters other than tab and
+ * newline; on failure records "what: invalid UTF-8" and returns -1. */
+int text_check(const char *what, const char *s);
+
+/* Normalises a tag in place: trims, lower-cases ASCII, keeps inner spaces.
+ * Splits "ns:value" at the first colon; *ns is "" for a plain tag. Returns
+ * -1 with an error for an empty tag or value or invalid UTF-8. Both outputs
+ * are the caller's to free. */
+int tag_parse(const char *text, char **ns, char **value);
+
+/* Seconds since the epoch as "YYYY-MM-DDTHH:MM:SSZ" in out (21 bytes). */
+void time_iso8601(int64_t t, char out[32]);
+int64_t time_now(void);
+
+/* Parses a decimal integer that must fill the whole string. */
+int parse_i64(const char *s, int64_t *out);
+
+/* Human size: "1.2 MB". */
+void format_bytes(uint64_t n, char out[32]);
+
+/* A progress bar on stderr, shown only when stderr is a terminal and the
+ * work has more than a handful of items; all calls accept NULL. */
+struct progress;
+struct progress *progress_new(const char *label, size_t total);
+void progress_step(struct progress *p, size_t done);
+void progress_free(struct progress *p);
+
+#endif

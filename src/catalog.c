@@ -724,7 +724,7 @@ int catalog_asset_resolve(struct catalog *cat, const char *ref, int64_t *id)
 		char upper[STORE_HASH_HEX + 3];
 		snprintf(upper, sizeof(upper), "%s~", lower);
 		stmt = db_prepare(cat->db, "SELECT a.id FROM assets a JOIN blobs b ON b.id = a.blob_id "
-		                           "WHERE b.hash >= ?1 AND b.hash < ?2 ORDER BY a.id LIMIT 2");
+		                           "WHERE b.hash >= ?1 AND b.hash < ?2 ORDER BY a.id LIMIT 6");
 		if (!stmt)
 			return -1;
 		sqlite3_bind_text(stmt, 1, lower, -1, SQLITE_TRANSIENT);
@@ -733,10 +733,20 @@ int catalog_asset_resolve(struct catalog *cat, const char *ref, int64_t *id)
 	int step = sqlite3_step(stmt);
 	if (step == SQLITE_ROW) {
 		*id = sqlite3_column_int64(stmt, 0);
-		if (sqlite3_step(stmt) == SQLITE_ROW)
-			error_set(EX_USAGE, "%s: ambiguous; more than one asset matches", ref);
-		else
+		if (sqlite3_step(stmt) == SQLITE_ROW) {
+			/* The same bytes may be several assets (one per character
+			 * and role); name them so the user can pick by id. */
+			struct strbuf ids = STRBUF_INIT;
+			sb_addf(&ids, "#%lld", (long long)*id);
+			do
+				sb_addf(&ids, ", #%lld", (long long)sqlite3_column_int64(stmt, 0));
+			while (sqlite3_step(stmt) == SQLITE_ROW);
+			error_set(EX_USAGE, "%s: ambiguous; it matches assets %s (name one by id)", ref,
+			          ids.buf);
+			sb_release(&ids);
+		} else {
 			rc = 0;
+		}
 	} else if (step == SQLITE_DONE) {
 		error_set(EX_NOINPUT, "%s: no such asset", ref);
 	} else {

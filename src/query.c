@@ -45,7 +45,7 @@ static int syntax_error(size_t column, const char *fmt, ...)
 	va_start(ap, fmt);
 	sb_vaddf(&sb, fmt, ap);
 	va_end(ap);
-	error_set(EX_USAGE, "query: column %zu: %s", column, sb_str(&sb));
+	error_set(EX_USAGE, "column %zu: %s", column, sb_str(&sb));
 	sb_release(&sb);
 	return -1;
 }
@@ -162,9 +162,12 @@ static int emit_field(struct parser *p, const char *field, const char *value, si
 	if (!*value)
 		return syntax_error(column, "'%s:' needs a value", field);
 	if (strcmp(field, "character") == 0) {
-		sb_adds(&p->sql, "a.character_id IN (SELECT id FROM characters WHERE slug");
+		/* Spelled so an asset without a character is false, not NULL,
+		 * and "-character:x" still matches it. */
+		sb_adds(&p->sql, "(a.character_id IS NOT NULL AND a.character_id IN "
+		                 "(SELECT id FROM characters WHERE slug");
 		emit_match(p, value);
-		sb_adds(&p->sql, ")");
+		sb_adds(&p->sql, "))");
 	} else if (strcmp(field, "role") == 0) {
 		sb_adds(&p->sql, "a.role");
 		emit_match(p, value);
@@ -410,7 +413,7 @@ struct query *query_compile(const char *text)
 {
 	struct parser p = {.src = text};
 	struct query *q = NULL;
-	if (text_check("query", text) < 0)
+	if (text_check("the query", text) < 0)
 		return NULL;
 	if (next_token(&p) < 0)
 		goto out;

@@ -85,20 +85,20 @@ int main(void)
 	ok(q->nparams == 2 && !strcmp(q->params[1].text, "3f9a2c1e~"), "hash prefix is a range");
 	query_free(q);
 
-	syntax("(a", "query: column 3: expected ')' to close the '(' at column 1");
-	syntax("a )", "query: column 3: unexpected ')'");
-	syntax("a OR", "query: column 5: expected a term at the end of the query");
-	syntax("OR a", "query: column 1: 'OR' needs a term on each side");
-	syntax("a - b", "query: column 3: '-' must be followed by a term");
-	syntax("width>abc", "query: column 7: 'abc' is not a whole number");
-	syntax("rating>5", "query: column 1: unknown field 'rating' in a comparison "
+	syntax("(a", "column 3: expected ')' to close the '(' at column 1");
+	syntax("a )", "column 3: unexpected ')'");
+	syntax("a OR", "column 5: expected a term at the end of the query");
+	syntax("OR a", "column 1: 'OR' needs a term on each side");
+	syntax("a - b", "column 3: '-' must be followed by a term");
+	syntax("width>abc", "column 7: 'abc' is not a whole number");
+	syntax("rating>5", "column 1: unknown field 'rating' in a comparison "
 	                   "(width, height, bytes, added)");
-	syntax("added<2026-13-01", "query: column 7: '2026-13-01' is not a date (YYYY-MM-DD)");
-	syntax("width=>5", "query: column 6: unknown comparison '=>'");
-	syntax("hash:XYZ", "query: column 6: hash:xyz is not a lower-case hex prefix");
-	syntax("a \"b", "query: column 3: unterminated '\"'");
-	syntax("()", "query: column 2: empty parentheses");
-	syntax("role:", "query: column 6: 'role:' needs a value");
+	syntax("added<2026-13-01", "column 7: '2026-13-01' is not a date (YYYY-MM-DD)");
+	syntax("width=>5", "column 6: unknown comparison '=>'");
+	syntax("hash:XYZ", "column 6: hash:xyz is not a lower-case hex prefix");
+	syntax("a \"b", "column 3: unterminated '\"'");
+	syntax("()", "column 2: empty parentheses");
+	syntax("role:", "column 6: 'role:' needs a value");
 
 	q = query_compile("ok \xff");
 	ok(q == NULL && error_code() == EX_DATAERR, "invalid UTF-8 is refused");

@@ -1,0 +1,70 @@
+#!/bin/sh
+# troupe add: files, directories, deduplication and the blob layout.
+. "${TEST_SRCDIR:-$(dirname "$0")}/lib.sh"
+
+troupe init >/dev/null
+troupe character new mei >/dev/null
+noise_png sheet.png 120 80
+mkdir -p faces/winter faces/.hidden
+noise_jpeg faces/a.jpg 64 48
+noise_jpeg faces/winter/b.jpg 32 32
+vips copy faces/a.jpg faces/c.webp >/dev/null
+cp faces/a.jpg faces/.hidden/secret.jpg
+echo "not an image" >faces/notes.txt
+
+check "add one file" troupe add mei sheet.png --role sheet
+hash=$(xxh128sum sheet.png | cut -d' ' -f1)
+like "$(cat .out)" "^added +$hash +#1 +sheet.png" "add prints the hash xxh128sum prints"
+blob=.troupe/objects/$(echo "$hash" | cut -c1-2)/$(echo "$hash" | cut -c3-)
+check "blob is at objects/xx/rest" test -f "$blob"
+check "blob holds the same bytes" cmp sheet.png "$blob"
+is "$(stat -c %a "$blob")" 444 "blob is read-only"
+is "$(troupe show 1 --json | tr -d '\t\n ' | grep -o '"width":[^,]*,[^,]*,[^,]*')" \
+	'"width":120,"height":80,"format":"png"' "width, height and format recorded"
+
+check "add a directory" troupe add mei faces/ --role face --tag look:winter --tag Draft
+is "$(grep -c '^added' .out)" 3 "three images found recursively"
+like "$(cat .err)" "skipped faces/notes.txt: not an image" "non-image reported and skipped"
+check "hidden files are skipped" sh -c '! grep -q secret .out'
+is "$(troupe query 'look:winter draft' --count)" 3 "tags applied to every file"
+is "$(troupe query 'format:webp' --count)" 1 "WebP recognised"
+
+check "same file again" troupe add mei sheet.png --role sheet
+like "$(cat .out)" "^present $hash +#1" "the same asset is reported present"
+is "$(troupe query --count)" 4 "no duplicate asset row"
+is "$(count_objects)" 4 "no duplicate blob"
+
+cp sheet.png copy-of-sheet.png
+check "same bytes for another character" sh -c \
+	'"$TROUPE" character new kai >/dev/null && "$TROUPE" add kai copy-of-sheet.png'
+is "$(troupe query --count)" 5 "a second asset row for the other character"
+is "$(count_objects)" 4 "still one blob for the same bytes"
+is "$(sqlite3 .troupe/troupe.db 'SELECT count(*) FROM blobs')" 4 "one blob row per content"
+
+check "add without a character" troupe add faces/a.jpg --role prop
+like "$(troupe show "$(sed -n 's/^added *[0-9a-f]* *#\([0-9]*\).*/\1/p' .out)")" \
+	"character  \(none\)" "an asset may belong to no character"
+check "--character option" troupe add --character mei faces/winter/b.jpg --role pose
+is "$(troupe query 'character:mei role:pose' --count)" 1 "--character works"
+
+check "add --json" troupe add mei faces/a.jpg --role costume --json
+like "$(cat .out)" '"new":	true' "JSON says new"
+like "$(cat .out)" '"role":	"costume"' "JSON has the role"
+
+is "$(find .troupe/tmp -type f | wc -l | tr -d ' ')" 0 "tmp/ is empty after adds"
+
+# More than a handful of files on a terminal draws a progress bar.
+mkdir many
+for i in 1 2 3 4 5 6 7 8 9 10; do noise_jpeg many/$i.jpg 16 16; done
+if command -v script >/dev/null; then
+	script -qec "$TROUPE add many --role reference" /dev/null >tty.out 2>&1
+	like "$(cat tty.out)" "adding \[#+ *\] +[0-9]+%" "progress bar on a terminal"
+fi
+check "no progress bar when stderr is not a terminal" troupe add many --role reference
+is "$(cat .err)" "" "stderr stays quiet"
+
+# Paths with brackets and spaces are read as they are.
+cp sheet.png "odd [name] here.png"
+check "odd file name" troupe add "odd [name] here.png" --role location
+
+done_testing

@@ -1,0 +1,74 @@
+#!/bin/sh
+# Bad input: each gives a clear "troupe: ..." error, a non-zero status
+# from sysexits.h, and a store exactly as it was before.
+. "${TEST_SRCDIR:-$(dirname "$0")}/lib.sh"
+
+troupe init >/dev/null
+troupe character new mei >/dev/null
+noise_jpeg good.jpg 200 150
+noise_png good.png 50 50
+troupe add mei good.png --role sheet >/dev/null
+
+size=$(stat -c %s good.jpg)
+head -c $((size / 2)) good.jpg >truncated.jpg
+head -c 200 good.png >truncated.png
+echo "hello, I am text" >text.png
+: >empty.jpg
+printf '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>' >drawing.svg
+mkdir dir-of-text && echo x >dir-of-text/a.txt
+
+fails_with 66 "missing.jpg: No such file" "missing file" troupe add mei missing.jpg
+fails_with 66 "missing.jpg: No such file" "missing file without a character" troupe add missing.jpg
+fails_with 65 "text.png: not an image" "text file named .png" troupe add mei text.png
+fails_with 65 "empty.jpg: not an image \(empty file\)" "zero-byte file" troupe add mei empty.jpg
+fails_with 65 "truncated.jpg: truncated JPEG" "truncated JPEG" troupe add mei truncated.jpg
+fails_with 65 "truncated.png: (truncated PNG|not a readable image)" "truncated PNG" \
+	troupe add mei truncated.png
+fails_with 65 "drawing.svg: (unsupported image format|not an image)" "SVG is not accepted" \
+	troupe add mei drawing.svg
+fails_with 65 "no images to add \(every file was skipped\)" "directory with no images" \
+	troupe add mei dir-of-text
+# One bad file named on the command line means nothing is added.
+fails_with 65 "truncated.jpg: truncated JPEG" "a good and a bad file add nothing" \
+	troupe add mei good.jpg truncated.jpg
+is "$(find .troupe/tmp -type f | wc -l | tr -d ' ')" 0 "tmp/ holds nothing after failures"
+
+fails_with 66 "nobody: unknown character" "unknown character" troupe add nobody good.jpg
+fails_with 64 "--role hero: not a role" "unknown role" troupe add mei good.jpg --role hero
+fails_with 65 "namespace 'character' is a query field" "reserved namespace in --tag" \
+	troupe add mei good.jpg --tag character:kai
+fails_with 65 "tag: invalid UTF-8" "invalid UTF-8 tag" troupe add mei good.jpg --tag "$(printf 'x\377')"
+fails_with 65 "is empty" "empty tag" troupe add mei good.jpg --tag "look:"
+fails_with 64 "no file given" "add with nothing" troupe add
+fails_with 64 "option '--role' needs a value" "option without its value" troupe add mei good.jpg --role
+
+fails_with 64 "query: column 14: expected '\)' to close the '\(' at column 1" \
+	"query syntax error points at the column" troupe query '(role:sheet  '
+fails_with 64 "query: column 1: 'OR' needs a term" "query starting with OR" troupe query 'OR x'
+fails_with 64 "query: column 7: 'big' is not a whole number" "bad comparison" troupe query 'width>big'
+fails_with 65 "query: the query: invalid UTF-8" "query with invalid UTF-8" troupe query "$(printf 'a\377')"
+fails_with 64 "--sort size: unknown key" "unknown sort key" troupe query --sort size
+fails_with 64 "--limit 0" "zero limit" troupe query --limit 0
+
+# SQL metacharacters in tags are data.
+check "tag with SQL in it" troupe tag 1 "+x:'); DROP TABLE assets;--" "+50%_off"
+is "$(troupe query "\"x:'); drop table assets;--\"" --count)" 1 "that tag is found literally"
+is "$(troupe query '50%_off' --count)" 1 "% and _ are not wildcards"
+is "$(troupe query '50*' --count)" 1 "* is"
+is "$(troupe query 'role:%' --count)" 0 "% in a field is literal"
+
+fails_with 66 "12345: no such asset" "unknown asset id" troupe show 12345
+fails_with 66 "deadbeef: no such asset" "unknown hash prefix" troupe show deadbeef
+fails_with 64 "not an asset id or a hash prefix" "short hash prefix" troupe show abc12
+fails_with 64 "not an asset id or a hash prefix" "not hex" troupe show zzzzzzzzzz
+fails_with 64 "no \+tag or -tag given" "tag with no edits" troupe tag 1
+fails_with 66 "999: no such asset" "tag of an unknown asset changes nothing" troupe tag 1 999 +x
+fails_with 66 "999: no such asset" "rm of an unknown asset changes nothing" troupe rm 1 999
+
+# A damaged store is reported, not papered over.
+blob=$(troupe path 1)
+chmod u+w "$blob" && mv "$blob" "$blob.gone"
+fails_with 74 "blob [0-9a-f]+: No such file" "cat of a missing blob" troupe cat 1
+mv "$blob.gone" "$blob"
+
+done_testing

@@ -1,0 +1,47 @@
+#!/bin/sh
+# troupe init and how a store is found.
+. "${TEST_SRCDIR:-$(dirname "$0")}/lib.sh"
+
+check "init makes a store here" troupe init
+like "$(cat .out)" "Initialised empty troupe store in .*/\.troupe" "init says where"
+check "store has objects/ and tmp/" test -d .troupe/objects -a -d .troupe/tmp
+is "$(sqlite3 .troupe/troupe.db 'PRAGMA journal_mode')" wal "index is in WAL mode"
+is "$(sqlite3 .troupe/troupe.db 'PRAGMA application_id')" 1414681936 "application_id is set"
+is "$(sqlite3 .troupe/troupe.db 'PRAGMA user_version')" 1 "schema version applied"
+is "$(sqlite3 .troupe/troupe.db "SELECT count(*) FROM sqlite_master WHERE name IN
+	('characters','assets','blobs','tags','asset_tags','character_tags')")" 6 "tables exist"
+check "init again is harmless" troupe init
+like "$(cat .out)" "Reinitialised existing" "second init says so"
+
+mkdir -p deep/down/here
+check "found from a subdirectory" sh -c 'cd deep/down/here && "$TROUPE" character list'
+
+mkdir other
+check "init DIR" troupe init other
+check "--store names the store itself" troupe --store other/.troupe character list
+check "--store after the command" troupe character list --store other/.troupe
+check "TROUPE_DIR" env TROUPE_DIR=other/.troupe "$TROUPE" character list
+
+mkdir -p /tmp/troupe-nostore.$$ 
+fails_with 78 "no troupe store here" "no store is a configuration error" \
+	sh -c 'cd /tmp/troupe-nostore.'$$' && "$TROUPE" character list'
+rmdir /tmp/troupe-nostore.$$
+fails_with 78 "not a troupe store" "--store on a plain directory" troupe --store deep character list
+fails_with 64 "not a troupe command" "unknown command" troupe frobnicate
+fails_with 64 "unknown option" "unknown option" troupe character list --frob
+
+check "--help" troupe --help
+like "$(cat .out)" "character" "--help lists commands"
+check "command --help" troupe add --help
+like "$(cat .out)" "usage: troupe add" "add --help shows usage"
+check "--version" troupe --version
+
+# An index from a newer troupe is refused, not damaged.
+troupe init newer >/dev/null
+sqlite3 newer/.troupe/troupe.db 'PRAGMA user_version = 99'
+fails_with 78 "newer than this troupe" "newer schema refused" troupe --store newer/.troupe character list
+# A file that is not a troupe index is refused.
+mkdir -p alien && sqlite3 alien/troupe.db 'PRAGMA application_id = 7; CREATE TABLE x(y);'
+fails_with 65 "not a troupe index" "foreign SQLite file refused" troupe --store alien character list
+
+done_testing

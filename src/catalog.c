@@ -5,6 +5,7 @@
 
 #include "catalog.h"
 #include "db.h"
+#include "phash.h"
 #include "query.h"
 #include "util.h"
 
@@ -223,7 +224,12 @@ static int aliases_apply(struct catalog *cat, const char *sql, int64_t owner,
 		sqlite3_reset(stmt);
 		sqlite3_bind_int64(stmt, 1, owner);
 		sqlite3_bind_text(stmt, 2, aliases->items[i], -1, SQLITE_STATIC);
-		if (sqlite3_step(stmt) != SQLITE_DONE)
+		if (sqlite3_step(stmt) == SQLITE_DONE)
+			continue;
+		if (sqlite3_errcode(cat->db) == SQLITE_CONSTRAINT)
+			rc = error_set(EX_DATAERR, "alias '%s' already names another character",
+			               aliases->items[i]);
+		else
 			rc = db_error(cat->db, "alias");
 	}
 	sqlite3_finalize(stmt);
@@ -471,6 +477,16 @@ fail:
 	return -1;
 }
 
+char *catalog_character_slug(struct catalog *cat, const char *slug_or_alias)
+{
+	struct character *c = catalog_character_get(cat, slug_or_alias);
+	if (!c)
+		return NULL;
+	char *slug = xstrdup(c->slug);
+	character_free(c);
+	return slug;
+}
+
 int catalog_character_rm(struct catalog *cat, const char *slug, bool force, int64_t *removed)
 {
 	*removed = 0;
@@ -507,6 +523,11 @@ struct add_item {
 	char *path;
 	struct image_info info;
 	struct store_staged staged;
+	struct store_staged thumb; /* staged only when the blob had none */
+	int thumb_width;
+	int thumb_height;
+	bool has_thumb;
+	uint64_t phash;
 	int64_t asset_id;
 	bool existed;
 };
@@ -553,6 +574,34 @@ struct add_batch *catalog_add_begin(struct catalog *cat, const char *slug, const
 	return b;
 }
 
+/* 1 when the blob with this hash already has a thumbnail row. */
+static int blob_has_thumbnail(struct catalog *cat, const char *hash)
+{
+	sqlite3_stmt *stmt = db_prepare(cat->db, "SELECT 1 FROM blobs b JOIN thumbnails t ON "
+	                                         "t.blob_id = b.id WHERE b.hash = ?1");
+	if (!stmt)
+		return -1;
+	sqlite3_bind_text(stmt, 1, hash, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : db_error(cat->db, "thumbnail");
+}
+
+/* Decodes the picture once, at reduced size, for its thumbnail and pHash,
+ * and stages the thumbnail. */
+static int stage_thumbnail(struct store *st, const char *path, struct store_staged *thumb,
+                           int *width, int *height, uint64_t *phash)
+{
+	struct image_buffer buf;
+	if (image_thumbnail(path, IMAGE_THUMB_SIDE, &buf, phash) < 0)
+		return -1;
+	int rc = store_stage_buffer(st, buf.data, buf.len, thumb);
+	*width = buf.width;
+	*height = buf.height;
+	image_buffer_clear(&buf);
+	return rc;
+}
+
 int catalog_add_file(struct add_batch *b, const char *path)
 {
 	struct add_item item = {0};
@@ -560,6 +609,19 @@ int catalog_add_file(struct add_batch *b, const char *path)
 		return error_prefix("%s", path);
 	if (store_stage_file(b->cat->store, path, &item.staged) < 0)
 		return -1;
+	int has = item.staged.present ? blob_has_thumbnail(b->cat, item.staged.hash) : 0;
+	if (has < 0) {
+		store_staged_discard(&item.staged);
+		return -1;
+	}
+	if (!has) {
+		if (stage_thumbnail(b->cat->store, path, &item.thumb, &item.thumb_width,
+		                    &item.thumb_height, &item.phash) < 0) {
+			store_staged_discard(&item.staged);
+			return error_prefix("%s", path);
+		}
+		item.has_thumb = true;
+	}
 	item.path = xstrdup(path);
 	b->items = xrealloc(b->items, (b->n + 1) * sizeof(*b->items));
 	b->items[b->n++] = item;
@@ -577,38 +639,76 @@ static const char *base_name(const char *path)
 	return slash ? slash + 1 : path;
 }
 
+/* Inserts a blob row, or finds the one there; a source picture's pHash is
+ * filled in when the row had none. Returns the row id, or -1. */
+static int64_t blob_upsert(struct catalog *cat, const char *hash, int64_t bytes,
+                           const uint64_t *phash)
+{
+	sqlite3_stmt *ins = db_prepare(
+		cat->db, "INSERT INTO blobs(hash, bytes, added, phash) VALUES (?1, ?2, ?3, ?4) "
+		         "ON CONFLICT(hash) DO UPDATE SET phash = excluded.phash "
+		         "WHERE blobs.phash IS NULL AND excluded.phash IS NOT NULL");
+	sqlite3_stmt *sel = db_prepare(cat->db, "SELECT id FROM blobs WHERE hash = ?1");
+	int64_t id = -1;
+	if (!ins || !sel)
+		goto out;
+	sqlite3_bind_text(ins, 1, hash, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(ins, 2, bytes);
+	sqlite3_bind_int64(ins, 3, time_now());
+	if (phash)
+		sqlite3_bind_int64(ins, 4, (int64_t)*phash);
+	sqlite3_bind_text(sel, 1, hash, -1, SQLITE_STATIC);
+	if (sqlite3_step(ins) != SQLITE_DONE || sqlite3_step(sel) != SQLITE_ROW) {
+		db_error(cat->db, "blob");
+		goto out;
+	}
+	id = sqlite3_column_int64(sel, 0);
+out:
+	sqlite3_finalize(ins);
+	sqlite3_finalize(sel);
+	return id;
+}
+
+static int thumbnail_link(struct catalog *cat, int64_t blob_id, const char *thumb_hash,
+                          int64_t thumb_bytes, int width, int height)
+{
+	int64_t thumb_id = blob_upsert(cat, thumb_hash, thumb_bytes, NULL);
+	if (thumb_id < 0)
+		return -1;
+	sqlite3_stmt *stmt = db_prepare(cat->db, "INSERT OR IGNORE INTO thumbnails(blob_id, "
+	                                         "thumb_blob_id, width, height) VALUES (?1, ?2, ?3, ?4)");
+	if (!stmt)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, blob_id);
+	sqlite3_bind_int64(stmt, 2, thumb_id);
+	sqlite3_bind_int(stmt, 3, width);
+	sqlite3_bind_int(stmt, 4, height);
+	int rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : db_error(cat->db, "thumbnail");
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
 static int add_rows(struct add_batch *b)
 {
 	sqlite3 *db = b->cat->db;
 	int rc = -1;
 	int64_t now = time_now();
-	sqlite3_stmt *blob_ins = db_prepare(db, "INSERT INTO blobs(hash, bytes, added) VALUES "
-	                                        "(?1, ?2, ?3) ON CONFLICT(hash) DO NOTHING");
-	sqlite3_stmt *blob_id = db_prepare(db, "SELECT id FROM blobs WHERE hash = ?1");
 	sqlite3_stmt *existing = db_prepare(
 		db, "SELECT id FROM assets WHERE blob_id = ?1 AND character_id IS ?2 AND role = ?3");
 	sqlite3_stmt *asset_ins = db_prepare(
 		db, "INSERT INTO assets(blob_id, character_id, role, width, height, format, source, "
 		    "added) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
-	if (!blob_ins || !blob_id || !existing || !asset_ins)
+	if (!existing || !asset_ins)
 		goto out;
 	for (size_t i = 0; i < b->n; i++) {
 		struct add_item *it = &b->items[i];
-		sqlite3_reset(blob_ins);
-		sqlite3_bind_text(blob_ins, 1, it->staged.hash, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(blob_ins, 2, (int64_t)it->staged.bytes);
-		sqlite3_bind_int64(blob_ins, 3, now);
-		if (sqlite3_step(blob_ins) != SQLITE_DONE) {
-			db_error(db, it->path);
+		int64_t bid = blob_upsert(b->cat, it->staged.hash, (int64_t)it->staged.bytes,
+		                          it->has_thumb ? &it->phash : NULL);
+		if (bid < 0 ||
+		    (it->has_thumb && thumbnail_link(b->cat, bid, it->thumb.hash,
+		                                     (int64_t)it->thumb.bytes, it->thumb_width,
+		                                     it->thumb_height) < 0))
 			goto out;
-		}
-		sqlite3_reset(blob_id);
-		sqlite3_bind_text(blob_id, 1, it->staged.hash, -1, SQLITE_STATIC);
-		if (sqlite3_step(blob_id) != SQLITE_ROW) {
-			db_error(db, it->path);
-			goto out;
-		}
-		int64_t bid = sqlite3_column_int64(blob_id, 0);
 
 		sqlite3_reset(existing);
 		sqlite3_bind_int64(existing, 1, bid);
@@ -650,8 +750,6 @@ static int add_rows(struct add_batch *b)
 	}
 	rc = 0;
 out:
-	sqlite3_finalize(blob_ins);
-	sqlite3_finalize(blob_id);
 	sqlite3_finalize(existing);
 	sqlite3_finalize(asset_ins);
 	return rc;
@@ -659,12 +757,17 @@ out:
 
 int catalog_add_commit(struct add_batch *b)
 {
-	struct store_staged *staged = xcalloc(b->n, sizeof(*staged));
-	for (size_t i = 0; i < b->n; i++)
-		staged[i] = b->items[i].staged;
-	int rc = store_publish(b->cat->store, staged, b->n);
-	for (size_t i = 0; i < b->n; i++)
-		b->items[i].staged = staged[i];
+	/* Originals and thumbnails are published together: one sync. */
+	struct store_staged *staged = xcalloc(2 * b->n, sizeof(*staged));
+	for (size_t i = 0; i < b->n; i++) {
+		staged[2 * i] = b->items[i].staged;
+		staged[2 * i + 1] = b->items[i].thumb;
+	}
+	int rc = store_publish(b->cat->store, staged, 2 * b->n);
+	for (size_t i = 0; i < b->n; i++) {
+		b->items[i].staged = staged[2 * i];
+		b->items[i].thumb = staged[2 * i + 1];
+	}
 	free(staged);
 	if (rc < 0)
 		return -1;
@@ -692,6 +795,7 @@ void catalog_add_free(struct add_batch *b)
 		return;
 	for (size_t i = 0; i < b->n; i++) {
 		store_staged_discard(&b->items[i].staged);
+		store_staged_discard(&b->items[i].thumb);
 		free(b->items[i].path);
 	}
 	free(b->items);
@@ -983,5 +1087,330 @@ int catalog_query_count(struct catalog *cat, const char *text, int64_t *count)
 	}
 	sqlite3_finalize(stmt);
 	query_free(q);
+	return rc;
+}
+
+/* ---- images: thumbnails, perceptual hashes, derivatives ---- */
+
+/* The hash (and blob id) of an asset's own blob. */
+static int asset_blob(struct catalog *cat, int64_t asset_id, int64_t *blob_id,
+                      char hash[STORE_HASH_HEX + 1])
+{
+	sqlite3_stmt *stmt = db_prepare(cat->db, "SELECT b.id, b.hash FROM assets a JOIN blobs b "
+	                                         "ON b.id = a.blob_id WHERE a.id = ?1");
+	if (!stmt)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, asset_id);
+	int rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		*blob_id = sqlite3_column_int64(stmt, 0);
+		snprintf(hash, STORE_HASH_HEX + 1, "%s", (const char *)sqlite3_column_text(stmt, 1));
+	}
+	sqlite3_finalize(stmt);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc == SQLITE_DONE)
+		return error_set(EX_NOINPUT, "%lld: no such asset", (long long)asset_id);
+	return db_error(cat->db, "asset");
+}
+
+static int thumbnail_hash(struct catalog *cat, int64_t blob_id, char hash[STORE_HASH_HEX + 1])
+{
+	sqlite3_stmt *stmt = db_prepare(cat->db, "SELECT tb.hash FROM thumbnails t JOIN blobs tb "
+	                                         "ON tb.id = t.thumb_blob_id WHERE t.blob_id = ?1");
+	if (!stmt)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, blob_id);
+	int rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		snprintf(hash, STORE_HASH_HEX + 1, "%s", (const char *)sqlite3_column_text(stmt, 0));
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : db_error(cat->db, "thumbnail");
+}
+
+/* Makes the thumbnail (and pHash) of a stored blob that has none. */
+static int thumbnail_make(struct catalog *cat, int64_t blob_id, const char *hash)
+{
+	char *path = store_blob_path(cat->store, hash);
+	struct store_staged thumb = {0};
+	int width, height;
+	uint64_t phash;
+	int rc = stage_thumbnail(cat->store, path, &thumb, &width, &height, &phash);
+	free(path);
+	if (rc < 0)
+		return error_prefix("blob %s", hash);
+	if (store_publish(cat->store, &thumb, 1) < 0 || db_begin(cat->db) < 0)
+		goto fail;
+	sqlite3_stmt *stmt = db_prepare(cat->db, "UPDATE blobs SET phash = ?2 WHERE id = ?1 AND "
+	                                         "phash IS NULL");
+	if (!stmt)
+		goto fail;
+	sqlite3_bind_int64(stmt, 1, blob_id);
+	sqlite3_bind_int64(stmt, 2, (int64_t)phash);
+	rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : db_error(cat->db, "pHash");
+	sqlite3_finalize(stmt);
+	if (rc < 0 ||
+	    thumbnail_link(cat, blob_id, thumb.hash, (int64_t)thumb.bytes, width, height) < 0 ||
+	    db_commit(cat->db) < 0)
+		goto fail;
+	return 0;
+fail:
+	db_rollback(cat->db);
+	store_staged_discard(&thumb);
+	return -1;
+}
+
+char *catalog_thumbnail(struct catalog *cat, int64_t asset_id)
+{
+	int64_t blob_id;
+	char hash[STORE_HASH_HEX + 1], thumb[STORE_HASH_HEX + 1];
+	if (asset_blob(cat, asset_id, &blob_id, hash) < 0)
+		return NULL;
+	int has = thumbnail_hash(cat, blob_id, thumb);
+	if (has == 0 && thumbnail_make(cat, blob_id, hash) == 0)
+		has = thumbnail_hash(cat, blob_id, thumb);
+	if (has <= 0) {
+		if (has == 0)
+			error_set(EX_SOFTWARE, "asset %lld: no thumbnail", (long long)asset_id);
+		return NULL;
+	}
+	return store_blob_path(cat->store, thumb);
+}
+
+int catalog_thumbnail_open(struct catalog *cat, int64_t asset_id)
+{
+	char *path = catalog_thumbnail(cat, asset_id);
+	if (!path)
+		return -1;
+	free(path);
+	int64_t blob_id;
+	char hash[STORE_HASH_HEX + 1], thumb[STORE_HASH_HEX + 1];
+	if (asset_blob(cat, asset_id, &blob_id, hash) < 0 || thumbnail_hash(cat, blob_id, thumb) <= 0)
+		return -1;
+	return store_open_blob(cat->store, thumb);
+}
+
+int catalog_asset_phash(struct catalog *cat, int64_t asset_id, uint64_t *phash)
+{
+	int64_t blob_id;
+	char hash[STORE_HASH_HEX + 1];
+	if (asset_blob(cat, asset_id, &blob_id, hash) < 0)
+		return -1;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		sqlite3_stmt *stmt = db_prepare(cat->db, "SELECT phash FROM blobs WHERE id = ?1");
+		if (!stmt)
+			return -1;
+		sqlite3_bind_int64(stmt, 1, blob_id);
+		int rc = sqlite3_step(stmt);
+		bool have = rc == SQLITE_ROW && sqlite3_column_type(stmt, 0) != SQLITE_NULL;
+		if (have)
+			*phash = (uint64_t)sqlite3_column_int64(stmt, 0);
+		sqlite3_finalize(stmt);
+		if (have)
+			return 0;
+		/* Made before pHashes existed: compute it now, with the thumbnail. */
+		if (attempt == 0 && thumbnail_make(cat, blob_id, hash) < 0)
+			return -1;
+	}
+	return error_set(EX_SOFTWARE, "asset %lld: no pHash", (long long)asset_id);
+}
+
+int catalog_file_phash(const char *path, uint64_t *phash)
+{
+	struct image_info info;
+	struct image_buffer thumb;
+	if (image_probe(path, &info) < 0 || image_thumbnail(path, IMAGE_THUMB_SIDE, &thumb, phash) < 0)
+		return error_prefix("%s", path);
+	image_buffer_clear(&thumb);
+	return 0;
+}
+
+/* Brings cache/phash.idx up to the index's generation. The rows and the
+ * generation are read in one transaction so they agree. */
+static int phash_file_refresh(struct catalog *cat, const char *path)
+{
+	int rc = -1;
+	int64_t *ids = NULL;
+	uint64_t *hashes = NULL;
+	size_t n = 0, cap = 0;
+	sqlite3_stmt *gen = NULL, *rows = NULL;
+	if (db_exec(cat->db, "BEGIN") < 0)
+		return -1;
+	gen = db_prepare(cat->db, "SELECT value FROM meta WHERE key = 'phash_generation'");
+	if (!gen || sqlite3_step(gen) != SQLITE_ROW) {
+		db_error(cat->db, "pHash index");
+		goto out;
+	}
+	uint64_t generation = (uint64_t)sqlite3_column_int64(gen, 0), have;
+	if (phash_file_generation(path, &have) == 0 && have == generation) {
+		rc = 0;
+		goto out;
+	}
+	rows = db_prepare(cat->db, "SELECT id, phash FROM blobs WHERE phash IS NOT NULL");
+	if (!rows)
+		goto out;
+	int step;
+	while ((step = sqlite3_step(rows)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 1024;
+			ids = xrealloc(ids, cap * sizeof(*ids));
+			hashes = xrealloc(hashes, cap * sizeof(*hashes));
+		}
+		ids[n] = sqlite3_column_int64(rows, 0);
+		hashes[n] = (uint64_t)sqlite3_column_int64(rows, 1);
+		n++;
+	}
+	if (step != SQLITE_DONE) {
+		db_error(cat->db, "pHash index");
+		goto out;
+	}
+	rc = phash_file_write(path, generation, ids, hashes, n);
+out:
+	sqlite3_finalize(gen);
+	sqlite3_finalize(rows);
+	db_exec(cat->db, "COMMIT");
+	free(ids);
+	free(hashes);
+	return rc;
+}
+
+int catalog_similar(struct catalog *cat, uint64_t phash, int max_distance, int64_t limit,
+                    int (*each)(const struct asset *, int, void *), void *ctx)
+{
+	char *path = store_cache_path(cat->store, "phash.idx");
+	struct phash_match *matches = NULL;
+	size_t n = 0;
+	int rc = -1;
+	sqlite3_stmt *row = NULL, *tags = NULL;
+	if (phash_file_refresh(cat, path) < 0 ||
+	    phash_file_search(path, phash, max_distance, &matches, &n) < 0)
+		goto out;
+	struct strbuf sql = STRBUF_INIT;
+	sb_adds(&sql, sql_asset_select);
+	sb_adds(&sql, "WHERE a.blob_id = ?1 ORDER BY a.id");
+	row = db_prepare(cat->db, sql.buf);
+	sb_release(&sql);
+	tags = db_prepare(cat->db, sql_asset_tags);
+	if (!row || !tags)
+		goto out;
+	int64_t shown = 0;
+	for (size_t i = 0; i < n && (!limit || shown < limit); i++) {
+		sqlite3_reset(row);
+		sqlite3_bind_int64(row, 1, matches[i].id);
+		while ((!limit || shown < limit) && sqlite3_step(row) == SQLITE_ROW) {
+			struct asset *a = asset_from_row(cat, row, tags);
+			int stop = each(a, matches[i].distance, ctx);
+			asset_free(a);
+			shown++;
+			if (stop) {
+				rc = 0;
+				goto out;
+			}
+		}
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(row);
+	sqlite3_finalize(tags);
+	free(matches);
+	free(path);
+	return rc;
+}
+
+void derivative_clear(struct derivative *d)
+{
+	free(d->path);
+	memset(d, 0, sizeof(*d));
+}
+
+static int derivative_lookup(struct catalog *cat, int64_t source, const char *key,
+                             struct derivative *out)
+{
+	sqlite3_stmt *stmt = db_prepare(
+		cat->db, "SELECT b.hash, d.width, d.height, d.format, b.bytes FROM derivatives d "
+		         "JOIN blobs b ON b.id = d.blob_id WHERE d.source_blob_id = ?1 AND d.recipe = ?2");
+	if (!stmt)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, source);
+	sqlite3_bind_text(stmt, 2, key, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		snprintf(out->hash, sizeof(out->hash), "%s", (const char *)sqlite3_column_text(stmt, 0));
+		out->width = sqlite3_column_int(stmt, 1);
+		out->height = sqlite3_column_int(stmt, 2);
+		snprintf(out->format, sizeof(out->format), "%s",
+		         (const char *)sqlite3_column_text(stmt, 3));
+		out->bytes = sqlite3_column_int64(stmt, 4);
+	}
+	sqlite3_finalize(stmt);
+	/* A row whose blob went missing is a miss: the work is redone. */
+	if (rc == SQLITE_ROW)
+		return store_has(cat->store, out->hash) ? 1 : 0;
+	return rc == SQLITE_DONE ? 0 : db_error(cat->db, "derivative");
+}
+
+int catalog_derive(struct catalog *cat, int64_t asset_id, const struct image_recipe *recipe,
+                   struct derivative *out)
+{
+	memset(out, 0, sizeof(*out));
+	int64_t source;
+	char hash[STORE_HASH_HEX + 1];
+	if (asset_blob(cat, asset_id, &source, hash) < 0)
+		return -1;
+	char *key = image_recipe_key(recipe);
+	struct image_buffer buf = {0};
+	struct store_staged staged = {0};
+	sqlite3_stmt *stmt = NULL;
+	int rc = derivative_lookup(cat, source, key, out);
+	if (rc != 0) {
+		out->cached = rc > 0;
+		rc = rc > 0 ? 0 : -1;
+		goto done;
+	}
+	char *path = store_blob_path(cat->store, hash);
+	rc = image_derive(path, recipe, &buf);
+	free(path);
+	if (rc < 0) {
+		error_prefix("asset %lld", (long long)asset_id);
+		goto done;
+	}
+	rc = -1;
+	if (store_stage_buffer(cat->store, buf.data, buf.len, &staged) < 0 ||
+	    store_publish(cat->store, &staged, 1) < 0 || db_begin(cat->db) < 0)
+		goto done;
+	int64_t blob_id = blob_upsert(cat, staged.hash, (int64_t)staged.bytes, NULL);
+	stmt = db_prepare(cat->db, "INSERT OR REPLACE INTO derivatives(source_blob_id, recipe, "
+	                           "blob_id, width, height, format, created) VALUES "
+	                           "(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+	if (blob_id < 0 || !stmt)
+		goto done;
+	sqlite3_bind_int64(stmt, 1, source);
+	sqlite3_bind_text(stmt, 2, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 3, blob_id);
+	sqlite3_bind_int(stmt, 4, buf.width);
+	sqlite3_bind_int(stmt, 5, buf.height);
+	sqlite3_bind_text(stmt, 6, buf.format, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 7, time_now());
+	if (sqlite3_step(stmt) != SQLITE_DONE) {
+		db_error(cat->db, "derivative");
+		goto done;
+	}
+	if (db_commit(cat->db) < 0)
+		goto done;
+	snprintf(out->hash, sizeof(out->hash), "%s", staged.hash);
+	out->width = buf.width;
+	out->height = buf.height;
+	snprintf(out->format, sizeof(out->format), "%s", buf.format);
+	out->bytes = (int64_t)staged.bytes;
+	rc = 0;
+done:
+	if (rc < 0)
+		db_rollback(cat->db);
+	if (rc == 0)
+		out->path = store_blob_path(cat->store, out->hash);
+	sqlite3_finalize(stmt);
+	store_staged_discard(&staged);
+	image_buffer_clear(&buf);
+	free(key);
 	return rc;
 }

@@ -75,6 +75,8 @@ int catalog_character_edit(struct catalog *cat, const char *slug, const struct c
  * removes those asset rows too (their blobs stay until gc). *removed is
  * the number of asset rows removed. */
 int catalog_character_rm(struct catalog *cat, const char *slug, bool force, int64_t *removed);
+/* The slug a slug-or-alias names; the caller frees it. */
+char *catalog_character_slug(struct catalog *cat, const char *slug_or_alias);
 
 struct asset {
 	int64_t id;
@@ -137,5 +139,35 @@ int catalog_query(struct catalog *cat, const char *query, const struct query_opt
                   int (*each)(const struct asset *, void *), void *ctx);
 /* The number of assets that match. */
 int catalog_query_count(struct catalog *cat, const char *query, int64_t *count);
+
+/* The path of the asset's thumbnail blob, made (and stored) now if the
+ * asset has none yet; the caller frees it. */
+char *catalog_thumbnail(struct catalog *cat, int64_t asset_id);
+/* A read-only descriptor on the asset's thumbnail. */
+int catalog_thumbnail_open(struct catalog *cat, int64_t asset_id);
+
+/* The perceptual hash of a stored asset, or of an image file that need
+ * not be in the store. */
+int catalog_asset_phash(struct catalog *cat, int64_t asset_id, uint64_t *phash);
+int catalog_file_phash(const char *path, uint64_t *phash);
+/* Every asset whose picture is within max_distance (Hamming, 0..64) of
+ * phash, nearest first; each(asset, distance, ctx) as catalog_query. */
+int catalog_similar(struct catalog *cat, uint64_t phash, int max_distance, int64_t limit,
+                    int (*each)(const struct asset *, int, void *), void *ctx);
+
+struct derivative {
+	char hash[STORE_HASH_HEX + 1];
+	char *path;
+	int width;
+	int height;
+	char format[IMAGE_FORMAT_MAX];
+	int64_t bytes;
+	bool cached; /* found in the cache: no image work was done */
+};
+void derivative_clear(struct derivative *d);
+/* A copy of the asset's image that fits the recipe, from the cache when
+ * this source and recipe were asked for before. */
+int catalog_derive(struct catalog *cat, int64_t asset_id, const struct image_recipe *recipe,
+                   struct derivative *out);
 
 #endif

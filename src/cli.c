@@ -192,6 +192,11 @@ void table_print(struct table *t, FILE *out)
 				break;
 			}
 			fputs(cell, out);
+			bool rest_empty = true;
+			for (int k = c + 1; k < t->columns; k++)
+				rest_empty &= !*t->cells[r * (size_t)t->columns + (size_t)k];
+			if (rest_empty)
+				break;
 			for (size_t pad = text_width(cell); pad < width[c] + 2; pad++)
 				fputc(' ', out);
 		}

@@ -185,7 +185,7 @@ static int cmd_add(struct cli *cli, int argc, char **argv)
 	for (size_t i = first; i < args.n; i++)
 		if (collect(args.items[i], &files) < 0)
 			goto out;
-	bar = progress_new("adding", files.n);
+	bar = cli->quiet ? NULL : progress_new("adding", files.n);
 	for (size_t i = 0; i < files.n; i++) {
 		progress_step(bar, i);
 		if (catalog_add_file(batch, files.files[i].path) < 0) {

@@ -122,14 +122,15 @@ static int cmd_tag(struct cli *cli, int argc, char **argv)
 			strlist_push(edits.items[i][0] == '+' ? &add : &remove, edits.items[i] + 1);
 		rc = catalog_asset_tag(cat, ids, n, &add, &remove);
 	}
-	for (size_t i = 0; rc == 0 && !help && !cli->quiet && i < n; i++) {
+	cJSON *arr = cli->json && rc == 0 && !help ? cJSON_CreateArray() : NULL;
+	for (size_t i = 0; rc == 0 && !help && (arr || !cli->quiet) && i < n; i++) {
 		struct asset *a = catalog_asset_get(cat, ids[i]);
 		if (!a) {
 			rc = -1;
 			break;
 		}
-		if (cli->json) {
-			json_print(json_asset(a));
+		if (arr) {
+			cJSON_AddItemToArray(arr, json_asset(a));
 		} else {
 			char *tags = tags_joined(&a->tags);
 			printf("#%lld  %s\n", (long long)a->id, tags);
@@ -137,6 +138,10 @@ static int cmd_tag(struct cli *cli, int argc, char **argv)
 		}
 		asset_free(a);
 	}
+	if (arr && rc == 0)
+		json_print(arr);
+	else
+		cJSON_Delete(arr);
 	strlist_clear(&edits);
 	strlist_clear(&add);
 	strlist_clear(&remove);
@@ -154,9 +159,15 @@ static int cmd_rm(struct cli *cli, int argc, char **argv)
 	int rc = resolve_args(cli, &cmd_rm_entry, argc, argv, &ids, &n, NULL, &cat, &help);
 	if (rc == 0 && !help)
 		rc = catalog_asset_rm(cat, ids, n);
-	if (rc == 0 && !help && !cli->quiet)
+	if (rc == 0 && !help && cli->json) {
+		cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "removed");
+		for (size_t i = 0; i < n; i++)
+			cJSON_AddItemToArray(arr, cJSON_CreateNumber((double)ids[i]));
+		json_print(o);
+	} else if (rc == 0 && !help && !cli->quiet) {
 		for (size_t i = 0; i < n; i++)
 			printf("removed asset #%lld\n", (long long)ids[i]);
+	}
 	free(ids);
 	catalog_close(cat);
 	return rc;
@@ -206,15 +217,23 @@ static int cmd_path(struct cli *cli, int argc, char **argv)
 	struct catalog *cat;
 	bool help;
 	int rc = resolve_args(cli, &cmd_path_entry, argc, argv, &ids, &n, NULL, &cat, &help);
+	cJSON *arr = cli->json && rc == 0 && !help ? cJSON_CreateArray() : NULL;
 	for (size_t i = 0; rc == 0 && !help && i < n; i++) {
 		struct asset *a = catalog_asset_get(cat, ids[i]);
 		if (!a) {
 			rc = -1;
 			break;
 		}
-		puts(a->path);
+		if (arr)
+			cJSON_AddItemToArray(arr, cJSON_CreateString(a->path));
+		else
+			puts(a->path);
 		asset_free(a);
 	}
+	if (arr && rc == 0)
+		json_print(arr);
+	else
+		cJSON_Delete(arr);
 	free(ids);
 	catalog_close(cat);
 	return rc;

@@ -185,7 +185,8 @@ static int character_list(struct cli *cli, struct catalog *cat)
 			table_add(t, row);
 			free(tags);
 		}
-		table_print(t, stdout);
+		if (n)
+			table_print(t, stdout);
 		table_free(t);
 	}
 	for (size_t i = 0; i < n; i++)
@@ -236,19 +237,24 @@ static int character_rm(struct cli *cli, struct catalog *cat, struct character_a
 	if (a->positional.n != 2)
 		return error_set(EX_USAGE, "rm: expected one SLUG");
 	int64_t removed;
-	if (catalog_character_rm(cat, a->positional.items[1], a->force, &removed) < 0)
+	/* Say which character went, even when an alias named it. */
+	char *slug = catalog_character_slug(cat, a->positional.items[1]);
+	if (!slug || catalog_character_rm(cat, slug, a->force, &removed) < 0) {
+		free(slug);
 		return -1;
+	}
 	if (cli->json) {
 		cJSON *o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "removed", a->positional.items[1]);
+		cJSON_AddStringToObject(o, "removed", slug);
 		cJSON_AddNumberToObject(o, "assets_removed", (double)removed);
 		json_print(o);
 	} else if (!cli->quiet) {
-		printf("removed character %s", a->positional.items[1]);
+		printf("removed character %s", slug);
 		if (removed)
 			printf(" and %lld asset%s", (long long)removed, removed == 1 ? "" : "s");
 		printf("\n");
 	}
+	free(slug);
 	return 0;
 }
 

@@ -5,6 +5,8 @@
 #include "commands.h"
 #include "util.h"
 
+#include <stdlib.h>
+
 static int cmd_hash(struct cli *cli, int argc, char **argv)
 {
 	struct opts o;
@@ -21,7 +23,17 @@ static int cmd_hash(struct cli *cli, int argc, char **argv)
 		char hex[STORE_HASH_HEX + 1];
 		if (store_hash_file(arg, hex) < 0)
 			return -1;
-		printf("%s  %s\n", hex, arg);
+		if (cli->json) {
+			cJSON *line = cJSON_CreateObject();
+			cJSON_AddStringToObject(line, "hash", hex);
+			cJSON_AddStringToObject(line, "file", arg);
+			char *text = cJSON_PrintUnformatted(line);
+			puts(text);
+			free(text);
+			cJSON_Delete(line);
+		} else {
+			printf("%s  %s\n", hex, arg);
+		}
 		files++;
 	}
 	if (!files)
@@ -31,5 +43,6 @@ static int cmd_hash(struct cli *cli, int argc, char **argv)
 
 const struct cmd_entry cmd_hash_entry = {
 	"hash", NULL, "hash FILE...",
-	"Print the XXH3-128 content hash of files, as xxh128sum does.", "", cmd_hash,
+	"Print the XXH3-128 content hash of files ('-': standard input), as xxh128sum does.",
+	"  --json   one JSON object per line: {\"hash\": ..., \"file\": ...}\n", cmd_hash,
 };

@@ -4,6 +4,7 @@
 #ifndef TROUPE_IMAGE_H
 #define TROUPE_IMAGE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define IMAGE_FORMAT_MAX 16
@@ -14,8 +15,7 @@ struct image_info {
 	char format[IMAGE_FORMAT_MAX]; /* "jpeg", "png", "webp", ... */
 };
 
-/* Starts libvips once per process; -1 with an error if it cannot. */
-int image_init(const char *argv0);
+/* libvips starts on the first call that needs it; this stops it at exit. */
 void image_shutdown(void);
 
 /* Reads width, height and format from the header only (no pixel decode)
@@ -23,5 +23,64 @@ void image_shutdown(void);
  * a truncated JPEG or PNG is refused. -1 with an error (EX_DATAERR) for
  * anything that is not a complete image of an accepted format. */
 int image_probe(const char *path, struct image_info *out);
+
+/* The pixel limit: width x height above it is refused from the header,
+ * before any decoding. $TROUPE_MAX_MEGAPIXELS sets it (default 100). */
+int64_t image_max_pixels(void);
+
+/* Encoded image bytes made by libvips; clear with image_buffer_clear(). */
+struct image_buffer {
+	void *data;
+	size_t len;
+	int width;
+	int height;
+	char format[IMAGE_FORMAT_MAX];
+};
+void image_buffer_clear(struct image_buffer *b);
+
+#define IMAGE_THUMB_SIDE 256
+
+/* Decodes path at reduced size (shrink-on-load, one sequential pass),
+ * upright and in sRGB, and returns a JPEG thumbnail whose longest side is
+ * at most side, and the 64-bit pHash of the picture. A truncated or
+ * corrupt file is an error (EX_DATAERR). */
+int image_thumbnail(const char *path, int side, struct image_buffer *thumb, uint64_t *phash);
+
+enum image_fit { IMAGE_FIT_PAD, IMAGE_FIT_CROP };
+
+/* What a derivative must satisfy. Zero means "no constraint". */
+struct image_recipe {
+	int max_side;      /* longest side at most this */
+	int min_side;      /* shortest side at least this (scales up) */
+	double aspect_min; /* width / height at least this */
+	double aspect_max; /* width / height at most this */
+	enum image_fit fit;
+	char format[IMAGE_FORMAT_MAX]; /* jpeg, png or webp */
+	int quality;                   /* 1..100 for jpeg and webp */
+	int64_t max_bytes;             /* reached by stepping quality, then size, down */
+};
+
+/* Checks a recipe and fills in defaults (jpeg, quality 90); -1 with an
+ * EX_USAGE error for a recipe that cannot be met. */
+int image_recipe_check(struct image_recipe *r);
+/* The canonical text of a recipe, the key of the derivative cache; the
+ * caller frees it. */
+char *image_recipe_key(const struct image_recipe *r);
+/* Makes the derivative of the image at path. EXIF orientation is applied,
+ * colour converted to sRGB, alpha flattened on white for JPEG. */
+int image_derive(const char *path, const struct image_recipe *r, struct image_buffer *out);
+
+/* One cell of a contact sheet: a thumbnail file and two caption lines. */
+struct image_sheet_cell {
+	const char *thumb_path;
+	const char *caption;
+	const char *detail;
+};
+
+/* Lays cells out in a grid under a title and a subtitle, on a plain
+ * background; format is "png" or "jpeg". */
+int image_sheet(const char *title, const char *subtitle, const struct image_sheet_cell *cells,
+                size_t n, int columns, int cell_side, const char *format,
+                struct image_buffer *out);
 
 #endif

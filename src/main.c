@@ -91,8 +91,6 @@ int main(int argc, char **argv)
 		return finish(-1, NULL);
 	}
 	cli.command = cmd->name;
-	if (image_init(argv[0]) < 0)
-		return finish(-1, cmd->name);
 	int rc = cmd->exec(&cli, argc - i, argv + i);
 	int status = finish(rc, cli.command);
 	image_shutdown();

@@ -177,7 +177,7 @@ static int emit_field(struct parser *p, const char *field, const char *value, si
 	} else {
 		size_t len = strlen(value);
 		if (len > 32 || strspn(value, "0123456789abcdef") != len)
-			return syntax_error(column, "hash:%s is not a lower-case hex prefix", value);
+			return syntax_error(column, "hash:%s is not a hex prefix", value);
 		/* A prefix is a range on the unique hash index. */
 		char upper[40];
 		snprintf(upper, sizeof(upper), "%s~", value);
@@ -193,7 +193,11 @@ static int parse_date(const char *s, int64_t *out)
 	int y, m, d;
 	char tail;
 	if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || m < 1 ||
-	    m > 12 || d < 1 || d > 31)
+	    m > 12 || d < 1)
+		return -1;
+	static const int days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	if (d > days[m - 1] || (m == 2 && d == 29 && !leap))
 		return -1;
 	/* Days from civil (Howard Hinnant), so no time zone enters. */
 	y -= m <= 2;
@@ -215,6 +219,9 @@ static int emit_comparison(struct parser *p, const char *word, size_t column)
 	if (!word[name_len] || name_len == 0)
 		return 1;
 	char *field = xstrndup(word, name_len);
+	for (char *c = field; *c; c++)
+		if (*c >= 'A' && *c <= 'Z')
+			*c = (char)(*c - 'A' + 'a');
 	const char *op_start = word + name_len;
 	size_t op_len = strspn(op_start, "<>=");
 	char op[3] = {0};

@@ -149,6 +149,15 @@ static bool hash_valid(const char *hash)
 	return true;
 }
 
+char *store_cache_path(const struct store *st, const char *name)
+{
+	char *dir = xasprintf("%s/cache", st->root);
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		warn("%s: %s", dir, strerror(errno));
+	free(dir);
+	return xasprintf("%s/cache/%s", st->root, name);
+}
+
 char *store_blob_path(const struct store *st, const char *hash)
 {
 	return xasprintf("%s/objects/%.2s/%s", st->root, hash, hash + 2);
@@ -221,7 +230,7 @@ static int write_full(int fd, const unsigned char *buf, size_t len)
 
 int store_hash_file(const char *path, char hex[STORE_HASH_HEX + 1])
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = strcmp(path, "-") == 0 ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return error_set(errno == ENOENT ? EX_NOINPUT : EX_IOERR, "%s: %s", path,
 		                 strerror(errno));

@@ -27,6 +27,11 @@ void store_free(struct store *st);
 const char *store_root(const struct store *st);
 const char *store_db_path(const struct store *st);
 
+/* The path of a cache file beside the index (cache/NAME), made from the
+ * index and rebuilt from it when stale; the caller frees it. The cache
+ * directory is created on demand. */
+char *store_cache_path(const struct store *st, const char *name);
+
 /* The path a blob with this hash has (whether or not it is there); the
  * caller frees it. */
 char *store_blob_path(const struct store *st, const char *hash);
@@ -34,7 +39,8 @@ bool store_has(const struct store *st, const char *hash);
 /* Opens a stored blob read-only; -1 with an error when it is missing. */
 int store_open_blob(const struct store *st, const char *hash);
 
-/* The lower-case hex XXH3-128 of a file, as xxh128sum prints it. */
+/* The lower-case hex XXH3-128 of a file ("-": standard input), as
+ * xxh128sum prints it. */
 int store_hash_file(const char *path, char hex[STORE_HASH_HEX + 1]);
 void store_hash_buffer(const void *data, size_t len, char hex[STORE_HASH_HEX + 1]);
 

@@ -32,14 +32,15 @@ is "$(troupe query 'format:webp' --count)" 1 "WebP recognised"
 check "same file again" troupe add mei sheet.png --role sheet
 like "$(cat .out)" "^present $hash +#1" "the same asset is reported present"
 is "$(troupe query --count)" 4 "no duplicate asset row"
-is "$(count_objects)" 4 "no duplicate blob"
+is "$(count_objects)" 8 "no duplicate blob (4 images, 4 thumbnails)"
 
 cp sheet.png copy-of-sheet.png
 check "same bytes for another character" sh -c \
 	'"$TROUPE" character new kai >/dev/null && "$TROUPE" add kai copy-of-sheet.png'
 is "$(troupe query --count)" 5 "a second asset row for the other character"
-is "$(count_objects)" 4 "still one blob for the same bytes"
-is "$(sqlite3 .troupe/troupe.db 'SELECT count(*) FROM blobs')" 4 "one blob row per content"
+is "$(count_objects)" 8 "still one blob for the same bytes"
+is "$(sqlite3 .troupe/troupe.db 'SELECT count(*) FROM blobs')" 8 "one blob row per content"
+is "$(sqlite3 .troupe/troupe.db 'SELECT count(*) FROM thumbnails')" 4 "one thumbnail per picture"
 
 check "add without a character" troupe add faces/a.jpg --role prop
 like "$(troupe show "$(sed -n 's/^added *[0-9a-f]* *#\([0-9]*\).*/\1/p' .out)")" \

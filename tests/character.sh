@@ -83,7 +83,7 @@ fails_with 65 "1 asset belong to this character" "rm refuses while assets belong
 check "rm --force" troupe character rm mei --force
 like "$(cat .out)" "removed character mei and 1 asset" "rm --force says what went"
 is "$(troupe query --count)" 0 "its assets are gone from the index"
-is "$(count_objects)" 1 "the blob stays until garbage collection"
+is "$(count_objects)" 2 "the blob and its thumbnail stay until garbage collection"
 check "rm without assets" troupe character rm dragon
 fails_with 66 "dragon: unknown character" "removed character is gone" troupe character show dragon
 

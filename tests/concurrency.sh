@@ -23,7 +23,7 @@ done
 wait
 is "$(cat err1 err2 err3 err4 err5 err6)" "" "no process failed or complained"
 is "$(troupe query 'role:face' --count)" 49 "48 distinct images and one shared, each once"
-is "$(count_objects)" 49 "one blob per distinct content"
+is "$(count_objects)" 98 "one blob and one thumbnail per distinct content"
 is "$(find .troupe/tmp -type f | wc -l | tr -d ' ')" 0 "nothing left in tmp/"
 is "$(sqlite3 .troupe/troupe.db 'PRAGMA integrity_check')" ok "index is intact"
 

@@ -94,8 +94,13 @@ int main(void)
 	syntax("rating>5", "column 1: unknown field 'rating' in a comparison "
 	                   "(width, height, bytes, added)");
 	syntax("added<2026-13-01", "column 7: '2026-13-01' is not a date (YYYY-MM-DD)");
+	syntax("added=2026-02-30", "column 7: '2026-02-30' is not a date (YYYY-MM-DD)");
+	syntax("added=2026-02-29", "column 7: '2026-02-29' is not a date (YYYY-MM-DD)");
+	q = compiles("added=2024-02-29 Width>=64");
+	ok(q && q->nparams == 3, "a leap day and an upper-case field name");
+	query_free(q);
 	syntax("width=>5", "column 6: unknown comparison '=>'");
-	syntax("hash:XYZ", "column 6: hash:xyz is not a lower-case hex prefix");
+	syntax("hash:XYZ", "column 6: hash:xyz is not a hex prefix");
 	syntax("a \"b", "column 3: unterminated '\"'");
 	syntax("()", "column 2: empty parentheses");
 	syntax("role:", "column 6: 'role:' needs a value");

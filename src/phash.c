@@ -1,0 +1,218 @@
+/* phash: DCT-based perceptual hashing and the flat scan file. The file is
+ * a cache of the index and never the only copy of anything: when its
+ * generation differs from the index's, catalog.c rebuilds it. */
+#include "config.h"
+
+#include "phash.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define PHASH_LOW 8
+
+static const char phash_magic[8] = {'T', 'R', 'P', 'H', 'A', 'S', 'H', '1'};
+
+struct phash_header {
+	char magic[8];
+	uint64_t generation;
+	uint64_t count;
+	uint64_t reserved;
+};
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+uint64_t phash_from_gray(const uint8_t pixels[PHASH_SIDE * PHASH_SIDE])
+{
+	/* Only the PHASH_LOW lowest frequencies are needed, so the DCT is two
+	 * small matrix products against a cosine table, not a full FFT. */
+	static double cosines[PHASH_LOW][PHASH_SIDE];
+	static int ready;
+	if (!ready) {
+		for (int u = 0; u < PHASH_LOW; u++)
+			for (int x = 0; x < PHASH_SIDE; x++)
+				cosines[u][x] = cos((2 * x + 1) * u * M_PI / (2.0 * PHASH_SIDE));
+		ready = 1;
+	}
+	double rows[PHASH_SIDE][PHASH_LOW];
+	for (int y = 0; y < PHASH_SIDE; y++)
+		for (int u = 0; u < PHASH_LOW; u++) {
+			double s = 0;
+			for (int x = 0; x < PHASH_SIDE; x++)
+				s += pixels[y * PHASH_SIDE + x] * cosines[u][x];
+			rows[y][u] = s;
+		}
+	double coeff[PHASH_LOW * PHASH_LOW];
+	for (int v = 0; v < PHASH_LOW; v++)
+		for (int u = 0; u < PHASH_LOW; u++) {
+			double s = 0;
+			for (int y = 0; y < PHASH_SIDE; y++)
+				s += rows[y][u] * cosines[v][y];
+			coeff[v * PHASH_LOW + u] = s;
+		}
+	double sorted[PHASH_LOW * PHASH_LOW - 1];
+	memcpy(sorted, coeff + 1, sizeof(sorted));
+	qsort(sorted, PHASH_LOW * PHASH_LOW - 1, sizeof(double), cmp_double);
+	double median = sorted[(PHASH_LOW * PHASH_LOW - 1) / 2];
+	uint64_t hash = 0;
+	for (int i = 1; i < PHASH_LOW * PHASH_LOW; i++)
+		if (coeff[i] > median)
+			hash |= UINT64_C(1) << i;
+	return hash;
+}
+
+int phash_distance(uint64_t a, uint64_t b)
+{
+	return __builtin_popcountll(a ^ b);
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int phash_file_write(const char *path, uint64_t generation, const int64_t *ids,
+                     const uint64_t *hashes, size_t n)
+{
+	char *tmp = xasprintf("%s.XXXXXX", path);
+	int fd = mkstemp(tmp);
+	if (fd < 0) {
+		error_set(EX_CANTCREAT, "%s: %s", tmp, strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	struct phash_header h = {.generation = generation, .count = n};
+	memcpy(h.magic, phash_magic, sizeof(h.magic));
+	int rc = -1;
+	if (write_all(fd, &h, sizeof(h)) < 0 || write_all(fd, hashes, n * sizeof(uint64_t)) < 0 ||
+	    write_all(fd, ids, n * sizeof(int64_t)) < 0) {
+		error_set(EX_IOERR, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	/* No fsync: the file is a cache that is rebuilt whenever it is stale
+	 * or unreadable, so losing it costs one rebuild, never data. */
+	if (rename(tmp, path) < 0) {
+		error_set(EX_IOERR, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	close(fd);
+	if (rc < 0)
+		unlink(tmp);
+	free(tmp);
+	return rc;
+}
+
+struct mapped {
+	void *base;
+	size_t size;
+	const struct phash_header *header;
+	const uint64_t *hashes;
+	const int64_t *ids;
+};
+
+static int map_file(const char *path, struct mapped *m)
+{
+	memset(m, 0, sizeof(*m));
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	if (fstat(fd, &st) < 0 || (size_t)st.st_size < sizeof(struct phash_header)) {
+		close(fd);
+		return -1;
+	}
+	void *base = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+	close(fd);
+	if (base == MAP_FAILED)
+		return -1;
+	m->base = base;
+	m->size = (size_t)st.st_size;
+	m->header = base;
+	if (memcmp(m->header->magic, phash_magic, sizeof(phash_magic)) != 0 ||
+	    m->size != sizeof(struct phash_header) + m->header->count * 16) {
+		munmap(base, m->size);
+		return -1;
+	}
+	m->hashes = (const uint64_t *)(m->header + 1);
+	m->ids = (const int64_t *)(m->hashes + m->header->count);
+	return 0;
+}
+
+int phash_file_generation(const char *path, uint64_t *generation)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	struct phash_header h;
+	struct stat st;
+	ssize_t got = read(fd, &h, sizeof(h));
+	int ok = got == (ssize_t)sizeof(h) && fstat(fd, &st) == 0 &&
+	         memcmp(h.magic, phash_magic, sizeof(phash_magic)) == 0 &&
+	         (uint64_t)st.st_size == sizeof(h) + h.count * 16;
+	close(fd);
+	if (!ok)
+		return -1;
+	*generation = h.generation;
+	return 0;
+}
+
+static int cmp_match(const void *a, const void *b)
+{
+	const struct phash_match *x = a, *y = b;
+	if (x->distance != y->distance)
+		return x->distance - y->distance;
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+int phash_file_search(const char *path, uint64_t target, int max_distance,
+                      struct phash_match **out, size_t *n)
+{
+	struct mapped m;
+	*out = NULL;
+	*n = 0;
+	if (map_file(path, &m) < 0)
+		return error_set(EX_IOERR, "%s: unreadable pHash index", path);
+	size_t count = m.header->count, found = 0, cap = 0;
+	struct phash_match *matches = NULL;
+	/* The hot loop: xor, popcount, compare over a contiguous array. */
+	for (size_t i = 0; i < count; i++) {
+		int d = __builtin_popcountll(m.hashes[i] ^ target);
+		if (d > max_distance)
+			continue;
+		if (found == cap) {
+			cap = cap ? cap * 2 : 64;
+			matches = xrealloc(matches, cap * sizeof(*matches));
+		}
+		matches[found].id = m.ids[i];
+		matches[found].distance = d;
+		found++;
+	}
+	munmap(m.base, m.size);
+	qsort(matches, found, sizeof(*matches), cmp_match);
+	*out = matches;
+	*n = found;
+	return 0;
+}

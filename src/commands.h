@@ -14,5 +14,14 @@ extern const struct cmd_entry cmd_rm_entry;
 extern const struct cmd_entry cmd_cat_entry;
 extern const struct cmd_entry cmd_path_entry;
 extern const struct cmd_entry cmd_hash_entry;
+extern const struct cmd_entry cmd_similar_entry;
+extern const struct cmd_entry cmd_derive_entry;
+extern const struct cmd_entry cmd_sheet_entry;
+extern const struct cmd_entry cmd_gallery_entry;
+
+/* Shared by the commands that write files or take "SLUG or QUERY". */
+int write_file_atomic(const char *path, const void *data, size_t len);
+int select_assets(struct catalog *cat, const char *what, char **query, char **title,
+                  char **subtitle);
 
 #endif

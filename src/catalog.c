@@ -995,7 +995,7 @@ static const struct {
 	{"width", SORT_WIDTH, "a.width"},
 	{"height", SORT_HEIGHT, "a.height"},
 	{"bytes", SORT_BYTES, "b.bytes"},
-	{"character", SORT_CHARACTER, "c.slug"},
+	{"character", SORT_CHARACTER, "c.slug IS NULL, c.slug"},
 	{"role", SORT_ROLE, "a.role"},
 };
 

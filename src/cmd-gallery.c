@@ -156,7 +156,7 @@ static int gallery_asset(const struct asset *a, void *ctx)
 	char *tags = tags_joined(&a->tags);
 	sb_addf(&g->html, "<figure><img src=\"%s\" alt=\"", thumb);
 	html_escape(&g->html, a->source ? a->source : a->hash);
-	sb_addf(&g->html, "\" loading=\"lazy\"><figcaption><span class=\"role\">%s</span> "
+	sb_addf(&g->html, "\"><figcaption><span class=\"role\">%s</span> "
 	                  "<span class=\"size\">%dx%d %s</span><br><span class=\"tags\">",
 	        a->role, a->width, a->height, a->format);
 	html_escape(&g->html, tags);

@@ -94,8 +94,12 @@ static int cmd_similar(struct cli *cli, int argc, char **argv)
 	if (stat(target, &st) == 0) {
 		if (catalog_file_phash(target, &phash) < 0)
 			goto out;
-	} else if (catalog_asset_resolve(cat, target, &out.skip_id) < 0 ||
-	           catalog_asset_phash(cat, out.skip_id, &phash) < 0) {
+	} else if (catalog_asset_resolve(cat, target, &out.skip_id) < 0) {
+		if (error_code() == EX_USAGE)
+			error_set(EX_NOINPUT, "%s: no such file, and not an asset id or hash prefix",
+			          target);
+		goto out;
+	} else if (catalog_asset_phash(cat, out.skip_id, &phash) < 0) {
 		goto out;
 	}
 	static const char *const headers[] = {"DIST", "ID", "HASH", "CHARACTER", "ROLE", "SIZE",

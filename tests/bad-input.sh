@@ -26,6 +26,17 @@ fails_with 65 "truncated.png: (truncated PNG|not a readable image)" "truncated P
 	troupe add mei truncated.png
 fails_with 65 "drawing.svg: (unsupported image format|not an image)" "SVG is not accepted" \
 	troupe add mei drawing.svg
+fails_with 65 "bomb.png: 100000x100000 is 10000 megapixels, over the limit of 100" \
+	"decompression bomb refused from its header" troupe add mei "$TEST_SRCDIR/data/bomb.png"
+fails_with 65 "bomb.png: 100000x100000" "similar refuses the bomb too" \
+	troupe similar "$TEST_SRCDIR/data/bomb.png"
+vips black big.png 1200 1000 >/dev/null 2>&1
+fails_with 65 "over the limit of 1 \(TROUPE_MAX_MEGAPIXELS\)" "the pixel limit is configurable" \
+	env TROUPE_MAX_MEGAPIXELS=1 "$TROUPE" add mei big.png
+fails_with 65 "text.png: not an image" "similar of a non-image" troupe similar text.png
+fails_with 65 "truncated.jpg: truncated JPEG" "similar of a truncated JPEG" troupe similar truncated.jpg
+fails_with 66 "nothing-here: no such file, and not an asset" "similar of neither a file nor an asset" \
+	troupe similar nothing-here
 fails_with 65 "no images to add \(every file was skipped\)" "directory with no images" \
 	troupe add mei dir-of-text
 # One bad file named on the command line means nothing is added.

@@ -1,0 +1,57 @@
+#!/bin/sh
+# troupe gallery: a static page, checked in a real browser (headless
+# Chromium): no console errors, every image decodes, and a screenshot.
+. "${TEST_SRCDIR:-$(dirname "$0")}/lib.sh"
+
+troupe init >/dev/null
+troupe character new mei --name "Mei <b>&</b>" --describe "a cat; \"quoted\" <script>alert(1)</script>" \
+	--seed 7 --tag series:mirror >/dev/null
+troupe character new kai >/dev/null
+troupe add mei "$TEST_SRCDIR/data/photos/chelsea.jpg" --role face --tag "look:<winter>" >/dev/null
+troupe add kai "$TEST_SRCDIR/data/photos/astronaut.jpg" --role sheet >/dev/null
+troupe add "$TEST_SRCDIR/data/photos/coffee.jpg" --role prop >/dev/null
+
+check "gallery of everything" troupe gallery -o site
+like "$(cat .out)" "site/index.html: 3 images" "says what it wrote"
+check "index.html written" test -f site/index.html
+is "$(ls site/thumbs | wc -l | tr -d ' ')" 3 "a thumbnail per image beside the page"
+html=$(cat site/index.html)
+like "$html" "Mei &lt;b&gt;&amp;&lt;/b&gt;" "names are escaped"
+like "$html" "&lt;script&gt;alert\(1\)&lt;/script&gt;" "descriptions are escaped"
+check "no script element" sh -c '! grep -qi "<script" site/index.html'
+check "no external resource" sh -c '! grep -Eq "(src|href)=\"(https?:|//|/)" site/index.html'
+like "$html" "No character" "assets without a character have a section"
+like "$html" "look:&lt;winter&gt;" "tags are shown"
+
+check "gallery of one character" troupe gallery kai -o kai-site
+is "$(ls kai-site/thumbs | wc -l | tr -d ' ')" 1 "only kai's image"
+fails_with 65 "no images match" "gallery of nothing" troupe gallery 'role:location' -o empty
+check "nothing written for nothing" test ! -e empty
+fails_with 64 "no output directory" "gallery without -o" troupe gallery
+
+browser=$(command -v chromium || command -v chromium-browser || true)
+if [ -z "$browser" ]; then
+	fail "headless Chromium is needed for the browser checks (apt-get install chromium)"
+	done_testing
+	exit
+fi
+run_browser() {
+	timeout 120 "$browser" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+		--disable-background-networking --disable-component-update --disable-sync \
+		--user-data-dir="$scratch/profile" --allow-file-access-from-files \
+		--enable-logging=stderr --v=0 "$@"
+}
+page="file://$scratch/site/index.html"
+run_browser --virtual-time-budget=5000 --dump-dom \
+	"file://$TEST_SRCDIR/gallery-check.html?page=$page" >dom.txt 2>browser.log
+like "$(cat dom.txt)" "DECODED 3 OF 3" "every image on the page decodes in Chromium"
+run_browser --window-size=1280,1400 --screenshot="$scratch/shot.png" "$page" \
+	>/dev/null 2>shot.log
+check "Chromium took a screenshot" test -s shot.png
+like "$(vipsheader shot.png 2>&1)" "1280x1400" "the screenshot is a real image"
+console=$(grep -h "CONSOLE" shot.log browser.log | grep -v "gallery-check" || true)
+is "$console" "" "no console messages from the page"
+# Keep the proof where a person can look at it.
+[ -n "${TROUPE_TEST_KEEP:-}" ] && cp shot.png "$TROUPE_TEST_KEEP/gallery.png"
+
+done_testing

@@ -18,9 +18,14 @@ extern const struct cmd_entry cmd_similar_entry;
 extern const struct cmd_entry cmd_derive_entry;
 extern const struct cmd_entry cmd_sheet_entry;
 extern const struct cmd_entry cmd_gallery_entry;
+extern const struct cmd_entry cmd_inject_entry;
+extern const struct cmd_entry cmd_generate_entry;
+extern const struct cmd_entry cmd_profile_entry;
+extern const struct cmd_entry cmd_log_entry;
 
 /* Shared by the commands that write files or take "SLUG or QUERY". */
 int write_file_atomic(const char *path, const void *data, size_t len);
+cJSON *json_log_entry(const struct log_entry *e);
 int select_assets(struct catalog *cat, const char *what, char **query, char **title,
                   char **subtitle);
 

@@ -1,0 +1,576 @@
+/* generate: one request to a service, from injection to stored outputs.
+ * A failure anywhere leaves the request row saying what went wrong and no
+ * output registered: outputs are added in one transaction at the end. */
+#include "config.h"
+
+#include "generate.h"
+#include "http.h"
+#include "json.h"
+#include "sha256.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static char *base64url(const void *data, size_t len)
+{
+	char *s = base64_encode(data, len);
+	size_t j = 0;
+	for (size_t i = 0; s[i]; i++) {
+		if (s[i] == '=')
+			continue;
+		s[j++] = s[i] == '+' ? '-' : s[i] == '/' ? '_' : s[i];
+	}
+	s[j] = '\0';
+	return s;
+}
+
+/* An HS256 JWT: iss = access key, valid from five seconds ago for
+ * thirty minutes, signed with the secret key (Kling's scheme). */
+static char *kling_jwt(const char *access, const char *secret)
+{
+	const char *header = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
+	int64_t now = time_now();
+	cJSON *claims = cJSON_CreateObject();
+	cJSON_AddStringToObject(claims, "iss", access);
+	cJSON_AddNumberToObject(claims, "exp", (double)(now + 1800));
+	cJSON_AddNumberToObject(claims, "nbf", (double)(now - 5));
+	char *payload = cJSON_PrintUnformatted(claims);
+	cJSON_Delete(claims);
+	char *h64 = base64url(header, strlen(header)), *p64 = base64url(payload, strlen(payload));
+	char *signing = xasprintf("%s.%s", h64, p64);
+	uint8_t mac[32];
+	hmac_sha256(secret, strlen(secret), signing, strlen(signing), mac);
+	char *s64 = base64url(mac, sizeof(mac));
+	char *token = xasprintf("%s.%s", signing, s64);
+	free(h64);
+	free(p64);
+	free(payload);
+	free(signing);
+	free(s64);
+	return token;
+}
+
+int inject_auth_headers(const struct profile *p, struct strlist *headers)
+{
+	if (p->auth == AUTH_NONE)
+		return 0;
+	const char *key = getenv(p->auth_env);
+	if (!key || !*key)
+		return error_set(EX_CONFIG, "profile %s needs its key in $%s", p->name, p->auth_env);
+	char *line;
+	if (p->auth == AUTH_KLING_JWT) {
+		const char *secret = getenv(p->auth_secret_env);
+		if (!secret || !*secret)
+			return error_set(EX_CONFIG, "profile %s needs its secret key in $%s", p->name,
+			                 p->auth_secret_env);
+		char *jwt = kling_jwt(key, secret);
+		line = xasprintf("%s: %s%s", p->auth_header, p->auth_prefix, jwt);
+		free(jwt);
+	} else {
+		line = xasprintf("%s: %s%s", p->auth_header, p->auth_prefix, key);
+	}
+	strlist_push(headers, line);
+	free(line);
+	return 0;
+}
+
+static void request_headers(const struct profile *p, struct strlist *headers)
+{
+	cJSON *h;
+	cJSON_ArrayForEach(h, p->headers)
+	{
+		char *line = xasprintf("%s: %s", h->string, h->valuestring);
+		strlist_push(headers, line);
+		free(line);
+	}
+	if (p->trace_header) {
+		/* A unique id per request, as some services require. */
+		uint8_t r[16];
+		int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || read(fd, r, sizeof(r)) != (ssize_t)sizeof(r))
+			memset(r, 0, sizeof(r));
+		if (fd >= 0)
+			close(fd);
+		char *line = xasprintf("%s: %02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+		                       "%02x%02x%02x%02x%02x%02x",
+		                       p->trace_header, r[0], r[1], r[2], r[3], r[4], r[5],
+		                       (r[6] & 0x0f) | 0x40, r[7], (r[8] & 0x3f) | 0x80, r[9], r[10],
+		                       r[11], r[12], r[13], r[14], r[15]);
+		strlist_push(headers, line);
+		free(line);
+	}
+}
+
+int64_t inject_log(struct catalog *cat, const struct profile *p, const struct injection *in,
+                   const char *kind, const char *status)
+{
+	struct request_ref_row *rows = xcalloc(in->nrefs ? in->nrefs : 1, sizeof(*rows));
+	for (size_t i = 0; i < in->nrefs; i++)
+		rows[i] = (struct request_ref_row){in->refs[i].asset_id, in->refs[i].derived.hash,
+		                                   in->refs[i].tag};
+	char *redacted = inject_redacted(in);
+	int64_t id = catalog_request_begin(cat, kind, p->name, in->prompt, redacted, status,
+	                                   &in->characters, rows, in->nrefs);
+	free(redacted);
+	free(rows);
+	return id;
+}
+
+static char *substitute_id(const char *path, const char *id)
+{
+	struct strbuf sb = STRBUF_INIT;
+	for (const char *s = path; *s;) {
+		if (!strncmp(s, "{id}", 4)) {
+			for (const char *c = id; *c; c++) {
+				/* The id goes into a URL path: keep it to safe characters. */
+				if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+				    (*c >= '0' && *c <= '9') || *c == '-' || *c == '_' || *c == '.')
+					sb_addc(&sb, *c);
+				else
+					sb_addf(&sb, "%%%02X", (unsigned char)*c);
+			}
+			s += 4;
+		} else {
+			sb_addc(&sb, *s++);
+		}
+	}
+	return sb_detach(&sb);
+}
+
+static bool in_list(const struct strlist *l, const char *s)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (!strcmp(l->items[i], s))
+			return true;
+	return false;
+}
+
+/* A short, printable excerpt of a response body for an error message. */
+static char *excerpt(const struct strbuf *body)
+{
+	struct strbuf sb = STRBUF_INIT;
+	for (size_t i = 0; i < body->len && i < 200; i++) {
+		unsigned char c = (unsigned char)body->buf[i];
+		sb_addc(&sb, c >= 0x20 && c < 0x7f ? (char)c : '.');
+	}
+	return sb_detach(&sb);
+}
+
+static const char *status_text(cJSON *item, char buf[32])
+{
+	if (cJSON_IsString(item))
+		return item->valuestring;
+	if (cJSON_IsNumber(item)) {
+		snprintf(buf, 32, "%g", item->valuedouble);
+		return buf;
+	}
+	return NULL;
+}
+
+/* Polls until the task reaches a status in done (returns the final
+ * answer) or failed, or the timeout passes. */
+static cJSON *poll_task(const struct profile *p, const char *base, const char *id,
+                        const struct strlist *auth, int timeout_s, bool verbose,
+                        struct strbuf *last_body, long *http_status)
+{
+	char *path = substitute_id(p->poll_path, id);
+	char *url = xasprintf("%s%s", base, path);
+	free(path);
+	struct timespec start, now;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	cJSON *result = NULL;
+	char *previous = NULL;
+	for (;;) {
+		struct strlist headers = {0};
+		for (size_t i = 0; i < auth->n; i++)
+			strlist_push(&headers, auth->items[i]);
+		request_headers(p, &headers);
+		struct http_request req = {"GET", url, headers, NULL, NULL, 0, 8u << 20};
+		struct http_response resp;
+		int rc = http_send(&req, &resp);
+		strlist_clear(&headers);
+		if (rc < 0) {
+			http_response_clear(&resp);
+			break;
+		}
+		*http_status = resp.status;
+		sb_reset(last_body);
+		sb_add(last_body, sb_str(&resp.body), resp.body.len);
+		if (resp.status < 200 || resp.status > 299) {
+			char *ex = excerpt(&resp.body);
+			error_set(EX_UNAVAILABLE, "polling task %s: HTTP %ld: %s", id, resp.status, ex);
+			free(ex);
+			http_response_clear(&resp);
+			break;
+		}
+		cJSON *answer = cJSON_ParseWithLength(sb_str(&resp.body), resp.body.len);
+		http_response_clear(&resp);
+		char buf[32];
+		const char *status = status_text(jp_get(answer, p->poll_status), buf);
+		if (!status) {
+			error_set(EX_PROTOCOL, "polling task %s: no status at %s in the answer", id,
+			          p->poll_status);
+			cJSON_Delete(answer);
+			break;
+		}
+		if (verbose && (!previous || strcmp(previous, status) != 0))
+			fprintf(stderr, "troupe: generate: task %s: %s\n", id, status);
+		free(previous);
+		previous = xstrdup(status);
+		if (in_list(&p->poll_done, status)) {
+			result = answer;
+			break;
+		}
+		if (in_list(&p->poll_failed, status)) {
+			cJSON *why = p->poll_error ? jp_get(answer, p->poll_error) : NULL;
+			char *text = why ? (cJSON_IsString(why) ? xstrdup(why->valuestring)
+			                                        : cJSON_PrintUnformatted(why))
+			                 : xstrdup("no reason given");
+			error_set(EX_UNAVAILABLE, "task %s %s: %s", id, status, text);
+			free(text);
+			cJSON_Delete(answer);
+			break;
+		}
+		cJSON_Delete(answer);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - start.tv_sec >= timeout_s) {
+			error_set(EX_TEMPFAIL, "task %s still %s after %d s", id, status, timeout_s);
+			break;
+		}
+		struct timespec ts = {p->poll_interval_ms / 1000, (p->poll_interval_ms % 1000) * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+	free(previous);
+	free(url);
+	return result;
+}
+
+/* Writes bytes to a file in dir; returns its path. */
+static char *save_output(const char *dir, size_t index, const void *data, size_t len)
+{
+	char *path = xasprintf("%s/output-%zu", dir, index);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	const char *p = data;
+	size_t left = len;
+	while (fd >= 0 && left) {
+		ssize_t w = write(fd, p, left);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			break;
+		p += w;
+		left -= (size_t)w;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (fd < 0 || left) {
+		error_set(EX_IOERR, "%s: cannot write", path);
+		free(path);
+		return NULL;
+	}
+	return path;
+}
+
+static int decode_base64(const char *in, struct strbuf *out)
+{
+	static int8_t table[256];
+	static bool ready;
+	if (!ready) {
+		memset(table, -1, sizeof(table));
+		const char *a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+		for (int i = 0; i < 64; i++)
+			table[(unsigned char)a[i]] = (int8_t)i;
+		table['-'] = 62;
+		table['_'] = 63;
+		ready = true;
+	}
+	const char *comma = strncmp(in, "data:", 5) == 0 ? strchr(in, ',') : NULL;
+	if (comma)
+		in = comma + 1;
+	uint32_t acc = 0;
+	int bits = 0;
+	for (const char *s = in; *s; s++) {
+		if (*s == '=' || *s == '\n' || *s == '\r')
+			continue;
+		int v = table[(unsigned char)*s];
+		if (v < 0)
+			return -1;
+		acc = acc << 6 | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			sb_addc(out, (char)((acc >> bits) & 0xFF));
+		}
+	}
+	return 0;
+}
+
+/* Downloads (or decodes) every output into a temporary directory and adds
+ * them all as generated assets in one transaction. */
+static int store_outputs(struct catalog *cat, const struct profile *p, cJSON *answer,
+                         const struct injection *in, int64_t request_id,
+                         struct generate_result *out)
+{
+	const char **urls = NULL, **b64 = NULL;
+	size_t nurls = 0, nb64 = 0;
+	if (p->output_urls)
+		jp_collect_strings(answer, p->output_urls, &urls, &nurls);
+	if (p->output_base64)
+		jp_collect_strings(answer, p->output_base64, &b64, &nb64);
+	int rc = -1;
+	struct strlist files = {0}, sources = {0}, tags = {0};
+	char dir[] = "/tmp/troupe-generate-XXXXXX";
+	struct add_batch *batch = NULL;
+	if (nurls + nb64 == 0) {
+		error_set(EX_PROTOCOL, "the service answered without outputs (nothing at %s)",
+		          p->output_urls ? p->output_urls : p->output_base64);
+		goto out;
+	}
+	if (!mkdtemp(dir)) {
+		error_set(EX_CANTCREAT, "%s: %s", dir, strerror(errno));
+		goto out;
+	}
+	for (size_t i = 0; i < nurls + nb64; i++) {
+		struct strbuf bytes = STRBUF_INIT;
+		if (i < nurls) {
+			struct http_request req = {"GET", urls[i], {0}, NULL, NULL, 0, 512u << 20};
+			struct http_response resp;
+			if (http_send(&req, &resp) < 0) {
+				http_response_clear(&resp);
+				goto out;
+			}
+			if (resp.status < 200 || resp.status > 299) {
+				error_set(EX_UNAVAILABLE, "output %s: HTTP %ld", urls[i], resp.status);
+				http_response_clear(&resp);
+				goto out;
+			}
+			sb_add(&bytes, sb_str(&resp.body), resp.body.len);
+			http_response_clear(&resp);
+			strlist_push(&sources, urls[i]);
+		} else {
+			if (decode_base64(b64[i - nurls], &bytes) < 0) {
+				sb_release(&bytes);
+				error_set(EX_PROTOCOL, "output %zu: not base64", i + 1);
+				goto out;
+			}
+			strlist_push(&sources, "");
+		}
+		char *path = save_output(dir, i + 1, bytes.buf, bytes.len);
+		sb_release(&bytes);
+		if (!path)
+			goto out;
+		strlist_push(&files, path);
+		free(path);
+	}
+	/* An output belongs to the character when exactly one appeared; every
+	 * character that appeared is named in a cast: tag. */
+	for (size_t i = 0; i < in->characters.n; i++) {
+		char *t = xasprintf("cast:%s", in->characters.items[i]);
+		strlist_push(&tags, t);
+		free(t);
+	}
+	char *profile_tag = xasprintf("profile:%s", p->name);
+	strlist_push(&tags, profile_tag);
+	free(profile_tag);
+	batch = catalog_add_begin(cat, in->characters.n == 1 ? in->characters.items[0] : NULL,
+	                          "generated", &tags);
+	if (!batch)
+		goto out;
+	catalog_add_link_request(batch, request_id, &sources);
+	for (size_t i = 0; i < files.n; i++)
+		if (catalog_add_file(batch, files.items[i]) < 0) {
+			error_prefix("output %zu from the service", i + 1);
+			goto out;
+		}
+	if (catalog_add_commit(batch) < 0)
+		goto out;
+	for (size_t i = 0; i < catalog_add_count(batch); i++) {
+		int64_t id;
+		const char *hash, *path;
+		bool existed;
+		catalog_add_result(batch, i, &id, &hash, &path, &existed);
+		char *line = xasprintf("%lld %s", (long long)id, hash);
+		strlist_push(&out->outputs, line);
+		free(line);
+	}
+	rc = 0;
+out:
+	catalog_add_free(batch);
+	for (size_t i = 0; i < files.n; i++)
+		unlink(files.items[i]);
+	rmdir(dir);
+	strlist_clear(&files);
+	strlist_clear(&sources);
+	strlist_clear(&tags);
+	free(urls);
+	free(b64);
+	return rc;
+}
+
+/* A response fit for the log: long strings (images as base64) become the
+ * length they had. */
+static char *redact_response(const struct strbuf *body)
+{
+	cJSON *doc = cJSON_ParseWithLength(sb_str(body), body->len);
+	if (!doc)
+		return excerpt(body);
+	cJSON *stack[256];
+	int depth = 0;
+	stack[depth++] = doc;
+	while (depth) {
+		cJSON *item = stack[--depth];
+		if (cJSON_IsString(item) && strlen(item->valuestring) > 4096) {
+			char *note = xasprintf("(%zu bytes, not kept)", strlen(item->valuestring));
+			cJSON_SetValuestring(item, note);
+			free(note);
+		} else {
+			cJSON *child;
+			cJSON_ArrayForEach(child, item) if (depth < 256) stack[depth++] = child;
+		}
+	}
+	char *text = cJSON_PrintUnformatted(doc);
+	cJSON_Delete(doc);
+	return text;
+}
+
+int generate_run(struct catalog *cat, const struct profile *p, const char *input, bool is_json,
+                 const struct generate_options *o, struct generate_result *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (p->output != PROFILE_JSON)
+		return error_set(EX_USAGE, "profile %s makes prompt text, not a request to send; use "
+		                           "'troupe inject'",
+		                 p->name);
+	struct injection in;
+	struct strlist headers = {0};
+	struct strbuf last = STRBUF_INIT;
+	cJSON *answer = NULL;
+	char *base = NULL, *url = NULL, *body = NULL;
+	long http_status = 0;
+	int rc = -1;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (inject_auth_headers(p, &headers) < 0)
+		return -1;
+	if (inject_run(cat, p, input, is_json, &o->inject, &in) < 0) {
+		strlist_clear(&headers);
+		return -1;
+	}
+	out->request_id = inject_log(cat, p, &in, "generate", "running");
+	if (out->request_id < 0)
+		goto done;
+	const char *base_env = p->base_url_env ? getenv(p->base_url_env) : NULL;
+	base = xstrdup(base_env && *base_env ? base_env : p->base_url);
+	size_t blen = strlen(base);
+	while (blen && base[blen - 1] == '/')
+		base[--blen] = '\0';
+	url = xasprintf("%s%s", base, p->path);
+	request_headers(p, &headers);
+	struct http_part *parts = NULL;
+	size_t nparts = 0;
+	if (p->multipart) {
+		cJSON *field;
+		size_t nfields = (size_t)cJSON_GetArraySize(in.request);
+		parts = xcalloc(nfields + in.multipart_files.n + 1, sizeof(*parts));
+		char **values = xcalloc(nfields + 1, sizeof(char *));
+		size_t k = 0;
+		cJSON_ArrayForEach(field, in.request)
+		{
+			values[k] = cJSON_IsString(field) ? xstrdup(field->valuestring)
+			                                  : cJSON_PrintUnformatted(field);
+			parts[nparts++] = (struct http_part){field->string, values[k], NULL, NULL};
+			k++;
+		}
+		for (size_t i = 0; i < in.multipart_files.n; i++)
+			parts[nparts++] = (struct http_part){p->refs_pointer, NULL,
+			                                     in.multipart_files.items[i], NULL};
+		struct http_request req = {p->method, url, headers, NULL, parts, nparts, 0};
+		struct http_response resp;
+		rc = http_send(&req, &resp);
+		for (size_t i = 0; i < k; i++)
+			free(values[i]);
+		free(values);
+		free(parts);
+		if (rc == 0) {
+			http_status = resp.status;
+			sb_add(&last, sb_str(&resp.body), resp.body.len);
+		}
+		http_response_clear(&resp);
+	} else {
+		body = cJSON_PrintUnformatted(in.request);
+		struct http_request req = {p->method, url, headers, body, NULL, 0, 0};
+		struct http_response resp;
+		rc = http_send(&req, &resp);
+		if (rc == 0) {
+			http_status = resp.status;
+			sb_add(&last, sb_str(&resp.body), resp.body.len);
+		}
+		http_response_clear(&resp);
+	}
+	if (rc < 0)
+		goto done;
+	rc = -1;
+	if (http_status < 200 || http_status > 299) {
+		char *ex = excerpt(&last);
+		error_set(EX_UNAVAILABLE, "%s answered HTTP %ld: %s", p->service, http_status, ex);
+		free(ex);
+		goto done;
+	}
+	answer = cJSON_ParseWithLength(sb_str(&last), last.len);
+	if (!answer) {
+		error_set(EX_PROTOCOL, "%s answered with something that is not JSON", p->service);
+		goto done;
+	}
+	if (p->task_id) {
+		char buf[32];
+		const char *id = status_text(jp_get(answer, p->task_id), buf);
+		if (!id) {
+			error_set(EX_PROTOCOL, "%s answered without a task id at %s", p->service,
+			          p->task_id);
+			goto done;
+		}
+		char *task = xstrdup(id);
+		cJSON_Delete(answer);
+		answer = poll_task(p, base, task, &headers, o->timeout_s ? o->timeout_s
+		                                                          : p->poll_timeout_s,
+		                   o->verbose, &last, &http_status);
+		free(task);
+		if (!answer)
+			goto done;
+	}
+	rc = store_outputs(cat, p, answer, &in, out->request_id, out);
+done:
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	int64_t ms = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	if (out->request_id > 0) {
+		char *response = last.len ? redact_response(&last) : NULL;
+		/* The message is built by troupe and never holds a header value. */
+		char *message = rc < 0 ? xstrdup(error_message()) : NULL;
+		int saved_code = error_code();
+		catalog_request_finish(cat, out->request_id, rc == 0 ? "succeeded" : "failed",
+		                       http_status, response, message, ms);
+		if (rc < 0)
+			error_set(saved_code, "%s (request %lld)", message, (long long)out->request_id);
+		free(message);
+		free(response);
+	}
+	cJSON_Delete(answer);
+	free(body);
+	free(url);
+	free(base);
+	sb_release(&last);
+	strlist_clear(&headers);
+	injection_clear(&in);
+	return rc;
+}
+
+void generate_result_clear(struct generate_result *r)
+{
+	strlist_clear(&r->outputs);
+}

@@ -1,0 +1,652 @@
+/* inject: mention resolution and reference placement. Invariant: the
+ * request that comes out differs from the one that came in only at the
+ * pointers the profile names; everything else is passed through. */
+#include "config.h"
+
+#include "http.h"
+#include "inject.h"
+#include "json.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static bool slug_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+}
+
+/* A mention starts at '@' not preceded by a word character (so e-mail
+ * addresses are left alone) and runs over slug characters; ":look" may
+ * follow. Trailing '-' belongs to the text, not the slug. */
+struct mention_span {
+	size_t start, end;
+	char *slug, *look;
+};
+
+static size_t find_mentions(const char *prompt, struct mention_span **out)
+{
+	size_t n = 0;
+	*out = NULL;
+	for (size_t i = 0; prompt[i]; i++) {
+		if (prompt[i] != '@' || (i > 0 && (isalnum((unsigned char)prompt[i - 1]) ||
+		                                   prompt[i - 1] == '_' || prompt[i - 1] == '.')))
+			continue;
+		size_t s = i + 1, e = s;
+		while (slug_char(prompt[e]))
+			e++;
+		while (e > s && prompt[e - 1] == '-')
+			e--;
+		if (e == s)
+			continue;
+		size_t end = e;
+		char *look = xstrdup("");
+		if (prompt[e] == ':' && slug_char(prompt[e + 1])) {
+			size_t le = e + 1;
+			while (slug_char(prompt[le]))
+				le++;
+			while (le > e + 1 && prompt[le - 1] == '-')
+				le--;
+			free(look);
+			look = xstrndup(prompt + e + 1, le - e - 1);
+			end = le;
+		}
+		*out = xrealloc(*out, (n + 1) * sizeof(**out));
+		(*out)[n++] = (struct mention_span){i, end, xstrndup(prompt + s, e - s), look};
+		i = end - 1;
+	}
+	return n;
+}
+
+static void spans_free(struct mention_span *m, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(m[i].slug);
+		free(m[i].look);
+	}
+	free(m);
+}
+
+int inject_mentions(struct catalog *cat, const char *prompt, struct strlist *slugs,
+                    struct strlist *looks)
+{
+	struct mention_span *m;
+	size_t n = find_mentions(prompt, &m);
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		struct character *c = catalog_character_get(cat, m[i].slug);
+		if (!c) {
+			rc = error_set(EX_DATAERR, "@%s: unknown character (see 'troupe character list')",
+			               m[i].slug);
+			break;
+		}
+		bool seen = false;
+		for (size_t k = 0; k < slugs->n; k++)
+			seen |= strcmp(slugs->items[k], c->slug) == 0;
+		if (!seen) {
+			strlist_push(slugs, c->slug);
+			strlist_push(looks, m[i].look);
+		}
+		character_free(c);
+	}
+	spans_free(m, n);
+	return rc;
+}
+
+/* ---- choosing references ---- */
+
+struct candidates {
+	int64_t *ids;
+	char **roles;
+	size_t n;
+	int64_t limit;
+};
+
+static int collect_candidate(const struct asset *a, void *ctx)
+{
+	struct candidates *c = ctx;
+	c->ids = xrealloc(c->ids, (c->n + 1) * sizeof(*c->ids));
+	c->roles = xrealloc(c->roles, (c->n + 1) * sizeof(*c->roles));
+	c->ids[c->n] = a->id;
+	c->roles[c->n] = xstrdup(a->role);
+	c->n++;
+	return c->limit && (int64_t)c->n >= c->limit;
+}
+
+static void candidates_free(struct candidates *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		free(c->roles[i]);
+	free(c->roles);
+	free(c->ids);
+}
+
+/* The rule: the character's assets in the profile's roles (and look),
+ * best role first, then oldest first, so the same store always gives the
+ * same references. */
+static int choose_for(struct catalog *cat, const struct profile *p, const char *slug,
+                      const char *look, int64_t **ids, size_t *n)
+{
+	struct strbuf q = STRBUF_INIT;
+	sb_addf(&q, "character:%s (", slug);
+	for (size_t i = 0; i < p->roles.n; i++)
+		sb_addf(&q, "%srole:%s", i ? " OR " : "", p->roles.items[i]);
+	sb_adds(&q, ")");
+	if (*look)
+		sb_addf(&q, " look:%s", look);
+	struct candidates c = {0};
+	struct query_options qo = {SORT_ID, false, 0};
+	int rc = catalog_query(cat, q.buf, &qo, collect_candidate, &c);
+	sb_release(&q);
+	*ids = NULL;
+	*n = 0;
+	if (rc < 0)
+		goto out;
+	*ids = xcalloc(c.n ? c.n : 1, sizeof(int64_t));
+	for (size_t r = 0; r < p->roles.n; r++)
+		for (size_t i = 0; i < c.n && (int)*n < p->per_character; i++)
+			if (strcmp(c.roles[i], p->roles.items[r]) == 0)
+				(*ids)[(*n)++] = c.ids[i];
+	if ((int)*n < p->min_refs) {
+		struct strbuf roles = STRBUF_INIT;
+		for (size_t i = 0; i < p->roles.n; i++)
+			sb_addf(&roles, "%s%s", i ? ", " : "", p->roles.items[i]);
+		rc = error_set(EX_DATAERR,
+		               "@%s%s%s: no references this profile can use (it takes roles %s%s%s)",
+		               slug, *look ? ":" : "", look, roles.buf, *look ? " tagged look:" : "",
+		               look);
+		sb_release(&roles);
+	}
+out:
+	candidates_free(&c);
+	return rc;
+}
+
+/* ---- encoding ---- */
+
+static const char *mime_of(const char *format)
+{
+	return !strcmp(format, "png") ? "image/png" : !strcmp(format, "webp") ? "image/webp"
+	                                                                       : "image/jpeg";
+}
+
+static const char *ext_of(const char *format)
+{
+	return !strcmp(format, "png") ? "png" : !strcmp(format, "webp") ? "webp" : "jpg";
+}
+
+static int read_all(const char *path, struct strbuf *out)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return error_set(EX_IOERR, "%s: cannot read", path);
+	char buf[1 << 16];
+	ssize_t got;
+	while ((got = read(fd, buf, sizeof(buf))) > 0)
+		sb_add(out, buf, (size_t)got);
+	close(fd);
+	return got < 0 ? error_set(EX_IOERR, "%s: cannot read", path) : 0;
+}
+
+static char *base_url(const struct profile *p)
+{
+	const char *env = p->base_url_env ? getenv(p->base_url_env) : NULL;
+	const char *base = env && *env ? env : p->base_url;
+	size_t len = strlen(base);
+	while (len && base[len - 1] == '/')
+		len--;
+	return xstrndup(base, len);
+}
+
+/* Sends one reference to the service's upload endpoint; the id the answer
+ * holds at the profile's pointer is what goes into the request. */
+static char *upload(const struct profile *p, const struct injected_ref *r,
+                    const struct strlist *auth_headers)
+{
+	char *base = base_url(p);
+	char *url = xasprintf("%s%s", base, p->upload_path);
+	free(base);
+	size_t nform = (size_t)cJSON_GetArraySize(p->upload_form);
+	struct http_part *parts = xcalloc(nform + 1, sizeof(*parts));
+	parts[0] = (struct http_part){p->upload_field, NULL, r->derived.path, mime_of(r->derived.format)};
+	size_t k = 1;
+	cJSON *f;
+	cJSON_ArrayForEach(f, p->upload_form) if (cJSON_IsString(f))
+		parts[k++] = (struct http_part){f->string, f->valuestring, NULL, NULL};
+	struct http_request req = {"POST", url, *auth_headers, NULL, parts, k, 1 << 20};
+	struct http_response resp;
+	char *id = NULL;
+	if (http_send(&req, &resp) < 0)
+		goto out;
+	if (resp.status < 200 || resp.status > 299) {
+		error_set(EX_UNAVAILABLE, "upload of reference %s: HTTP %ld", r->derived.hash,
+		          resp.status);
+		goto out;
+	}
+	cJSON *answer = cJSON_ParseWithLength(sb_str(&resp.body), resp.body.len);
+	cJSON *item = jp_get(answer, p->upload_id);
+	if (cJSON_IsString(item))
+		id = xstrdup(item->valuestring);
+	else if (cJSON_IsNumber(item))
+		id = xasprintf("%.0f", item->valuedouble);
+	else
+		error_set(EX_PROTOCOL, "upload of reference %s: no id at %s in the answer",
+		          r->derived.hash, p->upload_id);
+	cJSON_Delete(answer);
+out:
+	http_response_clear(&resp);
+	free(parts);
+	free(url);
+	return id;
+}
+
+static int encode_ref(const struct profile *p, struct injected_ref *r,
+                      const struct strlist *auth_headers)
+{
+	struct strbuf bytes = STRBUF_INIT;
+	switch (p->encoding) {
+	case ENC_URL: {
+		const char *base = getenv(p->url_base_env);
+		if (!base || !*base)
+			return error_set(EX_CONFIG,
+			                 "profile %s gives references as URLs: set $%s to the https "
+			                 "address where the store's derivatives are published",
+			                 p->name, p->url_base_env);
+		size_t len = strlen(base);
+		while (len && base[len - 1] == '/')
+			len--;
+		r->encoded = xasprintf("%.*s/%s.%s", (int)len, base, r->derived.hash,
+		                       ext_of(r->derived.format));
+		return 0;
+	}
+	case ENC_BASE64:
+	case ENC_DATA_URI:
+		if (read_all(r->derived.path, &bytes) < 0)
+			return -1;
+		char *b64 = base64_encode(bytes.buf, bytes.len);
+		sb_release(&bytes);
+		if (p->encoding == ENC_BASE64) {
+			r->encoded = b64;
+		} else {
+			r->encoded = xasprintf("data:%s;base64,%s", mime_of(r->derived.format), b64);
+			free(b64);
+		}
+		return 0;
+	case ENC_MULTIPART:
+	case ENC_PATH:
+		r->encoded = xstrdup(r->derived.path);
+		return 0;
+	case ENC_UPLOAD:
+		r->encoded = upload(p, r, auth_headers);
+		return r->encoded ? 0 : -1;
+	}
+	return -1;
+}
+
+/* ---- templates ---- */
+
+/* Replaces {ref}, {tag}, {name}, {slug}, {mime} and {index} in every
+ * string of a copy of the template. */
+static cJSON *fill_template(const cJSON *tmpl, const struct injected_ref *r, const char *name,
+                            size_t index)
+{
+	cJSON *copy = cJSON_Duplicate(tmpl, 1);
+	cJSON *stack[64];
+	int depth = 0;
+	stack[depth++] = copy;
+	while (depth) {
+		cJSON *item = stack[--depth];
+		if (cJSON_IsString(item)) {
+			struct strbuf sb = STRBUF_INIT;
+			for (const char *s = item->valuestring; *s;) {
+				const char *key = NULL, *value = NULL;
+				char number[24];
+				snprintf(number, sizeof(number), "%zu", index);
+				static const char *const keys[] = {"{ref}", "{tag}", "{name}", "{slug}",
+				                                   "{mime}", "{index}"};
+				const char *values[] = {r->encoded, r->tag, name, r->slug ? r->slug : "",
+				                        mime_of(r->derived.format), number};
+				for (size_t k = 0; k < 6; k++)
+					if (strncmp(s, keys[k], strlen(keys[k])) == 0) {
+						key = keys[k];
+						value = values[k];
+					}
+				if (key) {
+					sb_adds(&sb, value ? value : "");
+					s += strlen(key);
+				} else {
+					sb_addc(&sb, *s++);
+				}
+			}
+			cJSON_SetValuestring(item, sb_str(&sb));
+			sb_release(&sb);
+		} else if (cJSON_IsArray(item) || cJSON_IsObject(item)) {
+			cJSON *child;
+			cJSON_ArrayForEach(child, item) if (depth < 64) stack[depth++] = child;
+		}
+	}
+	return copy;
+}
+
+/* ---- the prompt ---- */
+
+static char *rewrite_prompt(struct catalog *cat, const struct profile *p, const char *prompt)
+{
+	struct mention_span *m;
+	size_t n = find_mentions(prompt, &m);
+	struct strbuf out = STRBUF_INIT;
+	struct strlist described = {0};
+	size_t at = 0;
+	for (size_t i = 0; i < n; i++) {
+		sb_add(&out, prompt + at, m[i].start - at);
+		struct character *c = catalog_character_get(cat, m[i].slug);
+		if (p->mention == MENTION_TAG)
+			sb_addf(&out, "@%s", c->slug);
+		else if (p->mention == MENTION_NAME || !*c->description)
+			sb_adds(&out, c->name);
+		else
+			sb_addf(&out, "%s (%s)", c->name, c->description);
+		bool seen = false;
+		for (size_t k = 0; k < described.n; k++)
+			seen |= strcmp(described.items[k], c->slug) == 0;
+		if (!seen && *c->description)
+			strlist_push(&described, c->slug);
+		character_free(c);
+		at = m[i].end;
+	}
+	sb_adds(&out, prompt + at);
+	if (p->describe && p->mention != MENTION_DESCRIPTION)
+		for (size_t k = 0; k < described.n; k++) {
+			struct character *c = catalog_character_get(cat, described.items[k]);
+			sb_addf(&out, "%s%s: %s.", out.len ? " " : "", c->name, c->description);
+			character_free(c);
+		}
+	strlist_clear(&described);
+	spans_free(m, n);
+	return sb_detach(&out);
+}
+
+static char *negatives(struct catalog *cat, const struct strlist *slugs, const char *existing)
+{
+	struct strbuf sb = STRBUF_INIT;
+	if (existing && *existing)
+		sb_adds(&sb, existing);
+	for (size_t i = 0; i < slugs->n; i++) {
+		struct character *c = catalog_character_get(cat, slugs->items[i]);
+		if (c && *c->negative && !strstr(sb_str(&sb), c->negative))
+			sb_addf(&sb, "%s%s", sb.len ? ", " : "", c->negative);
+		character_free(c);
+	}
+	return sb_detach(&sb);
+}
+
+static bool first_seed(struct catalog *cat, const struct strlist *slugs, int64_t *seed)
+{
+	for (size_t i = 0; i < slugs->n; i++) {
+		struct character *c = catalog_character_get(cat, slugs->items[i]);
+		bool has = c && c->has_seed;
+		if (has)
+			*seed = c->seed;
+		character_free(c);
+		if (has)
+			return true;
+	}
+	return false;
+}
+
+int inject_run(struct catalog *cat, const struct profile *p, const char *input, bool is_json,
+               const struct inject_options *o, struct injection *out)
+{
+	memset(out, 0, sizeof(*out));
+	cJSON *request = NULL;
+	const char *prompt_in;
+	struct strlist looks = {0}, auth = {0};
+	int rc = -1;
+	if (p->output == PROFILE_JSON && !p->multipart) {
+		if (is_json) {
+			request = cJSON_Parse(input);
+			if (!request || !cJSON_IsObject(request)) {
+				error_set(EX_DATAERR, "the request is not a JSON object");
+				goto out;
+			}
+		} else {
+			request = p->template ? cJSON_Duplicate(p->template, 1) : cJSON_CreateObject();
+			if (jp_set(request, p->prompt_pointer, cJSON_CreateString(input)) < 0)
+				goto out;
+		}
+		cJSON *prompt_item = jp_get(request, p->prompt_pointer);
+		if (!cJSON_IsString(prompt_item)) {
+			error_set(EX_DATAERR, "the request has no prompt text at %s", p->prompt_pointer);
+			goto out;
+		}
+		prompt_in = prompt_item->valuestring;
+	} else {
+		if (is_json) {
+			cJSON *doc = cJSON_Parse(input);
+			cJSON *pr = cJSON_GetObjectItemCaseSensitive(doc, "prompt");
+			if (!cJSON_IsString(pr)) {
+				cJSON_Delete(doc);
+				error_set(EX_DATAERR, "a %s profile takes a prompt: give text, or JSON with "
+				                      "a \"prompt\" string",
+				          p->output == PROFILE_TEXT ? "text" : "multipart");
+				goto out;
+			}
+			out->prompt = xstrdup(pr->valuestring);
+			cJSON_Delete(doc);
+		} else {
+			out->prompt = xstrdup(input);
+		}
+		prompt_in = out->prompt;
+	}
+	if (text_check("prompt", prompt_in) < 0)
+		goto out;
+	if (inject_mentions(cat, prompt_in, &out->characters, &looks) < 0)
+		goto out;
+	if (p->encoding == ENC_UPLOAD && inject_auth_headers(p, &auth) < 0)
+		goto out;
+
+	/* Choose, derive and encode the references. */
+	int64_t *ids = NULL;
+	size_t nids = 0;
+	struct strlist owner = {0};
+	if (o->ref_query) {
+		struct candidates c = {.limit = p->max_refs};
+		struct query_options qo = {SORT_ID, false, 0};
+		if (catalog_query(cat, o->ref_query, &qo, collect_candidate, &c) < 0) {
+			candidates_free(&c);
+			goto out;
+		}
+		ids = c.ids;
+		nids = c.n;
+		c.ids = NULL;
+		candidates_free(&c);
+		if (nids == 0) {
+			error_set(EX_DATAERR, "--ref %s: no assets match", o->ref_query);
+			goto out;
+		}
+		for (size_t i = 0; i < nids; i++)
+			strlist_push(&owner, out->characters.n ? out->characters.items[0] : "");
+	} else {
+		for (size_t i = 0; i < out->characters.n; i++) {
+			int64_t *mine;
+			size_t nmine;
+			if (choose_for(cat, p, out->characters.items[i], looks.items[i], &mine, &nmine) < 0) {
+				free(ids);
+				strlist_clear(&owner);
+				goto out;
+			}
+			for (size_t k = 0; k < nmine && (int)nids < p->max_refs; k++) {
+				ids = xrealloc(ids, (nids + 1) * sizeof(*ids));
+				ids[nids++] = mine[k];
+				strlist_push(&owner, out->characters.items[i]);
+			}
+			free(mine);
+		}
+	}
+	out->refs = xcalloc(nids ? nids : 1, sizeof(*out->refs));
+	for (size_t i = 0; i < nids; i++) {
+		struct injected_ref *r = &out->refs[out->nrefs++];
+		r->asset_id = ids[i];
+		r->slug = *owner.items[i] ? xstrdup(owner.items[i]) : NULL;
+		r->tag = !strcmp(p->tag_style, "ref-n") || !r->slug ? xasprintf("ref%zu", i + 1)
+		                                                    : xstrdup(r->slug);
+		if (catalog_derive(cat, ids[i], &p->limits, &r->derived) < 0 ||
+		    encode_ref(p, r, &auth) < 0) {
+			free(ids);
+			strlist_clear(&owner);
+			goto out;
+		}
+	}
+	free(ids);
+	strlist_clear(&owner);
+
+	/* The prompt, negative prompt and seed. */
+	char *rewritten = rewrite_prompt(cat, p, prompt_in);
+	free(out->prompt);
+	out->prompt = rewritten;
+	int64_t seed = 0;
+	bool has_seed = first_seed(cat, &out->characters, &seed);
+	if (p->output == PROFILE_TEXT) {
+		struct strbuf text = STRBUF_INIT;
+		sb_adds(&text, out->prompt);
+		if (out->nrefs) {
+			sb_adds(&text, p->text_refs_prefix);
+			for (size_t i = 0; i < out->nrefs; i++)
+				sb_addf(&text, "%s%s", i ? p->text_refs_separator : "", out->refs[i].encoded);
+			if (p->text_refs_suffix)
+				sb_adds(&text, p->text_refs_suffix);
+		}
+		char *neg = negatives(cat, &out->characters, NULL);
+		const char *parts[2] = {has_seed ? p->text_seed : NULL, *neg ? p->text_negative : NULL};
+		for (int k = 0; k < 2; k++) {
+			if (!parts[k])
+				continue;
+			for (const char *s = parts[k]; *s;) {
+				if (!strncmp(s, "{seed}", 6)) {
+					sb_addf(&text, "%lld", (long long)seed);
+					s += 6;
+				} else if (!strncmp(s, "{negative}", 10)) {
+					sb_adds(&text, neg);
+					s += 10;
+				} else {
+					sb_addc(&text, *s++);
+				}
+			}
+		}
+		free(neg);
+		out->text = sb_detach(&text);
+		rc = 0;
+		goto out;
+	}
+	if (p->multipart) {
+		for (size_t i = 0; i < out->nrefs; i++)
+			strlist_push(&out->multipart_files, out->refs[i].encoded);
+		out->request = p->template ? cJSON_Duplicate(p->template, 1) : cJSON_CreateObject();
+		cJSON_AddStringToObject(out->request, p->prompt_pointer, out->prompt);
+		rc = 0;
+		goto out;
+	}
+	jp_set(request, p->prompt_pointer, cJSON_CreateString(out->prompt));
+	if (p->negative_pointer) {
+		cJSON *existing = jp_get(request, p->negative_pointer);
+		char *neg = negatives(cat, &out->characters,
+		                      cJSON_IsString(existing) ? existing->valuestring : NULL);
+		if (*neg && jp_set(request, p->negative_pointer, cJSON_CreateString(neg)) < 0) {
+			free(neg);
+			goto out;
+		}
+		free(neg);
+	}
+	if (p->seed_pointer && has_seed && !jp_get(request, p->seed_pointer) &&
+	    jp_set(request, p->seed_pointer, cJSON_CreateNumber((double)seed)) < 0)
+		goto out;
+	if (p->aspect_pointer && o->aspect &&
+	    jp_set(request, p->aspect_pointer, cJSON_CreateString(o->aspect)) < 0)
+		goto out;
+	if (out->nrefs) {
+		if (p->refs_array) {
+			cJSON *arr = jp_get(request, p->refs_pointer);
+			if (!cJSON_IsArray(arr)) {
+				if (jp_set(request, p->refs_pointer, cJSON_CreateArray()) < 0)
+					goto out;
+				arr = jp_get(request, p->refs_pointer);
+			}
+			for (size_t i = 0; i < out->nrefs; i++) {
+				struct character *c = out->refs[i].slug
+				                              ? catalog_character_get(cat, out->refs[i].slug)
+				                              : NULL;
+				cJSON_AddItemToArray(arr, fill_template(p->ref_item, &out->refs[i],
+				                                        c ? c->name : "", i + 1));
+				character_free(c);
+			}
+		} else {
+			struct character *c =
+				out->refs[0].slug ? catalog_character_get(cat, out->refs[0].slug) : NULL;
+			cJSON *item = fill_template(p->ref_item, &out->refs[0], c ? c->name : "", 1);
+			character_free(c);
+			if (jp_set(request, p->refs_pointer, item) < 0)
+				goto out;
+		}
+	}
+	out->request = request;
+	request = NULL;
+	rc = 0;
+out:
+	cJSON_Delete(request);
+	strlist_clear(&looks);
+	strlist_clear(&auth);
+	if (rc < 0)
+		injection_clear(out);
+	return rc;
+}
+
+char *inject_redacted(const struct injection *in)
+{
+	if (!in->request)
+		return xstrdup(in->text ? in->text : "");
+	cJSON *copy = cJSON_Duplicate(in->request, 1);
+	cJSON *stack[256];
+	int depth = 0;
+	stack[depth++] = copy;
+	while (depth) {
+		cJSON *item = stack[--depth];
+		if (cJSON_IsString(item)) {
+			for (size_t i = 0; i < in->nrefs; i++) {
+				const char *enc = in->refs[i].encoded;
+				if (enc && strlen(enc) > 64 && strstr(item->valuestring, enc)) {
+					char *blob = xasprintf("blob:%s", in->refs[i].derived.hash);
+					cJSON_SetValuestring(item, blob);
+					free(blob);
+					break;
+				}
+			}
+		} else {
+			cJSON *child;
+			cJSON_ArrayForEach(child, item) if (depth < 256) stack[depth++] = child;
+		}
+	}
+	char *text = cJSON_PrintUnformatted(copy);
+	cJSON_Delete(copy);
+	return text;
+}
+
+void injection_clear(struct injection *in)
+{
+	cJSON_Delete(in->request);
+	free(in->text);
+	free(in->prompt);
+	for (size_t i = 0; i < in->nrefs; i++) {
+		free(in->refs[i].slug);
+		free(in->refs[i].tag);
+		free(in->refs[i].encoded);
+		derivative_clear(&in->refs[i].derived);
+	}
+	free(in->refs);
+	strlist_clear(&in->characters);
+	strlist_clear(&in->multipart_files);
+	memset(in, 0, sizeof(*in));
+}

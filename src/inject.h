@@ -1,0 +1,53 @@
+/* inject: puts characters into a generation request. Mentions (@slug,
+ * @slug:look) are resolved to characters; their references are chosen,
+ * fitted to the profile's limits through derive, encoded as the profile
+ * says, and placed with the description, negative prompt and seed. */
+#ifndef TROUPE_INJECT_H
+#define TROUPE_INJECT_H
+
+#include "catalog.h"
+#include "profile.h"
+
+struct inject_options {
+	const char *ref_query; /* --ref: use these assets instead of the rule */
+	const char *aspect;    /* --aspect: set where the profile puts it */
+};
+
+struct injected_ref {
+	int64_t asset_id;
+	char *slug; /* the character it was chosen for, or NULL with --ref */
+	char *tag;  /* the name it is mentioned by */
+	struct derivative derived;
+	char *encoded; /* what went into the request (URL, base64, path, id) */
+};
+
+struct injection {
+	cJSON *request; /* JSON profiles: the request to send */
+	char *text;     /* text profiles: the prompt text */
+	char *prompt;   /* the rewritten prompt */
+	struct injected_ref *refs;
+	size_t nrefs;
+	struct strlist characters; /* slugs mentioned, in order */
+	struct strlist multipart_files; /* multipart: paths of reference files */
+};
+
+/* The mentions in a prompt, as slugs (and looks, "" for none). Fails on
+ * an unknown character, naming it. */
+int inject_mentions(struct catalog *cat, const char *prompt, struct strlist *slugs,
+                    struct strlist *looks);
+
+/* Injects into input: a JSON request (is_json) or a bare prompt. For an
+ * upload profile this sends the references to the service's upload
+ * endpoint (see http.c); nothing else goes over the network. */
+int inject_run(struct catalog *cat, const struct profile *p, const char *input, bool is_json,
+               const struct inject_options *o, struct injection *out);
+/* The request with every base64 payload replaced by "blob:HASH" of the
+ * blob it carried, as text for the log; the caller frees it. */
+char *inject_redacted(const struct injection *in);
+void injection_clear(struct injection *in);
+
+/* The headers that authenticate to the profile's service, from the
+ * environment variables it names (generate.c); -1 when one is unset. */
+int inject_auth_headers(const struct profile *p, struct strlist *headers);
+
+#endif

@@ -1,0 +1,25 @@
+/* json: JSON pointers (RFC 6901) over cJSON trees, and base64. cJSON as
+ * packaged has no pointer support; profiles need get, set and a wildcard
+ * walk for result URLs. */
+#ifndef TROUPE_JSON_H
+#define TROUPE_JSON_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+
+/* The item at pointer in root (borrowed), or NULL. "" is root itself. */
+cJSON *jp_get(cJSON *root, const char *pointer);
+/* Puts value at pointer, creating objects on the way; "-" as the last
+ * token appends to an array. Takes ownership of value. -1 with an error
+ * when the path runs through something that is not a container. */
+int jp_set(cJSON *root, const char *pointer, cJSON *value);
+/* Every string reached by a pointer in which "*" stands for each element
+ * of an array (or member of an object); pushed onto out, borrowed. */
+void jp_collect_strings(cJSON *root, const char *pointer, const char ***out, size_t *n);
+/* 0 when pointer is "" or starts with "/"; -1 with an error naming what. */
+int jp_check(const char *what, const char *pointer);
+
+/* Standard base64 with padding; the caller frees the result. */
+char *base64_encode(const void *data, size_t len);
+
+#endif

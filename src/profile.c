@@ -1,0 +1,501 @@
+/* profile: loading and checking provider profiles. A profile that loads
+ * is complete: every later step may rely on the fields it needs being
+ * there and well-formed. */
+#define _GNU_SOURCE
+#include "config.h"
+
+#include "json.h"
+#include "profile.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#ifndef PROFILE_DATADIR
+#define PROFILE_DATADIR "/usr/local/share/troupe/profiles"
+#endif
+
+struct loader {
+	struct profile *p;
+	const char *file;
+	int failed;
+};
+
+static int bad(struct loader *l, const char *field, const char *why)
+{
+	if (!l->failed)
+		error_set(EX_DATAERR, "profile %s: %s: %s", l->file, field, why);
+	l->failed = 1;
+	return -1;
+}
+
+static cJSON *member(cJSON *obj, const char *name)
+{
+	return obj ? cJSON_GetObjectItemCaseSensitive(obj, name) : NULL;
+}
+
+/* A string member; NULL when absent (and required is false). */
+static const char *get_string(struct loader *l, cJSON *obj, const char *prefix, const char *name,
+                              bool required)
+{
+	cJSON *item = member(obj, name);
+	char field[128];
+	snprintf(field, sizeof(field), "%s%s", prefix, name);
+	if (!item) {
+		if (required)
+			bad(l, field, "missing");
+		return NULL;
+	}
+	if (!cJSON_IsString(item)) {
+		bad(l, field, "must be a string");
+		return NULL;
+	}
+	return item->valuestring;
+}
+
+static const char *get_pointer(struct loader *l, cJSON *obj, const char *prefix, const char *name,
+                               bool required)
+{
+	const char *s = get_string(l, obj, prefix, name, required);
+	if (s && *s != '/') {
+		char field[128];
+		snprintf(field, sizeof(field), "%s%s", prefix, name);
+		bad(l, field, "a JSON pointer must start with '/'");
+		return NULL;
+	}
+	return s;
+}
+
+static int get_int(struct loader *l, cJSON *obj, const char *prefix, const char *name, int dflt,
+                   int min, int max)
+{
+	cJSON *item = member(obj, name);
+	char field[128];
+	snprintf(field, sizeof(field), "%s%s", prefix, name);
+	if (!item)
+		return dflt;
+	if (!cJSON_IsNumber(item) || item->valuedouble != (double)(int)item->valuedouble ||
+	    item->valueint < min || item->valueint > max) {
+		char why[96];
+		snprintf(why, sizeof(why), "must be a whole number from %d to %d", min, max);
+		bad(l, field, why);
+		return dflt;
+	}
+	return item->valueint;
+}
+
+static bool get_bool(struct loader *l, cJSON *obj, const char *prefix, const char *name)
+{
+	cJSON *item = member(obj, name);
+	if (item && !cJSON_IsBool(item)) {
+		char field[128];
+		snprintf(field, sizeof(field), "%s%s", prefix, name);
+		bad(l, field, "must be true or false");
+	}
+	return cJSON_IsTrue(item);
+}
+
+/* One of a fixed set of words; returns its index. */
+static int get_enum(struct loader *l, cJSON *obj, const char *prefix, const char *name,
+                    const char *const *words, int dflt)
+{
+	const char *s = get_string(l, obj, prefix, name, false);
+	if (!s)
+		return dflt;
+	struct strbuf all = STRBUF_INIT;
+	for (int i = 0; words[i]; i++) {
+		if (strcmp(s, words[i]) == 0) {
+			sb_release(&all);
+			return i;
+		}
+		sb_addf(&all, "%s%s", i ? ", " : "", words[i]);
+	}
+	char field[128];
+	snprintf(field, sizeof(field), "%s%s", prefix, name);
+	struct strbuf why = STRBUF_INIT;
+	sb_addf(&why, "\"%s\" is not one of %s", s, all.buf);
+	bad(l, field, why.buf);
+	sb_release(&why);
+	sb_release(&all);
+	return dflt;
+}
+
+static void get_strings(struct loader *l, cJSON *obj, const char *prefix, const char *name,
+                        struct strlist *out)
+{
+	cJSON *item = member(obj, name), *e;
+	if (!item)
+		return;
+	char field[128];
+	snprintf(field, sizeof(field), "%s%s", prefix, name);
+	if (!cJSON_IsArray(item)) {
+		bad(l, field, "must be an array of strings");
+		return;
+	}
+	cJSON_ArrayForEach(e, item)
+	{
+		if (!cJSON_IsString(e)) {
+			bad(l, field, "must be an array of strings");
+			return;
+		}
+		strlist_push(out, e->valuestring);
+	}
+}
+
+static cJSON *get_object(struct loader *l, cJSON *obj, const char *prefix, const char *name,
+                         bool required)
+{
+	cJSON *item = member(obj, name);
+	char field[128];
+	snprintf(field, sizeof(field), "%s%s", prefix, name);
+	if (!item) {
+		if (required)
+			bad(l, field, "missing");
+		return NULL;
+	}
+	if (!cJSON_IsObject(item)) {
+		bad(l, field, "must be an object");
+		return NULL;
+	}
+	return item;
+}
+
+static void load_limits(struct loader *l, cJSON *limits, struct image_recipe *r)
+{
+	if (!limits)
+		return;
+	r->max_side = get_int(l, limits, "references.limits.", "max_side", 0, 0, 65535);
+	r->min_side = get_int(l, limits, "references.limits.", "min_side", 0, 0, 65535);
+	r->quality = get_int(l, limits, "references.limits.", "quality", 0, 0, 100);
+	cJSON *bytes = member(limits, "max_bytes");
+	if (bytes) {
+		if (!cJSON_IsNumber(bytes) || bytes->valuedouble < 1)
+			bad(l, "references.limits.max_bytes", "must be a positive number of bytes");
+		else
+			r->max_bytes = (int64_t)bytes->valuedouble;
+	}
+	const char *format = get_string(l, limits, "references.limits.", "format", false);
+	if (format)
+		snprintf(r->format, sizeof(r->format), "%s", format);
+	cJSON *aspect = member(limits, "aspect");
+	if (aspect) {
+		cJSON *lo = cJSON_GetArrayItem(aspect, 0), *hi = cJSON_GetArrayItem(aspect, 1);
+		if (!cJSON_IsArray(aspect) || cJSON_GetArraySize(aspect) != 2 || !cJSON_IsNumber(lo) ||
+		    !cJSON_IsNumber(hi) || lo->valuedouble <= 0 || hi->valuedouble < lo->valuedouble)
+			bad(l, "references.limits.aspect", "must be [smallest, largest] width/height");
+		else {
+			r->aspect_min = lo->valuedouble;
+			r->aspect_max = hi->valuedouble;
+		}
+	}
+	static const char *const fits[] = {"pad", "crop", NULL};
+	r->fit = get_enum(l, limits, "references.limits.", "fit", fits, 0) == 1 ? IMAGE_FIT_CROP
+	                                                                        : IMAGE_FIT_PAD;
+	if (!l->failed) {
+		struct image_recipe check = *r;
+		if (image_recipe_check(&check) < 0)
+			bad(l, "references.limits", error_message());
+		else
+			*r = check;
+	}
+}
+
+static void load_references(struct loader *l, cJSON *refs)
+{
+	struct profile *p = l->p;
+	const char *pre = "references.";
+	get_strings(l, refs, pre, "roles", &p->roles);
+	for (size_t i = 0; i < p->roles.n; i++)
+		if (!catalog_role_valid(p->roles.items[i]))
+			bad(l, "references.roles", "names a role troupe does not have");
+	if (!p->roles.n)
+		for (const char *const *r = catalog_roles; *r; r++)
+			if (strcmp(*r, "generated") != 0)
+				strlist_push(&p->roles, *r);
+	p->per_character = get_int(l, refs, pre, "per_character", 1, 1, 100);
+	p->max_refs = get_int(l, refs, pre, "max", p->per_character, 1, 100);
+	p->min_refs = get_int(l, refs, pre, "min", 1, 0, 100);
+	static const char *const encodings[] = {"url", "base64", "data_uri", "multipart",
+	                                        "path", "upload", NULL};
+	p->encoding = get_enum(l, refs, pre, "encoding", encodings, ENC_DATA_URI);
+	p->url_base_env = get_string(l, refs, pre, "url_base_env", false);
+	if (!p->url_base_env)
+		p->url_base_env = "TROUPE_REF_BASE_URL";
+	p->tag_style = get_string(l, refs, pre, "tag", false);
+	if (!p->tag_style)
+		p->tag_style = "slug";
+	else if (strcmp(p->tag_style, "slug") && strcmp(p->tag_style, "ref-n"))
+		bad(l, "references.tag", "must be \"slug\" or \"ref-n\"");
+	load_limits(l, get_object(l, refs, pre, "limits", false), &p->limits);
+	if (!p->limits.format[0]) {
+		snprintf(p->limits.format, sizeof(p->limits.format), "jpeg");
+		if (!p->limits.quality)
+			p->limits.quality = 90;
+	}
+	if (p->output == PROFILE_TEXT) {
+		if (p->encoding != ENC_URL)
+			bad(l, "references.encoding", "a text profile can only give URLs");
+		return;
+	}
+	if (p->encoding == ENC_MULTIPART) {
+		p->refs_pointer = get_string(l, refs, pre, "field", true);
+		return;
+	}
+	p->refs_pointer = get_pointer(l, refs, pre, "pointer", true);
+	p->refs_array = get_bool(l, refs, pre, "array");
+	p->ref_item = member(refs, "item");
+	if (!p->ref_item)
+		bad(l, "references.item", "missing (a template such as \"{ref}\")");
+	if (p->encoding == ENC_UPLOAD) {
+		cJSON *up = get_object(l, refs, pre, "upload", true);
+		p->upload_path = get_string(l, up, "references.upload.", "path", true);
+		p->upload_field = get_string(l, up, "references.upload.", "field", true);
+		p->upload_id = get_pointer(l, up, "references.upload.", "id", true);
+		p->upload_form = get_object(l, up, "references.upload.", "form", false);
+	}
+}
+
+static void load_sending(struct loader *l, cJSON *root)
+{
+	struct profile *p = l->p;
+	cJSON *auth = get_object(l, root, "", "auth", false);
+	static const char *const schemes[] = {"none", "bearer", "header", "kling_jwt", NULL};
+	p->auth = get_enum(l, auth, "auth.", "scheme", schemes, AUTH_NONE);
+	if (p->auth != AUTH_NONE)
+		p->auth_env = get_string(l, auth, "auth.", "env", true);
+	if (p->auth == AUTH_KLING_JWT)
+		p->auth_secret_env = get_string(l, auth, "auth.", "secret_env", true);
+	p->auth_header = get_string(l, auth, "auth.", "header", p->auth == AUTH_HEADER);
+	p->auth_prefix = get_string(l, auth, "auth.", "prefix", false);
+	if (!p->auth_header)
+		p->auth_header = "Authorization";
+	if (!p->auth_prefix)
+		p->auth_prefix = p->auth == AUTH_HEADER ? "" : "Bearer ";
+	p->headers = get_object(l, root, "", "headers", false);
+	cJSON *h;
+	cJSON_ArrayForEach(h, p->headers) if (!cJSON_IsString(h)) bad(l, "headers", "values must be strings");
+	p->trace_header = get_string(l, root, "", "trace_header", false);
+
+	cJSON *task = get_object(l, root, "", "task", false);
+	if (task) {
+		p->task_id = get_pointer(l, task, "task.", "id", true);
+		p->poll_path = get_string(l, task, "task.", "poll", true);
+		p->poll_status = get_pointer(l, task, "task.", "status", true);
+		get_strings(l, task, "task.", "done", &p->poll_done);
+		get_strings(l, task, "task.", "failed", &p->poll_failed);
+		if (!p->poll_done.n)
+			bad(l, "task.done", "missing (the statuses that mean finished)");
+		p->poll_error = get_pointer(l, task, "task.", "error", false);
+		p->poll_interval_ms = get_int(l, task, "task.", "interval_ms", 2000, 10, 600000);
+		p->poll_timeout_s = get_int(l, task, "task.", "timeout_s", 900, 1, 86400);
+	}
+	cJSON *outputs = get_object(l, root, "", "outputs", false);
+	p->output_urls = get_pointer(l, outputs, "outputs.", "urls", false);
+	p->output_base64 = get_pointer(l, outputs, "outputs.", "base64", false);
+	if (outputs && !p->output_urls && !p->output_base64)
+		bad(l, "outputs", "needs urls or base64");
+}
+
+struct profile *profile_load_file(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		error_set(errno == ENOENT ? EX_NOINPUT : EX_IOERR, "profile %s: %s", path,
+		          strerror(errno));
+		return NULL;
+	}
+	struct strbuf text = STRBUF_INIT;
+	char buf[8192];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		sb_add(&text, buf, n);
+	fclose(f);
+	cJSON *root = cJSON_ParseWithLength(sb_str(&text), text.len);
+	if (!root) {
+		const char *where = cJSON_GetErrorPtr();
+		size_t offset = where && text.buf ? (size_t)(where - text.buf) : 0;
+		error_set(EX_DATAERR, "profile %s: not valid JSON (near byte %zu)", path, offset);
+		sb_release(&text);
+		return NULL;
+	}
+	sb_release(&text);
+	struct profile *p = xcalloc(1, sizeof(*p));
+	p->raw = root;
+	p->file = xstrdup(path);
+	struct loader l = {p, path, 0};
+	if (!cJSON_IsObject(root)) {
+		bad(&l, "(top)", "must be a JSON object");
+		goto out;
+	}
+	const char *name = get_string(&l, root, "", "name", true);
+	p->name = xstrdup(name ? name : "");
+	p->service = get_string(&l, root, "", "service", true);
+	p->doc = get_string(&l, root, "", "doc", true);
+	static const char *const outputs[] = {"json", "text", NULL};
+	p->output = get_enum(&l, root, "", "output", outputs, PROFILE_JSON);
+	static const char *const mentions[] = {"tag", "name", "description", NULL};
+	p->mention = get_enum(&l, root, "", "mention", mentions, MENTION_NAME);
+	p->describe = get_bool(&l, root, "", "describe");
+	if (p->output == PROFILE_TEXT) {
+		cJSON *text_spec = get_object(&l, root, "", "text", true);
+		p->text_refs_prefix = get_string(&l, text_spec, "text.", "refs_prefix", true);
+		p->text_refs_separator = get_string(&l, text_spec, "text.", "refs_separator", false);
+		p->text_refs_suffix = get_string(&l, text_spec, "text.", "refs_suffix", false);
+		p->text_seed = get_string(&l, text_spec, "text.", "seed", false);
+		p->text_negative = get_string(&l, text_spec, "text.", "negative", false);
+		if (!p->text_refs_separator)
+			p->text_refs_separator = " ";
+	} else {
+		p->base_url = get_string(&l, root, "", "base_url", true);
+		p->base_url_env = get_string(&l, root, "", "base_url_env", false);
+		cJSON *req = get_object(&l, root, "", "request", true);
+		p->method = get_string(&l, req, "request.", "method", false);
+		if (!p->method)
+			p->method = "POST";
+		p->path = get_string(&l, req, "request.", "path", true);
+		static const char *const bodies[] = {"json", "multipart", NULL};
+		p->multipart = get_enum(&l, req, "request.", "body", bodies, 0) == 1;
+		p->template = get_object(&l, req, "request.", "template", false);
+		p->prompt_pointer = p->multipart ? get_string(&l, root, "", "prompt", true)
+		                                 : get_pointer(&l, root, "", "prompt", true);
+		p->negative_pointer = get_string(&l, root, "", "negative", false);
+		p->seed_pointer = get_string(&l, root, "", "seed", false);
+		p->aspect_pointer = get_string(&l, root, "", "aspect_ratio", false);
+		if (!p->multipart)
+			for (const char **ptr = (const char *[]){p->negative_pointer, p->seed_pointer,
+			                                         p->aspect_pointer, NULL};
+			     *ptr; ptr++)
+				if (**ptr != '/')
+					bad(&l, *ptr, "a JSON pointer must start with '/'");
+		load_sending(&l, root);
+		if (p->base_url && strncmp(p->base_url, "https://", 8) != 0 &&
+		    strncmp(p->base_url, "http://", 7) != 0)
+			bad(&l, "base_url", "must be an http(s) URL");
+	}
+	cJSON *refs = get_object(&l, root, "", "references", true);
+	if (refs)
+		load_references(&l, refs);
+	if (!l.failed && (p->encoding == ENC_MULTIPART) != p->multipart)
+		bad(&l, "references.encoding", "multipart references need a multipart request body");
+out:
+	if (l.failed) {
+		profile_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+void profile_free(struct profile *p)
+{
+	if (!p)
+		return;
+	cJSON_Delete(p->raw);
+	strlist_clear(&p->roles);
+	strlist_clear(&p->poll_done);
+	strlist_clear(&p->poll_failed);
+	free(p->name);
+	free(p->file);
+	free(p);
+}
+
+/* The directories searched, in order; the caller clears the list. */
+static void search_dirs(const char *store_root, struct strlist *dirs)
+{
+	const char *env = getenv("TROUPE_PROFILE_PATH");
+	if (env && *env) {
+		char *copy = xstrdup(env), *save = NULL;
+		for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save))
+			strlist_push(dirs, d);
+		free(copy);
+	}
+	if (store_root) {
+		char *d = xasprintf("%s/profiles", store_root);
+		strlist_push(dirs, d);
+		free(d);
+	}
+	strlist_push(dirs, PROFILE_DATADIR);
+}
+
+static bool name_ok(const char *name)
+{
+	size_t len = strlen(name);
+	return len > 0 && len <= 64 && strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-_.") == len &&
+	       name[0] != '.';
+}
+
+struct profile *profile_load(const char *name, const char *store_root)
+{
+	if (!name_ok(name)) {
+		error_set(EX_USAGE, "--profile %s: a profile name is lower-case letters, digits, "
+		                    "'-', '_' and '.'",
+		          name);
+		return NULL;
+	}
+	struct strlist dirs = {0};
+	search_dirs(store_root, &dirs);
+	struct profile *p = NULL;
+	bool found = false;
+	for (size_t i = 0; i < dirs.n && !found; i++) {
+		char *path = xasprintf("%s/%s.json", dirs.items[i], name);
+		struct stat st;
+		if (stat(path, &st) == 0) {
+			found = true;
+			p = profile_load_file(path);
+			if (p && strcmp(p->name, name) != 0) {
+				error_set(EX_DATAERR, "profile %s: name: \"%s\" does not match the file name",
+				          path, p->name);
+				profile_free(p);
+				p = NULL;
+			}
+		}
+		free(path);
+	}
+	if (!found)
+		error_set(EX_NOINPUT, "%s: unknown profile (see 'troupe profile list')", name);
+	strlist_clear(&dirs);
+	return p;
+}
+
+int profile_list(const char *store_root, struct strlist *names, struct strlist *files)
+{
+	struct strlist dirs = {0};
+	search_dirs(store_root, &dirs);
+	for (size_t i = 0; i < dirs.n; i++) {
+		DIR *d = opendir(dirs.items[i]);
+		struct dirent *e;
+		while (d && (e = readdir(d))) {
+			size_t len = strlen(e->d_name);
+			if (len < 6 || strcmp(e->d_name + len - 5, ".json") != 0)
+				continue;
+			char *name = xstrndup(e->d_name, len - 5);
+			bool seen = false;
+			for (size_t k = 0; k < names->n; k++)
+				seen |= strcmp(names->items[k], name) == 0;
+			if (!seen && name_ok(name)) {
+				char *file = xasprintf("%s/%s", dirs.items[i], e->d_name);
+				strlist_push(names, name);
+				strlist_push(files, file);
+				free(file);
+			}
+			free(name);
+		}
+		if (d)
+			closedir(d);
+	}
+	strlist_clear(&dirs);
+	/* Sort both lists together by name. */
+	for (size_t i = 1; i < names->n; i++)
+		for (size_t k = i; k > 0 && strcmp(names->items[k - 1], names->items[k]) > 0; k--) {
+			char *t = names->items[k];
+			names->items[k] = names->items[k - 1];
+			names->items[k - 1] = t;
+			t = files->items[k];
+			files->items[k] = files->items[k - 1];
+			files->items[k - 1] = t;
+		}
+	return 0;
+}

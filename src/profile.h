@@ -1,0 +1,90 @@
+/* profile: what one generation service wants, read from a JSON file and
+ * checked when loaded. The format is in troupe-profile(5); nothing about a
+ * particular service is written in C. */
+#ifndef TROUPE_PROFILE_H
+#define TROUPE_PROFILE_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+
+#include "catalog.h"
+#include "image.h"
+
+enum profile_output { PROFILE_JSON, PROFILE_TEXT };
+enum ref_encoding { ENC_URL, ENC_BASE64, ENC_DATA_URI, ENC_MULTIPART, ENC_PATH, ENC_UPLOAD };
+enum mention_style { MENTION_TAG, MENTION_NAME, MENTION_DESCRIPTION };
+enum auth_scheme { AUTH_NONE, AUTH_BEARER, AUTH_HEADER, AUTH_KLING_JWT };
+
+struct profile {
+	char *name;
+	char *file; /* where it was loaded from */
+	cJSON *raw; /* the whole document; the pointers below borrow from it */
+	const char *service;
+	const char *doc;
+	enum profile_output output;
+	/* text profiles */
+	const char *text_refs_prefix; /* before the list of reference URLs */
+	const char *text_refs_separator;
+	const char *text_refs_suffix;
+	const char *text_seed;     /* with {seed} */
+	const char *text_negative; /* with {negative} */
+	/* json profiles: where things go */
+	const char *base_url;
+	const char *base_url_env;
+	const char *method;
+	const char *path;
+	bool multipart;
+	cJSON *template; /* the body a bare prompt starts from */
+	const char *prompt_pointer;
+	enum mention_style mention;
+	bool describe; /* append each character's description to the prompt */
+	const char *negative_pointer;
+	const char *seed_pointer;
+	const char *aspect_pointer;
+	/* references */
+	struct strlist roles;
+	int per_character;
+	int max_refs;
+	int min_refs;
+	const char *refs_pointer;
+	bool refs_array;
+	cJSON *ref_item; /* a template with {ref}, {tag}, {name}, ... */
+	enum ref_encoding encoding;
+	const char *url_base_env;
+	struct image_recipe limits;
+	const char *tag_style; /* "slug" or "ref-N" */
+	/* sending */
+	enum auth_scheme auth;
+	const char *auth_env;
+	const char *auth_secret_env;
+	const char *auth_header;
+	const char *auth_prefix;
+	cJSON *headers;
+	const char *trace_header;
+	const char *upload_path;
+	const char *upload_field;
+	cJSON *upload_form;
+	const char *upload_id;
+	const char *task_id;
+	const char *poll_path;
+	const char *poll_status;
+	struct strlist poll_done;
+	struct strlist poll_failed;
+	const char *poll_error;
+	int poll_interval_ms;
+	int poll_timeout_s;
+	const char *output_urls;
+	const char *output_base64;
+};
+
+/* Where profiles are looked for, first match wins: $TROUPE_PROFILE_PATH
+ * (colon-separated), then profiles/ in the store (when store_root is not
+ * NULL), then the installed data directory. */
+struct profile *profile_load(const char *name, const char *store_root);
+/* Loads and checks one file; errors name the file and the field. */
+struct profile *profile_load_file(const char *path);
+void profile_free(struct profile *p);
+/* The names of every profile found, sorted, each with the file that wins. */
+int profile_list(const char *store_root, struct strlist *names, struct strlist *files);
+
+#endif

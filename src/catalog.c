@@ -630,6 +630,35 @@ int catalog_add_file(struct add_batch *b, const char *path)
 	return 0;
 }
 
+bool catalog_format_is_video(const char *format)
+{
+	return format && (!strcmp(format, "mp4") || !strcmp(format, "mov") || !strcmp(format, "webm"));
+}
+
+int catalog_add_video(struct add_batch *b, const char *path)
+{
+	unsigned char head[12] = {0};
+	FILE *f = fopen(path, "rb");
+	size_t got = f ? fread(head, 1, sizeof(head), f) : 0;
+	if (f)
+		fclose(f);
+	const char *format = NULL;
+	if (got == sizeof(head) && memcmp(head + 4, "ftyp", 4) == 0)
+		format = memcmp(head + 8, "qt  ", 4) == 0 ? "mov" : "mp4";
+	else if (got >= 4 && head[0] == 0x1A && head[1] == 0x45 && head[2] == 0xDF && head[3] == 0xA3)
+		format = "webm";
+	if (!format)
+		return error_set(EX_DATAERR, "%s: not a video (MP4, QuickTime or WebM)", path);
+	struct add_item item = {0};
+	snprintf(item.info.format, sizeof(item.info.format), "%s", format);
+	if (store_stage_file(b->cat->store, path, &item.staged) < 0)
+		return -1;
+	item.path = xstrdup(path);
+	b->items = xrealloc(b->items, (b->n + 1) * sizeof(*b->items));
+	b->items[b->n++] = item;
+	return 0;
+}
+
 void catalog_add_link_request(struct add_batch *b, int64_t request_id, const struct strlist *urls)
 {
 	b->request_id = request_id;

@@ -103,6 +103,11 @@ struct add_batch *catalog_add_begin(struct catalog *cat, const char *slug, const
 /* Probes and stages one file. Returns 0 when staged, -1 with an error when
  * the file is unreadable or not a complete image of an accepted format. */
 int catalog_add_file(struct add_batch *b, const char *path);
+/* Stages a video (MP4, QuickTime or WebM, told by its first bytes) as an
+ * asset with no thumbnail and no pHash: what video services return. */
+int catalog_add_video(struct add_batch *b, const char *path);
+/* Whether an asset format is a video rather than a picture. */
+bool catalog_format_is_video(const char *format);
 size_t catalog_add_count(const struct add_batch *b);
 /* Publishes and inserts; on success the ids of the assets (new or
  * already there) are in order of the files added. */

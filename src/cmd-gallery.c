@@ -148,6 +148,14 @@ static int gallery_asset(const struct asset *a, void *ctx)
 	if (!g->open || strcmp(g->current, a->character ? a->character : "") != 0)
 		open_section(g, a);
 	char *thumb;
+	if (catalog_format_is_video(a->format)) {
+		sb_addf(&g->html, "<figure><figcaption><span class=\"role\">%s</span> "
+		                  "<span class=\"size\">%s video</span><br><span class=\"hash\">#%lld "
+		                  "%s</span></figcaption></figure>\n",
+		        a->role, a->format, (long long)a->id, a->hash);
+		g->assets++;
+		return 0;
+	}
 	if (copy_thumbnail(g, a, &thumb) < 0) {
 		free(thumb);
 		g->failed = 1;

@@ -23,6 +23,8 @@ static const struct opt_spec similar_specs[] = {
 
 struct similar_out {
 	struct cli *cli;
+	int64_t limit;
+	int64_t shown;
 	int64_t skip_id;
 	struct table *table;
 	cJSON *json;
@@ -33,11 +35,12 @@ static int similar_row(const struct asset *a, int distance, void *ctx)
 	struct similar_out *o = ctx;
 	if (a->id == o->skip_id)
 		return 0;
+	o->shown++;
 	if (o->json) {
 		cJSON *item = json_asset(a);
 		cJSON_AddNumberToObject(item, "distance", distance);
 		cJSON_AddItemToArray(o->json, item);
-		return 0;
+		return o->limit && o->shown >= o->limit;
 	}
 	char dist[8], id[24], size[24], hash[17];
 	snprintf(dist, sizeof(dist), "%d", distance);
@@ -48,7 +51,7 @@ static int similar_row(const struct asset *a, int distance, void *ctx)
 	const char *row[] = {dist, id, hash, a->character ? a->character : "-", a->role, size, tags};
 	table_add(o->table, row);
 	free(tags);
-	return 0;
+	return o->limit && o->shown >= o->limit;
 }
 
 static int cmd_similar(struct cli *cli, int argc, char **argv)
@@ -87,7 +90,7 @@ static int cmd_similar(struct cli *cli, int argc, char **argv)
 	if (!cat)
 		return -1;
 	uint64_t phash;
-	struct similar_out out = {cli, 0, NULL, NULL};
+	struct similar_out out = {cli, limit, 0, 0, NULL, NULL};
 	/* A path that exists is a file to compare; anything else names an
 	 * asset already in the store, which is left out of its own answer. */
 	struct stat st;
@@ -95,7 +98,7 @@ static int cmd_similar(struct cli *cli, int argc, char **argv)
 		if (catalog_file_phash(target, &phash) < 0)
 			goto out;
 	} else if (catalog_asset_resolve(cat, target, &out.skip_id) < 0) {
-		if (error_code() == EX_USAGE)
+		if (strstr(error_message(), "not an asset id"))
 			error_set(EX_NOINPUT, "%s: no such file, and not an asset id or hash prefix",
 			          target);
 		goto out;
@@ -108,13 +111,12 @@ static int cmd_similar(struct cli *cli, int argc, char **argv)
 		out.json = cJSON_CreateArray();
 	else
 		out.table = table_new(7, headers);
-	rc = catalog_similar(cat, phash, (int)max_distance, limit ? limit + (out.skip_id != 0) : 0,
-	                     similar_row, &out);
+	rc = catalog_similar(cat, phash, (int)max_distance, 0, similar_row, &out);
 	if (rc == 0 && out.json)
 		json_print(out.json);
 	else
 		cJSON_Delete(out.json);
-	if (rc == 0 && out.table)
+	if (rc == 0 && out.table && out.shown)
 		table_print(out.table, stdout);
 	table_free(out.table);
 out:
@@ -344,6 +346,8 @@ struct sheet_assets {
 static int sheet_collect(const struct asset *a, void *ctx)
 {
 	struct sheet_assets *s = ctx;
+	if (catalog_format_is_video(a->format))
+		return 0; /* a sheet is of pictures */
 	char *thumb = catalog_thumbnail(s->cat, a->id);
 	if (!thumb) {
 		s->failed = 1;

@@ -143,6 +143,61 @@ static char *substitute_id(const char *path, const char *id)
 	return sb_detach(&sb);
 }
 
+/* A pointer with {id} replaced by the task id, escaped as a token. */
+static char *pointer_with_id(const char *pointer, const char *id)
+{
+	struct strbuf sb = STRBUF_INIT;
+	for (const char *s = pointer; *s;) {
+		if (!strncmp(s, "{id}", 4)) {
+			for (const char *c = id; *c; c++)
+				sb_adds(&sb, *c == '~' ? "~0" : *c == '/' ? "~1" : (char[]){*c, 0});
+			s += 4;
+		} else {
+			sb_addc(&sb, *s++);
+		}
+	}
+	return sb_detach(&sb);
+}
+
+static void url_escape(struct strbuf *sb, const char *text)
+{
+	for (const char *c = text; *c; c++) {
+		if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+		    *c == '-' || *c == '_' || *c == '.' || *c == '~')
+			sb_addc(sb, *c);
+		else
+			sb_addf(sb, "%%%02X", (unsigned char)*c);
+	}
+}
+
+/* Fills {member} in template from an object's string or number members;
+ * a template starting with '/' is relative to base. */
+static char *url_from_item(const char *base, const char *template, cJSON *item)
+{
+	struct strbuf sb = STRBUF_INIT;
+	if (template[0] == '/')
+		sb_adds(&sb, base);
+	for (const char *s = template; *s;) {
+		const char *close = *s == '{' ? strchr(s, '}') : NULL;
+		if (close) {
+			char *name = xstrndup(s + 1, (size_t)(close - s - 1));
+			cJSON *v = cJSON_GetObjectItemCaseSensitive(item, name);
+			char num[32];
+			const char *text = cJSON_IsString(v)   ? v->valuestring
+			                   : cJSON_IsNumber(v) ? (snprintf(num, sizeof(num), "%g",
+			                                                   v->valuedouble),
+			                                          num)
+			                                       : "";
+			url_escape(&sb, text);
+			free(name);
+			s = close + 1;
+		} else {
+			sb_addc(&sb, *s++);
+		}
+	}
+	return sb_detach(&sb);
+}
+
 static bool in_list(const struct strlist *l, const char *s)
 {
 	for (size_t i = 0; i < l->n; i++)
@@ -211,14 +266,18 @@ static cJSON *poll_task(const struct profile *p, const char *base, const char *i
 		}
 		cJSON *answer = cJSON_ParseWithLength(sb_str(&resp.body), resp.body.len);
 		http_response_clear(&resp);
-		char buf[32];
-		const char *status = status_text(jp_get(answer, p->poll_status), buf);
-		if (!status) {
-			error_set(EX_PROTOCOL, "polling task %s: no status at %s in the answer", id,
-			          p->poll_status);
-			cJSON_Delete(answer);
+		if (!answer) {
+			error_set(EX_PROTOCOL, "polling task %s: the answer is not JSON", id);
 			break;
 		}
+		char buf[32];
+		char *status_pointer = pointer_with_id(p->poll_status, id);
+		/* Some services (ComfyUI's history) say nothing until the task
+		 * ends: no status yet means still running. */
+		const char *status = status_text(jp_get(answer, status_pointer), buf);
+		free(status_pointer);
+		if (!status)
+			status = "(no status yet)";
 		if (verbose && (!previous || strcmp(previous, status) != 0))
 			fprintf(stderr, "troupe: generate: task %s: %s\n", id, status);
 		free(previous);
@@ -247,6 +306,53 @@ static cJSON *poll_task(const struct profile *p, const char *base, const char *i
 		nanosleep(&ts, NULL);
 	}
 	free(previous);
+	free(url);
+	return result;
+}
+
+/* After a task is done, some services want one more request for the
+ * result (fal's response_url, MiniMax's file). Takes answer. */
+static cJSON *fetch_result(const struct profile *p, const char *base, const char *id,
+                           cJSON *answer, const struct strlist *auth, struct strbuf *last,
+                           long *http_status)
+{
+	char buf[32];
+	const char *value = p->result_value ? status_text(jp_get(answer, p->result_value), buf) : "";
+	if (!value) {
+		error_set(EX_PROTOCOL, "task %s is done but has nothing at %s", id, p->result_value);
+		cJSON_Delete(answer);
+		return NULL;
+	}
+	struct strbuf path = STRBUF_INIT;
+	for (const char *s = p->result_path; *s;) {
+		if (!strncmp(s, "{id}", 4) || !strncmp(s, "{value}", 7)) {
+			url_escape(&path, s[1] == 'i' ? id : value);
+			s += s[1] == 'i' ? 4 : 7;
+		} else {
+			sb_addc(&path, *s++);
+		}
+	}
+	cJSON_Delete(answer);
+	char *url = xasprintf("%s%s", base, path.buf);
+	sb_release(&path);
+	struct strlist headers = {0};
+	for (size_t i = 0; i < auth->n; i++)
+		strlist_push(&headers, auth->items[i]);
+	request_headers(p, &headers);
+	struct http_request req = {"GET", url, headers, NULL, NULL, 0, 8u << 20};
+	struct http_response resp;
+	cJSON *result = NULL;
+	if (http_send(&req, &resp) == 0) {
+		*http_status = resp.status;
+		sb_reset(last);
+		sb_add(last, sb_str(&resp.body), resp.body.len);
+		if (resp.status < 200 || resp.status > 299)
+			error_set(EX_UNAVAILABLE, "result of task %s: HTTP %ld", id, resp.status);
+		else if (!(result = cJSON_ParseWithLength(sb_str(&resp.body), resp.body.len)))
+			error_set(EX_PROTOCOL, "result of task %s: the answer is not JSON", id);
+	}
+	http_response_clear(&resp);
+	strlist_clear(&headers);
 	free(url);
 	return result;
 }
@@ -314,22 +420,48 @@ static int decode_base64(const char *in, struct strbuf *out)
 /* Downloads (or decodes) every output into a temporary directory and adds
  * them all as generated assets in one transaction. */
 static int store_outputs(struct catalog *cat, const struct profile *p, cJSON *answer,
-                         const struct injection *in, int64_t request_id,
-                         struct generate_result *out)
+                         const struct injection *in, int64_t request_id, const char *base,
+                         const char *task_id, struct generate_result *out)
 {
 	const char **urls = NULL, **b64 = NULL;
 	size_t nurls = 0, nb64 = 0;
-	if (p->output_urls)
-		jp_collect_strings(answer, p->output_urls, &urls, &nurls);
-	if (p->output_base64)
-		jp_collect_strings(answer, p->output_base64, &b64, &nb64);
+	struct strlist built = {0};
+	if (p->output_urls) {
+		char *ptr = pointer_with_id(p->output_urls, task_id);
+		jp_collect_strings(answer, ptr, &urls, &nurls);
+		free(ptr);
+	}
+	if (p->output_base64) {
+		char *ptr = pointer_with_id(p->output_base64, task_id);
+		jp_collect_strings(answer, ptr, &b64, &nb64);
+		free(ptr);
+	}
+	if (p->output_items) {
+		char *ptr = pointer_with_id(p->output_items, task_id);
+		cJSON **items = NULL;
+		size_t nitems = 0;
+		jp_collect_items(answer, ptr, &items, &nitems);
+		free(ptr);
+		for (size_t i = 0; i < nitems; i++) {
+			char *u = url_from_item(base, p->output_url, items[i]);
+			strlist_push(&built, u);
+			free(u);
+		}
+		free(items);
+		for (size_t i = 0; i < built.n; i++) {
+			urls = xrealloc(urls, (nurls + 1) * sizeof(*urls));
+			urls[nurls++] = built.items[i];
+		}
+	}
 	int rc = -1;
 	struct strlist files = {0}, sources = {0}, tags = {0};
 	char dir[] = "/tmp/troupe-generate-XXXXXX";
 	struct add_batch *batch = NULL;
 	if (nurls + nb64 == 0) {
 		error_set(EX_PROTOCOL, "the service answered without outputs (nothing at %s)",
-		          p->output_urls ? p->output_urls : p->output_base64);
+		          p->output_urls    ? p->output_urls
+		          : p->output_base64 ? p->output_base64
+		                             : p->output_items);
 		goto out;
 	}
 	if (!mkdtemp(dir)) {
@@ -384,7 +516,8 @@ static int store_outputs(struct catalog *cat, const struct profile *p, cJSON *an
 		goto out;
 	catalog_add_link_request(batch, request_id, &sources);
 	for (size_t i = 0; i < files.n; i++)
-		if (catalog_add_file(batch, files.items[i]) < 0) {
+		if ((p->output_video ? catalog_add_video(batch, files.items[i])
+		                     : catalog_add_file(batch, files.items[i])) < 0) {
 			error_prefix("output %zu from the service", i + 1);
 			goto out;
 		}
@@ -408,6 +541,7 @@ out:
 	strlist_clear(&files);
 	strlist_clear(&sources);
 	strlist_clear(&tags);
+	strlist_clear(&built);
 	free(urls);
 	free(b64);
 	return rc;
@@ -503,7 +637,17 @@ int generate_run(struct catalog *cat, const struct profile *p, const char *input
 		}
 		http_response_clear(&resp);
 	} else {
-		body = cJSON_PrintUnformatted(in.request);
+		if (p->wrap) {
+			cJSON *wrapped = cJSON_Duplicate(p->template, 1);
+			if (jp_set(wrapped, p->wrap, cJSON_Duplicate(in.request, 1)) < 0) {
+				cJSON_Delete(wrapped);
+				goto done;
+			}
+			body = cJSON_PrintUnformatted(wrapped);
+			cJSON_Delete(wrapped);
+		} else {
+			body = cJSON_PrintUnformatted(in.request);
+		}
 		struct http_request req = {p->method, url, headers, body, NULL, 0, 0};
 		struct http_response resp;
 		rc = http_send(&req, &resp);
@@ -540,11 +684,17 @@ int generate_run(struct catalog *cat, const struct profile *p, const char *input
 		answer = poll_task(p, base, task, &headers, o->timeout_s ? o->timeout_s
 		                                                          : p->poll_timeout_s,
 		                   o->verbose, &last, &http_status);
-		free(task);
-		if (!answer)
+		if (answer && p->result_path)
+			answer = fetch_result(p, base, task, answer, &headers, &last, &http_status);
+		if (!answer) {
+			free(task);
 			goto done;
+		}
+		rc = store_outputs(cat, p, answer, &in, out->request_id, base, task, out);
+		free(task);
+		goto done;
 	}
-	rc = store_outputs(cat, p, answer, &in, out->request_id, out);
+	rc = store_outputs(cat, p, answer, &in, out->request_id, base, "", out);
 done:
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	int64_t ms = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;

@@ -182,12 +182,13 @@ int image_probe(const char *path, struct image_info *out)
 	}
 	/* The header is all a decompression bomb needs to give itself away. */
 	int64_t pixels = (int64_t)out->width * out->height, limit = image_max_pixels();
+	if (limit < 0)
+		goto out;
 	if (pixels > limit) {
 		error_set(EX_DATAERR,
-		          "%dx%d is %lld megapixels, over the limit of %lld "
+		          "%dx%d is %.1f megapixels, over the limit of %g "
 		          "(TROUPE_MAX_MEGAPIXELS)",
-		          out->width, out->height, (long long)(pixels / 1000000),
-		          (long long)(limit / 1000000));
+		          out->width, out->height, pixels / 1e6, limit / 1e6);
 		goto out;
 	}
 	rc = check_complete(path, format);
@@ -201,10 +202,16 @@ out:
 int64_t image_max_pixels(void)
 {
 	const char *env = getenv("TROUPE_MAX_MEGAPIXELS");
-	int64_t mp;
-	if (!env || parse_i64(env, &mp) < 0 || mp <= 0)
-		mp = 100;
-	return mp * 1000000;
+	if (!env || !*env)
+		return 100 * 1000000LL;
+	char *end;
+	double mp = strtod(env, &end);
+	if (*end || !(mp > 0) || mp > 1e6) {
+		error_set(EX_CONFIG, "TROUPE_MAX_MEGAPIXELS=%s: not a positive number of megapixels",
+		          env);
+		return -1;
+	}
+	return (int64_t)(mp * 1e6);
 }
 
 void image_buffer_clear(struct image_buffer *b)
@@ -260,9 +267,11 @@ static VipsImage *thumbnail_source(const char *path, int width, int height, Vips
 		return NULL;
 	VipsImage *out = NULL;
 	/* fail_on makes a truncated or corrupt file an error instead of a
-	 * grey-filled picture. */
+	 * grey-filled picture; even a warning from the decoder (libjpeg's
+	 * "corrupt data") counts, since every input is untrusted. */
 	if (vips_thumbnail_source(source, &out, width, "height", height, "size", size, "crop", crop,
-	                          "fail_on", VIPS_FAIL_ON_ERROR, NULL))
+	                          "fail_on", VIPS_FAIL_ON_WARNING, "option_string", "fail_on=warning",
+	                          NULL))
 		out = NULL;
 	g_object_unref(source);
 	return out;
@@ -414,7 +423,28 @@ static void recipe_box(const struct image_recipe *r, int w, int h, int *bw, int 
 		*bh = 1;
 }
 
+static int encode_stripped(VipsImage *im, const char *format, int quality, void **data,
+                           size_t *len);
+
+/* Saves with no metadata at all: libvips 8.14's webpsave keeps EXIF and
+ * ICC even with strip, so the fields are removed from a copy first. */
 static int encode(VipsImage *im, const char *format, int quality, void **data, size_t *len)
+{
+	VipsImage *bare = NULL;
+	if (vips_copy(im, &bare, NULL))
+		return -1;
+	static const char *const fields[] = {VIPS_META_EXIF_NAME, VIPS_META_XMP_NAME,
+	                                     VIPS_META_IPTC_NAME, VIPS_META_ICC_NAME,
+	                                     VIPS_META_PHOTOSHOP_NAME, VIPS_META_ORIENTATION};
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		vips_image_remove(bare, fields[i]);
+	int rc = encode_stripped(bare, format, quality, data, len);
+	g_object_unref(bare);
+	return rc;
+}
+
+static int encode_stripped(VipsImage *im, const char *format, int quality, void **data,
+                           size_t *len)
 {
 	if (!strcmp(format, "jpeg"))
 		return vips_jpegsave_buffer(im, data, len, "Q", quality, "strip", TRUE,

@@ -413,6 +413,11 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 				error_set(EX_DATAERR, "the request is not a JSON object");
 				goto out;
 			}
+		} else if (p->wrap) {
+			error_set(EX_USAGE, "profile %s fills a request you give it (a workflow): use "
+			                    "--file or standard input",
+			          p->name);
+			goto out;
 		} else {
 			request = p->template ? cJSON_Duplicate(p->template, 1) : cJSON_CreateObject();
 			if (jp_set(request, p->prompt_pointer, cJSON_CreateString(input)) < 0)
@@ -448,13 +453,26 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 		goto out;
 	if (p->encoding == ENC_UPLOAD && inject_auth_headers(p, &auth) < 0)
 		goto out;
+	/* Spread references go one to a node, so there are no more of them
+	 * than nodes. */
+	int max_refs = p->max_refs;
+	if (p->refs_spread) {
+		int nodes = jp_count(request, p->refs_pointer);
+		if (nodes == 0) {
+			error_set(EX_DATAERR, "the request has nothing matching %s for references",
+			          p->refs_pointer);
+			goto out;
+		}
+		if (nodes < max_refs)
+			max_refs = nodes;
+	}
 
 	/* Choose, derive and encode the references. */
 	int64_t *ids = NULL;
 	size_t nids = 0;
 	struct strlist owner = {0};
 	if (o->ref_query) {
-		struct candidates c = {.limit = p->max_refs};
+		struct candidates c = {.limit = max_refs};
 		struct query_options qo = {SORT_ID, false, 0};
 		if (catalog_query(cat, o->ref_query, &qo, collect_candidate, &c) < 0) {
 			candidates_free(&c);
@@ -479,7 +497,7 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 				strlist_clear(&owner);
 				goto out;
 			}
-			for (size_t k = 0; k < nmine && (int)nids < p->max_refs; k++) {
+			for (size_t k = 0; k < nmine && (int)nids < max_refs; k++) {
 				ids = xrealloc(ids, (nids + 1) * sizeof(*ids));
 				ids[nids++] = mine[k];
 				strlist_push(&owner, out->characters.items[i]);
@@ -582,6 +600,19 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 				cJSON_AddItemToArray(arr, fill_template(p->ref_item, &out->refs[i],
 				                                        c ? c->name : "", i + 1));
 				character_free(c);
+			}
+		} else if (p->refs_spread) {
+			for (size_t i = 0; i < out->nrefs; i++) {
+				char *plain = jp_resolve(request, p->refs_pointer, (int)i);
+				struct character *c = out->refs[i].slug
+				                              ? catalog_character_get(cat, out->refs[i].slug)
+				                              : NULL;
+				cJSON *item = fill_template(p->ref_item, &out->refs[i], c ? c->name : "", i + 1);
+				character_free(c);
+				int set = plain ? jp_set(request, plain, item) : (cJSON_Delete(item), -1);
+				free(plain);
+				if (set < 0)
+					goto out;
 			}
 		} else {
 			struct character *c =

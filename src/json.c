@@ -35,8 +35,19 @@ static bool array_index(const char *token, int *index)
 	return true;
 }
 
+static bool has_selector(const char *pointer)
+{
+	return strstr(pointer, "/[") != NULL;
+}
+
 cJSON *jp_get(cJSON *root, const char *pointer)
 {
+	if (has_selector(pointer)) {
+		char *plain = jp_resolve(root, pointer, 0);
+		cJSON *item = plain ? jp_get(root, plain) : NULL;
+		free(plain);
+		return item;
+	}
 	cJSON *cur = root;
 	const char *p = pointer;
 	while (cur && *p == '/') {
@@ -63,6 +74,16 @@ int jp_check(const char *what, const char *pointer)
 
 int jp_set(cJSON *root, const char *pointer, cJSON *value)
 {
+	if (has_selector(pointer)) {
+		char *plain = jp_resolve(root, pointer, 0);
+		if (!plain) {
+			cJSON_Delete(value);
+			return error_set(EX_DATAERR, "%s: nothing in the request matches", pointer);
+		}
+		int rc = jp_set(root, plain, value);
+		free(plain);
+		return rc;
+	}
 	if (jp_check("pointer", pointer) < 0 || !*pointer) {
 		cJSON_Delete(value);
 		return *pointer ? -1 : error_set(EX_DATAERR, "cannot replace the whole request");
@@ -157,6 +178,142 @@ static void collect(cJSON *cur, const char *p, const char ***out, size_t *n)
 		collect(child, p, out, n);
 	}
 	free(token);
+}
+
+static void collect_items(cJSON *cur, const char *p, cJSON ***out, size_t *n)
+{
+	if (!cur)
+		return;
+	if (!*p) {
+		*out = xrealloc(*out, (*n + 1) * sizeof(cJSON *));
+		(*out)[(*n)++] = cur;
+		return;
+	}
+	if (*p != '/')
+		return;
+	char *token = next_token(&p);
+	if (strcmp(token, "*") == 0) {
+		cJSON *item;
+		cJSON_ArrayForEach(item, cur) collect_items(item, p, out, n);
+	} else {
+		int index;
+		cJSON *child = cJSON_IsArray(cur) ? (array_index(token, &index)
+		                                         ? cJSON_GetArrayItem(cur, index)
+		                                         : NULL)
+		                                  : cJSON_GetObjectItemCaseSensitive(cur, token);
+		collect_items(child, p, out, n);
+	}
+	free(token);
+}
+
+void jp_collect_items(cJSON *root, const char *pointer, cJSON ***out, size_t *n)
+{
+	collect_items(root, pointer, out, n);
+}
+
+static void add_escaped(struct strbuf *sb, const char *name)
+{
+	sb_addc(sb, '/');
+	for (const char *c = name; *c; c++) {
+		if (*c == '~')
+			sb_adds(sb, "~0");
+		else if (*c == '/')
+			sb_adds(sb, "~1");
+		else
+			sb_addc(sb, *c);
+	}
+}
+
+/* Is token a selector "[key=value]"? Fills key and value (freed by the
+ * caller) when it is. */
+static bool selector(const char *token, char **key, char **value)
+{
+	size_t len = strlen(token);
+	const char *eq = strchr(token, '=');
+	if (len < 4 || token[0] != '[' || token[len - 1] != ']' || !eq)
+		return false;
+	*key = xstrndup(token + 1, (size_t)(eq - token - 1));
+	*value = xstrndup(eq + 1, (size_t)(token + len - 1 - eq - 1));
+	return true;
+}
+
+/* Walks pointer; *matches counts the first selector's matches; when
+ * want >= 0 the want-th one is followed and the plain pointer built. */
+static bool resolve(cJSON *root, const char *pointer, int want, struct strbuf *out, int *matches)
+{
+	cJSON *cur = root;
+	const char *p = pointer;
+	bool first_selector = true;
+	*matches = 0;
+	while (cur && *p == '/') {
+		char *token = next_token(&p), *key, *value;
+		if (selector(token, &key, &value)) {
+			cJSON *child, *chosen = NULL;
+			int index = 0, seen = 0;
+			cJSON_ArrayForEach(child, cur)
+			{
+				cJSON *field = cJSON_GetObjectItemCaseSensitive(child, key);
+				if (cJSON_IsString(field) && strcmp(field->valuestring, value) == 0) {
+					if (!chosen && (!first_selector || seen == want || want < 0)) {
+						chosen = child;
+						if (cJSON_IsArray(cur))
+							sb_addf(out, "/%d", index);
+						else
+							add_escaped(out, child->string);
+					}
+					seen++;
+				}
+				index++;
+			}
+			if (first_selector)
+				*matches = seen;
+			first_selector = false;
+			free(key);
+			free(value);
+			cur = chosen;
+		} else {
+			int index;
+			if (cJSON_IsArray(cur))
+				cur = array_index(token, &index) ? cJSON_GetArrayItem(cur, index) : NULL;
+			else if (cJSON_IsObject(cur))
+				cur = cJSON_GetObjectItemCaseSensitive(cur, token);
+			else
+				cur = NULL;
+			add_escaped(out, token);
+			/* The last token may name something not there yet: it is
+			 * what jp_set will create. */
+			if (!cur && !*p) {
+				free(token);
+				if (first_selector)
+					*matches = 1;
+				return true;
+			}
+		}
+		free(token);
+	}
+	if (first_selector && cur)
+		*matches = 1;
+	return cur != NULL && !*p;
+}
+
+char *jp_resolve(cJSON *root, const char *pointer, int n)
+{
+	struct strbuf out = STRBUF_INIT;
+	int matches;
+	if (!resolve(root, pointer, n, &out, &matches)) {
+		sb_release(&out);
+		return NULL;
+	}
+	return sb_detach(&out);
+}
+
+int jp_count(cJSON *root, const char *pointer)
+{
+	struct strbuf out = STRBUF_INIT;
+	int matches;
+	resolve(root, pointer, -1, &out, &matches);
+	sb_release(&out);
+	return matches;
 }
 
 void jp_collect_strings(cJSON *root, const char *pointer, const char ***out, size_t *n)

@@ -16,6 +16,18 @@ int jp_set(cJSON *root, const char *pointer, cJSON *value);
 /* Every string reached by a pointer in which "*" stands for each element
  * of an array (or member of an object); pushed onto out, borrowed. */
 void jp_collect_strings(cJSON *root, const char *pointer, const char ***out, size_t *n);
+/* Every item (of any type) reached by a pointer with "*" wildcards;
+ * pushed onto out, borrowed. */
+void jp_collect_items(cJSON *root, const char *pointer, cJSON ***out, size_t *n);
+/* Rewrites a pointer whose tokens may be selectors "[key=value]" (the
+ * first member or element that is an object whose member key is the
+ * string value) into a plain pointer, taking the n-th match (from 0) for
+ * the first selector and the first match for any later one. NULL (no
+ * error recorded) when nothing matches; the caller frees the result. */
+char *jp_resolve(cJSON *root, const char *pointer, int n);
+/* The number of matches of the first selector in pointer (1 when it has
+ * none and the rest resolves, 0 when nothing matches). */
+int jp_count(cJSON *root, const char *pointer);
 /* 0 when pointer is "" or starts with "/"; -1 with an error naming what. */
 int jp_check(const char *what, const char *pointer);
 

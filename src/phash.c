@@ -105,7 +105,7 @@ int phash_file_write(const char *path, uint64_t generation, const int64_t *ids,
 	struct phash_header h = {.generation = generation, .count = n};
 	memcpy(h.magic, phash_magic, sizeof(h.magic));
 	int rc = -1;
-	if (write_all(fd, &h, sizeof(h)) < 0 || write_all(fd, hashes, n * sizeof(uint64_t)) < 0 ||
+	if (fchmod(fd, 0644) < 0 || write_all(fd, &h, sizeof(h)) < 0 || write_all(fd, hashes, n * sizeof(uint64_t)) < 0 ||
 	    write_all(fd, ids, n * sizeof(int64_t)) < 0) {
 		error_set(EX_IOERR, "%s: %s", tmp, strerror(errno));
 		goto out;

@@ -247,6 +247,11 @@ static void load_references(struct loader *l, cJSON *refs)
 	}
 	p->refs_pointer = get_pointer(l, refs, pre, "pointer", true);
 	p->refs_array = get_bool(l, refs, pre, "array");
+	p->refs_spread = get_bool(l, refs, pre, "spread");
+	if (p->refs_spread && p->refs_array)
+		bad(l, "references.spread", "cannot go with array");
+	if (p->refs_spread && p->refs_pointer && !strstr(p->refs_pointer, "/["))
+		bad(l, "references.spread", "needs a pointer with a [key=value] selector");
 	p->ref_item = member(refs, "item");
 	if (!p->ref_item)
 		bad(l, "references.item", "missing (a template such as \"{ref}\")");
@@ -292,12 +297,25 @@ static void load_sending(struct loader *l, cJSON *root)
 		p->poll_error = get_pointer(l, task, "task.", "error", false);
 		p->poll_interval_ms = get_int(l, task, "task.", "interval_ms", 2000, 10, 600000);
 		p->poll_timeout_s = get_int(l, task, "task.", "timeout_s", 900, 1, 86400);
+		cJSON *result = get_object(l, task, "task.", "result", false);
+		if (result) {
+			p->result_path = get_string(l, result, "task.result.", "path", true);
+			p->result_value = get_pointer(l, result, "task.result.", "value", false);
+			if (p->result_path && strstr(p->result_path, "{value}") && !p->result_value)
+				bad(l, "task.result.value", "missing ({value} is used in the path)");
+		}
 	}
 	cJSON *outputs = get_object(l, root, "", "outputs", false);
 	p->output_urls = get_pointer(l, outputs, "outputs.", "urls", false);
 	p->output_base64 = get_pointer(l, outputs, "outputs.", "base64", false);
-	if (outputs && !p->output_urls && !p->output_base64)
-		bad(l, "outputs", "needs urls or base64");
+	p->output_items = get_pointer(l, outputs, "outputs.", "items", false);
+	p->output_url = get_string(l, outputs, "outputs.", "url", p->output_items != NULL);
+	static const char *const kinds[] = {"image", "video", NULL};
+	p->output_video = get_enum(l, outputs, "outputs.", "kind", kinds, 0) == 1;
+	if (outputs && !p->output_urls && !p->output_base64 && !p->output_items)
+		bad(l, "outputs", "needs urls, base64, or items and url");
+	if (!outputs)
+		bad(l, "outputs", "missing (where the results are in the answer)");
 }
 
 struct profile *profile_load_file(const char *path)
@@ -360,6 +378,9 @@ struct profile *profile_load_file(const char *path)
 		static const char *const bodies[] = {"json", "multipart", NULL};
 		p->multipart = get_enum(&l, req, "request.", "body", bodies, 0) == 1;
 		p->template = get_object(&l, req, "request.", "template", false);
+		p->wrap = get_pointer(&l, req, "request.", "wrap", false);
+		if (p->wrap && !p->template)
+			bad(&l, "request.wrap", "needs request.template to wrap the request in");
 		p->prompt_pointer = p->multipart ? get_string(&l, root, "", "prompt", true)
 		                                 : get_pointer(&l, root, "", "prompt", true);
 		p->negative_pointer = get_string(&l, root, "", "negative", false);

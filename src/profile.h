@@ -35,6 +35,7 @@ struct profile {
 	const char *path;
 	bool multipart;
 	cJSON *template; /* the body a bare prompt starts from */
+	const char *wrap; /* pointer in template where the user's request goes */
 	const char *prompt_pointer;
 	enum mention_style mention;
 	bool describe; /* append each character's description to the prompt */
@@ -48,6 +49,7 @@ struct profile {
 	int min_refs;
 	const char *refs_pointer;
 	bool refs_array;
+	bool refs_spread; /* reference i goes to the i-th selector match */
 	cJSON *ref_item; /* a template with {ref}, {tag}, {name}, ... */
 	enum ref_encoding encoding;
 	const char *url_base_env;
@@ -73,8 +75,13 @@ struct profile {
 	const char *poll_error;
 	int poll_interval_ms;
 	int poll_timeout_s;
+	const char *result_path;  /* one more GET after done, with {id}, {value} */
+	const char *result_value; /* pointer to {value} in the last poll answer */
 	const char *output_urls;
 	const char *output_base64;
+	const char *output_items; /* objects to build URLs from */
+	const char *output_url;   /* template filled from each item's members */
+	bool output_video;
 };
 
 /* Where profiles are looked for, first match wins: $TROUPE_PROFILE_PATH

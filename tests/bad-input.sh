@@ -26,13 +26,22 @@ fails_with 65 "truncated.png: (truncated PNG|not a readable image)" "truncated P
 	troupe add mei truncated.png
 fails_with 65 "drawing.svg: (unsupported image format|not an image)" "SVG is not accepted" \
 	troupe add mei drawing.svg
-fails_with 65 "bomb.png: 100000x100000 is 10000 megapixels, over the limit of 100" \
+fails_with 65 "bomb.png: 100000x100000 is 10000.0 megapixels, over the limit of 100 " \
 	"decompression bomb refused from its header" troupe add mei "$TEST_SRCDIR/data/bomb.png"
 fails_with 65 "bomb.png: 100000x100000" "similar refuses the bomb too" \
 	troupe similar "$TEST_SRCDIR/data/bomb.png"
 vips black big.png 1200 1000 >/dev/null 2>&1
 fails_with 65 "over the limit of 1 \(TROUPE_MAX_MEGAPIXELS\)" "the pixel limit is configurable" \
 	env TROUPE_MAX_MEGAPIXELS=1 "$TROUPE" add mei big.png
+fails_with 78 "TROUPE_MAX_MEGAPIXELS=lots: not a positive number" "a bad pixel limit" \
+	env TROUPE_MAX_MEGAPIXELS=lots "$TROUPE" add mei good.jpg
+# Damage in the middle of a JPEG whose end marker is intact: the decoder
+# complains, and that is enough to refuse it.
+size=$(stat -c %s good.jpg)
+head -c $((size / 2)) good.jpg >holed.jpg
+printf '\377\331' >>holed.jpg
+fails_with 65 "holed.jpg: cannot decode the image" "a JPEG cut short but given an end marker" \
+	troupe add mei holed.jpg
 fails_with 65 "text.png: not an image" "similar of a non-image" troupe similar text.png
 fails_with 65 "truncated.jpg: truncated JPEG" "similar of a truncated JPEG" troupe similar truncated.jpg
 fails_with 66 "nothing-here: no such file, and not an asset" "similar of neither a file nor an asset" \

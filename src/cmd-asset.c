@@ -58,7 +58,7 @@ out:
 	return rc;
 }
 
-static void print_asset(const struct asset *a)
+static void print_asset(const struct asset *a, const struct log_entry *made)
 {
 	char added[32], size[32];
 	time_iso8601(a->added, added);
@@ -73,6 +73,14 @@ static void print_asset(const struct asset *a)
 	printf("  source     %s\n", a->source ? a->source : "(unknown)");
 	printf("  added      %s\n", added);
 	printf("  path       %s\n", a->path);
+	if (made) {
+		printf("  made by    request %lld (%s, %s)\n", (long long)made->id, made->profile,
+		       made->status);
+		if (made->prompt)
+			printf("  prompt     %s\n", made->prompt);
+		for (size_t i = 0; i < made->refs.n; i++)
+			printf("  %s %s\n", i ? "          " : "reference", made->refs.items[i]);
+	}
 	free(tags);
 }
 
@@ -86,16 +94,23 @@ static int cmd_show(struct cli *cli, int argc, char **argv)
 	cJSON *arr = cli->json && n > 1 ? cJSON_CreateArray() : NULL;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		struct asset *a = catalog_asset_get(cat, ids[i]);
-		if (!a) {
+		struct log_entry *made = NULL;
+		if (!a || catalog_asset_request(cat, ids[i], &made) < 0) {
+			asset_free(a);
 			rc = -1;
 			break;
 		}
+		/* An output walks back to the request and references that made it. */
+		cJSON *j = cli->json ? json_asset(a) : NULL;
+		if (j && made)
+			cJSON_AddItemToObject(j, "request", json_log_entry(made));
 		if (arr)
-			cJSON_AddItemToArray(arr, json_asset(a));
-		else if (cli->json)
-			json_print(json_asset(a));
+			cJSON_AddItemToArray(arr, j);
+		else if (j)
+			json_print(j);
 		else
-			print_asset(a);
+			print_asset(a, made);
+		log_entry_free(made);
 		asset_free(a);
 	}
 	if (arr && rc == 0)

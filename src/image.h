@@ -1,6 +1,8 @@
-/* image: everything troupe asks of libvips. Every image is untrusted
- * input: loaders libvips marks untrusted are blocked and only the formats
- * listed in image.c are accepted. */
+/* image: everything troupe asks of libvips. The pixel work lives in a
+ * module (image-vips.c, built as troupe-image.so) loaded on first use, so
+ * commands that touch no pixels start without libvips. Every image is
+ * untrusted input: loaders libvips marks untrusted are blocked and only the
+ * formats listed in image-vips.c are accepted. */
 #ifndef TROUPE_IMAGE_H
 #define TROUPE_IMAGE_H
 
@@ -82,5 +84,19 @@ struct image_sheet_cell {
 int image_sheet(const char *title, const char *subtitle, const struct image_sheet_cell *cells,
                 size_t n, int columns, int cell_side, const char *format,
                 struct image_buffer *out);
+
+/* The module's interface: one table, checked by version. */
+#define IMAGE_OPS_VERSION 1
+struct image_ops {
+	int version;
+	int (*probe)(const char *path, struct image_info *out);
+	int (*thumbnail)(const char *path, int side, struct image_buffer *thumb, uint64_t *phash);
+	int (*derive)(const char *path, const struct image_recipe *r, struct image_buffer *out);
+	int (*sheet)(const char *title, const char *subtitle, const struct image_sheet_cell *cells,
+	             size_t n, int columns, int cell_side, const char *format,
+	             struct image_buffer *out);
+	void (*shutdown)(void);
+	void (*buffer_clear)(struct image_buffer *b);
+};
 
 #endif

@@ -187,7 +187,7 @@ out:
 }
 
 /* Copies an output into the -o directory as HASH.EXT. */
-static int copy_output(struct catalog *cat, int64_t id, const char *dir)
+static int copy_output(struct catalog *cat, int64_t id, const char *dir, bool quiet)
 {
 	struct asset *a = catalog_asset_get(cat, id);
 	if (!a)
@@ -200,7 +200,7 @@ static int copy_output(struct catalog *cat, int64_t id, const char *dir)
 		rc = write_file_atomic(dest, bytes.buf, bytes.len);
 	if (fd >= 0)
 		close(fd);
-	if (rc == 0)
+	if (rc == 0 && !quiet)
 		printf("%s\n", dest);
 	sb_release(&bytes);
 	free(dest);
@@ -249,7 +249,8 @@ static int cmd_generate(struct cli *cli, int argc, char **argv)
 			printf("  #%s\n", result.outputs.items[i]);
 	}
 	for (size_t i = 0; a.output && i < result.outputs.n; i++)
-		if (copy_output(cat, strtoll(result.outputs.items[i], NULL, 10), a.output) < 0)
+		if (copy_output(cat, strtoll(result.outputs.items[i], NULL, 10), a.output,
+		                cli->json || cli->quiet) < 0)
 			goto out;
 	rc = 0;
 out:
@@ -377,6 +378,18 @@ static int cmd_profile(struct cli *cli, int argc, char **argv)
 			                            ? profile_load_file(args.items[i])
 			                            : profile_load(args.items[i], root);
 			if (!p) {
+				rc = -1;
+				break;
+			}
+			/* A file is looked up by its name, so the two must agree. */
+			const char *base = strrchr(args.items[i], '/');
+			base = base ? base + 1 : args.items[i];
+			size_t blen = strlen(base);
+			if (blen > 5 && !strcmp(base + blen - 5, ".json") &&
+			    (strlen(p->name) != blen - 5 || strncmp(base, p->name, blen - 5))) {
+				error_set(EX_DATAERR, "profile %s: name: \"%s\" does not match the file name",
+				          args.items[i], p->name);
+				profile_free(p);
 				rc = -1;
 				break;
 			}

@@ -80,33 +80,6 @@ int inject_auth_headers(const struct profile *p, struct strlist *headers)
 	return 0;
 }
 
-static void request_headers(const struct profile *p, struct strlist *headers)
-{
-	cJSON *h;
-	cJSON_ArrayForEach(h, p->headers)
-	{
-		char *line = xasprintf("%s: %s", h->string, h->valuestring);
-		strlist_push(headers, line);
-		free(line);
-	}
-	if (p->trace_header) {
-		/* A unique id per request, as some services require. */
-		uint8_t r[16];
-		int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-		if (fd < 0 || read(fd, r, sizeof(r)) != (ssize_t)sizeof(r))
-			memset(r, 0, sizeof(r));
-		if (fd >= 0)
-			close(fd);
-		char *line = xasprintf("%s: %02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-		                       "%02x%02x%02x%02x%02x%02x",
-		                       p->trace_header, r[0], r[1], r[2], r[3], r[4], r[5],
-		                       (r[6] & 0x0f) | 0x40, r[7], (r[8] & 0x3f) | 0x80, r[9], r[10],
-		                       r[11], r[12], r[13], r[14], r[15]);
-		strlist_push(headers, line);
-		free(line);
-	}
-}
-
 int64_t inject_log(struct catalog *cat, const struct profile *p, const struct injection *in,
                    const char *kind, const char *status)
 {
@@ -245,7 +218,7 @@ static cJSON *poll_task(const struct profile *p, const char *base, const char *i
 		struct strlist headers = {0};
 		for (size_t i = 0; i < auth->n; i++)
 			strlist_push(&headers, auth->items[i]);
-		request_headers(p, &headers);
+		profile_headers(p, &headers);
 		struct http_request req = {"GET", url, headers, NULL, NULL, 0, 8u << 20};
 		struct http_response resp;
 		int rc = http_send(&req, &resp);
@@ -299,7 +272,7 @@ static cJSON *poll_task(const struct profile *p, const char *base, const char *i
 		cJSON_Delete(answer);
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec - start.tv_sec >= timeout_s) {
-			error_set(EX_TEMPFAIL, "task %s still %s after %d s", id, status, timeout_s);
+			error_set(EX_TEMPFAIL, "task %s still %s after %d s", id, previous, timeout_s);
 			break;
 		}
 		/* $TROUPE_POLL_INTERVAL_MS overrides the profile's pace (tests
@@ -345,7 +318,7 @@ static cJSON *fetch_result(const struct profile *p, const char *base, const char
 	struct strlist headers = {0};
 	for (size_t i = 0; i < auth->n; i++)
 		strlist_push(&headers, auth->items[i]);
-	request_headers(p, &headers);
+	profile_headers(p, &headers);
 	struct http_request req = {"GET", url, headers, NULL, NULL, 0, 8u << 20};
 	struct http_response resp;
 	cJSON *result = NULL;
@@ -612,7 +585,7 @@ int generate_run(struct catalog *cat, const struct profile *p, const char *input
 	while (blen && base[blen - 1] == '/')
 		base[--blen] = '\0';
 	url = xasprintf("%s%s", base, p->path);
-	request_headers(p, &headers);
+	profile_headers(p, &headers);
 	struct http_part *parts = NULL;
 	size_t nparts = 0;
 	if (p->multipart) {
@@ -628,15 +601,22 @@ int generate_run(struct catalog *cat, const struct profile *p, const char *input
 			parts[nparts++] = (struct http_part){field->string, values[k], NULL, NULL};
 			k++;
 		}
-		for (size_t i = 0; i < in.multipart_files.n; i++)
-			parts[nparts++] = (struct http_part){p->refs_pointer, NULL,
-			                                     in.multipart_files.items[i], NULL};
+		char **names = xcalloc(in.nrefs + 1, sizeof(char *));
+		for (size_t i = 0; i < in.nrefs; i++) {
+			const char *f = in.refs[i].derived.format;
+			names[i] = xasprintf("ref%zu.%s", i + 1, !strcmp(f, "jpeg") ? "jpg" : f);
+			parts[nparts++] = (struct http_part){p->refs_pointer, NULL, in.refs[i].encoded,
+			                                     NULL, names[i]};
+		}
 		struct http_request req = {p->method, url, headers, NULL, parts, nparts, 0};
 		struct http_response resp;
 		rc = http_send(&req, &resp);
 		for (size_t i = 0; i < k; i++)
 			free(values[i]);
 		free(values);
+		for (size_t i = 0; i < in.nrefs; i++)
+			free(names[i]);
+		free(names);
 		free(parts);
 		if (rc == 0) {
 			http_status = resp.status;

@@ -24,17 +24,33 @@ enum {
 };
 #define HTTP_DEFAULT_MAX (64u << 20)
 
+/* The host part of a URL, exactly: 127.0.0.0/8 in dotted digits,
+ * "localhost" or "[::1]", and nothing that merely starts like one. */
 static bool loopback_host(const char *url)
 {
 	const char *host = strstr(url, "://");
 	if (!host)
 		return false;
 	host += 3;
-	static const char *const names[] = {"127.", "localhost:", "localhost/", "[::1]"};
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strncmp(host, names[i], strlen(names[i])) == 0)
-			return true;
-	return strcmp(host, "localhost") == 0;
+	size_t len = strcspn(host, "/?#");
+	const char *at = memchr(host, '@', len);
+	if (at) /* user info is not allowed to disguise the host */
+		return false;
+	if (len >= 5 && strncmp(host, "[::1]", 5) == 0)
+		return len == 5 || host[5] == ':';
+	size_t name = strcspn(host, ":/?#");
+	if (name == 9 && strncmp(host, "localhost", 9) == 0)
+		return true;
+	if (name < 7 || strncmp(host, "127.", 4) != 0)
+		return false;
+	int dots = 0;
+	for (size_t i = 0; i < name; i++) {
+		if (host[i] == '.')
+			dots++;
+		else if (host[i] < '0' || host[i] > '9')
+			return false;
+	}
+	return dots == 3;
 }
 
 int http_url_allowed(const char *url)
@@ -88,12 +104,13 @@ static CURL *make_handle(const struct http_request *req, struct sink *sink,
 	curl_easy_setopt(h, CURLOPT_URL, req->url);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+	/* Redirects are followed over https only; a plain-http (loopback)
+	 * request is not redirected at all, so it cannot be sent elsewhere. */
+	bool plain = strncmp(req->url, "http://", 7) == 0;
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, plain ? 0L : 1L);
 	curl_easy_setopt(h, CURLOPT_MAXREDIRS, (long)HTTP_MAX_REDIRECTS);
-	/* Redirects may not leave https (or loopback http). */
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https,http");
-	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, loopback_host(req->url) ? "https,http"
-	                                                                       : "https");
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, plain ? "http" : "https");
+	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "https");
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)HTTP_CONNECT_TIMEOUT);
@@ -114,8 +131,11 @@ static CURL *make_handle(const struct http_request *req, struct sink *sink,
 		for (size_t i = 0; i < req->nparts; i++) {
 			curl_mimepart *part = curl_mime_addpart(*mime);
 			curl_mime_name(part, req->parts[i].name);
-			if (req->parts[i].file)
+			if (req->parts[i].file) {
 				curl_mime_filedata(part, req->parts[i].file);
+				if (req->parts[i].filename)
+					curl_mime_filename(part, req->parts[i].filename);
+			}
 			else
 				curl_mime_data(part, req->parts[i].value, CURL_ZERO_TERMINATED);
 			if (req->parts[i].mime)

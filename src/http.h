@@ -16,6 +16,7 @@ struct http_part {
 	const char *value; /* a text field, or */
 	const char *file;  /* a file to send */
 	const char *mime;
+	const char *filename; /* the name a file part is sent under */
 };
 
 struct http_request {

@@ -205,19 +205,25 @@ static char *base_url(const struct profile *p)
 /* Sends one reference to the service's upload endpoint; the id the answer
  * holds at the profile's pointer is what goes into the request. */
 static char *upload(const struct profile *p, const struct injected_ref *r,
-                    const struct strlist *auth_headers)
+                    const struct strlist *auth_headers, bool *numeric)
 {
 	char *base = base_url(p);
 	char *url = xasprintf("%s%s", base, p->upload_path);
 	free(base);
 	size_t nform = (size_t)cJSON_GetArraySize(p->upload_form);
 	struct http_part *parts = xcalloc(nform + 1, sizeof(*parts));
-	parts[0] = (struct http_part){p->upload_field, NULL, r->derived.path, mime_of(r->derived.format)};
+	char *filename = xasprintf("%s.%s", r->derived.hash, ext_of(r->derived.format));
+	parts[0] = (struct http_part){p->upload_field, NULL, r->derived.path,
+	                              mime_of(r->derived.format), filename};
 	size_t k = 1;
 	cJSON *f;
 	cJSON_ArrayForEach(f, p->upload_form) if (cJSON_IsString(f))
 		parts[k++] = (struct http_part){f->string, f->valuestring, NULL, NULL};
-	struct http_request req = {"POST", url, *auth_headers, NULL, parts, k, 1 << 20};
+	struct strlist headers = {0};
+	for (size_t i = 0; i < auth_headers->n; i++)
+		strlist_push(&headers, auth_headers->items[i]);
+	profile_headers(p, &headers);
+	struct http_request req = {"POST", url, headers, NULL, parts, k, 1 << 20};
 	struct http_response resp;
 	char *id = NULL;
 	if (http_send(&req, &resp) < 0)
@@ -231,14 +237,18 @@ static char *upload(const struct profile *p, const struct injected_ref *r,
 	cJSON *item = jp_get(answer, p->upload_id);
 	if (cJSON_IsString(item))
 		id = xstrdup(item->valuestring);
-	else if (cJSON_IsNumber(item))
+	else if (cJSON_IsNumber(item)) {
 		id = xasprintf("%.0f", item->valuedouble);
+		*numeric = true;
+	}
 	else
 		error_set(EX_PROTOCOL, "upload of reference %s: no id at %s in the answer",
 		          r->derived.hash, p->upload_id);
 	cJSON_Delete(answer);
 out:
 	http_response_clear(&resp);
+	strlist_clear(&headers);
+	free(filename);
 	free(parts);
 	free(url);
 	return id;
@@ -281,7 +291,7 @@ static int encode_ref(const struct profile *p, struct injected_ref *r,
 		r->encoded = xstrdup(r->derived.path);
 		return 0;
 	case ENC_UPLOAD:
-		r->encoded = upload(p, r, auth_headers);
+		r->encoded = upload(p, r, auth_headers, &r->numeric);
 		return r->encoded ? 0 : -1;
 	}
 	return -1;
@@ -289,47 +299,51 @@ static int encode_ref(const struct profile *p, struct injected_ref *r,
 
 /* ---- templates ---- */
 
-/* Replaces {ref}, {tag}, {name}, {slug}, {mime} and {index} in every
- * string of a copy of the template. */
+/* A copy of the template with {ref}, {tag}, {name}, {slug}, {mime} and
+ * {index} replaced in every string; a string that is exactly "{ref}" for
+ * a numeric upload id becomes that number. */
 static cJSON *fill_template(const cJSON *tmpl, const struct injected_ref *r, const char *name,
                             size_t index)
 {
-	cJSON *copy = cJSON_Duplicate(tmpl, 1);
-	cJSON *stack[64];
-	int depth = 0;
-	stack[depth++] = copy;
-	while (depth) {
-		cJSON *item = stack[--depth];
-		if (cJSON_IsString(item)) {
-			struct strbuf sb = STRBUF_INIT;
-			for (const char *s = item->valuestring; *s;) {
-				const char *key = NULL, *value = NULL;
-				char number[24];
-				snprintf(number, sizeof(number), "%zu", index);
-				static const char *const keys[] = {"{ref}", "{tag}", "{name}", "{slug}",
-				                                   "{mime}", "{index}"};
-				const char *values[] = {r->encoded, r->tag, name, r->slug ? r->slug : "",
-				                        mime_of(r->derived.format), number};
-				for (size_t k = 0; k < 6; k++)
-					if (strncmp(s, keys[k], strlen(keys[k])) == 0) {
-						key = keys[k];
-						value = values[k];
-					}
-				if (key) {
-					sb_adds(&sb, value ? value : "");
-					s += strlen(key);
-				} else {
-					sb_addc(&sb, *s++);
-				}
+	if (cJSON_IsString(tmpl)) {
+		if (r->numeric && strcmp(tmpl->valuestring, "{ref}") == 0)
+			return cJSON_CreateNumber(strtod(r->encoded, NULL));
+		struct strbuf sb = STRBUF_INIT;
+		char number[24];
+		snprintf(number, sizeof(number), "%zu", index);
+		static const char *const keys[] = {"{ref}", "{tag}", "{name}", "{slug}", "{mime}",
+		                                   "{index}"};
+		const char *values[] = {r->encoded, r->tag, name, r->slug ? r->slug : "",
+		                        mime_of(r->derived.format), number};
+		for (const char *s = tmpl->valuestring; *s;) {
+			size_t k = 0;
+			while (k < 6 && strncmp(s, keys[k], strlen(keys[k])) != 0)
+				k++;
+			if (k < 6) {
+				sb_adds(&sb, values[k] ? values[k] : "");
+				s += strlen(keys[k]);
+			} else {
+				sb_addc(&sb, *s++);
 			}
-			cJSON_SetValuestring(item, sb_str(&sb));
-			sb_release(&sb);
-		} else if (cJSON_IsArray(item) || cJSON_IsObject(item)) {
-			cJSON *child;
-			cJSON_ArrayForEach(child, item) if (depth < 64) stack[depth++] = child;
 		}
+		cJSON *out = cJSON_CreateString(sb_str(&sb));
+		sb_release(&sb);
+		return out;
 	}
-	return copy;
+	if (cJSON_IsArray(tmpl) || cJSON_IsObject(tmpl)) {
+		cJSON *out = cJSON_IsArray(tmpl) ? cJSON_CreateArray() : cJSON_CreateObject();
+		const cJSON *child;
+		cJSON_ArrayForEach(child, tmpl)
+		{
+			cJSON *filled = fill_template(child, r, name, index);
+			if (cJSON_IsArray(tmpl))
+				cJSON_AddItemToArray(out, filled);
+			else
+				cJSON_AddItemToObject(out, child->string, filled);
+		}
+		return out;
+	}
+	return cJSON_Duplicate(tmpl, 1);
 }
 
 /* ---- the prompt ---- */
@@ -486,8 +500,9 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 			error_set(EX_DATAERR, "--ref %s: no assets match", o->ref_query);
 			goto out;
 		}
+		/* References picked by a query belong to no one mention. */
 		for (size_t i = 0; i < nids; i++)
-			strlist_push(&owner, out->characters.n ? out->characters.items[0] : "");
+			strlist_push(&owner, "");
 	} else {
 		for (size_t i = 0; i < out->characters.n; i++) {
 			int64_t *mine;
@@ -563,8 +578,24 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 	if (p->multipart) {
 		for (size_t i = 0; i < out->nrefs; i++)
 			strlist_push(&out->multipart_files, out->refs[i].encoded);
+		/* A multipart request is flat: each pointer is a form field name. */
 		out->request = p->template ? cJSON_Duplicate(p->template, 1) : cJSON_CreateObject();
+		cJSON_DeleteItemFromObjectCaseSensitive(out->request, p->prompt_pointer);
 		cJSON_AddStringToObject(out->request, p->prompt_pointer, out->prompt);
+		char *neg = negatives(cat, &out->characters, NULL);
+		if (p->negative_pointer && *neg) {
+			cJSON_DeleteItemFromObjectCaseSensitive(out->request, p->negative_pointer);
+			cJSON_AddStringToObject(out->request, p->negative_pointer, neg);
+		}
+		free(neg);
+		if (p->seed_pointer && has_seed) {
+			cJSON_DeleteItemFromObjectCaseSensitive(out->request, p->seed_pointer);
+			cJSON_AddNumberToObject(out->request, p->seed_pointer, (double)seed);
+		}
+		if (p->aspect_pointer && o->aspect) {
+			cJSON_DeleteItemFromObjectCaseSensitive(out->request, p->aspect_pointer);
+			cJSON_AddStringToObject(out->request, p->aspect_pointer, o->aspect);
+		}
 		rc = 0;
 		goto out;
 	}

@@ -19,6 +19,7 @@ struct injected_ref {
 	char *tag;  /* the name it is mentioned by */
 	struct derivative derived;
 	char *encoded; /* what went into the request (URL, base64, path, id) */
+	bool numeric;  /* an upload id the service gave as a number */
 };
 
 struct injection {

@@ -9,6 +9,8 @@
 #include "util.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -197,8 +199,11 @@ static void load_limits(struct loader *l, cJSON *limits, struct image_recipe *r)
 	                                                                        : IMAGE_FIT_PAD;
 	if (!l->failed) {
 		struct image_recipe check = *r;
-		if (image_recipe_check(&check) < 0)
-			bad(l, "references.limits", error_message());
+		if (image_recipe_check(&check) < 0) {
+			char *why = xstrdup(error_message());
+			bad(l, "references.limits", why);
+			free(why);
+		}
 		else
 			*r = check;
 	}
@@ -386,12 +391,13 @@ struct profile *profile_load_file(const char *path)
 		p->negative_pointer = get_string(&l, root, "", "negative", false);
 		p->seed_pointer = get_string(&l, root, "", "seed", false);
 		p->aspect_pointer = get_string(&l, root, "", "aspect_ratio", false);
-		if (!p->multipart)
-			for (const char **ptr = (const char *[]){p->negative_pointer, p->seed_pointer,
-			                                         p->aspect_pointer, NULL};
-			     *ptr; ptr++)
-				if (**ptr != '/')
-					bad(&l, *ptr, "a JSON pointer must start with '/'");
+		if (!p->multipart) {
+			const char *names[] = {"negative", "seed", "aspect_ratio"};
+			const char *values[] = {p->negative_pointer, p->seed_pointer, p->aspect_pointer};
+			for (int i = 0; i < 3; i++)
+				if (values[i] && values[i][0] != '/')
+					bad(&l, names[i], "a JSON pointer must start with '/'");
+		}
 		load_sending(&l, root);
 		if (p->base_url && strncmp(p->base_url, "https://", 8) != 0 &&
 		    strncmp(p->base_url, "http://", 7) != 0)
@@ -421,6 +427,33 @@ void profile_free(struct profile *p)
 	free(p->name);
 	free(p->file);
 	free(p);
+}
+
+void profile_headers(const struct profile *p, struct strlist *headers)
+{
+	cJSON *h;
+	cJSON_ArrayForEach(h, p->headers)
+	{
+		char *line = xasprintf("%s: %s", h->string, h->valuestring);
+		strlist_push(headers, line);
+		free(line);
+	}
+	if (p->trace_header) {
+		/* A unique id per request, as some services require. */
+		uint8_t r[16];
+		int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || read(fd, r, sizeof(r)) != (ssize_t)sizeof(r))
+			memset(r, 0, sizeof(r));
+		if (fd >= 0)
+			close(fd);
+		char *line = xasprintf("%s: %02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+		                       "%02x%02x%02x%02x%02x%02x",
+		                       p->trace_header, r[0], r[1], r[2], r[3], r[4], r[5],
+		                       (r[6] & 0x0f) | 0x40, r[7], (r[8] & 0x3f) | 0x80, r[9], r[10],
+		                       r[11], r[12], r[13], r[14], r[15]);
+		strlist_push(headers, line);
+		free(line);
+	}
 }
 
 /* The directories searched, in order; the caller clears the list. */

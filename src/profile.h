@@ -91,6 +91,9 @@ struct profile *profile_load(const char *name, const char *store_root);
 /* Loads and checks one file; errors name the file and the field. */
 struct profile *profile_load_file(const char *path);
 void profile_free(struct profile *p);
+/* The profile's fixed headers, and a fresh trace id when it asks for
+ * one, pushed as "Name: value" lines. */
+void profile_headers(const struct profile *p, struct strlist *headers);
 /* The names of every profile found, sorted, each with the file that wins. */
 int profile_list(const char *store_root, struct strlist *names, struct strlist *files);
 

@@ -175,6 +175,46 @@ void derivative_clear(struct derivative *d);
 int catalog_derive(struct catalog *cat, int64_t asset_id, const struct image_recipe *recipe,
                    struct derivative *out);
 
+/* An explicit transaction around several writes (an import): writes
+ * made inside it join it instead of committing on their own. catalog_end
+ * commits when commit is true, else rolls back. */
+int catalog_begin(struct catalog *cat);
+int catalog_end(struct catalog *cat, bool commit);
+
+/* ---- embeddings ---- */
+
+struct model_info {
+	int64_t id;
+	char name[65];
+	uint32_t dimension;
+	bool has_threshold;
+	double threshold;
+	int64_t vectors;
+};
+/* A model by name; EX_NOINPUT when it has no vectors yet. */
+int catalog_model_get(struct catalog *cat, const char *name, struct model_info *out);
+int catalog_model_list(struct catalog *cat, struct model_info **out, size_t *n);
+int catalog_model_set_threshold(struct catalog *cat, const char *name, double threshold);
+/* Stores the asset's vector for a model (replacing one there), after
+ * checking it is finite and of the model's dimension, which the first
+ * vector fixes; the vector is normalised to unit length. */
+int catalog_embedding_put(struct catalog *cat, int64_t asset_id, const char *model, float *vector,
+                          uint32_t dim);
+/* 1 when the asset has a vector for the model, 0 when not. */
+int catalog_embedding_has(struct catalog *cat, int64_t asset_id, const char *model);
+/* The asset's unit vector (the caller frees it); EX_NOINPUT when none. */
+int catalog_embedding_get(struct catalog *cat, int64_t asset_id, const char *model, float **vector,
+                          uint32_t *dim);
+/* The k assets nearest to query (unit length) by cosine similarity,
+ * optionally only among those a tag query selects. */
+int catalog_nearest(struct catalog *cat, const char *model, const float *query, uint32_t dim,
+                    size_t k, const char *where,
+                    int (*each)(const struct asset *, float, void *), void *ctx);
+/* Every vector of a model with its asset and character (NULL for none);
+ * calls each(asset_id, slug, vector, ctx). */
+int catalog_embeddings(struct catalog *cat, const char *model, const char *character,
+                       int (*each)(int64_t, const char *, const float *, void *), void *ctx);
+
 /* ---- the request log ---- */
 
 struct request_ref_row {

@@ -102,6 +102,19 @@ static int collect(const char *arg, struct file_list *out)
 	return 0;
 }
 
+int collect_files(const char *arg, struct strlist *out)
+{
+	struct file_list files = {0};
+	int rc = collect(arg, &files);
+	for (size_t i = 0; i < files.n; i++) {
+		if (rc == 0)
+			strlist_push(out, files.files[i].path);
+		free(files.files[i].path);
+	}
+	free(files.files);
+	return rc;
+}
+
 static void print_added(struct cli *cli, struct catalog *cat, struct add_batch *b, cJSON *arr)
 {
 	for (size_t i = 0; i < catalog_add_count(b); i++) {

@@ -219,7 +219,7 @@ static cJSON *poll_task(const struct profile *p, const char *base, const char *i
 		for (size_t i = 0; i < auth->n; i++)
 			strlist_push(&headers, auth->items[i]);
 		profile_headers(p, &headers);
-		struct http_request req = {"GET", url, headers, NULL, NULL, 0, 8u << 20};
+		struct http_request req = {.method = "GET", .url = url, .headers = headers, .body = NULL, .parts = NULL, .nparts = 0, .max_response = 8u << 20};
 		struct http_response resp;
 		int rc = http_send(&req, &resp);
 		strlist_clear(&headers);
@@ -319,7 +319,7 @@ static cJSON *fetch_result(const struct profile *p, const char *base, const char
 	for (size_t i = 0; i < auth->n; i++)
 		strlist_push(&headers, auth->items[i]);
 	profile_headers(p, &headers);
-	struct http_request req = {"GET", url, headers, NULL, NULL, 0, 8u << 20};
+	struct http_request req = {.method = "GET", .url = url, .headers = headers, .body = NULL, .parts = NULL, .nparts = 0, .max_response = 8u << 20};
 	struct http_response resp;
 	cJSON *result = NULL;
 	if (http_send(&req, &resp) == 0) {
@@ -451,7 +451,7 @@ static int store_outputs(struct catalog *cat, const struct profile *p, cJSON *an
 	for (size_t i = 0; i < nurls + nb64; i++) {
 		struct strbuf bytes = STRBUF_INIT;
 		if (i < nurls) {
-			struct http_request req = {"GET", urls[i], {0}, NULL, NULL, 0, 512u << 20};
+			struct http_request req = {.method = "GET", .url = urls[i], .headers = {0}, .body = NULL, .parts = NULL, .nparts = 0, .max_response = 512u << 20};
 			struct http_response resp;
 			if (http_send(&req, &resp) < 0) {
 				http_response_clear(&resp);
@@ -608,7 +608,7 @@ int generate_run(struct catalog *cat, const struct profile *p, const char *input
 			parts[nparts++] = (struct http_part){p->refs_pointer, NULL, in.refs[i].encoded,
 			                                     NULL, names[i]};
 		}
-		struct http_request req = {p->method, url, headers, NULL, parts, nparts, 0};
+		struct http_request req = {.method = p->method, .url = url, .headers = headers, .body = NULL, .parts = parts, .nparts = nparts, .max_response = 0};
 		struct http_response resp;
 		rc = http_send(&req, &resp);
 		for (size_t i = 0; i < k; i++)
@@ -635,7 +635,7 @@ int generate_run(struct catalog *cat, const struct profile *p, const char *input
 		} else {
 			body = cJSON_PrintUnformatted(in.request);
 		}
-		struct http_request req = {p->method, url, headers, body, NULL, 0, 0};
+		struct http_request req = {.method = p->method, .url = url, .headers = headers, .body = body, .parts = NULL, .nparts = 0, .max_response = 0};
 		struct http_response resp;
 		rc = http_send(&req, &resp);
 		if (rc == 0) {

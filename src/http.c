@@ -122,7 +122,7 @@ static CURL *make_handle(const struct http_request *req, struct sink *sink,
 	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)sink->max);
 	for (size_t i = 0; i < req->headers.n; i++)
 		*headers = curl_slist_append(*headers, req->headers.items[i]);
-	if (req->body)
+	if (req->body && !req->raw_body)
 		*headers = curl_slist_append(*headers, "Content-Type: application/json");
 	*headers = curl_slist_append(*headers, "Expect:");
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, *headers);
@@ -143,6 +143,8 @@ static CURL *make_handle(const struct http_request *req, struct sink *sink,
 		}
 		curl_easy_setopt(h, CURLOPT_MIMEPOST, *mime);
 	} else if (req->body) {
+		if (req->raw_body)
+			curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body);
 	}
 	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);

@@ -24,10 +24,13 @@ struct http_request {
 	const char *url;
 	struct strlist headers; /* "Name: value" */
 	const char *body;       /* JSON text, or NULL */
+	size_t body_len;        /* with raw_body: the body's length */
+	bool raw_body;          /* body is bytes with their own Content-Type */
 	const struct http_part *parts; /* multipart/form-data when nparts > 0 */
 	size_t nparts;
 	size_t max_response; /* bytes; 0 for the default (64 MB) */
 };
+
 
 struct http_response {
 	long status;

@@ -223,7 +223,7 @@ static char *upload(const struct profile *p, const struct injected_ref *r,
 	for (size_t i = 0; i < auth_headers->n; i++)
 		strlist_push(&headers, auth_headers->items[i]);
 	profile_headers(p, &headers);
-	struct http_request req = {"POST", url, headers, NULL, parts, k, 1 << 20};
+	struct http_request req = {.method = "POST", .url = url, .headers = headers, .body = NULL, .parts = parts, .nparts = k, .max_response = 1 << 20};
 	struct http_response resp;
 	char *id = NULL;
 	if (http_send(&req, &resp) < 0)

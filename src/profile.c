@@ -319,7 +319,7 @@ static void load_sending(struct loader *l, cJSON *root)
 	p->output_video = get_enum(l, outputs, "outputs.", "kind", kinds, 0) == 1;
 	if (outputs && !p->output_urls && !p->output_base64 && !p->output_items)
 		bad(l, "outputs", "needs urls, base64, or items and url");
-	if (!outputs)
+	if (!outputs && p->output == PROFILE_JSON)
 		bad(l, "outputs", "missing (where the results are in the answer)");
 }
 
@@ -358,7 +358,7 @@ struct profile *profile_load_file(const char *path)
 	p->name = xstrdup(name ? name : "");
 	p->service = get_string(&l, root, "", "service", true);
 	p->doc = get_string(&l, root, "", "doc", true);
-	static const char *const outputs[] = {"json", "text", NULL};
+	static const char *const outputs[] = {"json", "text", "embedding", NULL};
 	p->output = get_enum(&l, root, "", "output", outputs, PROFILE_JSON);
 	static const char *const mentions[] = {"tag", "name", "description", NULL};
 	p->mention = get_enum(&l, root, "", "mention", mentions, MENTION_NAME);
@@ -372,6 +372,33 @@ struct profile *profile_load_file(const char *path)
 		p->text_negative = get_string(&l, text_spec, "text.", "negative", false);
 		if (!p->text_refs_separator)
 			p->text_refs_separator = " ";
+	} else if (p->output == PROFILE_EMBEDDING) {
+		p->base_url = get_string(&l, root, "", "base_url", true);
+		p->base_url_env = get_string(&l, root, "", "base_url_env", false);
+		cJSON *req = get_object(&l, root, "", "request", true);
+		p->method = get_string(&l, req, "request.", "method", false);
+		if (!p->method)
+			p->method = "POST";
+		p->path = get_string(&l, req, "request.", "path", true);
+		static const char *const bodies[] = {"json", "image", NULL};
+		p->image_body = get_enum(&l, req, "request.", "body", bodies, 0) == 1;
+		p->template = get_object(&l, req, "request.", "template", false);
+		p->model = get_string(&l, root, "", "model", true);
+		p->vector = get_pointer(&l, root, "", "vector", true);
+		p->nothing_status = get_int(&l, root, "", "nothing_status", 0, 0, 599);
+		p->nothing_error = get_string(&l, root, "", "nothing_error", false);
+		if (!p->nothing_error)
+			p->nothing_error = "nothing to embed";
+		load_sending(&l, root);
+		cJSON *refs = get_object(&l, root, "", "references", !p->image_body);
+		if (refs)
+			load_references(&l, refs);
+		else {
+			p->max_refs = p->per_character = 1;
+			snprintf(p->limits.format, sizeof(p->limits.format), "jpeg");
+			p->limits.quality = 90;
+		}
+		goto out;
 	} else {
 		p->base_url = get_string(&l, root, "", "base_url", true);
 		p->base_url_env = get_string(&l, root, "", "base_url_env", false);

@@ -10,7 +10,7 @@
 #include "catalog.h"
 #include "image.h"
 
-enum profile_output { PROFILE_JSON, PROFILE_TEXT };
+enum profile_output { PROFILE_JSON, PROFILE_TEXT, PROFILE_EMBEDDING };
 enum ref_encoding { ENC_URL, ENC_BASE64, ENC_DATA_URI, ENC_MULTIPART, ENC_PATH, ENC_UPLOAD };
 enum mention_style { MENTION_TAG, MENTION_NAME, MENTION_DESCRIPTION };
 enum auth_scheme { AUTH_NONE, AUTH_BEARER, AUTH_HEADER, AUTH_KLING_JWT };
@@ -82,6 +82,12 @@ struct profile {
 	const char *output_items; /* objects to build URLs from */
 	const char *output_url;   /* template filled from each item's members */
 	bool output_video;
+	/* embedding profiles */
+	const char *model;         /* the model name vectors are stored under */
+	const char *vector;        /* pointer to the vector in the answer */
+	bool image_body;           /* the image bytes are the request body */
+	int nothing_status;        /* HTTP status meaning "nothing to embed" */
+	const char *nothing_error; /* what to call that, e.g. "no face" */
 };
 
 /* Where profiles are looked for, first match wins: $TROUPE_PROFILE_PATH

@@ -1,0 +1,151 @@
+/* embed: one image, one request, one vector. Keys are handled as for
+ * generation (inject_auth_headers) and never leave the request headers. */
+#include "config.h"
+
+#include "embed.h"
+#include "http.h"
+#include "inject.h"
+#include "json.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *mime_for(const char *format)
+{
+	return !strcmp(format, "png") ? "image/png" : !strcmp(format, "webp") ? "image/webp"
+	                                                                       : "image/jpeg";
+}
+
+int embed_image(const struct profile *p, const char *path, const char *format, float **vector,
+                uint32_t *dim)
+{
+	*vector = NULL;
+	*dim = 0;
+	if (p->output != PROFILE_EMBEDDING)
+		return error_set(EX_USAGE, "profile %s is not an embedding profile", p->name);
+	struct strbuf bytes = STRBUF_INIT;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return error_set(errno == ENOENT ? EX_NOINPUT : EX_IOERR, "%s: %s", path,
+		                 strerror(errno));
+	char buf[1 << 16];
+	ssize_t got;
+	while ((got = read(fd, buf, sizeof(buf))) > 0)
+		sb_add(&bytes, buf, (size_t)got);
+	close(fd);
+	struct strlist headers = {0};
+	char *body = NULL, *url = NULL, *content_type = NULL;
+	cJSON *answer = NULL;
+	int rc = -1;
+	if (inject_auth_headers(p, &headers) < 0)
+		goto out;
+	profile_headers(p, &headers);
+	const char *env = p->base_url_env ? getenv(p->base_url_env) : NULL;
+	const char *base = env && *env ? env : p->base_url;
+	size_t blen = strlen(base);
+	while (blen && base[blen - 1] == '/')
+		blen--;
+	url = xasprintf("%.*s%s", (int)blen, base, p->path);
+	struct http_request req = {.method = p->method, .url = url, .headers = headers, .body = NULL, .parts = NULL, .nparts = 0, .max_response = 16u << 20};
+	if (p->image_body) {
+		content_type = xasprintf("Content-Type: %s", mime_for(format));
+		strlist_push(&req.headers, content_type);
+		req.body = bytes.buf;
+		req.body_len = bytes.len;
+		req.raw_body = true;
+	} else {
+		char *b64 = base64_encode(bytes.buf, bytes.len);
+		char *encoded = p->encoding == ENC_BASE64
+		                        ? xstrdup(b64)
+		                        : xasprintf("data:%s;base64,%s", mime_for(format), b64);
+		free(b64);
+		cJSON *doc = p->template ? cJSON_Duplicate(p->template, 1) : cJSON_CreateObject();
+		/* The item template names the image as {ref}. */
+		char *item_text = cJSON_PrintUnformatted(p->ref_item);
+		struct strbuf filled = STRBUF_INIT;
+		for (const char *s = item_text; *s;) {
+			if (!strncmp(s, "{ref}", 5)) {
+				sb_adds(&filled, encoded);
+				s += 5;
+			} else if (!strncmp(s, "{mime}", 6)) {
+				sb_adds(&filled, mime_for(format));
+				s += 6;
+			} else {
+				sb_addc(&filled, *s++);
+			}
+		}
+		free(item_text);
+		free(encoded);
+		cJSON *item = cJSON_Parse(filled.buf);
+		sb_release(&filled);
+		int set = p->refs_array ? 0 : jp_set(doc, p->refs_pointer, item);
+		if (p->refs_array) {
+			if (!cJSON_IsArray(jp_get(doc, p->refs_pointer)))
+				jp_set(doc, p->refs_pointer, cJSON_CreateArray());
+			cJSON_AddItemToArray(jp_get(doc, p->refs_pointer), item);
+		}
+		if (set < 0) {
+			cJSON_Delete(doc);
+			goto out;
+		}
+		body = cJSON_PrintUnformatted(doc);
+		cJSON_Delete(doc);
+		req.body = body;
+	}
+	struct http_response resp;
+	if (http_send(&req, &resp) < 0) {
+		http_response_clear(&resp);
+		error_prefix("embedding service (profile %s)", p->name);
+		goto out;
+	}
+	if (p->nothing_status && resp.status == p->nothing_status) {
+		error_set(EX_DATAERR, "%s in the image", p->nothing_error);
+		http_response_clear(&resp);
+		goto out;
+	}
+	if (resp.status < 200 || resp.status > 299) {
+		error_set(EX_UNAVAILABLE, "embedding service (profile %s) answered HTTP %ld", p->name,
+		          resp.status);
+		http_response_clear(&resp);
+		goto out;
+	}
+	answer = cJSON_ParseWithLength(sb_str(&resp.body), resp.body.len);
+	http_response_clear(&resp);
+	cJSON *vec = jp_get(answer, p->vector);
+	int n = cJSON_GetArraySize(vec);
+	if (!cJSON_IsArray(vec) || n < 1 || n > 65536) {
+		error_set(EX_PROTOCOL, "embedding service (profile %s): no vector at %s in the answer",
+		          p->name, p->vector);
+		goto out;
+	}
+	float *v = xmalloc((size_t)n * sizeof(float));
+	int i = 0;
+	cJSON *e;
+	cJSON_ArrayForEach(e, vec)
+	{
+		if (!cJSON_IsNumber(e) || !isfinite(e->valuedouble)) {
+			free(v);
+			error_set(EX_PROTOCOL, "embedding service (profile %s): element %d of the vector "
+			                       "is not a finite number",
+			          p->name, i);
+			goto out;
+		}
+		v[i++] = (float)e->valuedouble;
+	}
+	*vector = v;
+	*dim = (uint32_t)n;
+	rc = 0;
+out:
+	cJSON_Delete(answer);
+	free(body);
+	free(url);
+	free(content_type);
+	strlist_clear(&headers);
+	sb_release(&bytes);
+	return rc;
+}

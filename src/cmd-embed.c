@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 enum { OPT_MODEL = 1, OPT_PROFILE, OPT_K, OPT_WHERE, OPT_CHARACTER, OPT_THRESHOLD, OPT_HASHES };
 
@@ -124,16 +125,27 @@ static struct profile *model_profile(struct catalog *cat, const struct embed_arg
 	return p;
 }
 
-/* The vector of an image file: probed first, so that bad input gets
- * troupe's own error before anything is sent. */
+/* The vector of an image file. It goes through the profile's recipe,
+ * as stored assets do, so a file and the same picture in the store are
+ * sent as the same bytes; bad input gets troupe's own error before
+ * anything is sent. */
 static int file_vector(const struct profile *p, const char *path, float **v, uint32_t *dim)
 {
-	struct image_info info;
-	if (image_probe(path, &info) < 0)
+	struct image_buffer buf;
+	if (image_derive(path, &p->limits, &buf) < 0)
 		return error_prefix("%s", path);
-	if (embed_image(p, path, info.format, v, dim) < 0)
-		return error_prefix("%s", path);
-	return 0;
+	char tmp[] = "/tmp/troupe-embed-XXXXXX";
+	int fd = mkstemp(tmp), rc = -1;
+	if (fd < 0) {
+		image_buffer_clear(&buf);
+		return error_set(EX_CANTCREAT, "%s: %s", tmp, strerror(errno));
+	}
+	close(fd);
+	if (write_file_atomic(tmp, buf.data, buf.len) == 0)
+		rc = embed_image(p, tmp, buf.format, v, dim);
+	unlink(tmp);
+	image_buffer_clear(&buf);
+	return rc < 0 ? error_prefix("%s", path) : 0;
 }
 
 /* ---- embed ---- */

@@ -8,6 +8,10 @@ scratch=$(mktemp -d "${TMPDIR:-/tmp}/troupe-test.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT
 cd "$scratch" || exit 99
 unset TROUPE_DIR
+# Retries and polling at test pace, not at a remote service's.
+TROUPE_HTTP_BACKOFF=${TROUPE_HTTP_BACKOFF:-0.05}
+TROUPE_POLL_INTERVAL_MS=${TROUPE_POLL_INTERVAL_MS:-20}
+export TROUPE_HTTP_BACKOFF TROUPE_POLL_INTERVAL_MS
 
 test_count=0
 test_failed=0

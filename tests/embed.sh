@@ -1,0 +1,102 @@
+#!/bin/sh
+# Embeddings: import, storage rules, nearest, calibrate, and embed through
+# a loopback stand-in for a remote multimodal embedding API.
+. "${TEST_SRCDIR:-$(dirname "$0")}/lib.sh"
+
+troupe init >/dev/null
+troupe character new mei >/dev/null
+troupe character new kai >/dev/null
+photos=$TEST_SRCDIR/data/photos
+troupe add mei "$photos/chelsea.jpg" "$photos/coffee.jpg" "$photos/rocket.jpg" --role face >/dev/null
+troupe add kai "$photos/astronaut.jpg" "$photos/camera.jpg" --role face >/dev/null
+h() { xxh128sum "$photos/$1" | cut -d' ' -f1; }
+
+# Vectors made so that mei's cluster near one direction and kai's another.
+cat >v.jsonl <<JSON
+{"asset": "$(h chelsea.jpg)", "vector": [1, 0.1, 0, 0]}
+{"asset": "$(h coffee.jpg)", "vector": [0.9, 0.2, 0.1, 0]}
+{"asset": "$(h rocket.jpg)", "vector": [0.95, 0, 0.2, 0.1]}
+{"asset": "$photos/astronaut.jpg", "vector": [0, 0.1, 1, 0.2]}
+{"asset": "5", "vector": [0.1, 0, 0.9, 0.3]}
+JSON
+check "import JSON Lines" troupe embed import --model toy v.jsonl
+like "$(cat .out)" "5 vectors imported" "five vectors"
+check "nearest to an asset" troupe nearest 1 --model toy -k 2 --json
+like "$(tr -d '\n\t ' <.out)" '^\[\{"id":2,.*\{"id":3,' "its own character's pictures come first"
+check "the asset itself is left out" sh -c '! grep -q "\"id\":	1," .out'
+check "nearest within a query" troupe nearest 1 --model toy -k 5 --where 'character:kai' --json
+is "$(grep -c '"similarity"' .out)" 2 "only kai's two"
+check "table output" troupe nearest 4 --model toy
+like "$(head -1 .out)" "^SIMILARITY +ID" "a table"
+check "calibrate" troupe calibrate --model toy --json
+like "$(tr -d '\n\t ' <.out)" '"balanced_accuracy":1[,}]' "the two clusters separate"
+is "$(sqlite3 .troupe/troupe.db "SELECT threshold IS NOT NULL FROM models WHERE name = 'toy'")" 1 \
+	"the threshold is recorded"
+check "vectors are stored unit length" sh -c \
+	'"$TROUPE" nearest 1 --model toy -k 1 --json | grep -q "\"similarity\":	0.9"'
+
+# A NumPy matrix with the hashes beside it.
+# Two rows of three little-endian float32: (1, 0, 0) and (0, 1, 0).
+python3 - <<'PY'
+import struct
+header = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }"
+header += " " * (118 - len(header)) + "\n"
+with open("m.npy", "wb") as f:
+    f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode())
+    f.write(struct.pack("<6f", 1, 0, 0, 0, 1, 0))
+PY
+printf '%s\n%s\n' "$(h chelsea.jpg)" "$(h astronaut.jpg)" >m.hashes
+check "import a .npy matrix" troupe embed import --model clip m.npy --hashes m.hashes
+check "its vectors are searchable" troupe nearest 1 --model clip -k 1 --json
+like "$(tr -d '\n\t ' <.out)" '"id":4,.*"similarity":0[,}]' "orthogonal rows score 0"
+
+# Bad input: nothing is stored.
+printf '{"asset": "%s", "vector": [1, NaN, 0, 0]}\n' "$(h chelsea.jpg)" >nan.jsonl
+fails_with 65 "not valid JSON|line 1: expected" "NaN in an import" troupe embed import --model toy nan.jsonl
+printf '{"asset": "%s", "vector": [1, 2, "x", 0]}\n' "$(h chelsea.jpg)" >str.jsonl
+fails_with 65 "line 1: element 2 is not a finite number" "a string in a vector" \
+	troupe embed import --model toy str.jsonl
+printf '{"asset": "%s", "vector": [1, 2]}\n' "$(h chelsea.jpg)" >dim.jsonl
+fails_with 65 "a 2-dimensional vector for model toy, which has 4" "wrong dimension" \
+	troupe embed import --model toy dim.jsonl
+printf '{"asset": "%s", "vector": [0, 0, 0, 0]}\n' "$(h chelsea.jpg)" >zero.jsonl
+fails_with 65 "all zeros" "a zero vector" troupe embed import --model toy zero.jsonl
+{ cat v.jsonl; printf '{"asset": "deadbeefdeadbeef", "vector": [1, 0, 0, 0]}\n'; } >half.jsonl
+fails_with 66 "line 6: deadbeefdeadbeef: no such asset" "one unknown asset imports nothing" \
+	troupe embed import --model fresh half.jsonl
+check "the half-good import left no model behind" sh -c \
+	'test "$(sqlite3 .troupe/troupe.db "SELECT count(*) FROM models WHERE name = \"fresh\"")" = 0'
+fails_with 65 "m.hashes names 2 assets for the 3 rows|shape" "rows and names disagree" sh -c \
+	'sed "s/(2, 3)/(3, 3)/" m.npy >m3.npy; "$TROUPE" embed import --model clip m3.npy --hashes m.hashes'
+fails_with 64 "needs --hashes" "a .npy without hashes" troupe embed import --model clip m.npy
+fails_with 66 "model nothing: no vectors yet" "an unknown model" troupe nearest 1 --model nothing
+fails_with 64 "--model Bad!: a model name" "a bad model name" troupe embed import --model 'Bad!' v.jsonl
+fails_with 66 "no embedding profile of that name" "a model with no profile" \
+	troupe embed --model toy
+
+# embed through a stand-in for the remote API, which checks the shape.
+python3 "$TEST_SRCDIR/mock-embeddings.py" port requests.log &
+mock=$!
+trap 'kill $mock 2>/dev/null; rm -rf "$scratch"' EXIT
+for i in 1 2 3 4 5 6 7 8 9 10; do [ -s port ] && break; sleep 0.2; done
+export TROUPE_JINA_URL="http://127.0.0.1:$(cat port)" JINA_API_KEY=jina-test-key-123
+check "embed through the API" troupe embed --model jina-clip-v2 'character:mei'
+like "$(cat .out)" "3 embedded, 0 already" "three pictures embedded"
+is "$(grep -c '"authorization": "Bearer jina-test-key-123"' requests.log)" 3 \
+	"each request carried the key in its header"
+check "embed again skips what is done" troupe embed --model jina-clip-v2
+like "$(cat .out)" "2 embedded, 3 already" "only the other two"
+check "the key is not in the index" sh -c '! grep -qa jina-test-key-123 .troupe/troupe.db*'
+is "$(sqlite3 .troupe/troupe.db "SELECT dimension FROM models WHERE name = 'jina-clip-v2'")" 1024 \
+	"the model's dimension came from its first vector"
+check "nearest to a file through the API" troupe nearest "$photos/chelsea.jpg" --model jina-clip-v2 -k 1 --json
+like "$(tr -d '\n\t ' <.out)" '"source":"chelsea.jpg","similarity":(1|0.9999)' "the same bytes are the same vector"
+unset JINA_API_KEY
+fails_with 78 "needs its key in \\\$JINA_API_KEY" "no key" troupe nearest "$photos/coffee.jpg" --model jina-clip-v2
+export JINA_API_KEY=jina-test-key-123
+kill $mock
+wait $mock 2>/dev/null
+fails_with 69 "embedding service \(profile jina-clip-v2\)" "the service is down" \
+	troupe nearest "$photos/coffee.jpg" --model jina-clip-v2
+
+done_testing

@@ -195,7 +195,12 @@ static const char *status_text(cJSON *item, char buf[32])
 	if (cJSON_IsString(item))
 		return item->valuestring;
 	if (cJSON_IsNumber(item)) {
-		snprintf(buf, 32, "%g", item->valuedouble);
+		/* Task ids can be large integers: never in exponent form. */
+		double v = item->valuedouble;
+		if (v == (double)(long long)v)
+			snprintf(buf, 32, "%lld", (long long)v);
+		else
+			snprintf(buf, 32, "%.17g", v);
 		return buf;
 	}
 	return NULL;
@@ -219,7 +224,11 @@ static cJSON *poll_task(const struct profile *p, const char *base, const char *i
 		for (size_t i = 0; i < auth->n; i++)
 			strlist_push(&headers, auth->items[i]);
 		profile_headers(p, &headers);
-		struct http_request req = {.method = "GET", .url = url, .headers = headers, .body = NULL, .parts = NULL, .nparts = 0, .max_response = 8u << 20};
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		double left = timeout_s - (double)(now.tv_sec - start.tv_sec) -
+		              (now.tv_nsec - start.tv_nsec) / 1e9;
+		struct http_request req = {.method = "GET", .url = url, .headers = headers,
+		                           .max_response = 8u << 20, .budget_s = left > 0.1 ? left : 0.1};
 		struct http_response resp;
 		int rc = http_send(&req, &resp);
 		strlist_clear(&headers);
@@ -562,7 +571,7 @@ int generate_run(struct catalog *cat, const struct profile *p, const char *input
 		                           "'troupe inject'",
 		                 p->name);
 	struct injection in;
-	struct strlist headers = {0};
+	struct strlist auth = {0}, headers = {0};
 	struct strbuf last = STRBUF_INIT;
 	cJSON *answer = NULL;
 	char *base = NULL, *url = NULL, *body = NULL;
@@ -570,10 +579,10 @@ int generate_run(struct catalog *cat, const struct profile *p, const char *input
 	int rc = -1;
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (inject_auth_headers(p, &headers) < 0)
+	if (inject_auth_headers(p, &auth) < 0)
 		return -1;
 	if (inject_run(cat, p, input, is_json, &o->inject, &in) < 0) {
-		strlist_clear(&headers);
+		strlist_clear(&auth);
 		return -1;
 	}
 	out->request_id = inject_log(cat, p, &in, "generate", "running");
@@ -585,6 +594,8 @@ int generate_run(struct catalog *cat, const struct profile *p, const char *input
 	while (blen && base[blen - 1] == '/')
 		base[--blen] = '\0';
 	url = xasprintf("%s%s", base, p->path);
+	for (size_t i = 0; i < auth.n; i++)
+		strlist_push(&headers, auth.items[i]);
 	profile_headers(p, &headers);
 	struct http_part *parts = NULL;
 	size_t nparts = 0;
@@ -608,7 +619,7 @@ int generate_run(struct catalog *cat, const struct profile *p, const char *input
 			parts[nparts++] = (struct http_part){p->refs_pointer, NULL, in.refs[i].encoded,
 			                                     NULL, names[i]};
 		}
-		struct http_request req = {.method = p->method, .url = url, .headers = headers, .body = NULL, .parts = parts, .nparts = nparts, .max_response = 0};
+		struct http_request req = {.method = p->method, .url = url, .headers = headers, .parts = parts, .nparts = nparts, .budget_s = o->timeout_s};
 		struct http_response resp;
 		rc = http_send(&req, &resp);
 		for (size_t i = 0; i < k; i++)
@@ -635,7 +646,7 @@ int generate_run(struct catalog *cat, const struct profile *p, const char *input
 		} else {
 			body = cJSON_PrintUnformatted(in.request);
 		}
-		struct http_request req = {.method = p->method, .url = url, .headers = headers, .body = body, .parts = NULL, .nparts = 0, .max_response = 0};
+		struct http_request req = {.method = p->method, .url = url, .headers = headers, .body = body, .budget_s = o->timeout_s};
 		struct http_response resp;
 		rc = http_send(&req, &resp);
 		if (rc == 0) {
@@ -668,11 +679,14 @@ int generate_run(struct catalog *cat, const struct profile *p, const char *input
 		}
 		char *task = xstrdup(id);
 		cJSON_Delete(answer);
-		answer = poll_task(p, base, task, &headers, o->timeout_s ? o->timeout_s
-		                                                          : p->poll_timeout_s,
-		                   o->verbose, &last, &http_status);
+		/* --timeout covers the whole wait, the first request included. */
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		int spent = (int)(t1.tv_sec - t0.tv_sec);
+		int limit = o->timeout_s ? o->timeout_s : p->poll_timeout_s;
+		answer = poll_task(p, base, task, &auth, limit > spent ? limit - spent : 1, o->verbose,
+		                   &last, &http_status);
 		if (answer && p->result_path)
-			answer = fetch_result(p, base, task, answer, &headers, &last, &http_status);
+			answer = fetch_result(p, base, task, answer, &auth, &last, &http_status);
 		if (!answer) {
 			free(task);
 			goto done;
@@ -703,6 +717,7 @@ done:
 	free(base);
 	sb_release(&last);
 	strlist_clear(&headers);
+	strlist_clear(&auth);
 	injection_clear(&in);
 	return rc;
 }

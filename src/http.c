@@ -114,7 +114,6 @@ static CURL *make_handle(const struct http_request *req, struct sink *sink,
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)HTTP_CONNECT_TIMEOUT);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)HTTP_TOTAL_TIMEOUT);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "troupe/" PACKAGE_VERSION);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, sink);
@@ -169,6 +168,7 @@ int http_send(const struct http_request *req, struct http_response *resp)
 		curl_global_init(CURL_GLOBAL_DEFAULT);
 		started = true;
 	}
+	double budget = req->budget_s > 0 ? req->budget_s : HTTP_TOTAL_TIMEOUT;
 	double backoff = 1.0;
 	const char *env = getenv("TROUPE_HTTP_BACKOFF");
 	if (env)
@@ -186,6 +186,9 @@ int http_send(const struct http_request *req, struct http_response *resp)
 		CURL *h = make_handle(req, &sink, &headers, &mime, errbuf);
 		if (!h)
 			return error_set(EX_SOFTWARE, "libcurl: cannot make a handle");
+		/* Every attempt gets only what is left of the budget. */
+		double left = budget - resp->seconds;
+		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(left > 0.001 ? left * 1000 : 1));
 		CURLcode rc = curl_easy_perform(h);
 		resp->attempts = attempt;
 		resp->status = 0;
@@ -207,14 +210,15 @@ int http_send(const struct http_request *req, struct http_response *resp)
 		                                          rc == CURLE_COULDNT_CONNECT ||
 		                                          rc == CURLE_RECV_ERROR ||
 		                                          rc == CURLE_GOT_NOTHING;
-		if (!transient || attempt >= HTTP_MAX_ATTEMPTS) {
+		double wait = retry_after > 0 ? retry_after : backoff;
+		if (!transient || attempt >= HTTP_MAX_ATTEMPTS || resp->seconds + wait >= budget) {
 			if (rc != CURLE_OK)
 				return error_set(rc == CURLE_OPERATION_TIMEDOUT ? EX_TEMPFAIL : EX_UNAVAILABLE,
 				                 "%s: %s", req->url, *errbuf ? errbuf : curl_easy_strerror(rc));
 			return 0;
 		}
 		/* Exponential backoff; the server's Retry-After wins when given. */
-		sleep_seconds(retry_after > 0 ? retry_after : backoff);
+		sleep_seconds(wait);
 		backoff *= 2;
 	}
 }

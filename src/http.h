@@ -29,6 +29,7 @@ struct http_request {
 	const struct http_part *parts; /* multipart/form-data when nparts > 0 */
 	size_t nparts;
 	size_t max_response; /* bytes; 0 for the default (64 MB) */
+	double budget_s;     /* all attempts together; 0 for the default (300 s) */
 };
 
 

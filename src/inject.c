@@ -166,6 +166,19 @@ out:
 	return rc;
 }
 
+/* A tag for services that take 3 to 16 letters, digits and '_',
+ * starting with a letter (Runway): '-' becomes '_', and a slug that is
+ * too short or starts with a digit gets "c_" in front. */
+static char *word_tag(const char *slug)
+{
+	struct strbuf sb = STRBUF_INIT;
+	if (strlen(slug) < 3 || !(slug[0] >= 'a' && slug[0] <= 'z'))
+		sb_adds(&sb, "c_");
+	for (const char *c = slug; *c && sb.len < 16; c++)
+		sb_addc(&sb, *c == '-' ? '_' : *c);
+	return sb_detach(&sb);
+}
+
 /* ---- encoding ---- */
 
 static const char *mime_of(const char *format)
@@ -229,8 +242,14 @@ static char *upload(const struct profile *p, const struct injected_ref *r,
 	if (http_send(&req, &resp) < 0)
 		goto out;
 	if (resp.status < 200 || resp.status > 299) {
-		error_set(EX_UNAVAILABLE, "upload of reference %s: HTTP %ld", r->derived.hash,
-		          resp.status);
+		struct strbuf why = STRBUF_INIT;
+		for (size_t i = 0; i < resp.body.len && i < 200; i++) {
+			unsigned char c = (unsigned char)resp.body.buf[i];
+			sb_addc(&why, c >= 0x20 && c < 0x7f ? (char)c : '.');
+		}
+		error_set(EX_UNAVAILABLE, "upload of reference %s: HTTP %ld: %s", r->derived.hash,
+		          resp.status, sb_str(&why));
+		sb_release(&why);
 		goto out;
 	}
 	cJSON *answer = cJSON_ParseWithLength(sb_str(&resp.body), resp.body.len);
@@ -358,8 +377,11 @@ static char *rewrite_prompt(struct catalog *cat, const struct profile *p, const 
 	for (size_t i = 0; i < n; i++) {
 		sb_add(&out, prompt + at, m[i].start - at);
 		struct character *c = catalog_character_get(cat, m[i].slug);
-		if (p->mention == MENTION_TAG)
-			sb_addf(&out, "@%s", c->slug);
+		if (p->mention == MENTION_TAG) {
+			char *tag = !strcmp(p->tag_style, "word") ? word_tag(c->slug) : xstrdup(c->slug);
+			sb_addf(&out, "@%s", tag);
+			free(tag);
+		}
 		else if (p->mention == MENTION_NAME || !*c->description)
 			sb_adds(&out, c->name);
 		else
@@ -526,6 +548,7 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 		r->asset_id = ids[i];
 		r->slug = *owner.items[i] ? xstrdup(owner.items[i]) : NULL;
 		r->tag = !strcmp(p->tag_style, "ref-n") || !r->slug ? xasprintf("ref%zu", i + 1)
+		         : !strcmp(p->tag_style, "word")            ? word_tag(r->slug)
 		                                                    : xstrdup(r->slug);
 		if (catalog_derive(cat, ids[i], &p->limits, &r->derived) < 0 ||
 		    encode_ref(p, r, &auth) < 0) {

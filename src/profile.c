@@ -233,8 +233,9 @@ static void load_references(struct loader *l, cJSON *refs)
 	p->tag_style = get_string(l, refs, pre, "tag", false);
 	if (!p->tag_style)
 		p->tag_style = "slug";
-	else if (strcmp(p->tag_style, "slug") && strcmp(p->tag_style, "ref-n"))
-		bad(l, "references.tag", "must be \"slug\" or \"ref-n\"");
+	else if (strcmp(p->tag_style, "slug") && strcmp(p->tag_style, "ref-n") &&
+	         strcmp(p->tag_style, "word"))
+		bad(l, "references.tag", "must be \"slug\", \"word\" or \"ref-n\"");
 	load_limits(l, get_object(l, refs, pre, "limits", false), &p->limits);
 	if (!p->limits.format[0]) {
 		snprintf(p->limits.format, sizeof(p->limits.format), "jpeg");

@@ -1,0 +1,293 @@
+#!/bin/sh
+# troupe inject: every built-in profile puts the mentioned characters'
+# references, description, seed and negative prompt where its service
+# wants them, and changes nothing else in the request.
+. "${TEST_SRCDIR:-$(dirname "$0")}/lib.sh"
+. "$TEST_SRCDIR/mock-lib.sh"
+
+# Upload profiles (PixVerse, ComfyUI) send references at inject time.
+start_mock
+export TROUPE_REF_BASE_URL=https://cdn.example.com/refs
+hex='[0-9a-f]{32}'
+
+troupe init >/dev/null
+troupe character new mei --name Mei --describe "a cat in a study" \
+	--negative "blurry, extra limbs" --seed 42 >/dev/null
+troupe character new kai --name Kai --describe "a tall sailor" >/dev/null
+troupe character new ghost --name Ghost >/dev/null
+noise_png mei-face.png 400 500
+noise_jpeg mei-winter.jpg 640 400
+noise_png kai-face.png 360 360
+noise_png prop.png 300 300
+troupe add mei mei-face.png --role face >/dev/null       # asset 1
+troupe add mei mei-winter.jpg --role sheet --tag look:winter >/dev/null # asset 2
+troupe add kai kai-face.png --role face >/dev/null       # asset 3
+troupe add ghost prop.png --role location >/dev/null     # asset 4: no role profiles use
+
+inject() { troupe inject "$@" >"$scratch/.req" 2>"$scratch/.err"; }
+req() { jsonv "$scratch/.req" "$1"; }
+last_log() { troupe log --json --limit 1 >"$scratch/.log" && jsonv "$scratch/.log" "$1"; }
+
+# ---- every built-in profile ----
+
+check "profile validate accepts every built-in profile" \
+	sh -c '"$TROUPE" profile validate "$0"/*.json' "${TROUPE_PROFILE_PATH%%:*}"
+troupe profile list --json >profiles.json
+services="comfyui fal-flux-kontext gemini-image kling-image kling-video luma-image midjourney
+midjourney-oref minimax-video openai-image-edit pixverse-video replicate-ideogram-character
+runway-gen4-image"
+is "$(jsonv profiles.json '[n for n in """'"$services"'""".split() if n not in [p["name"] for p in d]]')" \
+	"[]" "a built-in profile for each of the thirteen service endpoints"
+is "$(jsonv profiles.json '[p["name"] for p in d if p["name"] in """'"$services"'""".split() and not p["doc"].startswith("https://")]')" \
+	"[]" "each cites an https page of its service's API reference"
+
+prompt="@mei walks into the sea"
+
+check "runway-gen4-image" inject --profile runway-gen4-image "$prompt"
+is "$(req 'd["promptText"]')" "@mei walks into the sea" "runway: the mention stays a @tag"
+is "$(req '[d["model"], d["ratio"], d["seed"]]')" '["gen4_image", "1920:1080", 42]' \
+	"runway: template model and ratio, the character's seed"
+is "$(req '[r["tag"] for r in d["referenceImages"]]')" '["mei"]' "runway: one reference, tagged mei"
+like "$(req 'd["referenceImages"][0]["uri"][:40]')" '^data:image/jpeg;base64,/9j/' \
+	"runway: the reference is a JPEG data URI"
+is "$(req '"negative" in json.dumps(d) or "blurry" in json.dumps(d)')" false \
+	"runway: no negative prompt (the profile has no place for one)"
+
+check "kling-image" inject --profile kling-image "$prompt"
+is "$(req 'd["prompt"]')" "Mei (a cat in a study) walks into the sea" \
+	"kling-image: the mention becomes the name and description"
+is "$(req '[d["model_name"], d["image_reference"], d["n"], d["aspect_ratio"]]')" \
+	'["kling-v1-5", "subject", 1, "16:9"]' "kling-image: template fields"
+like "$(req 'd["image"][:20]')" '^/9j/' "kling-image: raw base64 with no data: prefix"
+size=$(req 'jpeg_size(b64(d["image"]))')
+check "kling-image: the reference is a JPEG of at least 300 px ($size)" \
+	test "$(echo "$size" | tr x '\n' | sort -n | head -1)" -ge 300
+is "$(req '"negative_prompt" in d')" false \
+	"kling-image: no negative_prompt (unsupported with an image)"
+
+check "kling-video" inject --profile kling-video "$prompt"
+is "$(req '[d["model_name"], d["mode"], d["duration"]]')" '["kling-v1-6", "std", "5"]' \
+	"kling-video: template fields"
+is "$(req 'd["negative_prompt"]')" "blurry, extra limbs" "kling-video: negative_prompt"
+like "$(req 'd["image"][:20]')" '^/9j/' "kling-video: raw base64 image"
+
+check "pixverse-video (uploads its reference)" inject --profile pixverse-video "$prompt"
+is "$(req 'type(d.get("img_id")).__name__')" int \
+	"pixverse-video: img_id is the integer the upload answered"
+is "$(req '[d.get("model"), d.get("duration"), d.get("quality"), d.get("seed")]')" \
+	'["v4.5", 5, "540p", 42]' "pixverse-video: template fields and seed"
+is "$(req 'd.get("negative_prompt")')" "blurry, extra limbs" "pixverse-video: negative_prompt"
+
+check "openai-image-edit" inject --profile openai-image-edit "$prompt"
+is "$(req 'd')" '{"model": "gpt-image-1", "prompt": "Mei walks into the sea Mei: a cat in a study."}' \
+	"openai-image-edit: the form fields, name and description in the prompt"
+
+check "gemini-image" inject --profile gemini-image "$prompt"
+is "$(req 'd["contents"][0]["parts"][0]')" \
+	'{"text": "Mei walks into the sea Mei: a cat in a study."}' "gemini-image: the prompt part"
+is "$(req 'd["contents"][0]["parts"][1]["inline_data"]["mime_type"]')" image/jpeg \
+	"gemini-image: the reference as inline_data"
+is "$(req 'b64(d["contents"][0]["parts"][1]["inline_data"]["data"])[:3].hex()')" ffd8ff \
+	"gemini-image: inline_data.data is raw base64 of a JPEG"
+
+check "replicate-ideogram-character" inject --profile replicate-ideogram-character "$prompt"
+is "$(req '[d["input"]["prompt"], d["input"]["seed"], d["input"]["aspect_ratio"]]')" \
+	'["Mei (a cat in a study) walks into the sea", 42, "16:9"]' "replicate: input.prompt and seed"
+like "$(req 'd["input"]["character_reference_image"][:30]')" '^data:image/jpeg;base64,' \
+	"replicate: character_reference_image is a data URI"
+is "$(req 'len(d["input"]["character_reference_image"]) * 3 // 4 < 1000000')" true \
+	"replicate: the data URI stays under 1 MB"
+
+check "fal-flux-kontext" inject --profile fal-flux-kontext "$prompt"
+is "$(req '[d["prompt"], d["seed"], d["output_format"]]')" \
+	'["Mei (a cat in a study) walks into the sea", 42, "jpeg"]' "fal: prompt, seed, template"
+like "$(req 'd["image_url"][:30]')" '^data:image/jpeg;base64,' "fal: image_url is a data URI"
+
+check "luma-image" inject --profile luma-image "$prompt"
+like "$(req '" ".join(d["character_ref"]["identity0"]["images"])')" \
+	"^https://cdn\.example\.com/refs/$hex\.jpg https://cdn\.example\.com/refs/$hex\.jpg$" \
+	"luma: both of Mei's references as published URLs in identity0"
+is "$(req '[d["model"], d["aspect_ratio"], d["prompt"]]')" \
+	'["photon-1", "16:9", "Mei (a cat in a study) walks into the sea"]' "luma: template and prompt"
+url_hash=$(req 'd["character_ref"]["identity0"]["images"][0].split("/")[-1][:32]')
+check "luma: the URL names a derivative in the store (to publish)" \
+	test -f ".troupe/objects/$(echo "$url_hash" | cut -c1-2)/$(echo "$url_hash" | cut -c3-)"
+
+check "minimax-video" inject --profile minimax-video "$prompt"
+is "$(req '[d["model"], d["subject_reference"][0]["type"], len(d["subject_reference"][0]["image"])]')" \
+	'["S2V-01", "character", 1]' "minimax: one character subject"
+like "$(req 'd["subject_reference"][0]["image"][0][:30]')" '^data:image/jpeg;base64,' \
+	"minimax: the image is a data URI"
+
+cat >workflow.json <<'EOF'
+{
+  "3": {"class_type": "KSampler", "inputs": {"steps": 20, "cfg": 7, "sampler_name": "euler",
+        "scheduler": "normal", "denoise": 1, "model": ["4", 0], "positive": ["6", 0],
+        "negative": ["7", 0], "latent_image": ["5", 0]}},
+  "4": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "sdxl.safetensors"}},
+  "5": {"class_type": "EmptyLatentImage", "inputs": {"width": 1024, "height": 1024, "batch_size": 1}},
+  "6": {"class_type": "CLIPTextEncode", "inputs": {"text": "@mei and @kai on deck", "clip": ["4", 1]}},
+  "7": {"class_type": "CLIPTextEncode", "inputs": {"text": "watermark", "clip": ["4", 1]}},
+  "8": {"class_type": "VAEDecode", "inputs": {"samples": ["3", 0], "vae": ["4", 2]}},
+  "9": {"class_type": "SaveImage", "inputs": {"filename_prefix": "troupe", "images": ["8", 0]}},
+  "10": {"class_type": "LoadImage", "inputs": {"image": "first.png"}},
+  "11": {"class_type": "LoadImage", "inputs": {"image": "second.png"}}
+}
+EOF
+check "comfyui (a workflow, references uploaded)" inject --profile comfyui --workflow workflow.json
+is "$(req 'd["6"]["inputs"]["text"]')" "Mei (a cat in a study) and Kai (a tall sailor) on deck" \
+	"comfyui: the first CLIPTextEncode gets the prompt"
+is "$(req 'd["7"]["inputs"]["text"]')" "watermark" "comfyui: the second CLIPTextEncode is untouched"
+is "$(req 'd["3"]["inputs"]["seed"]')" 42 "comfyui: KSampler gets Mei's seed"
+is "$(req '[d["10"]["inputs"]["image"] != "first.png", d["11"]["inputs"]["image"] != "second.png"]')" \
+	"[true, true]" "comfyui: each LoadImage node gets one uploaded reference (spread)"
+is "$(mock_eval 'len([e for e in log if e["path"] == "/comfyui/upload/image" and e["status"] == 200])')" 2 \
+	"comfyui: two references uploaded"
+is "$(req 'sorted(d)')" '["10", "11", "3", "4", "5", "6", "7", "8", "9"]' \
+	"comfyui: inject prints the workflow itself, not the /prompt wrapper"
+fails_with 64 "fills a request you give it" "comfyui: a bare prompt is refused (needs a workflow)" \
+	troupe inject --profile comfyui "$prompt"
+
+check "midjourney" inject --profile midjourney "$prompt"
+like "$(cat "$scratch/.req")" "^Mei \(a cat in a study\) walks into the sea --cref https://cdn\.example\.com/refs/$hex\.jpg https://cdn\.example\.com/refs/$hex\.jpg --cw 100 --seed 42 --no blurry, extra limbs$" \
+	"midjourney: --cref URLs, --cw 100, --seed, --no"
+check "midjourney-oref" inject --profile midjourney-oref "$prompt"
+like "$(cat "$scratch/.req")" "^Mei \(a cat in a study\) walks into the sea --oref https://cdn\.example\.com/refs/$hex\.jpg --ow 100 --seed 42 --no blurry, extra limbs$" \
+	"midjourney-oref: one --oref URL, --ow 100"
+check "midjourney --json" troupe inject --profile midjourney --json "$prompt"
+like "$(jsonv .out 'd["prompt"]')" ' --cref https://' "the text comes as {\"prompt\": ...} with --json"
+
+# ---- mentions, negative prompts, seeds ----
+
+check "two characters" inject --profile runway-gen4-image "@mei meets @kai"
+is "$(req '[d["promptText"], [r["tag"] for r in d["referenceImages"]]]')" \
+	'["@mei meets @kai", ["mei", "kai"]]' "one reference for each, tagged by slug"
+check "mention: name" inject --profile openai-image-edit "@kai waves; mail kai@example.com"
+is "$(req 'd["prompt"]')" "Kai waves; mail kai@example.com Kai: a tall sailor." \
+	"name mention; an e-mail address is not a mention"
+check "mention: description" inject --profile kling-video "@kai and @mei."
+is "$(req 'd["prompt"]')" "Kai (a tall sailor) and Mei (a cat in a study)." "description mention"
+
+check "@slug:look" inject --profile runway-gen4-image "@mei:winter in the snow"
+is "$(req 'd["promptText"]')" "@mei in the snow" "the look is dropped from the prompt"
+is "$(last_log '[r.split()[0] for r in d[0]["references"]]')" '["#2"]' \
+	"the reference is the asset tagged look:winter"
+check "--ref picks the references" inject --profile runway-gen4-image --ref 'role:sheet' "$prompt"
+is "$(last_log '[r.split()[0] for r in d[0]["references"]]')" '["#2"]' "--ref role:sheet chose asset 2"
+
+cat >kling-video.json <<'EOF'
+{"model_name": "kling-v2-master", "prompt": "@mei sleeps", "negative_prompt": "low quality",
+ "cfg_scale": 0.5, "mode": "pro", "duration": "10", "camera_control": {"type": "simple",
+ "config": {"zoom": 5}}, "callback_url": "https://example.com/hook"}
+EOF
+check "a request with its own negative prompt" inject --profile kling-video --file kling-video.json
+is "$(req 'd["negative_prompt"]')" "low quality, blurry, extra limbs" \
+	"the character's negative prompt is appended to the request's"
+is "$(jsonv kling-video.json 'sorted(d)')" "$(req 'sorted(k for k in d if k != "image")')" \
+	"no field is added but the reference"
+is "$(python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2]))
+for k in ("prompt", "negative_prompt", "image"): a.pop(k, None); b.pop(k, None)
+print(a == b)' kling-video.json "$scratch/.req")" True \
+	"every other field is passed through unchanged (model, mode, duration, camera_control...)"
+
+cat >runway.json <<'EOF'
+{"promptText": "@kai at dawn", "model": "gen4_image_turbo", "ratio": "1080:1920", "seed": 7,
+ "contentModeration": {"publicFigureThreshold": "low"}, "extra": [1, {"a": null}, "@mei"]}
+EOF
+check "a request with its own seed" inject --profile runway-gen4-image --file runway.json
+is "$(req 'd["seed"]')" 7 "the request's seed wins"
+is "$(python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2]))
+b.pop("referenceImages"); print(a == b)' runway.json "$scratch/.req")" True \
+	"nothing else in the request changes (not even an @mei inside another field)"
+check "the request from standard input" sh -c '"$TROUPE" inject --profile runway-gen4-image <runway.json'
+is "$(jsonv .out 'd["seed"]')" 7 "stdin works as --file"
+check "a seedless character leaves the seed out" inject --profile fal-flux-kontext "@kai rows"
+is "$(req '"seed" in d')" false "no seed when no mentioned character has one"
+check "--aspect" inject --profile replicate-ideogram-character --aspect 9:16 "$prompt"
+is "$(req 'd["input"]["aspect_ratio"]')" "9:16" "--aspect goes where the profile says"
+
+# ---- the derivative cache and the log ----
+
+check "first injection (cold)" inject --profile kling-image "@kai"
+objects=$(count_objects)
+derived=$(sqlite3 .troupe/troupe.db 'SELECT count(*) FROM derivatives')
+first=$(req 'd["image"]')
+check "the same injection again (warm)" inject --profile kling-image "@kai"
+is "$(count_objects)" "$objects" "a warm injection stores nothing new"
+is "$(sqlite3 .troupe/troupe.db 'SELECT count(*) FROM derivatives')" "$derived" \
+	"and makes no new derivative"
+is "$(req 'd["image"]')" "$first" "and sends the same bytes"
+
+check "log after a data-URI injection" inject --profile runway-gen4-image "$prompt"
+troupe log --json --limit 1 >log.json
+like "$(jsonv log.json 'd[0]["request"]["referenceImages"][0]["uri"]')" "^blob:$hex$" \
+	"the logged request has blob:HASH instead of the data URI"
+blob=$(jsonv log.json 'd[0]["request"]["referenceImages"][0]["uri"][5:]')
+check "blob:HASH names the derivative that was sent" \
+	test -f ".troupe/objects/$(echo "$blob" | cut -c1-2)/$(echo "$blob" | cut -c3-)"
+is "$(jsonv log.json '[d[0]["kind"], d[0]["status"], d[0]["profile"], d[0]["characters"]]')" \
+	'["inject", "injected", "runway-gen4-image", ["mei"]]' "the log row says what was injected"
+like "$(jsonv log.json 'd[0]["references"][0]')" "^#1 $hex mei$" "and which asset, as which tag"
+check "log after a raw base64 injection" inject --profile kling-image "$prompt"
+like "$(last_log 'd[0]["request"]["image"]')" "^blob:$hex$" "raw base64 is replaced too"
+check "no base64 payload is kept in the index" \
+	sh -c '! sqlite3 .troupe/troupe.db "SELECT request FROM requests" | grep -q "/9j/"'
+
+# ---- bad input: a clear error and a store left as it was ----
+
+fails_with 66 "nosuch: unknown profile" "unknown profile" troupe inject --profile nosuch "$prompt"
+fails_with 64 "a profile name is" "a profile name with a slash" \
+	troupe inject --profile ../etc/passwd "$prompt"
+mkdir bad-profiles
+printf '{"name": "broken", "service": "X", "doc": "https://x", "base_url": "https://x",
+ "request": {"path": "/x"}, "prompt": "/prompt",
+ "references": {"encoding": "carrier-pigeon", "pointer": "/r", "item": "{ref}"},
+ "outputs": {"urls": "/u"}}\n' >bad-profiles/broken.json
+printf '{"name": "truncated", "service": ' >bad-profiles/truncated.json
+printf '{"name": "noprompt", "service": "X", "doc": "https://x", "base_url": "https://x",
+ "request": {"path": "/x"}, "references": {"pointer": "/r", "item": "{ref}"},
+ "outputs": {"urls": "/u"}}\n' >bad-profiles/noprompt.json
+printf '{"name": "other", "service": "X", "doc": "https://x", "output": "text",
+ "text": {"refs_prefix": " --cref "}, "references": {"encoding": "url"}}\n' >bad-profiles/renamed.json
+fails_with 65 "broken.json: references.encoding: \"carrier-pigeon\" is not one of" \
+	"a broken profile: the error names the field" \
+	env TROUPE_PROFILE_PATH="$PWD/bad-profiles:$TROUPE_PROFILE_PATH" "$TROUPE" inject --profile broken "$prompt"
+fails_with 65 "truncated.json: not valid JSON" "a profile that is not JSON" \
+	env TROUPE_PROFILE_PATH="$PWD/bad-profiles:$TROUPE_PROFILE_PATH" "$TROUPE" inject --profile truncated "$prompt"
+fails_with 65 "noprompt.json: prompt: missing" "a profile without a prompt pointer" \
+	env TROUPE_PROFILE_PATH="$PWD/bad-profiles:$TROUPE_PROFILE_PATH" "$TROUPE" inject --profile noprompt "$prompt"
+fails_with 65 "renamed.json: name: \"other\" does not match the file name" \
+	"a profile whose name is not its file's" \
+	env TROUPE_PROFILE_PATH="$PWD/bad-profiles:$TROUPE_PROFILE_PATH" "$TROUPE" inject --profile renamed "$prompt"
+fails_with 65 "broken.json: references.encoding" "profile validate names the field too" \
+	troupe profile validate bad-profiles/broken.json
+cp "${TROUPE_PROFILE_PATH%%:*}/runway-gen4-image.json" bad-profiles/
+sed 's/"max": 3/"max": 1/' bad-profiles/runway-gen4-image.json >bad-profiles/r.json &&
+	mv bad-profiles/r.json bad-profiles/runway-gen4-image.json
+check "a profile earlier in TROUPE_PROFILE_PATH overrides the built-in one" \
+	env TROUPE_PROFILE_PATH="$PWD/bad-profiles:$TROUPE_PROFILE_PATH" "$TROUPE" inject \
+	--profile runway-gen4-image "@mei meets @kai"
+is "$(jsonv .out 'len(d["referenceImages"])')" 1 "its max of 1 applies"
+
+fails_with 65 "@nobody: unknown character" "a mention of an unknown character" \
+	troupe inject --profile runway-gen4-image "@mei meets @nobody"
+fails_with 65 "not valid JSON" "a request that is not JSON" \
+	sh -c 'printf "{\"promptText\": \"@mei\"," | "$TROUPE" inject --profile runway-gen4-image'
+fails_with 65 "not a JSON object" "a JSON request that is not an object" \
+	sh -c 'printf "[\"@mei\"]" | "$TROUPE" inject --profile runway-gen4-image'
+fails_with 65 "no prompt text at /promptText" "a request without the prompt field" \
+	sh -c 'printf "{\"text\": \"@mei\"}" | "$TROUPE" inject --profile runway-gen4-image'
+fails_with 65 "@ghost: no references this profile can use" \
+	"a character with no references the profile can use" \
+	troupe inject --profile runway-gen4-image "@ghost haunts"
+fails_with 65 "@mei:summer: no references" "a look with no references" \
+	troupe inject --profile runway-gen4-image "@mei:summer at the beach"
+fails_with 65 "--ref role:prop: no assets match" "--ref that selects nothing" \
+	troupe inject --profile runway-gen4-image --ref role:prop "$prompt"
+fails_with 78 "TROUPE_REF_BASE_URL" "URL references without a published base" \
+	env -u TROUPE_REF_BASE_URL "$TROUPE" inject --profile midjourney "$prompt"
+fails_with 64 "which service" "no --profile" troupe inject "$prompt"
+fails_with 65 "the request is empty" "an empty request" \
+	sh -c 'printf "" | "$TROUPE" inject --profile runway-gen4-image'
+
+done_testing

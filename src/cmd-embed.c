@@ -456,8 +456,14 @@ static int embed_import(struct cli *cli, struct catalog *cat, struct embed_args 
 	for (size_t i = 0; i < n; i++)
 		free(rows[i].v);
 	free(rows);
-	if (rc == 0 && !cli->quiet)
-		printf("model %s: %zu vectors imported\n", a->model, n);
+	if (rc == 0 && cli->json) {
+		cJSON *j = cJSON_CreateObject();
+		cJSON_AddStringToObject(j, "model", a->model);
+		cJSON_AddNumberToObject(j, "imported", (double)n);
+		json_print(j);
+	} else if (rc == 0 && !cli->quiet) {
+		printf("model %s: %zu vector%s imported\n", a->model, n, n == 1 ? "" : "s");
+	}
 	return rc;
 }
 
@@ -480,14 +486,17 @@ struct nearest_out {
 	struct table *table;
 	int64_t skip;
 	size_t shown;
+	size_t k;
 };
 
 static int nearest_row(const struct asset *a, float score, void *ctx)
 {
 	struct nearest_out *o = ctx;
-	if (a->id == o->skip)
+	if (a->id == o->skip || o->shown >= o->k)
 		return 0;
 	o->shown++;
+	if (score > 1)
+		score = 1;
 	if (o->json) {
 		cJSON *j = json_asset(a);
 		cJSON_AddNumberToObject(j, "similarity", score);
@@ -540,6 +549,7 @@ static int cmd_nearest(struct cli *cli, int argc, char **argv)
 		    catalog_embedding_get(cat, out.skip, a.model, &q, &dim) < 0)
 			goto out;
 	}
+	out.k = (size_t)a.k;
 	static const char *const headers[] = {"SIMILARITY", "ID", "HASH", "CHARACTER", "ROLE", "TAGS"};
 	if (cli->json)
 		out.json = cJSON_CreateArray();
@@ -646,9 +656,34 @@ static int cmd_check(struct cli *cli, int argc, char **argv)
 		cli_usage_error(&cmd_check_entry, "which shots, and --character SLUG");
 		goto out;
 	}
-	for (size_t i = 0; i < a.words.n; i++)
-		if (collect_files(a.words.items[i], &shots) < 0)
+	/* Shots must be pictures: one named on the command line that is not
+	 * is an error; in a directory, other files are skipped. */
+	for (size_t i = 0; i < a.words.n; i++) {
+		struct strlist found = {0};
+		if (collect_files(a.words.items[i], &found) < 0) {
+			strlist_clear(&found);
 			goto out;
+		}
+		for (size_t k = 0; k < found.n; k++) {
+			struct image_info info;
+			bool named = strcmp(found.items[k], a.words.items[i]) == 0;
+			if (image_probe(found.items[k], &info) < 0) {
+				if (named || error_code() != EX_DATAERR) {
+					error_prefix("%s", found.items[k]);
+					strlist_clear(&found);
+					goto out;
+				}
+				warn("skipped %s: %s", found.items[k], error_message());
+				continue;
+			}
+			strlist_push(&shots, found.items[k]);
+		}
+		strlist_clear(&found);
+	}
+	if (!shots.n) {
+		error_set(EX_DATAERR, "no pictures to check");
+		goto out;
+	}
 	cat = catalog_open(cli->store_dir);
 	if (!cat || !(slug = catalog_character_slug(cat, a.character)))
 		goto out;
@@ -708,11 +743,17 @@ static int cmd_check(struct cli *cli, int argc, char **argv)
 					best_ref = refs.ids[r];
 				}
 			}
+			if (best > 1)
+				best = 1; /* rounding of unit vectors */
 			verdict = best >= threshold ? "same" : "drifted";
 		} else {
 			/* No face (or nothing the model can embed): the character is not
-			 * recognisably there. */
-			snprintf(reason, sizeof(reason), "%s", error_message());
+			 * recognisably there. The message without the shot's name: */
+			const char *msg = error_message();
+			size_t len = strlen(shot);
+			if (!strncmp(msg, shot, len) && !strncmp(msg + len, ": ", 2))
+				msg += len + 2;
+			snprintf(reason, sizeof(reason), "%s", msg);
 			verdict = "drifted";
 		}
 		free(v);
@@ -774,17 +815,17 @@ out:
 	refs_free(&refs);
 	free(ph.h);
 	free(ph.ids);
-	free(slug);
 	profile_free(p);
 	catalog_close(cat);
-	strlist_clear(&shots);
-	strlist_clear(&a.words);
 	/* Exit 1 says some shot drifted; any other failure keeps its code. */
 	if (rc == 0 && drifted) {
-		error_set(1, "%d of %zu shot%s drifted from @%s", drifted, shots.n ? shots.n : 1,
-		          drifted == 1 ? "" : "s", a.character);
-		return -1;
+		error_set(1, "%d of %zu shot%s drifted from @%s", drifted, shots.n,
+		          shots.n == 1 ? "" : "s", slug);
+		rc = -1;
 	}
+	free(slug);
+	strlist_clear(&shots);
+	strlist_clear(&a.words);
 	return rc;
 }
 
@@ -847,28 +888,39 @@ static int cmd_calibrate(struct cli *cli, int argc, char **argv)
 	qsort(diff, nd, sizeof(double), cmp_double);
 	/* The threshold that best separates the two groups: maximise the mean
 	 * of the pass rate of same-character pairs and the fail rate of
-	 * other-character pairs, placed halfway between neighbouring values. */
-	double best_t = 0, best_acc = -1;
-	size_t total = ns + nd;
-	double *all = xmalloc(total * sizeof(double));
-	memcpy(all, same, ns * sizeof(double));
-	memcpy(all + ns, diff, nd * sizeof(double));
-	qsort(all, total, sizeof(double), cmp_double);
-	for (size_t i = 0; i <= total; i++) {
-		double t = i == 0 ? all[0] - 0.01 : i == total ? all[total - 1] + 0.01
-		                                               : (all[i - 1] + all[i]) / 2;
-		size_t pass_same = 0, fail_diff = 0;
-		for (size_t k = 0; k < ns; k++)
-			pass_same += same[k] >= t;
-		for (size_t k = 0; k < nd; k++)
-			fail_diff += diff[k] < t;
-		double acc = ((double)pass_same / ns + (double)fail_diff / nd) / 2;
+	 * other-character pairs, placed halfway between neighbouring values.
+	 * Both lists are sorted, so one sweep counts what lies below each
+	 * candidate. */
+	double best_t = same[0] - 0.01, best_acc = -1;
+	size_t is = 0, id = 0;
+	for (;;) {
+		double t;
+		if (is == 0 && id == 0)
+			t = (same[0] < diff[0] ? same[0] : diff[0]) - 0.01;
+		else {
+			double lo = is && (!id || same[is - 1] >= diff[id - 1]) ? same[is - 1] : diff[id - 1];
+			double hi = is < ns && (id >= nd || same[is] <= diff[id]) ? same[is]
+			            : id < nd                                      ? diff[id]
+			                                                           : lo + 0.02;
+			t = (lo + hi) / 2;
+		}
+		/* pairs below t: is same ones fail, id other ones are rejected */
+		double acc = ((double)(ns - is) / ns + (double)id / nd) / 2;
 		if (acc > best_acc + 1e-12) {
 			best_acc = acc;
 			best_t = t;
 		}
+		if (is == ns && id == nd)
+			break;
+		if (id == nd || (is < ns && same[is] <= diff[id]))
+			is++;
+		else
+			id++;
 	}
-	free(all);
+	if (best_acc < 0.9)
+		warn("model %s separates these characters poorly (balanced accuracy %.0f%%): add more "
+		     "references, or check them with 'troupe nearest'",
+		     a.model, 100 * best_acc);
 	if (catalog_model_set_threshold(cat, a.model, best_t) < 0)
 		goto out;
 	double mean_s = 0, mean_d = 0;

@@ -566,6 +566,10 @@ int generate_run(struct catalog *cat, const struct profile *p, const char *input
                  const struct generate_options *o, struct generate_result *out)
 {
 	memset(out, 0, sizeof(*out));
+	if (p->output == PROFILE_EMBEDDING)
+		return error_set(EX_USAGE, "profile %s computes embeddings; it takes no requests (see "
+		                           "'troupe embed')",
+		                 p->name);
 	if (p->output != PROFILE_JSON)
 		return error_set(EX_USAGE, "profile %s makes prompt text, not a request to send; use "
 		                           "'troupe inject'",

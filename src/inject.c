@@ -438,6 +438,10 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
                const struct inject_options *o, struct injection *out)
 {
 	memset(out, 0, sizeof(*out));
+	if (p->output == PROFILE_EMBEDDING)
+		return error_set(EX_USAGE, "profile %s computes embeddings; it takes no requests (see "
+		                           "'troupe embed')",
+		                 p->name);
 	cJSON *request = NULL;
 	const char *prompt_in;
 	struct strlist looks = {0}, auth = {0};

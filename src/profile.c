@@ -385,6 +385,13 @@ struct profile *profile_load_file(const char *path)
 		p->image_body = get_enum(&l, req, "request.", "body", bodies, 0) == 1;
 		p->template = get_object(&l, req, "request.", "template", false);
 		p->model = get_string(&l, root, "", "model", true);
+		if (p->model && (!*p->model || strlen(p->model) > 64 ||
+		                 strspn(p->model, "abcdefghijklmnopqrstuvwxyz0123456789._-") !=
+		                         strlen(p->model)))
+			bad(&l, "model", "a model name is lower-case letters, digits, '.', '_' and '-'");
+		if (p->base_url && strncmp(p->base_url, "https://", 8) != 0 &&
+		    strncmp(p->base_url, "http://", 7) != 0)
+			bad(&l, "base_url", "must be an http(s) URL");
 		p->vector = get_pointer(&l, root, "", "vector", true);
 		p->nothing_status = get_int(&l, root, "", "nothing_status", 0, 0, 599);
 		p->nothing_error = get_string(&l, root, "", "nothing_error", false);
@@ -392,8 +399,18 @@ struct profile *profile_load_file(const char *path)
 			p->nothing_error = "nothing to embed";
 		load_sending(&l, root);
 		cJSON *refs = get_object(&l, root, "", "references", !p->image_body);
-		if (refs)
+		if (refs && p->image_body) {
+			/* The image is the body: only its limits matter. */
+			load_limits(&l, get_object(&l, refs, "references.", "limits", false), &p->limits);
+			if (!p->limits.format[0])
+				snprintf(p->limits.format, sizeof(p->limits.format), "jpeg");
+			if (!p->limits.quality)
+				p->limits.quality = 90;
+		} else if (refs) {
 			load_references(&l, refs);
+			if (p->encoding != ENC_BASE64 && p->encoding != ENC_DATA_URI)
+				bad(&l, "references.encoding", "an embedding profile sends base64 or a data URI");
+		}
 		else {
 			p->max_refs = p->per_character = 1;
 			snprintf(p->limits.format, sizeof(p->limits.format), "jpeg");

@@ -1,0 +1,83 @@
+#!/bin/sh
+# The consistency check end to end, with the real local face service
+# (contrib/face-service) on real photographs: the same person re-framed,
+# re-lit or re-encoded passes; a different person drifts; no face drifts.
+. "${TEST_SRCDIR:-$(dirname "$0")}/lib.sh"
+
+service=${TROUPE_FACE_SERVICE:-$TEST_SRCDIR/../contrib/face-service}
+photos=$TEST_SRCDIR/data/photos
+if ! command -v node >/dev/null || [ ! -d "$service/node_modules/@vladmandic/face-api" ]; then
+	fail "the face service needs Node.js and 'npm ci' in contrib/face-service (./bootstrap does both)"
+	done_testing
+	exit
+fi
+node "$service/server.js" --port 0 --port-file "$scratch/face.port" >/dev/null 2>face.log &
+face=$!
+trap 'kill $face 2>/dev/null; rm -rf "$scratch"' EXIT
+for i in $(seq 1 150); do [ -s face.port ] && break; sleep 0.2; done
+check "the face service started" test -s face.port
+export TROUPE_FACE_URL="http://127.0.0.1:$(cat face.port)"
+
+troupe init >/dev/null
+troupe character new eileen --name "Eileen" >/dev/null
+troupe character new cam --name "Cam" >/dev/null
+# Two references each: the photograph and a re-framed copy of it.
+vips crop "$photos/astronaut.jpg" astro-crop.jpg 40 0 300 340 >/dev/null 2>&1
+vips crop "$photos/camera.jpg" camera-crop.jpg 20 0 340 384 >/dev/null 2>&1
+troupe add eileen "$photos/astronaut.jpg" astro-crop.jpg --role face >/dev/null
+troupe add cam "$photos/camera.jpg" camera-crop.jpg --role face >/dev/null
+troupe add "$photos/coffee.jpg" --role prop >/dev/null
+
+check "embed every picture with the face model" troupe embed --model face
+like "$(cat .out)" "4 embedded, 0 already had a vector, 1 with no face" \
+	"four faces, and the coffee cup has none"
+like "$(cat .err)" "asset 5: no face in the image" "the picture without a face is named"
+is "$(sqlite3 .troupe/troupe.db "SELECT dimension FROM models WHERE name = 'face'")" 128 \
+	"face descriptors have 128 dimensions"
+check "calibrate from the store's own references" troupe calibrate --model face --json
+like "$(tr -d '\n\t ' <.out)" '"balanced_accuracy":1[,}]' "the two people separate"
+
+# Shots: the same person re-encoded, re-lit, resized; another person; no face.
+mkdir shots
+vips copy "$photos/astronaut.jpg" "shots/1-requality.jpg[Q=40]" >/dev/null 2>&1
+vips linear "$photos/astronaut.jpg" shots/2-brighter.jpg 1.2 10 >/dev/null 2>&1
+vips linear "$photos/astronaut.jpg" shots/3-darker.jpg 0.7 0 >/dev/null 2>&1
+vips resize "$photos/astronaut.jpg" shots/4-smaller.jpg 0.6 >/dev/null 2>&1
+check "the same person, re-encoded, re-lit and resized" troupe check shots --character eileen --json
+is "$(grep -c '"verdict":	"same"' .out)" 4 "all four shots pass"
+like "$(tr -d '\n\t ' <.out)" '"best_reference":[12],' "the best reference is one of Eileen's"
+like "$(tr -d '\n\t ' <.out)" '"phash_distance":[0-9]' "the pHash distance is reported too"
+
+check "a table for people" troupe check shots/2-brighter.jpg --character eileen
+like "$(cat .out)" "^VERDICT +SIMILARITY +BEST-REF +PHASH +SHOT" "with a header"
+like "$(cat .out)" "same +0\.9[0-9]+ +#[12] +[0-9]+ +shots/2-brighter.jpg" "and the verdict"
+
+troupe check "$photos/camera.jpg" --character eileen --json >drift.json 2>drift.err
+is "$?" 1 "a different person: exit status 1"
+like "$(tr -d '\n\t ' <drift.json)" '"verdict":"drifted","pass":false' "says drifted"
+like "$(cat drift.err)" "1 of 1 shot drifted from @eileen" "and says so on stderr"
+
+troupe check shots "$photos/coffee.jpg" --character eileen --json >mixed.json 2>/dev/null
+is "$?" 1 "one bad shot among good ones: exit status 1"
+like "$(tr -d '\n\t ' <mixed.json)" '"reason":"[^"]*nofaceintheimage"' "no face is a reason to drift"
+is "$(grep -c '"pass":	true' mixed.json)" 4 "the good shots still pass"
+
+check "nearest to a new photo of her" troupe nearest shots/3-darker.jpg --model face -k 2 --json
+like "$(tr -d '\n\t ' <.out)" '^\[\{"id":[12],"hash":"[0-9a-f]*","character":"eileen".*"character":"eileen"' \
+	"her two references come first"
+
+fails_with 66 "nobody: unknown character" "check of an unknown character" \
+	troupe check shots --character nobody
+fails_with 66 "no-such-dir: No such file" "a missing shot" troupe check no-such-dir --character eileen
+fails_with 66 "model nothing: no vectors yet" "an unknown model" \
+	troupe check shots --character eileen --model nothing
+printf 'not a picture' >shots/notes.txt
+fails_with 65 "notes.txt: not an image" "a file that is not a picture" \
+	troupe check shots/notes.txt --character eileen
+
+kill $face
+wait $face 2>/dev/null
+fails_with 69 "embedding service \(profile face\)" "the face service is down" \
+	troupe check shots/1-requality.jpg --character eileen
+
+done_testing

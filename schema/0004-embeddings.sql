@@ -10,6 +10,8 @@ CREATE TABLE models (
 	dimension  INTEGER NOT NULL CHECK (dimension BETWEEN 1 AND 65536),
 	threshold  REAL,
 	generation INTEGER NOT NULL DEFAULT 0,
+	vectors    INTEGER NOT NULL DEFAULT 0, -- kept by the triggers: counting
+	                                       -- a million rows of blobs is slow
 	created    INTEGER NOT NULL
 );
 
@@ -24,7 +26,8 @@ CREATE INDEX embeddings_by_asset ON embeddings(asset_id);
 
 CREATE TRIGGER embeddings_insert AFTER INSERT ON embeddings
 BEGIN
-	UPDATE models SET generation = generation + 1 WHERE id = NEW.model_id;
+	UPDATE models SET generation = generation + 1, vectors = vectors + 1
+	WHERE id = NEW.model_id;
 END;
 CREATE TRIGGER embeddings_update AFTER UPDATE ON embeddings
 BEGIN
@@ -32,5 +35,6 @@ BEGIN
 END;
 CREATE TRIGGER embeddings_delete AFTER DELETE ON embeddings
 BEGIN
-	UPDATE models SET generation = generation + 1 WHERE id = OLD.model_id;
+	UPDATE models SET generation = generation + 1, vectors = vectors - 1
+	WHERE id = OLD.model_id;
 END;

@@ -1706,8 +1706,7 @@ static int model_fill(sqlite3_stmt *stmt, struct model_info *m)
 }
 
 static const char sql_model_select[] =
-	"SELECT m.id, m.name, m.dimension, m.threshold, "
-	"(SELECT count(*) FROM embeddings e WHERE e.model_id = m.id) FROM models m ";
+	"SELECT m.id, m.name, m.dimension, m.threshold, m.vectors FROM models m ";
 
 int catalog_model_get(struct catalog *cat, const char *name, struct model_info *out)
 {
@@ -1789,16 +1788,31 @@ int catalog_embedding_put(struct catalog *cat, int64_t asset_id, const char *mod
 		db_error(cat->db, "model");
 		goto out;
 	}
-	if (catalog_model_get(cat, model, &m) < 0)
+	/* Only id and dimension: the full model row counts its vectors,
+	 * which would make a large import quadratic. */
+	sqlite3_stmt *sel = db_prepare(cat->db, "SELECT id, dimension FROM models WHERE name = ?1");
+	if (!sel)
 		goto out;
+	sqlite3_bind_text(sel, 1, model, -1, SQLITE_STATIC);
+	int found = sqlite3_step(sel);
+	m.id = sqlite3_column_int64(sel, 0);
+	m.dimension = (uint32_t)sqlite3_column_int(sel, 1);
+	sqlite3_finalize(sel);
+	if (found != SQLITE_ROW) {
+		db_error(cat->db, "model");
+		goto out;
+	}
 	/* A model's dimension is fixed once its first vector lands. */
 	if (m.dimension != dim) {
 		error_set(EX_DATAERR, "asset %lld: a %u-dimensional vector for model %s, which has %u",
 		          (long long)asset_id, dim, model, m.dimension);
 		goto out;
 	}
-	put = db_prepare(cat->db, "INSERT OR REPLACE INTO embeddings(asset_id, model_id, vector, "
-	                          "added) VALUES (?1, ?2, ?3, ?4)");
+	/* An upsert, not REPLACE: the triggers that keep the model's count
+	 * and generation must see an update as an update. */
+	put = db_prepare(cat->db, "INSERT INTO embeddings(asset_id, model_id, vector, added) "
+	                          "VALUES (?1, ?2, ?3, ?4) ON CONFLICT(model_id, asset_id) DO UPDATE "
+	                          "SET vector = excluded.vector, added = excluded.added");
 	if (!put)
 		goto out;
 	sqlite3_bind_int64(put, 1, asset_id);

@@ -173,8 +173,14 @@ static int cmd_inject(struct cli *cli, int argc, char **argv)
 		} else {
 			puts(in.text);
 		}
-	} else {
+	} else if (isatty(STDOUT_FILENO)) {
 		json_print(cJSON_Duplicate(in.request, 1));
+	} else {
+		/* For a pipe: compact, and without copying megabytes of base64. */
+		static char outbuf[1 << 20];
+		setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
+		json_write(stdout, in.request);
+		fputc('\n', stdout);
 	}
 	rc = 0;
 out:

@@ -48,4 +48,11 @@ void http_response_clear(struct http_response *resp);
 /* 0 if troupe may talk to this URL: https, or http to a loopback host. */
 int http_url_allowed(const char *url);
 
+/* The libcurl module's interface: one table, checked by version. */
+#define HTTP_OPS_VERSION 1
+struct http_ops {
+	int version;
+	int (*send)(const struct http_request *req, struct http_response *resp);
+};
+
 #endif

@@ -6,75 +6,21 @@
 #include "config.h"
 
 #include "image.h"
+#include "module.h"
 #include "util.h"
 
-#include <dlfcn.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#ifndef IMAGE_MODULE_DIR
-#define IMAGE_MODULE_DIR "/usr/local/lib/troupe"
-#endif
-#define IMAGE_MODULE_NAME "troupe-image.so"
-
 static const struct image_ops *ops;
-static void *module;
 
-static void *open_module(const char *path)
-{
-	return access(path, R_OK) == 0 ? dlopen(path, RTLD_NOW | RTLD_LOCAL) : NULL;
-}
-
-/* The module is found as $TROUPE_IMAGE_MODULE, beside the running
- * program (a build tree), or in the installed library directory. */
 static int load(void)
 {
-	if (ops)
-		return 0;
-	struct strbuf tried = STRBUF_INIT;
-	const char *env = getenv("TROUPE_IMAGE_MODULE");
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	char *beside = NULL;
-	if (n > 0) {
-		self[n] = '\0';
-		char *slash = strrchr(self, '/');
-		if (slash) {
-			*slash = '\0';
-			beside = xasprintf("%s/%s", self, IMAGE_MODULE_NAME);
-		}
-	}
-	const char *candidates[] = {env && *env ? env : NULL, beside,
-	                            IMAGE_MODULE_DIR "/" IMAGE_MODULE_NAME};
-	for (size_t i = 0; i < 3 && !module; i++) {
-		if (!candidates[i])
-			continue;
-		module = open_module(candidates[i]);
-		if (!module) {
-			const char *why = dlerror();
-			sb_addf(&tried, "%s%s", tried.len ? "; " : "", why ? why : candidates[i]);
-		}
-	}
-	free(beside);
-	if (!module) {
-		error_set(EX_SOFTWARE, "cannot load the image module %s (%s)", IMAGE_MODULE_NAME,
-		          tried.len ? tried.buf : "not found");
-		sb_release(&tried);
-		return -1;
-	}
-	sb_release(&tried);
-	const struct image_ops *table = dlsym(module, "troupe_image_ops");
-	if (!table || table->version != IMAGE_OPS_VERSION) {
-		dlclose(module);
-		module = NULL;
-		return error_set(EX_SOFTWARE, "the image module %s does not match this troupe",
-		                 IMAGE_MODULE_NAME);
-	}
-	ops = table;
-	return 0;
+	if (!ops)
+		ops = module_load("troupe-image.so", "troupe_image_ops", IMAGE_OPS_VERSION);
+	return ops ? 0 : -1;
 }
 
 int image_probe(const char *path, struct image_info *out)

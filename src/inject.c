@@ -10,6 +10,7 @@
 
 #include <ctype.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,10 +198,18 @@ static int read_all(const char *path, struct strbuf *out)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return error_set(EX_IOERR, "%s: cannot read", path);
-	char buf[1 << 16];
+	struct stat st;
+	if (fstat(fd, &st) == 0 && st.st_size > 0)
+		sb_grow(out, (size_t)st.st_size);
 	ssize_t got;
-	while ((got = read(fd, buf, sizeof(buf))) > 0)
-		sb_add(out, buf, (size_t)got);
+	for (;;) {
+		sb_grow(out, 1 << 16);
+		got = read(fd, out->buf + out->len, out->alloc - out->len - 1);
+		if (got <= 0)
+			break;
+		out->len += (size_t)got;
+		out->buf[out->len] = '\0';
+	}
 	close(fd);
 	return got < 0 ? error_set(EX_IOERR, "%s: cannot read", path) : 0;
 }
@@ -327,6 +336,10 @@ static cJSON *fill_template(const cJSON *tmpl, const struct injected_ref *r, con
 	if (cJSON_IsString(tmpl)) {
 		if (r->numeric && strcmp(tmpl->valuestring, "{ref}") == 0)
 			return cJSON_CreateNumber(strtod(r->encoded, NULL));
+		/* A payload of megabytes is referenced, not copied: the request is
+		 * always freed before the references (injection_clear). */
+		if (strcmp(tmpl->valuestring, "{ref}") == 0)
+			return cJSON_CreateStringReference(r->encoded);
 		struct strbuf sb = STRBUF_INIT;
 		char number[24];
 		snprintf(number, sizeof(number), "%zu", index);
@@ -697,29 +710,48 @@ char *inject_redacted(const struct injection *in)
 {
 	if (!in->request)
 		return xstrdup(in->text ? in->text : "");
-	cJSON *copy = cJSON_Duplicate(in->request, 1);
+	/* The payloads are swapped for "blob:HASH" in place, printed, and put
+	 * back: no copy of megabytes of base64 is made. A payload is a string
+	 * equal to what was encoded for a reference (length first, then bytes). */
+	size_t *lens = xcalloc(in->nrefs ? in->nrefs : 1, sizeof(size_t));
+	for (size_t i = 0; i < in->nrefs; i++)
+		lens[i] = in->refs[i].encoded ? strlen(in->refs[i].encoded) : 0;
+	struct swap {
+		cJSON *item;
+		char *original;
+		int type;
+	} *swaps = NULL;
+	size_t nswaps = 0;
 	cJSON *stack[256];
 	int depth = 0;
-	stack[depth++] = copy;
+	stack[depth++] = in->request;
 	while (depth) {
 		cJSON *item = stack[--depth];
 		if (cJSON_IsString(item)) {
+			size_t len = strlen(item->valuestring);
 			for (size_t i = 0; i < in->nrefs; i++) {
-				const char *enc = in->refs[i].encoded;
-				if (enc && strlen(enc) > 64 && strstr(item->valuestring, enc)) {
-					char *blob = xasprintf("blob:%s", in->refs[i].derived.hash);
-					cJSON_SetValuestring(item, blob);
-					free(blob);
-					break;
-				}
+				if (lens[i] <= 64 || lens[i] != len ||
+				    memcmp(item->valuestring, in->refs[i].encoded, len) != 0)
+					continue;
+				swaps = xrealloc(swaps, (nswaps + 1) * sizeof(*swaps));
+				swaps[nswaps++] = (struct swap){item, item->valuestring, item->type};
+				item->valuestring = xasprintf("blob:%s", in->refs[i].derived.hash);
+				item->type &= ~cJSON_IsReference;
+				break;
 			}
 		} else {
 			cJSON *child;
 			cJSON_ArrayForEach(child, item) if (depth < 256) stack[depth++] = child;
 		}
 	}
-	char *text = cJSON_PrintUnformatted(copy);
-	cJSON_Delete(copy);
+	char *text = cJSON_PrintUnformatted(in->request);
+	for (size_t i = 0; i < nswaps; i++) {
+		free(swaps[i].item->valuestring);
+		swaps[i].item->valuestring = swaps[i].original;
+		swaps[i].item->type = swaps[i].type;
+	}
+	free(swaps);
+	free(lens);
 	return text;
 }
 

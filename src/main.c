@@ -7,6 +7,7 @@
 #include "image.h"
 #include "util.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,11 @@ static int finish(int rc, const char *command)
 
 int main(int argc, char **argv)
 {
+	/* Keep large buffers (base64 payloads, decoded images) in the heap
+	 * and reuse them, instead of mapping fresh pages the kernel must zero
+	 * for every one. */
+	mallopt(M_MMAP_THRESHOLD, 64 << 20);
+	mallopt(M_TRIM_THRESHOLD, 128 << 20);
 	struct cli cli = {0};
 	int i = 1;
 	/* Global options come before the command; the option parser of each

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# bench/vectors.sh — nearest over a million 512-d vectors, side by side in
+# the same run with NumPy (a matrix-vector product and argpartition over
+# the same data) and with a plain sequential read of the same bytes from
+# memory. Called by bench/run; needs python3-numpy (Debian's).
+#
+# usage: bench/vectors.sh
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TROUPE=${TROUPE:-$here/../troupe}
+out=${BENCH_DIR:-$here/out}
+results=$out/results.tsv
+readonly VECTORS=1000000 DIM=512 K=10 RUNS=11
+PY=/usr/bin/python3
+
+note() { echo "== $*" >&2; }
+row() {
+	local IFS=$'\t'
+	echo "$*" >>"$results"
+}
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+ms() { local t0 t1; t0=$(date +%s%N); "$@" >/dev/null; t1=$(date +%s%N); awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) / 1e6 }'; }
+
+"$PY" -c 'import numpy' 2>/dev/null || { echo "bench/vectors.sh: needs python3-numpy (apt-get install python3-numpy)" >&2; exit 1; }
+dir=$out/vectors
+mkdir -p "$dir"
+store=$dir/store/.troupe
+if [ ! -f "$dir/ready" ]; then
+	note "making $VECTORS unit vectors of $DIM dimensions and a store for them"
+	rm -rf "$dir/store" && "$TROUPE" init "$dir/store" >/dev/null
+	sqlite3 "$store/troupe.db" <<-SQL
+		BEGIN;
+		WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $VECTORS)
+		INSERT INTO blobs(hash, bytes, added) SELECT lower(hex(randomblob(16))), 1000, 1767225600 FROM n;
+		INSERT INTO assets(blob_id, role, width, height, format, added)
+		SELECT id, 'reference', 512, 512, 'jpeg', 1767225600 FROM blobs;
+		COMMIT;
+	SQL
+	"$PY" - "$dir" "$VECTORS" "$DIM" <<-'PY'
+		import sys, numpy as np
+		d, n, dim = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+		rng = np.random.default_rng(7)
+		m = rng.standard_normal((n, dim), dtype=np.float32)
+		m /= np.linalg.norm(m, axis=1, keepdims=True)
+		np.save(d + "/vectors.npy", m)
+		with open(d + "/ids", "w") as f:
+		    f.write("\n".join(str(i) for i in range(1, n + 1)) + "\n")
+	PY
+	"$TROUPE" --store "$store" embed import --model bench "$dir/vectors.npy" --hashes "$dir/ids"
+	touch "$dir/ready"
+fi
+# The first search builds the flat file from the index; not timed here.
+"$TROUPE" --store "$store" nearest 12345 --model bench -k $K >/dev/null
+flat=$store/cache/vectors-bench.f32
+cat >"$dir/numpy_nearest.py" <<-'PY'
+	import sys, time, numpy as np
+	m = np.load(sys.argv[1], mmap_mode="r")
+	q = np.asarray(m[12344])
+	t0 = time.perf_counter()
+	scores = m @ q
+	top = np.argpartition(-scores, 11)[:11]
+	top = top[np.argsort(-scores[top])]
+	t1 = time.perf_counter()
+	print(" ".join(str(i + 1) for i in top if i != 12344)[:80], file=sys.stderr)
+	print("%.3f" % ((t1 - t0) * 1000))
+PY
+troupe_ms=() numpy_ms=() numpy_inner=() read_ms=()
+for run in $(seq $RUNS); do
+	troupe_ms+=("$(ms "$TROUPE" --store "$store" nearest 12345 --model bench -k $K)")
+	t0=$(date +%s%N)
+	inner=$("$PY" "$dir/numpy_nearest.py" "$dir/vectors.npy" 2>/dev/null)
+	t1=$(date +%s%N)
+	numpy_ms+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) / 1e6 }')")
+	numpy_inner+=("$inner")
+	read_ms+=("$(ms cat "$flat")")
+done
+t=$(printf '%s\n' "${troupe_ms[@]}" | median)
+n=$(printf '%s\n' "${numpy_ms[@]}" | median)
+ni=$(printf '%s\n' "${numpy_inner[@]}" | median)
+r=$(printf '%s\n' "${read_ms[@]}" | median)
+row "nearest top-10, 1M x 512-d" "${t} ms" "${n} ms" \
+	"$(awk -v a="$t" -v b="$n" 'BEGIN { printf "%.2f", a / b }')" "faster than NumPy (whole process)" \
+	"$(awk -v a="$t" -v b="$n" 'BEGIN { print (a < b) ? "yes" : "NO" }')"
+row "  NumPy product + argpartition only" "-" "${ni} ms" "-" "-" "-"
+row "  vs plain read of the 2 GB (cat)" "${t} ms" "${r} ms" \
+	"$(awk -v a="$t" -v b="$r" 'BEGIN { printf "%.2f", a / b }')" "within 1.5x of the read" \
+	"$(awk -v a="$t" -v b="$r" 'BEGIN { print (a <= 1.5 * b) ? "yes" : "NO" }')"

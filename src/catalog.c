@@ -19,9 +19,9 @@ struct catalog {
 	sqlite3 *db;
 };
 
-const char *const catalog_roles[] = {"sheet",    "face",     "turnaround", "expression",
-                                     "costume",  "pose",     "prop",       "location",
-                                     "reference", "generated", NULL};
+const char *const catalog_roles[] = {"sheet",	  "face",      "turnaround", "expression",
+				     "costume",	  "pose",      "prop",	     "location",
+				     "reference", "generated", NULL};
 
 /* Query fields own these namespaces; a tag cannot use them. */
 static const char *const reserved_namespaces[] = {"character", "role", "format", "hash", NULL};
@@ -105,9 +105,9 @@ int catalog_slug_check(const char *slug)
 		return error_set(EX_DATAERR, "'%s': a slug has 1 to 64 characters", slug);
 	if (strspn(slug, "abcdefghijklmnopqrstuvwxyz0123456789-") != len || slug[0] == '-')
 		return error_set(EX_DATAERR,
-		                 "'%s': a slug is lower-case letters, digits and '-' "
-		                 "(not starting with '-')",
-		                 slug);
+				 "'%s': a slug is lower-case letters, digits and '-' "
+				 "(not starting with '-')",
+				 slug);
 	return 0;
 }
 
@@ -119,7 +119,8 @@ static int tag_normalise(const char *in, char **ns, char **value)
 		return -1;
 	for (const char *const *r = reserved_namespaces; *r; r++) {
 		if (strcmp(*ns, *r) == 0) {
-			error_set(EX_DATAERR, "tag '%s': the namespace '%s' is a query field", in, *r);
+			error_set(EX_DATAERR, "tag '%s': the namespace '%s' is a query field", in,
+				  *r);
 			free(*ns);
 			free(*value);
 			return -1;
@@ -137,7 +138,7 @@ static int64_t tag_id(struct catalog *cat, const char *text, bool create)
 	sqlite3_stmt *stmt = NULL;
 	if (create) {
 		stmt = db_prepare(cat->db, "INSERT INTO tags(ns, value) VALUES (?1, ?2) "
-		                           "ON CONFLICT DO NOTHING");
+					   "ON CONFLICT DO NOTHING");
 		if (!stmt)
 			goto fail;
 		sqlite3_bind_text(stmt, 1, ns, -1, SQLITE_STATIC);
@@ -173,7 +174,7 @@ fail:
 
 /* Runs "INSERT/DELETE ... (?1 owner, ?2 tag)" for each tag of a list. */
 static int tags_apply(struct catalog *cat, const char *sql, int64_t owner,
-                      const struct strlist *tags, bool create)
+		      const struct strlist *tags, bool create)
 {
 	if (!tags || !tags->n)
 		return 0;
@@ -200,16 +201,16 @@ static int tags_apply(struct catalog *cat, const char *sql, int64_t owner,
 }
 
 static const char sql_character_tag_add[] =
-	"INSERT OR IGNORE INTO character_tags(character_id, tag_id) VALUES (?1, ?2)";
+    "INSERT OR IGNORE INTO character_tags(character_id, tag_id) VALUES (?1, ?2)";
 static const char sql_character_tag_remove[] =
-	"DELETE FROM character_tags WHERE character_id = ?1 AND tag_id = ?2";
+    "DELETE FROM character_tags WHERE character_id = ?1 AND tag_id = ?2";
 static const char sql_asset_tag_add[] =
-	"INSERT OR IGNORE INTO asset_tags(asset_id, tag_id) VALUES (?1, ?2)";
+    "INSERT OR IGNORE INTO asset_tags(asset_id, tag_id) VALUES (?1, ?2)";
 static const char sql_asset_tag_remove[] =
-	"DELETE FROM asset_tags WHERE asset_id = ?1 AND tag_id = ?2";
+    "DELETE FROM asset_tags WHERE asset_id = ?1 AND tag_id = ?2";
 
 static int aliases_apply(struct catalog *cat, const char *sql, int64_t owner,
-                         const struct strlist *aliases)
+			 const struct strlist *aliases)
 {
 	if (!aliases->n)
 		return 0;
@@ -229,7 +230,7 @@ static int aliases_apply(struct catalog *cat, const char *sql, int64_t owner,
 			continue;
 		if (sqlite3_errcode(cat->db) == SQLITE_CONSTRAINT)
 			rc = error_set(EX_DATAERR, "alias '%s' already names another character",
-			               aliases->items[i]);
+				       aliases->items[i]);
 		else
 			rc = db_error(cat->db, "alias");
 	}
@@ -258,8 +259,8 @@ int catalog_character_new(struct catalog *cat, const struct character *c)
 		return -1;
 	int64_t now = time_now();
 	sqlite3_stmt *stmt = db_prepare(
-		cat->db, "INSERT INTO characters(slug, name, description, negative, seed, created, "
-		         "updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)");
+	    cat->db, "INSERT INTO characters(slug, name, description, negative, seed, created, "
+		     "updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)");
 	if (!stmt)
 		goto fail;
 	sqlite3_bind_text(stmt, 1, c->slug, -1, SQLITE_STATIC);
@@ -271,7 +272,8 @@ int catalog_character_new(struct catalog *cat, const struct character *c)
 	sqlite3_bind_int64(stmt, 6, now);
 	if (sqlite3_step(stmt) != SQLITE_DONE) {
 		if (sqlite3_errcode(cat->db) == SQLITE_CONSTRAINT)
-			error_set(EX_DATAERR, "%s: a character with this slug already exists", c->slug);
+			error_set(EX_DATAERR, "%s: a character with this slug already exists",
+				  c->slug);
 		else
 			db_error(cat->db, c->slug);
 		goto fail;
@@ -281,9 +283,9 @@ int catalog_character_new(struct catalog *cat, const struct character *c)
 	int64_t id = sqlite3_last_insert_rowid(cat->db);
 	if (tags_apply(cat, sql_character_tag_add, id, &c->tags, true) < 0 ||
 	    aliases_apply(cat,
-	                  "INSERT OR IGNORE INTO character_aliases(character_id, alias) "
-	                  "VALUES (?1, ?2)",
-	                  id, &c->aliases) < 0 ||
+			  "INSERT OR IGNORE INTO character_aliases(character_id, alias) "
+			  "VALUES (?1, ?2)",
+			  id, &c->aliases) < 0 ||
 	    db_commit(cat->db) < 0)
 		goto fail;
 	return 0;
@@ -294,15 +296,15 @@ fail:
 }
 
 static const char sql_character_select[] =
-	"SELECT c.id, c.slug, c.name, c.description, c.negative, c.seed, c.created, c.updated, "
-	"(SELECT count(*) FROM assets a WHERE a.character_id = c.id) FROM characters c ";
+    "SELECT c.id, c.slug, c.name, c.description, c.negative, c.seed, c.created, c.updated, "
+    "(SELECT count(*) FROM assets a WHERE a.character_id = c.id) FROM characters c ";
 
 static int character_fill_lists(struct catalog *cat, struct character *c)
 {
 	sqlite3_stmt *stmt = db_prepare(
-		cat->db, "SELECT CASE g.ns WHEN '' THEN g.value ELSE g.ns || ':' || g.value END "
-		         "FROM character_tags ct JOIN tags g ON g.id = ct.tag_id "
-		         "WHERE ct.character_id = ?1 ORDER BY g.ns, g.value");
+	    cat->db, "SELECT CASE g.ns WHEN '' THEN g.value ELSE g.ns || ':' || g.value END "
+		     "FROM character_tags ct JOIN tags g ON g.id = ct.tag_id "
+		     "WHERE ct.character_id = ?1 ORDER BY g.ns, g.value");
 	if (!stmt)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, c->id);
@@ -310,7 +312,7 @@ static int character_fill_lists(struct catalog *cat, struct character *c)
 		strlist_push(&c->tags, (const char *)sqlite3_column_text(stmt, 0));
 	sqlite3_finalize(stmt);
 	stmt = db_prepare(cat->db, "SELECT alias FROM character_aliases WHERE character_id = ?1 "
-	                           "ORDER BY alias");
+				   "ORDER BY alias");
 	if (!stmt)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, c->id);
@@ -354,7 +356,7 @@ struct character *catalog_character_get(struct catalog *cat, const char *slug)
 	struct strbuf sql = STRBUF_INIT;
 	sb_adds(&sql, sql_character_select);
 	sb_adds(&sql, "WHERE c.slug = ?1 OR c.id = (SELECT character_id FROM character_aliases "
-	              "WHERE alias = ?1 LIMIT 1) ORDER BY c.slug = ?1 DESC LIMIT 1");
+		      "WHERE alias = ?1 LIMIT 1) ORDER BY c.slug = ?1 DESC LIMIT 1");
 	sqlite3_stmt *stmt = db_prepare(cat->db, sql.buf);
 	sb_release(&sql);
 	if (!stmt)
@@ -413,7 +415,7 @@ static int update_text(struct catalog *cat, int64_t id, const char *sql, const c
 	if (rc < 0) {
 		if (sqlite3_errcode(cat->db) == SQLITE_CONSTRAINT)
 			error_set(EX_DATAERR, "%s: a character with this slug already exists",
-			          value ? value : "");
+				  value ? value : "");
 		else
 			db_error(cat->db, "character");
 	}
@@ -424,8 +426,8 @@ static int update_text(struct catalog *cat, int64_t id, const char *sql, const c
 int catalog_character_edit(struct catalog *cat, const char *slug, const struct character_edit *e)
 {
 	struct character probe = {.name = (char *)e->name,
-	                          .description = (char *)e->description,
-	                          .negative = (char *)e->negative};
+				  .description = (char *)e->description,
+				  .negative = (char *)e->negative};
 	if (character_text_check(&probe) < 0)
 		return -1;
 	if (e->name && !*e->name)
@@ -439,23 +441,25 @@ int catalog_character_edit(struct catalog *cat, const char *slug, const struct c
 		goto fail;
 	int64_t id = c->id;
 	character_free(c);
-	if ((e->slug && update_text(cat, id, "UPDATE characters SET slug = ?2 WHERE id = ?1",
-	                            e->slug) < 0) ||
-	    (e->name && update_text(cat, id, "UPDATE characters SET name = ?2 WHERE id = ?1",
-	                            e->name) < 0) ||
+	if ((e->slug &&
+	     update_text(cat, id, "UPDATE characters SET slug = ?2 WHERE id = ?1", e->slug) < 0) ||
+	    (e->name &&
+	     update_text(cat, id, "UPDATE characters SET name = ?2 WHERE id = ?1", e->name) < 0) ||
 	    (e->description &&
 	     update_text(cat, id, "UPDATE characters SET description = ?2 WHERE id = ?1",
-	                 e->description) < 0) ||
-	    (e->negative && update_text(cat, id, "UPDATE characters SET negative = ?2 WHERE id = ?1",
-	                                e->negative) < 0) ||
+			 e->description) < 0) ||
+	    (e->negative &&
+	     update_text(cat, id, "UPDATE characters SET negative = ?2 WHERE id = ?1",
+			 e->negative) < 0) ||
 	    (e->clear_seed &&
 	     update_text(cat, id, "UPDATE characters SET seed = NULL WHERE id = ?1", NULL) < 0))
 		goto fail;
 	if (e->set_seed) {
 		char seed[32];
 		snprintf(seed, sizeof(seed), "%lld", (long long)e->seed);
-		if (update_text(cat, id, "UPDATE characters SET seed = CAST(?2 AS INTEGER) WHERE id = ?1",
-		                seed) < 0)
+		if (update_text(cat, id,
+				"UPDATE characters SET seed = CAST(?2 AS INTEGER) WHERE id = ?1",
+				seed) < 0)
 			goto fail;
 	}
 	char now[32];
@@ -463,13 +467,15 @@ int catalog_character_edit(struct catalog *cat, const char *slug, const struct c
 	if (tags_apply(cat, sql_character_tag_add, id, &e->add_tags, true) < 0 ||
 	    tags_apply(cat, sql_character_tag_remove, id, &e->remove_tags, false) < 0 ||
 	    aliases_apply(cat,
-	                  "INSERT OR IGNORE INTO character_aliases(character_id, alias) "
-	                  "VALUES (?1, ?2)",
-	                  id, &e->add_aliases) < 0 ||
-	    aliases_apply(cat, "DELETE FROM character_aliases WHERE character_id = ?1 AND alias = ?2",
-	                  id, &e->remove_aliases) < 0 ||
-	    update_text(cat, id, "UPDATE characters SET updated = CAST(?2 AS INTEGER) WHERE id = ?1",
-	                now) < 0 ||
+			  "INSERT OR IGNORE INTO character_aliases(character_id, alias) "
+			  "VALUES (?1, ?2)",
+			  id, &e->add_aliases) < 0 ||
+	    aliases_apply(cat,
+			  "DELETE FROM character_aliases WHERE character_id = ?1 AND alias = ?2",
+			  id, &e->remove_aliases) < 0 ||
+	    update_text(cat, id,
+			"UPDATE characters SET updated = CAST(?2 AS INTEGER) WHERE id = ?1",
+			now) < 0 ||
 	    db_commit(cat->db) < 0)
 		goto fail;
 	return 0;
@@ -500,9 +506,10 @@ int catalog_character_rm(struct catalog *cat, const char *slug, bool force, int6
 	char *real_slug = xstrdup(c->slug);
 	character_free(c);
 	if (count > 0 && !force) {
-		error_set(EX_DATAERR, "%s: %lld asset%s belong to this character (use --force to "
-		                      "remove them too)",
-		          real_slug, (long long)count, count == 1 ? "" : "s");
+		error_set(EX_DATAERR,
+			  "%s: %lld asset%s belong to this character (use --force to "
+			  "remove them too)",
+			  real_slug, (long long)count, count == 1 ? "" : "s");
 		free(real_slug);
 		goto fail;
 	}
@@ -534,7 +541,7 @@ struct add_item {
 };
 
 struct add_batch {
-	int64_t request_id; /* outputs of this request, or 0 */
+	int64_t request_id;  /* outputs of this request, or 0 */
 	struct strlist urls; /* where each output came from */
 	struct catalog *cat;
 	int64_t character_id; /* 0: none */
@@ -545,12 +552,13 @@ struct add_batch {
 };
 
 struct add_batch *catalog_add_begin(struct catalog *cat, const char *slug, const char *role,
-                                    const struct strlist *tags)
+				    const struct strlist *tags)
 {
 	if (!catalog_role_valid(role)) {
-		error_set(EX_USAGE, "--role %s: not a role (sheet, face, turnaround, expression, "
-		                    "costume, pose, prop, location, reference, generated)",
-		          role);
+		error_set(EX_USAGE,
+			  "--role %s: not a role (sheet, face, turnaround, expression, "
+			  "costume, pose, prop, location, reference, generated)",
+			  role);
 		return NULL;
 	}
 	int64_t character_id = 0;
@@ -581,7 +589,7 @@ struct add_batch *catalog_add_begin(struct catalog *cat, const char *slug, const
 static int blob_has_thumbnail(struct catalog *cat, const char *hash)
 {
 	sqlite3_stmt *stmt = db_prepare(cat->db, "SELECT 1 FROM blobs b JOIN thumbnails t ON "
-	                                         "t.blob_id = b.id WHERE b.hash = ?1");
+						 "t.blob_id = b.id WHERE b.hash = ?1");
 	if (!stmt)
 		return -1;
 	sqlite3_bind_text(stmt, 1, hash, -1, SQLITE_STATIC);
@@ -593,7 +601,7 @@ static int blob_has_thumbnail(struct catalog *cat, const char *hash)
 /* Decodes the picture once, at reduced size, for its thumbnail and pHash,
  * and stages the thumbnail. */
 static int stage_thumbnail(struct store *st, const char *path, struct store_staged *thumb,
-                           int *width, int *height, uint64_t *phash)
+			   int *width, int *height, uint64_t *phash)
 {
 	struct image_buffer buf;
 	if (image_thumbnail(path, IMAGE_THUMB_SIDE, &buf, phash) < 0)
@@ -619,7 +627,7 @@ int catalog_add_file(struct add_batch *b, const char *path)
 	}
 	if (!has) {
 		if (stage_thumbnail(b->cat->store, path, &item.thumb, &item.thumb_width,
-		                    &item.thumb_height, &item.phash) < 0) {
+				    &item.thumb_height, &item.phash) < 0) {
 			store_staged_discard(&item.staged);
 			return error_prefix("%s", path);
 		}
@@ -633,7 +641,8 @@ int catalog_add_file(struct add_batch *b, const char *path)
 
 bool catalog_format_is_video(const char *format)
 {
-	return format && (!strcmp(format, "mp4") || !strcmp(format, "mov") || !strcmp(format, "webm"));
+	return format &&
+	       (!strcmp(format, "mp4") || !strcmp(format, "mov") || !strcmp(format, "webm"));
 }
 
 int catalog_add_video(struct add_batch *b, const char *path)
@@ -646,7 +655,8 @@ int catalog_add_video(struct add_batch *b, const char *path)
 	const char *format = NULL;
 	if (got == sizeof(head) && memcmp(head + 4, "ftyp", 4) == 0)
 		format = memcmp(head + 8, "qt  ", 4) == 0 ? "mov" : "mp4";
-	else if (got >= 4 && head[0] == 0x1A && head[1] == 0x45 && head[2] == 0xDF && head[3] == 0xA3)
+	else if (got >= 4 && head[0] == 0x1A && head[1] == 0x45 && head[2] == 0xDF &&
+		 head[3] == 0xA3)
 		format = "webm";
 	if (!format)
 		return error_set(EX_DATAERR, "%s: not a video (MP4, QuickTime or WebM)", path);
@@ -681,12 +691,12 @@ static const char *base_name(const char *path)
 /* Inserts a blob row, or finds the one there; a source picture's pHash is
  * filled in when the row had none. Returns the row id, or -1. */
 static int64_t blob_upsert(struct catalog *cat, const char *hash, int64_t bytes,
-                           const uint64_t *phash)
+			   const uint64_t *phash)
 {
 	sqlite3_stmt *ins = db_prepare(
-		cat->db, "INSERT INTO blobs(hash, bytes, added, phash) VALUES (?1, ?2, ?3, ?4) "
-		         "ON CONFLICT(hash) DO UPDATE SET phash = excluded.phash "
-		         "WHERE blobs.phash IS NULL AND excluded.phash IS NOT NULL");
+	    cat->db, "INSERT INTO blobs(hash, bytes, added, phash) VALUES (?1, ?2, ?3, ?4) "
+		     "ON CONFLICT(hash) DO UPDATE SET phash = excluded.phash "
+		     "WHERE blobs.phash IS NULL AND excluded.phash IS NOT NULL");
 	sqlite3_stmt *sel = db_prepare(cat->db, "SELECT id FROM blobs WHERE hash = ?1");
 	int64_t id = -1;
 	if (!ins || !sel)
@@ -709,13 +719,14 @@ out:
 }
 
 static int thumbnail_link(struct catalog *cat, int64_t blob_id, const char *thumb_hash,
-                          int64_t thumb_bytes, int width, int height)
+			  int64_t thumb_bytes, int width, int height)
 {
 	int64_t thumb_id = blob_upsert(cat, thumb_hash, thumb_bytes, NULL);
 	if (thumb_id < 0)
 		return -1;
-	sqlite3_stmt *stmt = db_prepare(cat->db, "INSERT OR IGNORE INTO thumbnails(blob_id, "
-	                                         "thumb_blob_id, width, height) VALUES (?1, ?2, ?3, ?4)");
+	sqlite3_stmt *stmt =
+	    db_prepare(cat->db, "INSERT OR IGNORE INTO thumbnails(blob_id, "
+				"thumb_blob_id, width, height) VALUES (?1, ?2, ?3, ?4)");
 	if (!stmt)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, blob_id);
@@ -733,20 +744,20 @@ static int add_rows(struct add_batch *b)
 	int rc = -1;
 	int64_t now = time_now();
 	sqlite3_stmt *existing = db_prepare(
-		db, "SELECT id FROM assets WHERE blob_id = ?1 AND character_id IS ?2 AND role = ?3");
+	    db, "SELECT id FROM assets WHERE blob_id = ?1 AND character_id IS ?2 AND role = ?3");
 	sqlite3_stmt *asset_ins = db_prepare(
-		db, "INSERT INTO assets(blob_id, character_id, role, width, height, format, source, "
-		    "added) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+	    db, "INSERT INTO assets(blob_id, character_id, role, width, height, format, source, "
+		"added) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
 	if (!existing || !asset_ins)
 		goto out;
 	for (size_t i = 0; i < b->n; i++) {
 		struct add_item *it = &b->items[i];
 		int64_t bid = blob_upsert(b->cat, it->staged.hash, (int64_t)it->staged.bytes,
-		                          it->has_thumb ? &it->phash : NULL);
+					  it->has_thumb ? &it->phash : NULL);
 		if (bid < 0 ||
-		    (it->has_thumb && thumbnail_link(b->cat, bid, it->thumb.hash,
-		                                     (int64_t)it->thumb.bytes, it->thumb_width,
-		                                     it->thumb_height) < 0))
+		    (it->has_thumb &&
+		     thumbnail_link(b->cat, bid, it->thumb.hash, (int64_t)it->thumb.bytes,
+				    it->thumb_width, it->thumb_height) < 0))
 			goto out;
 
 		sqlite3_reset(existing);
@@ -787,8 +798,9 @@ static int add_rows(struct add_batch *b)
 		if (tags_apply(b->cat, sql_asset_tag_add, it->asset_id, &b->tags, true) < 0)
 			goto out;
 		if (b->request_id) {
-			sqlite3_stmt *link = db_prepare(db, "INSERT OR IGNORE INTO request_outputs("
-			                                    "request_id, asset_id, url) VALUES (?1, ?2, ?3)");
+			sqlite3_stmt *link =
+			    db_prepare(db, "INSERT OR IGNORE INTO request_outputs("
+					   "request_id, asset_id, url) VALUES (?1, ?2, ?3)");
 			if (!link)
 				goto out;
 			sqlite3_bind_int64(link, 1, b->request_id);
@@ -836,7 +848,7 @@ int catalog_add_commit(struct add_batch *b)
 }
 
 void catalog_add_result(const struct add_batch *b, size_t i, int64_t *id, const char **hash,
-                        const char **path, bool *existed)
+			const char **path, bool *existed)
 {
 	*id = b->items[i].asset_id;
 	*hash = b->items[i].staged.hash;
@@ -874,17 +886,18 @@ int catalog_asset_resolve(struct catalog *cat, const char *ref, int64_t *id)
 		sqlite3_bind_int64(stmt, 1, strtoll(ref, NULL, 10));
 	} else {
 		char lower[STORE_HASH_HEX + 2];
-		if (len < 8 || len > STORE_HASH_HEX ||
-		    strspn(ref, "0123456789abcdefABCDEF") != len)
-			return error_set(EX_USAGE,
-			                 "%s: not an asset id or a hash prefix of 8 to 32 hex digits",
-			                 ref);
+		if (len < 8 || len > STORE_HASH_HEX || strspn(ref, "0123456789abcdefABCDEF") != len)
+			return error_set(
+			    EX_USAGE, "%s: not an asset id or a hash prefix of 8 to 32 hex digits",
+			    ref);
 		for (size_t i = 0; i <= len; i++)
-			lower[i] = (char)(ref[i] >= 'A' && ref[i] <= 'F' ? ref[i] - 'A' + 'a' : ref[i]);
+			lower[i] =
+			    (char)(ref[i] >= 'A' && ref[i] <= 'F' ? ref[i] - 'A' + 'a' : ref[i]);
 		char upper[STORE_HASH_HEX + 3];
 		snprintf(upper, sizeof(upper), "%s~", lower);
-		stmt = db_prepare(cat->db, "SELECT a.id FROM assets a JOIN blobs b ON b.id = a.blob_id "
-		                           "WHERE b.hash >= ?1 AND b.hash < ?2 ORDER BY a.id LIMIT 6");
+		stmt = db_prepare(cat->db,
+				  "SELECT a.id FROM assets a JOIN blobs b ON b.id = a.blob_id "
+				  "WHERE b.hash >= ?1 AND b.hash < ?2 ORDER BY a.id LIMIT 6");
 		if (!stmt)
 			return -1;
 		sqlite3_bind_text(stmt, 1, lower, -1, SQLITE_TRANSIENT);
@@ -901,8 +914,8 @@ int catalog_asset_resolve(struct catalog *cat, const char *ref, int64_t *id)
 			do
 				sb_addf(&ids, ", #%lld", (long long)sqlite3_column_int64(stmt, 0));
 			while (sqlite3_step(stmt) == SQLITE_ROW);
-			error_set(EX_USAGE, "%s: ambiguous; it matches assets %s (name one by id)", ref,
-			          ids.buf);
+			error_set(EX_USAGE, "%s: ambiguous; it matches assets %s (name one by id)",
+				  ref, ids.buf);
 			sb_release(&ids);
 		} else {
 			rc = 0;
@@ -917,14 +930,14 @@ int catalog_asset_resolve(struct catalog *cat, const char *ref, int64_t *id)
 }
 
 static const char sql_asset_select[] =
-	"SELECT a.id, b.hash, c.slug, a.role, a.width, a.height, a.format, b.bytes, a.added, "
-	"a.source FROM assets a JOIN blobs b ON b.id = a.blob_id "
-	"LEFT JOIN characters c ON c.id = a.character_id ";
+    "SELECT a.id, b.hash, c.slug, a.role, a.width, a.height, a.format, b.bytes, a.added, "
+    "a.source FROM assets a JOIN blobs b ON b.id = a.blob_id "
+    "LEFT JOIN characters c ON c.id = a.character_id ";
 
 static const char sql_asset_tags[] =
-	"SELECT CASE g.ns WHEN '' THEN g.value ELSE g.ns || ':' || g.value END "
-	"FROM asset_tags t JOIN tags g ON g.id = t.tag_id WHERE t.asset_id = ?1 "
-	"ORDER BY g.ns, g.value";
+    "SELECT CASE g.ns WHEN '' THEN g.value ELSE g.ns || ':' || g.value END "
+    "FROM asset_tags t JOIN tags g ON g.id = t.tag_id WHERE t.asset_id = ?1 "
+    "ORDER BY g.ns, g.value";
 
 static struct asset *asset_from_row(struct catalog *cat, sqlite3_stmt *row, sqlite3_stmt *tags)
 {
@@ -1010,8 +1023,8 @@ fail:
 	return -1;
 }
 
-int catalog_asset_tag(struct catalog *cat, const int64_t *ids, size_t n,
-                      const struct strlist *add, const struct strlist *remove)
+int catalog_asset_tag(struct catalog *cat, const int64_t *ids, size_t n, const struct strlist *add,
+		      const struct strlist *remove)
 {
 	if (db_begin(cat->db) < 0)
 		return -1;
@@ -1046,13 +1059,10 @@ static const struct {
 	enum catalog_sort sort;
 	const char *sql;
 } sort_keys[] = {
-	{"id", SORT_ID, "a.id"},
-	{"added", SORT_ADDED, "a.added"},
-	{"width", SORT_WIDTH, "a.width"},
-	{"height", SORT_HEIGHT, "a.height"},
-	{"bytes", SORT_BYTES, "b.bytes"},
-	{"character", SORT_CHARACTER, "c.slug IS NULL, c.slug"},
-	{"role", SORT_ROLE, "a.role"},
+    {"id", SORT_ID, "a.id"},	      {"added", SORT_ADDED, "a.added"},
+    {"width", SORT_WIDTH, "a.width"}, {"height", SORT_HEIGHT, "a.height"},
+    {"bytes", SORT_BYTES, "b.bytes"}, {"character", SORT_CHARACTER, "c.slug IS NULL, c.slug"},
+    {"role", SORT_ROLE, "a.role"},
 };
 
 int catalog_sort_parse(const char *text, struct query_options *opts)
@@ -1065,9 +1075,10 @@ int catalog_sort_parse(const char *text, struct query_options *opts)
 			return 0;
 		}
 	}
-	return error_set(EX_USAGE, "--sort %s: unknown key (id, added, width, height, bytes, "
-	                           "character, role; '-' in front for descending)",
-	                 text);
+	return error_set(EX_USAGE,
+			 "--sort %s: unknown key (id, added, width, height, bytes, "
+			 "character, role; '-' in front for descending)",
+			 text);
 }
 
 static void bind_query(sqlite3_stmt *stmt, const struct query *q)
@@ -1081,7 +1092,7 @@ static void bind_query(sqlite3_stmt *stmt, const struct query *q)
 }
 
 int catalog_query(struct catalog *cat, const char *text, const struct query_options *opts,
-                  int (*each)(const struct asset *, void *), void *ctx)
+		  int (*each)(const struct asset *, void *), void *ctx)
 {
 	struct query *q = query_compile(text);
 	if (!q)
@@ -1093,7 +1104,7 @@ int catalog_query(struct catalog *cat, const char *text, const struct query_opti
 	struct strbuf sql = STRBUF_INIT;
 	sb_adds(&sql, sql_asset_select);
 	sb_addf(&sql, "WHERE %s ORDER BY %s %s, a.id", q->where, order,
-	        opts->descending ? "DESC" : "ASC");
+		opts->descending ? "DESC" : "ASC");
 	if (opts->limit > 0)
 		sb_addf(&sql, " LIMIT %lld", (long long)opts->limit);
 	sqlite3_stmt *row = db_prepare(cat->db, sql.buf);
@@ -1150,17 +1161,18 @@ int catalog_query_count(struct catalog *cat, const char *text, int64_t *count)
 
 /* The hash (and blob id) of an asset's own blob. */
 static int asset_blob(struct catalog *cat, int64_t asset_id, int64_t *blob_id,
-                      char hash[STORE_HASH_HEX + 1])
+		      char hash[STORE_HASH_HEX + 1])
 {
 	sqlite3_stmt *stmt = db_prepare(cat->db, "SELECT b.id, b.hash FROM assets a JOIN blobs b "
-	                                         "ON b.id = a.blob_id WHERE a.id = ?1");
+						 "ON b.id = a.blob_id WHERE a.id = ?1");
 	if (!stmt)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, asset_id);
 	int rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW) {
 		*blob_id = sqlite3_column_int64(stmt, 0);
-		snprintf(hash, STORE_HASH_HEX + 1, "%s", (const char *)sqlite3_column_text(stmt, 1));
+		snprintf(hash, STORE_HASH_HEX + 1, "%s",
+			 (const char *)sqlite3_column_text(stmt, 1));
 	}
 	sqlite3_finalize(stmt);
 	if (rc == SQLITE_ROW)
@@ -1173,13 +1185,14 @@ static int asset_blob(struct catalog *cat, int64_t asset_id, int64_t *blob_id,
 static int thumbnail_hash(struct catalog *cat, int64_t blob_id, char hash[STORE_HASH_HEX + 1])
 {
 	sqlite3_stmt *stmt = db_prepare(cat->db, "SELECT tb.hash FROM thumbnails t JOIN blobs tb "
-	                                         "ON tb.id = t.thumb_blob_id WHERE t.blob_id = ?1");
+						 "ON tb.id = t.thumb_blob_id WHERE t.blob_id = ?1");
 	if (!stmt)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, blob_id);
 	int rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW)
-		snprintf(hash, STORE_HASH_HEX + 1, "%s", (const char *)sqlite3_column_text(stmt, 0));
+		snprintf(hash, STORE_HASH_HEX + 1, "%s",
+			 (const char *)sqlite3_column_text(stmt, 0));
 	sqlite3_finalize(stmt);
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : db_error(cat->db, "thumbnail");
 }
@@ -1198,7 +1211,7 @@ static int thumbnail_make(struct catalog *cat, int64_t blob_id, const char *hash
 	if (store_publish(cat->store, &thumb, 1) < 0 || db_begin(cat->db) < 0)
 		goto fail;
 	sqlite3_stmt *stmt = db_prepare(cat->db, "UPDATE blobs SET phash = ?2 WHERE id = ?1 AND "
-	                                         "phash IS NULL");
+						 "phash IS NULL");
 	if (!stmt)
 		goto fail;
 	sqlite3_bind_int64(stmt, 1, blob_id);
@@ -1241,7 +1254,8 @@ int catalog_thumbnail_open(struct catalog *cat, int64_t asset_id)
 	free(path);
 	int64_t blob_id;
 	char hash[STORE_HASH_HEX + 1], thumb[STORE_HASH_HEX + 1];
-	if (asset_blob(cat, asset_id, &blob_id, hash) < 0 || thumbnail_hash(cat, blob_id, thumb) <= 0)
+	if (asset_blob(cat, asset_id, &blob_id, hash) < 0 ||
+	    thumbnail_hash(cat, blob_id, thumb) <= 0)
 		return -1;
 	return store_open_blob(cat->store, thumb);
 }
@@ -1275,7 +1289,8 @@ int catalog_file_phash(const char *path, uint64_t *phash)
 {
 	struct image_info info;
 	struct image_buffer thumb;
-	if (image_probe(path, &info) < 0 || image_thumbnail(path, IMAGE_THUMB_SIDE, &thumb, phash) < 0)
+	if (image_probe(path, &info) < 0 ||
+	    image_thumbnail(path, IMAGE_THUMB_SIDE, &thumb, phash) < 0)
 		return error_prefix("%s", path);
 	image_buffer_clear(&thumb);
 	return 0;
@@ -1331,7 +1346,7 @@ out:
 }
 
 int catalog_similar(struct catalog *cat, uint64_t phash, int max_distance, int64_t limit,
-                    int (*each)(const struct asset *, int, void *), void *ctx)
+		    int (*each)(const struct asset *, int, void *), void *ctx)
 {
 	char *path = store_cache_path(cat->store, "phash.idx");
 	struct phash_match *matches = NULL;
@@ -1380,22 +1395,24 @@ void derivative_clear(struct derivative *d)
 }
 
 static int derivative_lookup(struct catalog *cat, int64_t source, const char *key,
-                             struct derivative *out)
+			     struct derivative *out)
 {
 	sqlite3_stmt *stmt = db_prepare(
-		cat->db, "SELECT b.hash, d.width, d.height, d.format, b.bytes FROM derivatives d "
-		         "JOIN blobs b ON b.id = d.blob_id WHERE d.source_blob_id = ?1 AND d.recipe = ?2");
+	    cat->db,
+	    "SELECT b.hash, d.width, d.height, d.format, b.bytes FROM derivatives d "
+	    "JOIN blobs b ON b.id = d.blob_id WHERE d.source_blob_id = ?1 AND d.recipe = ?2");
 	if (!stmt)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, source);
 	sqlite3_bind_text(stmt, 2, key, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW) {
-		snprintf(out->hash, sizeof(out->hash), "%s", (const char *)sqlite3_column_text(stmt, 0));
+		snprintf(out->hash, sizeof(out->hash), "%s",
+			 (const char *)sqlite3_column_text(stmt, 0));
 		out->width = sqlite3_column_int(stmt, 1);
 		out->height = sqlite3_column_int(stmt, 2);
 		snprintf(out->format, sizeof(out->format), "%s",
-		         (const char *)sqlite3_column_text(stmt, 3));
+			 (const char *)sqlite3_column_text(stmt, 3));
 		out->bytes = sqlite3_column_int64(stmt, 4);
 	}
 	sqlite3_finalize(stmt);
@@ -1406,7 +1423,7 @@ static int derivative_lookup(struct catalog *cat, int64_t source, const char *ke
 }
 
 int catalog_derive(struct catalog *cat, int64_t asset_id, const struct image_recipe *recipe,
-                   struct derivative *out)
+		   struct derivative *out)
 {
 	memset(out, 0, sizeof(*out));
 	int64_t source;
@@ -1436,8 +1453,8 @@ int catalog_derive(struct catalog *cat, int64_t asset_id, const struct image_rec
 		goto done;
 	int64_t blob_id = blob_upsert(cat, staged.hash, (int64_t)staged.bytes, NULL);
 	stmt = db_prepare(cat->db, "INSERT OR REPLACE INTO derivatives(source_blob_id, recipe, "
-	                           "blob_id, width, height, format, created) VALUES "
-	                           "(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+				   "blob_id, width, height, format, created) VALUES "
+				   "(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
 	if (blob_id < 0 || !stmt)
 		goto done;
 	sqlite3_bind_int64(stmt, 1, source);
@@ -1474,22 +1491,24 @@ done:
 /* ---- the request log ---- */
 
 int64_t catalog_request_begin(struct catalog *cat, const char *kind, const char *profile,
-                              const char *prompt, const char *request, const char *status,
-                              const struct strlist *slugs, const struct request_ref_row *refs,
-                              size_t nrefs)
+			      const char *prompt, const char *request, const char *status,
+			      const struct strlist *slugs, const struct request_ref_row *refs,
+			      size_t nrefs)
 {
 	if (db_begin(cat->db) < 0)
 		return -1;
 	int64_t id = -1;
-	sqlite3_stmt *ins = db_prepare(cat->db, "INSERT INTO requests(kind, profile, prompt, request, "
-	                                        "status, started) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+	sqlite3_stmt *ins =
+	    db_prepare(cat->db, "INSERT INTO requests(kind, profile, prompt, request, "
+				"status, started) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
 	sqlite3_stmt *who = db_prepare(cat->db, "INSERT OR IGNORE INTO request_characters("
-	                                        "request_id, character_id) SELECT ?1, id FROM "
-	                                        "characters WHERE slug = ?2");
+						"request_id, character_id) SELECT ?1, id FROM "
+						"characters WHERE slug = ?2");
 	sqlite3_stmt *ref = db_prepare(
-		cat->db, "INSERT INTO request_refs(request_id, position, asset_id, source_hash, "
-		         "sent_hash, tag) SELECT ?1, ?2, a.id, b.hash, ?4, ?5 FROM assets a JOIN blobs b "
-		         "ON b.id = a.blob_id WHERE a.id = ?3");
+	    cat->db,
+	    "INSERT INTO request_refs(request_id, position, asset_id, source_hash, "
+	    "sent_hash, tag) SELECT ?1, ?2, a.id, b.hash, ?4, ?5 FROM assets a JOIN blobs b "
+	    "ON b.id = a.blob_id WHERE a.id = ?3");
 	if (!ins || !who || !ref)
 		goto fail;
 	sqlite3_bind_text(ins, 1, kind, -1, SQLITE_STATIC);
@@ -1538,11 +1557,12 @@ out:
 }
 
 int catalog_request_finish(struct catalog *cat, int64_t id, const char *status, long http_status,
-                           const char *response, const char *error, int64_t duration_ms)
+			   const char *response, const char *error, int64_t duration_ms)
 {
-	sqlite3_stmt *stmt = db_prepare(cat->db, "UPDATE requests SET status = ?2, http_status = ?3, "
-	                                         "response = ?4, error = ?5, duration_ms = ?6 "
-	                                         "WHERE id = ?1");
+	sqlite3_stmt *stmt =
+	    db_prepare(cat->db, "UPDATE requests SET status = ?2, http_status = ?3, "
+				"response = ?4, error = ?5, duration_ms = ?6 "
+				"WHERE id = ?1");
 	if (!stmt)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, id);
@@ -1575,8 +1595,8 @@ void log_entry_free(struct log_entry *e)
 }
 
 static const char sql_log_select[] =
-	"SELECT r.id, r.kind, r.profile, r.prompt, r.request, r.response, r.status, r.error, "
-	"r.http_status, r.started, r.duration_ms FROM requests r ";
+    "SELECT r.id, r.kind, r.profile, r.prompt, r.request, r.response, r.status, r.error, "
+    "r.http_status, r.started, r.duration_ms FROM requests r ";
 
 static void push_rows(struct catalog *cat, const char *sql, int64_t id, struct strlist *out)
 {
@@ -1603,27 +1623,30 @@ static struct log_entry *log_from_row(struct catalog *cat, sqlite3_stmt *row)
 	e->http_status = sqlite3_column_int(row, 8);
 	e->started = sqlite3_column_int64(row, 9);
 	e->duration_ms = sqlite3_column_int64(row, 10);
-	push_rows(cat, "SELECT c.slug FROM request_characters rc JOIN characters c ON "
-	               "c.id = rc.character_id WHERE rc.request_id = ?1 ORDER BY c.slug",
-	          e->id, &e->characters);
-	push_rows(cat, "SELECT coalesce('#' || asset_id, '#-') || ' ' || source_hash || ' ' || "
-	               "coalesce(tag, '') FROM request_refs WHERE request_id = ?1 ORDER BY position",
-	          e->id, &e->refs);
-	push_rows(cat, "SELECT '#' || o.asset_id || ' ' || b.hash FROM request_outputs o JOIN "
-	               "assets a ON a.id = o.asset_id JOIN blobs b ON b.id = a.blob_id "
-	               "WHERE o.request_id = ?1 ORDER BY o.asset_id",
-	          e->id, &e->outputs);
+	push_rows(cat,
+		  "SELECT c.slug FROM request_characters rc JOIN characters c ON "
+		  "c.id = rc.character_id WHERE rc.request_id = ?1 ORDER BY c.slug",
+		  e->id, &e->characters);
+	push_rows(cat,
+		  "SELECT coalesce('#' || asset_id, '#-') || ' ' || source_hash || ' ' || "
+		  "coalesce(tag, '') FROM request_refs WHERE request_id = ?1 ORDER BY position",
+		  e->id, &e->refs);
+	push_rows(cat,
+		  "SELECT '#' || o.asset_id || ' ' || b.hash FROM request_outputs o JOIN "
+		  "assets a ON a.id = o.asset_id JOIN blobs b ON b.id = a.blob_id "
+		  "WHERE o.request_id = ?1 ORDER BY o.asset_id",
+		  e->id, &e->outputs);
 	return e;
 }
 
 int catalog_log(struct catalog *cat, const char *character, const char *profile, int64_t limit,
-                int (*each)(const struct log_entry *, void *), void *ctx)
+		int (*each)(const struct log_entry *, void *), void *ctx)
 {
 	struct strbuf sql = STRBUF_INIT;
 	sb_adds(&sql, sql_log_select);
 	sb_adds(&sql, "WHERE (?1 IS NULL OR r.profile = ?1) AND (?2 IS NULL OR r.id IN (SELECT "
-	              "rc.request_id FROM request_characters rc JOIN characters c ON c.id = "
-	              "rc.character_id WHERE c.slug = ?2)) ORDER BY r.id DESC LIMIT ?3");
+		      "rc.request_id FROM request_characters rc JOIN characters c ON c.id = "
+		      "rc.character_id WHERE c.slug = ?2)) ORDER BY r.id DESC LIMIT ?3");
 	sqlite3_stmt *row = db_prepare(cat->db, sql.buf);
 	sb_release(&sql);
 	if (!row)
@@ -1659,7 +1682,7 @@ int catalog_asset_request(struct catalog *cat, int64_t asset_id, struct log_entr
 	struct strbuf sql = STRBUF_INIT;
 	sb_adds(&sql, sql_log_select);
 	sb_adds(&sql, "JOIN request_outputs o ON o.request_id = r.id WHERE o.asset_id = ?1 "
-	              "ORDER BY r.id LIMIT 1");
+		      "ORDER BY r.id LIMIT 1");
 	sqlite3_stmt *row = db_prepare(cat->db, sql.buf);
 	sb_release(&sql);
 	if (!row)
@@ -1706,15 +1729,16 @@ static int model_fill(sqlite3_stmt *stmt, struct model_info *m)
 }
 
 static const char sql_model_select[] =
-	"SELECT m.id, m.name, m.dimension, m.threshold, m.vectors FROM models m ";
+    "SELECT m.id, m.name, m.dimension, m.threshold, m.vectors FROM models m ";
 
 int catalog_model_get(struct catalog *cat, const char *name, struct model_info *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (!model_name_ok(name))
-		return error_set(EX_USAGE, "--model %s: a model name is lower-case letters, digits, "
-		                           "'.', '_' and '-'",
-		                 name);
+		return error_set(EX_USAGE,
+				 "--model %s: a model name is lower-case letters, digits, "
+				 "'.', '_' and '-'",
+				 name);
 	char *sql = xasprintf("%sWHERE m.name = ?1", sql_model_select);
 	sqlite3_stmt *stmt = db_prepare(cat->db, sql);
 	free(sql);
@@ -1751,7 +1775,8 @@ int catalog_model_list(struct catalog *cat, struct model_info **out, size_t *n)
 
 int catalog_model_set_threshold(struct catalog *cat, const char *name, double threshold)
 {
-	sqlite3_stmt *stmt = db_prepare(cat->db, "UPDATE models SET threshold = ?2 WHERE name = ?1");
+	sqlite3_stmt *stmt =
+	    db_prepare(cat->db, "UPDATE models SET threshold = ?2 WHERE name = ?1");
 	if (!stmt)
 		return -1;
 	sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
@@ -1762,12 +1787,13 @@ int catalog_model_set_threshold(struct catalog *cat, const char *name, double th
 }
 
 int catalog_embedding_put(struct catalog *cat, int64_t asset_id, const char *model, float *vector,
-                          uint32_t dim)
+			  uint32_t dim)
 {
 	if (!model_name_ok(model))
-		return error_set(EX_USAGE, "--model %s: a model name is lower-case letters, digits, "
-		                           "'.', '_' and '-'",
-		                 model);
+		return error_set(EX_USAGE,
+				 "--model %s: a model name is lower-case letters, digits, "
+				 "'.', '_' and '-'",
+				 model);
 	if (vector_normalise(vector, dim) < 0)
 		return error_prefix("asset %lld", (long long)asset_id);
 	/* Inside a caller's transaction (an import) the write joins it. */
@@ -1777,8 +1803,9 @@ int catalog_embedding_put(struct catalog *cat, int64_t asset_id, const char *mod
 	sqlite3_stmt *ins = NULL, *put = NULL;
 	struct model_info m;
 	int rc = -1;
-	ins = db_prepare(cat->db, "INSERT INTO models(name, dimension, created) VALUES (?1, ?2, ?3) "
-	                          "ON CONFLICT(name) DO NOTHING");
+	ins =
+	    db_prepare(cat->db, "INSERT INTO models(name, dimension, created) VALUES (?1, ?2, ?3) "
+				"ON CONFLICT(name) DO NOTHING");
 	if (!ins)
 		goto out;
 	sqlite3_bind_text(ins, 1, model, -1, SQLITE_STATIC);
@@ -1804,15 +1831,17 @@ int catalog_embedding_put(struct catalog *cat, int64_t asset_id, const char *mod
 	}
 	/* A model's dimension is fixed once its first vector lands. */
 	if (m.dimension != dim) {
-		error_set(EX_DATAERR, "asset %lld: a %u-dimensional vector for model %s, which has %u",
-		          (long long)asset_id, dim, model, m.dimension);
+		error_set(EX_DATAERR,
+			  "asset %lld: a %u-dimensional vector for model %s, which has %u",
+			  (long long)asset_id, dim, model, m.dimension);
 		goto out;
 	}
 	/* An upsert, not REPLACE: the triggers that keep the model's count
 	 * and generation must see an update as an update. */
-	put = db_prepare(cat->db, "INSERT INTO embeddings(asset_id, model_id, vector, added) "
-	                          "VALUES (?1, ?2, ?3, ?4) ON CONFLICT(model_id, asset_id) DO UPDATE "
-	                          "SET vector = excluded.vector, added = excluded.added");
+	put =
+	    db_prepare(cat->db, "INSERT INTO embeddings(asset_id, model_id, vector, added) "
+				"VALUES (?1, ?2, ?3, ?4) ON CONFLICT(model_id, asset_id) DO UPDATE "
+				"SET vector = excluded.vector, added = excluded.added");
 	if (!put)
 		goto out;
 	sqlite3_bind_int64(put, 1, asset_id);
@@ -1838,8 +1867,8 @@ out:
 int catalog_embedding_has(struct catalog *cat, int64_t asset_id, const char *model)
 {
 	sqlite3_stmt *stmt = db_prepare(cat->db, "SELECT 1 FROM embeddings e JOIN models m ON "
-	                                         "m.id = e.model_id WHERE m.name = ?1 AND "
-	                                         "e.asset_id = ?2");
+						 "m.id = e.model_id WHERE m.name = ?1 AND "
+						 "e.asset_id = ?2");
 	if (!stmt)
 		return -1;
 	sqlite3_bind_text(stmt, 1, model, -1, SQLITE_STATIC);
@@ -1850,12 +1879,12 @@ int catalog_embedding_has(struct catalog *cat, int64_t asset_id, const char *mod
 }
 
 int catalog_embedding_get(struct catalog *cat, int64_t asset_id, const char *model, float **vector,
-                          uint32_t *dim)
+			  uint32_t *dim)
 {
 	*vector = NULL;
 	sqlite3_stmt *stmt = db_prepare(cat->db, "SELECT e.vector, m.dimension FROM embeddings e "
-	                                         "JOIN models m ON m.id = e.model_id WHERE "
-	                                         "m.name = ?1 AND e.asset_id = ?2");
+						 "JOIN models m ON m.id = e.model_id WHERE "
+						 "m.name = ?1 AND e.asset_id = ?2");
 	if (!stmt)
 		return -1;
 	sqlite3_bind_text(stmt, 1, model, -1, SQLITE_STATIC);
@@ -1875,9 +1904,10 @@ int catalog_embedding_get(struct catalog *cat, int64_t asset_id, const char *mod
 	if (rc == SQLITE_ROW)
 		return error_set(EX_DATAERR, "asset %lld: damaged vector", (long long)asset_id);
 	if (rc == SQLITE_DONE)
-		return error_set(EX_NOINPUT, "asset %lld has no vector for model %s (run 'troupe "
-		                             "embed --model %s')",
-		                 (long long)asset_id, model, model);
+		return error_set(EX_NOINPUT,
+				 "asset %lld has no vector for model %s (run 'troupe "
+				 "embed --model %s')",
+				 (long long)asset_id, model, model);
 	return db_error(cat->db, "embedding");
 }
 
@@ -1901,12 +1931,13 @@ static int vector_file_refresh(struct catalog *cat, const struct model_info *m, 
 	}
 	uint64_t generation = (uint64_t)sqlite3_column_int64(gen, 0), have;
 	uint32_t dim;
-	if (vector_file_header(path, &have, &dim) == 0 && have == generation && dim == m->dimension) {
+	if (vector_file_header(path, &have, &dim) == 0 && have == generation &&
+	    dim == m->dimension) {
 		rc = 0;
 		goto out;
 	}
 	rows = db_prepare(cat->db, "SELECT asset_id, vector FROM embeddings WHERE model_id = ?1 "
-	                           "ORDER BY asset_id");
+				   "ORDER BY asset_id");
 	if (!rows)
 		goto out;
 	sqlite3_bind_int64(rows, 1, m->id);
@@ -1961,15 +1992,15 @@ static int id_allowed(int64_t id, void *ctx)
 }
 
 int catalog_nearest(struct catalog *cat, const char *model, const float *query, uint32_t dim,
-                    size_t k, const char *where,
-                    int (*each)(const struct asset *, float, void *), void *ctx)
+		    size_t k, const char *where, int (*each)(const struct asset *, float, void *),
+		    void *ctx)
 {
 	struct model_info m;
 	if (catalog_model_get(cat, model, &m) < 0)
 		return -1;
 	if (m.dimension != dim)
-		return error_set(EX_DATAERR, "a %u-dimensional query for model %s, which has %u", dim,
-		                 model, m.dimension);
+		return error_set(EX_DATAERR, "a %u-dimensional query for model %s, which has %u",
+				 dim, model, m.dimension);
 	char *name = xasprintf("vectors-%s.f32", model);
 	char *path = store_cache_path(cat->store, name);
 	free(name);
@@ -1983,7 +2014,8 @@ int catalog_nearest(struct catalog *cat, const char *model, const float *query, 
 			goto out;
 	}
 	if (vector_file_refresh(cat, &m, path) < 0 ||
-	    vector_file_search(path, query, dim, k, where ? id_allowed : NULL, &allowed, &hits, &n) < 0)
+	    vector_file_search(path, query, dim, k, where ? id_allowed : NULL, &allowed, &hits,
+			       &n) < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		struct asset *a = catalog_asset_get(cat, hits[i].id);
@@ -2003,13 +2035,13 @@ out:
 }
 
 int catalog_embeddings(struct catalog *cat, const char *model, const char *character,
-                       int (*each)(int64_t, const char *, const float *, void *), void *ctx)
+		       int (*each)(int64_t, const char *, const float *, void *), void *ctx)
 {
 	sqlite3_stmt *stmt = db_prepare(
-		cat->db, "SELECT e.asset_id, c.slug, e.vector, m.dimension FROM embeddings e JOIN "
-		         "models m ON m.id = e.model_id JOIN assets a ON a.id = e.asset_id LEFT JOIN "
-		         "characters c ON c.id = a.character_id WHERE m.name = ?1 AND (?2 IS NULL OR "
-		         "c.slug = ?2) AND a.role <> 'generated' ORDER BY e.asset_id");
+	    cat->db, "SELECT e.asset_id, c.slug, e.vector, m.dimension FROM embeddings e JOIN "
+		     "models m ON m.id = e.model_id JOIN assets a ON a.id = e.asset_id LEFT JOIN "
+		     "characters c ON c.id = a.character_id WHERE m.name = ?1 AND (?2 IS NULL OR "
+		     "c.slug = ?2) AND a.role <> 'generated' ORDER BY e.asset_id");
 	if (!stmt)
 		return -1;
 	sqlite3_bind_text(stmt, 1, model, -1, SQLITE_STATIC);
@@ -2021,7 +2053,7 @@ int catalog_embeddings(struct catalog *cat, const char *model, const char *chara
 		if ((size_t)sqlite3_column_bytes(stmt, 2) != dim * sizeof(float))
 			continue;
 		if (each(sqlite3_column_int64(stmt, 0), (const char *)sqlite3_column_text(stmt, 1),
-		         sqlite3_column_blob(stmt, 2), ctx))
+			 sqlite3_column_blob(stmt, 2), ctx))
 			break;
 	}
 	int rc = step == SQLITE_ROW || step == SQLITE_DONE ? 0 : db_error(cat->db, "embeddings");

@@ -99,7 +99,7 @@ void asset_free(struct asset *a);
  * staged; commit publishes the blobs and inserts every row at once. */
 struct add_batch;
 struct add_batch *catalog_add_begin(struct catalog *cat, const char *slug, const char *role,
-                                    const struct strlist *tags);
+				    const struct strlist *tags);
 /* Probes and stages one file. Returns 0 when staged, -1 with an error when
  * the file is unreadable or not a complete image of an accepted format. */
 int catalog_add_file(struct add_batch *b, const char *path);
@@ -114,7 +114,7 @@ size_t catalog_add_count(const struct add_batch *b);
 int catalog_add_commit(struct add_batch *b);
 /* After commit: the i-th file's asset id, hash, and whether it was new. */
 void catalog_add_result(const struct add_batch *b, size_t i, int64_t *id, const char **hash,
-                        const char **path, bool *existed);
+			const char **path, bool *existed);
 /* Frees the batch, removing anything staged and not committed. */
 void catalog_add_free(struct add_batch *b);
 
@@ -124,13 +124,20 @@ int catalog_asset_resolve(struct catalog *cat, const char *ref, int64_t *id);
 struct asset *catalog_asset_get(struct catalog *cat, int64_t id);
 int catalog_asset_rm(struct catalog *cat, const int64_t *ids, size_t n);
 /* Adds and removes tags on each asset, all in one transaction. */
-int catalog_asset_tag(struct catalog *cat, const int64_t *ids, size_t n,
-                      const struct strlist *add, const struct strlist *remove);
+int catalog_asset_tag(struct catalog *cat, const int64_t *ids, size_t n, const struct strlist *add,
+		      const struct strlist *remove);
 /* A read-only descriptor on the asset's blob. */
 int catalog_asset_open(struct catalog *cat, int64_t id);
 
-enum catalog_sort { SORT_ID, SORT_ADDED, SORT_WIDTH, SORT_HEIGHT, SORT_BYTES, SORT_CHARACTER,
-                    SORT_ROLE };
+enum catalog_sort {
+	SORT_ID,
+	SORT_ADDED,
+	SORT_WIDTH,
+	SORT_HEIGHT,
+	SORT_BYTES,
+	SORT_CHARACTER,
+	SORT_ROLE
+};
 struct query_options {
 	enum catalog_sort sort;
 	bool descending;
@@ -141,7 +148,7 @@ int catalog_sort_parse(const char *text, struct query_options *opts);
 /* Runs a tag query; calls each(asset, ctx) for every match in order and
  * frees the asset after. A non-zero return from each stops the walk. */
 int catalog_query(struct catalog *cat, const char *query, const struct query_options *opts,
-                  int (*each)(const struct asset *, void *), void *ctx);
+		  int (*each)(const struct asset *, void *), void *ctx);
 /* The number of assets that match. */
 int catalog_query_count(struct catalog *cat, const char *query, int64_t *count);
 
@@ -158,7 +165,7 @@ int catalog_file_phash(const char *path, uint64_t *phash);
 /* Every asset whose picture is within max_distance (Hamming, 0..64) of
  * phash, nearest first; each(asset, distance, ctx) as catalog_query. */
 int catalog_similar(struct catalog *cat, uint64_t phash, int max_distance, int64_t limit,
-                    int (*each)(const struct asset *, int, void *), void *ctx);
+		    int (*each)(const struct asset *, int, void *), void *ctx);
 
 struct derivative {
 	char hash[STORE_HASH_HEX + 1];
@@ -173,7 +180,7 @@ void derivative_clear(struct derivative *d);
 /* A copy of the asset's image that fits the recipe, from the cache when
  * this source and recipe were asked for before. */
 int catalog_derive(struct catalog *cat, int64_t asset_id, const struct image_recipe *recipe,
-                   struct derivative *out);
+		   struct derivative *out);
 
 /* An explicit transaction around several writes (an import): writes
  * made inside it join it instead of committing on their own. catalog_end
@@ -199,21 +206,21 @@ int catalog_model_set_threshold(struct catalog *cat, const char *name, double th
  * checking it is finite and of the model's dimension, which the first
  * vector fixes; the vector is normalised to unit length. */
 int catalog_embedding_put(struct catalog *cat, int64_t asset_id, const char *model, float *vector,
-                          uint32_t dim);
+			  uint32_t dim);
 /* 1 when the asset has a vector for the model, 0 when not. */
 int catalog_embedding_has(struct catalog *cat, int64_t asset_id, const char *model);
 /* The asset's unit vector (the caller frees it); EX_NOINPUT when none. */
 int catalog_embedding_get(struct catalog *cat, int64_t asset_id, const char *model, float **vector,
-                          uint32_t *dim);
+			  uint32_t *dim);
 /* The k assets nearest to query (unit length) by cosine similarity,
  * optionally only among those a tag query selects. */
 int catalog_nearest(struct catalog *cat, const char *model, const float *query, uint32_t dim,
-                    size_t k, const char *where,
-                    int (*each)(const struct asset *, float, void *), void *ctx);
+		    size_t k, const char *where, int (*each)(const struct asset *, float, void *),
+		    void *ctx);
 /* Every vector of a model with its asset and character (NULL for none);
  * calls each(asset_id, slug, vector, ctx). */
 int catalog_embeddings(struct catalog *cat, const char *model, const char *character,
-                       int (*each)(int64_t, const char *, const float *, void *), void *ctx);
+		       int (*each)(int64_t, const char *, const float *, void *), void *ctx);
 
 /* ---- the request log ---- */
 
@@ -226,12 +233,12 @@ struct request_ref_row {
 /* Records a request (kind "inject" or "generate") with its characters
  * and references; returns its id, or -1. */
 int64_t catalog_request_begin(struct catalog *cat, const char *kind, const char *profile,
-                              const char *prompt, const char *request, const char *status,
-                              const struct strlist *slugs, const struct request_ref_row *refs,
-                              size_t nrefs);
+			      const char *prompt, const char *request, const char *status,
+			      const struct strlist *slugs, const struct request_ref_row *refs,
+			      size_t nrefs);
 /* Sets the outcome; error and response may be NULL. */
 int catalog_request_finish(struct catalog *cat, int64_t id, const char *status, long http_status,
-                           const char *response, const char *error, int64_t duration_ms);
+			   const char *response, const char *error, int64_t duration_ms);
 /* Makes the assets a batch adds outputs of a request (linked in the same
  * transaction as the rows, with the URL each came from). */
 void catalog_add_link_request(struct add_batch *b, int64_t request_id, const struct strlist *urls);
@@ -249,14 +256,14 @@ struct log_entry {
 	int64_t started;
 	int64_t duration_ms;
 	struct strlist characters;
-	struct strlist refs;    /* "#ID HASH tag" of each reference, in order */
+	struct strlist refs;	/* "#ID HASH tag" of each reference, in order */
 	struct strlist outputs; /* "#ID HASH" of each output */
 };
 void log_entry_free(struct log_entry *e);
 /* Requests, newest first, optionally only those with a character or a
  * profile; each(entry, ctx) as catalog_query. */
 int catalog_log(struct catalog *cat, const char *character, const char *profile, int64_t limit,
-                int (*each)(const struct log_entry *, void *), void *ctx);
+		int (*each)(const struct log_entry *, void *), void *ctx);
 /* The request that made an asset, or NULL (and no error) when it was not
  * generated. */
 int catalog_asset_request(struct catalog *cat, int64_t asset_id, struct log_entry **out);

@@ -8,8 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void opts_init(struct opts *o, struct cli *cli, int argc, char **argv,
-               const struct opt_spec *specs)
+void opts_init(struct opts *o, struct cli *cli, int argc, char **argv, const struct opt_spec *specs)
 {
 	memset(o, 0, sizeof(*o));
 	o->cli = cli;
@@ -20,15 +19,11 @@ void opts_init(struct opts *o, struct cli *cli, int argc, char **argv,
 }
 
 static const struct opt_spec global_specs[] = {
-	{"help", 'h', false, OPT_HELP},
-	{"json", 0, false, -100},
-	{"store", 0, true, -101},
-	{"quiet", 'q', false, -102},
-	{NULL, 0, false, 0},
+    {"help", 'h', false, OPT_HELP}, {"json", 0, false, -100}, {"store", 0, true, -101},
+    {"quiet", 'q', false, -102},    {NULL, 0, false, 0},
 };
 
-static const struct opt_spec *find_long(const struct opt_spec *specs, const char *name,
-                                        size_t len)
+static const struct opt_spec *find_long(const struct opt_spec *specs, const char *name, size_t len)
 {
 	for (const struct opt_spec *s = specs; s && s->name; s++)
 		if (strlen(s->name) == len && strncmp(s->name, name, len) == 0)
@@ -97,7 +92,7 @@ int opts_next(struct opts *o, const char **arg)
 				return OPT_POSITIONAL;
 			}
 			error_set(EX_USAGE, "unknown option '%s' (see 'troupe %s --help')", word,
-			          o->cli->command);
+				  o->cli->command);
 			return OPT_ERROR;
 		}
 		if (s->has_arg) {
@@ -139,8 +134,8 @@ int cli_usage_error(const struct cmd_entry *cmd, const char *why)
 int cli_parse_int(const char *option, const char *text, int64_t min, int64_t max, int64_t *out)
 {
 	if (parse_i64(text, out) < 0 || *out < min || *out > max)
-		return error_set(EX_USAGE, "%s %s: expected a whole number from %lld to %lld", option,
-		                 text, (long long)min, (long long)max);
+		return error_set(EX_USAGE, "%s %s: expected a whole number from %lld to %lld",
+				 option, text, (long long)min, (long long)max);
 	return 0;
 }
 
@@ -162,7 +157,8 @@ void table_add(struct table *t, const char *const *cells)
 {
 	t->cells = xrealloc(t->cells, (t->rows + 1) * (size_t)t->columns * sizeof(char *));
 	for (int c = 0; c < t->columns; c++)
-		t->cells[t->rows * (size_t)t->columns + (size_t)c] = xstrdup(cells[c] ? cells[c] : "");
+		t->cells[t->rows * (size_t)t->columns + (size_t)c] =
+		    xstrdup(cells[c] ? cells[c] : "");
 	t->rows++;
 }
 
@@ -288,7 +284,9 @@ cJSON *json_character(const struct character *c)
 /* Bytes a JSON string must escape: controls, '"' and '\\'; the NUL ends
  * the string. */
 static const unsigned char json_special[256] = {
-	[0 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1,
+    [0 ... 0x1f] = 1,
+    ['"'] = 1,
+    ['\\'] = 1,
 };
 
 static void write_string(FILE *out, const char *s)

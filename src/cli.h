@@ -14,8 +14,8 @@
 
 struct cli {
 	const char *store_dir; /* --store, or NULL */
-	bool json;             /* --json */
-	bool quiet;            /* -q */
+	bool json;	       /* --json */
+	bool quiet;	       /* -q */
 	const char *command;   /* name of the running command, for messages */
 };
 
@@ -54,7 +54,7 @@ struct opts {
 	bool only_positional;
 };
 void opts_init(struct opts *o, struct cli *cli, int argc, char **argv,
-               const struct opt_spec *specs);
+	       const struct opt_spec *specs);
 int opts_next(struct opts *o, const char **arg);
 
 /* Prints a command's usage and options on stdout (for --help). */

@@ -16,10 +16,10 @@
 enum { OPT_ROLE = 1, OPT_TAG, OPT_CHARACTER };
 
 static const struct opt_spec add_specs[] = {
-	{"role", 'r', true, OPT_ROLE},
-	{"tag", 't', true, OPT_TAG},
-	{"character", 'c', true, OPT_CHARACTER},
-	{NULL, 0, false, 0},
+    {"role", 'r', true, OPT_ROLE},
+    {"tag", 't', true, OPT_TAG},
+    {"character", 'c', true, OPT_CHARACTER},
+    {NULL, 0, false, 0},
 };
 
 struct add_file {
@@ -87,7 +87,7 @@ static int collect(const char *arg, struct file_list *out)
 	struct stat st;
 	if (stat(arg, &st) < 0)
 		return error_set(errno == ENOENT ? EX_NOINPUT : EX_IOERR, "%s: %s", arg,
-		                 strerror(errno));
+				 strerror(errno));
 	if (S_ISDIR(st.st_mode)) {
 		/* Strip trailing slashes so the paths we print look natural. */
 		char *dir = xstrdup(arg);
@@ -214,7 +214,8 @@ static int cmd_add(struct cli *cli, int argc, char **argv)
 	progress_free(bar);
 	bar = NULL;
 	if (catalog_add_count(batch) == 0) {
-		error_set(EX_DATAERR, "no images to add%s", skipped ? " (every file was skipped)" : "");
+		error_set(EX_DATAERR, "no images to add%s",
+			  skipped ? " (every file was skipped)" : "");
 		goto out;
 	}
 	if (catalog_add_commit(batch) < 0)
@@ -237,12 +238,14 @@ out:
 }
 
 const struct cmd_entry cmd_add_entry = {
-	"add", NULL, "add [SLUG] PATH... [--role ROLE] [--tag TAG]...",
-	"Add images (files, or directories walked recursively) to the store.",
-	"  SLUG                    the character the images belong to (optional)\n"
-	"  -c, --character SLUG    the same, as an option\n"
-	"  -r, --role ROLE         sheet, face, turnaround, expression, costume, pose,\n"
-	"                          prop, location, reference (default), generated\n"
-	"  -t, --tag TAG           tag every added image, ns:value or value (repeatable)\n",
-	cmd_add,
+    "add",
+    NULL,
+    "add [SLUG] PATH... [--role ROLE] [--tag TAG]...",
+    "Add images (files, or directories walked recursively) to the store.",
+    "  SLUG                    the character the images belong to (optional)\n"
+    "  -c, --character SLUG    the same, as an option\n"
+    "  -r, --role ROLE         sheet, face, turnaround, expression, costume, pose,\n"
+    "                          prop, location, reference (default), generated\n"
+    "  -t, --tag TAG           tag every added image, ns:value or value (repeatable)\n",
+    cmd_add,
 };

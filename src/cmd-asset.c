@@ -14,8 +14,8 @@
  * before anything is done, so a bad reference changes nothing. Words that
  * start with '+' or '-' go to edits when edits is not NULL. */
 static int resolve_args(struct cli *cli, const struct cmd_entry *entry, int argc, char **argv,
-                        int64_t **ids, size_t *n, struct strlist *edits, struct catalog **cat,
-                        bool *help)
+			int64_t **ids, size_t *n, struct strlist *edits, struct catalog **cat,
+			bool *help)
 {
 	struct opts o;
 	const char *arg;
@@ -255,21 +255,32 @@ static int cmd_path(struct cli *cli, int argc, char **argv)
 }
 
 const struct cmd_entry cmd_show_entry = {
-	"show", NULL, "show ASSET...",
-	"Show assets, by id or by hash prefix (8 or more hex digits).", "", cmd_show,
+    "show",
+    NULL,
+    "show ASSET...",
+    "Show assets, by id or by hash prefix (8 or more hex digits).",
+    "",
+    cmd_show,
 };
 const struct cmd_entry cmd_tag_entry = {
-	"tag", NULL, "tag ASSET... +TAG... -TAG...",
-	"Add (+tag) and remove (-tag) tags on assets, in one transaction.", "", cmd_tag,
+    "tag",
+    NULL,
+    "tag ASSET... +TAG... -TAG...",
+    "Add (+tag) and remove (-tag) tags on assets, in one transaction.",
+    "",
+    cmd_tag,
 };
 const struct cmd_entry cmd_rm_entry = {
-	"rm", NULL, "rm ASSET...",
-	"Remove assets from the index (their blobs stay until garbage collection).", "", cmd_rm,
+    "rm",
+    NULL,
+    "rm ASSET...",
+    "Remove assets from the index (their blobs stay until garbage collection).",
+    "",
+    cmd_rm,
 };
 const struct cmd_entry cmd_cat_entry = {
-	"cat", NULL, "cat ASSET...", "Write an asset's bytes to standard output.", "", cmd_cat,
+    "cat", NULL, "cat ASSET...", "Write an asset's bytes to standard output.", "", cmd_cat,
 };
 const struct cmd_entry cmd_path_entry = {
-	"path", NULL, "path ASSET...", "Print the path of an asset's blob in the store.", "",
-	cmd_path,
+    "path", NULL, "path ASSET...", "Print the path of an asset's blob in the store.", "", cmd_path,
 };

@@ -9,24 +9,33 @@
 #include <string.h>
 
 enum {
-	OPT_NAME = 1, OPT_DESCRIBE, OPT_NEGATIVE, OPT_SEED, OPT_NO_SEED, OPT_TAG, OPT_UNTAG,
-	OPT_ALIAS, OPT_UNALIAS, OPT_SLUG, OPT_FORCE,
+	OPT_NAME = 1,
+	OPT_DESCRIBE,
+	OPT_NEGATIVE,
+	OPT_SEED,
+	OPT_NO_SEED,
+	OPT_TAG,
+	OPT_UNTAG,
+	OPT_ALIAS,
+	OPT_UNALIAS,
+	OPT_SLUG,
+	OPT_FORCE,
 };
 
 static const struct opt_spec character_specs[] = {
-	{"name", 'n', true, OPT_NAME},
-	{"describe", 'd', true, OPT_DESCRIBE},
-	{"description", 0, true, OPT_DESCRIBE},
-	{"negative", 0, true, OPT_NEGATIVE},
-	{"seed", 0, true, OPT_SEED},
-	{"no-seed", 0, false, OPT_NO_SEED},
-	{"tag", 't', true, OPT_TAG},
-	{"untag", 0, true, OPT_UNTAG},
-	{"alias", 0, true, OPT_ALIAS},
-	{"unalias", 0, true, OPT_UNALIAS},
-	{"slug", 0, true, OPT_SLUG},
-	{"force", 'f', false, OPT_FORCE},
-	{NULL, 0, false, 0},
+    {"name", 'n', true, OPT_NAME},
+    {"describe", 'd', true, OPT_DESCRIBE},
+    {"description", 0, true, OPT_DESCRIBE},
+    {"negative", 0, true, OPT_NEGATIVE},
+    {"seed", 0, true, OPT_SEED},
+    {"no-seed", 0, false, OPT_NO_SEED},
+    {"tag", 't', true, OPT_TAG},
+    {"untag", 0, true, OPT_UNTAG},
+    {"alias", 0, true, OPT_ALIAS},
+    {"unalias", 0, true, OPT_UNALIAS},
+    {"slug", 0, true, OPT_SLUG},
+    {"force", 'f', false, OPT_FORCE},
+    {NULL, 0, false, 0},
 };
 
 /* Largest seed the services take (an unsigned 32-bit number). */
@@ -39,8 +48,7 @@ struct character_args {
 	bool any_edit;
 };
 
-static int parse_args(struct cli *cli, int argc, char **argv, struct character_args *a,
-                      bool *help)
+static int parse_args(struct cli *cli, int argc, char **argv, struct character_args *a, bool *help)
 {
 	struct opts o;
 	const char *arg;
@@ -132,21 +140,22 @@ static void print_character(const struct character *c)
 static int character_new(struct cli *cli, struct catalog *cat, struct character_args *a)
 {
 	if (a->positional.n != 2)
-		return error_set(EX_USAGE, "new: expected one SLUG (usage: troupe character new SLUG "
-		                           "[--name NAME] [--describe TEXT] ...)");
+		return error_set(EX_USAGE,
+				 "new: expected one SLUG (usage: troupe character new SLUG "
+				 "[--name NAME] [--describe TEXT] ...)");
 	const struct character_edit *e = &a->edit;
 	if (e->remove_tags.n || e->remove_aliases.n || e->slug || e->clear_seed)
 		return error_set(EX_USAGE, "new: --untag, --unalias, --slug and --no-seed are for "
-		                           "'character edit'");
+					   "'character edit'");
 	struct character c = {
-		.slug = a->positional.items[1],
-		.name = (char *)e->name,
-		.description = (char *)e->description,
-		.negative = (char *)e->negative,
-		.has_seed = e->set_seed,
-		.seed = e->seed,
-		.tags = e->add_tags,
-		.aliases = e->add_aliases,
+	    .slug = a->positional.items[1],
+	    .name = (char *)e->name,
+	    .description = (char *)e->description,
+	    .negative = (char *)e->negative,
+	    .has_seed = e->set_seed,
+	    .seed = e->seed,
+	    .tags = e->add_tags,
+	    .aliases = e->add_aliases,
 	};
 	if (catalog_character_new(cat, &c) < 0)
 		return -1;
@@ -181,7 +190,7 @@ static int character_list(struct cli *cli, struct catalog *cat)
 			snprintf(seed, sizeof(seed), "%lld", (long long)list[i]->seed);
 			char *tags = tags_joined(&list[i]->tags);
 			const char *row[] = {list[i]->slug, list[i]->name, assets,
-			                     list[i]->has_seed ? seed : "-", tags};
+					     list[i]->has_seed ? seed : "-", tags};
 			table_add(t, row);
 			free(tags);
 		}
@@ -215,13 +224,14 @@ static int character_edit(struct cli *cli, struct catalog *cat, struct character
 	if (a->positional.n != 2)
 		return error_set(EX_USAGE, "edit: expected one SLUG");
 	if (!a->any_edit)
-		return error_set(EX_USAGE, "edit: nothing to change (see 'troupe character --help')");
+		return error_set(EX_USAGE,
+				 "edit: nothing to change (see 'troupe character --help')");
 	if (a->edit.set_seed && a->edit.clear_seed)
 		return error_set(EX_USAGE, "edit: --seed and --no-seed together");
 	if (catalog_character_edit(cat, a->positional.items[1], &a->edit) < 0)
 		return -1;
 	struct character *c =
-		catalog_character_get(cat, a->edit.slug ? a->edit.slug : a->positional.items[1]);
+	    catalog_character_get(cat, a->edit.slug ? a->edit.slug : a->positional.items[1]);
 	if (!c)
 		return -1;
 	if (cli->json)
@@ -278,9 +288,10 @@ static int cmd_character(struct cli *cli, int argc, char **argv)
 	const char *sub = a.positional.items[0];
 	if (strcmp(sub, "new") && strcmp(sub, "list") && strcmp(sub, "ls") && strcmp(sub, "show") &&
 	    strcmp(sub, "edit") && strcmp(sub, "rm")) {
-		rc = error_set(EX_USAGE, "'%s' is not a character subcommand "
-		                         "(new, list, show, edit, rm)",
-		               sub);
+		rc = error_set(EX_USAGE,
+			       "'%s' is not a character subcommand "
+			       "(new, list, show, edit, rm)",
+			       sub);
 		goto out;
 	}
 	cat = catalog_open(cli->store_dir);
@@ -303,22 +314,24 @@ out:
 }
 
 const struct cmd_entry cmd_character_entry = {
-	"character", "char", "character new|list|show|edit|rm [SLUG] [OPTIONS]",
-	"Register, list, show, change and remove characters.",
-	"  new SLUG        register a character (slug: a-z, 0-9 and '-')\n"
-	"  list            every character, with its asset count\n"
-	"  show SLUG       one character (by slug or alias)\n"
-	"  edit SLUG       change fields, tags or aliases\n"
-	"  rm SLUG         remove it; refused while it has assets unless --force\n"
-	"\n"
-	"  -n, --name NAME         display name (defaults to the slug)\n"
-	"  -d, --describe TEXT     description injected into prompts\n"
-	"      --negative TEXT     negative prompt\n"
-	"      --seed N            seed, 0 to 4294967295 (edit: --no-seed clears it)\n"
-	"  -t, --tag TAG           add a tag, ns:value or value (repeatable)\n"
-	"      --untag TAG         edit: remove a tag\n"
-	"      --alias NAME        add an alias (repeatable); --unalias removes one\n"
-	"      --slug NEW          edit: rename the slug\n"
-	"  -f, --force             rm: also remove the character's assets\n",
-	cmd_character,
+    "character",
+    "char",
+    "character new|list|show|edit|rm [SLUG] [OPTIONS]",
+    "Register, list, show, change and remove characters.",
+    "  new SLUG        register a character (slug: a-z, 0-9 and '-')\n"
+    "  list            every character, with its asset count\n"
+    "  show SLUG       one character (by slug or alias)\n"
+    "  edit SLUG       change fields, tags or aliases\n"
+    "  rm SLUG         remove it; refused while it has assets unless --force\n"
+    "\n"
+    "  -n, --name NAME         display name (defaults to the slug)\n"
+    "  -d, --describe TEXT     description injected into prompts\n"
+    "      --negative TEXT     negative prompt\n"
+    "      --seed N            seed, 0 to 4294967295 (edit: --no-seed clears it)\n"
+    "  -t, --tag TAG           add a tag, ns:value or value (repeatable)\n"
+    "      --untag TAG         edit: remove a tag\n"
+    "      --alias NAME        add an alias (repeatable); --unalias removes one\n"
+    "      --slug NEW          edit: rename the slug\n"
+    "  -f, --force             rm: also remove the character's assets\n",
+    cmd_character,
 };

@@ -20,14 +20,14 @@
 enum { OPT_MODEL = 1, OPT_PROFILE, OPT_K, OPT_WHERE, OPT_CHARACTER, OPT_THRESHOLD, OPT_HASHES };
 
 static const struct opt_spec embed_specs[] = {
-	{"model", 'm', true, OPT_MODEL},
-	{"profile", 'p', true, OPT_PROFILE},
-	{"k", 'k', true, OPT_K},
-	{"where", 'w', true, OPT_WHERE},
-	{"character", 'c', true, OPT_CHARACTER},
-	{"threshold", 't', true, OPT_THRESHOLD},
-	{"hashes", 0, true, OPT_HASHES},
-	{NULL, 0, false, 0},
+    {"model", 'm', true, OPT_MODEL},
+    {"profile", 'p', true, OPT_PROFILE},
+    {"k", 'k', true, OPT_K},
+    {"where", 'w', true, OPT_WHERE},
+    {"character", 'c', true, OPT_CHARACTER},
+    {"threshold", 't', true, OPT_THRESHOLD},
+    {"hashes", 0, true, OPT_HASHES},
+    {NULL, 0, false, 0},
 };
 
 struct embed_args {
@@ -43,7 +43,7 @@ struct embed_args {
 };
 
 static int parse_embed_args(struct cli *cli, const struct cmd_entry *entry, int argc, char **argv,
-                            struct embed_args *a, bool *help)
+			    struct embed_args *a, bool *help)
 {
 	struct opts o;
 	const char *arg;
@@ -83,8 +83,9 @@ static int parse_embed_args(struct cli *cli, const struct cmd_entry *entry, int 
 			errno = 0;
 			a->threshold = strtod(arg, &end);
 			if (*end || errno || !(a->threshold >= -1 && a->threshold <= 1))
-				return error_set(EX_USAGE, "--threshold %s: a cosine similarity from -1 to 1",
-				                 arg);
+				return error_set(EX_USAGE,
+						 "--threshold %s: a cosine similarity from -1 to 1",
+						 arg);
 			a->has_threshold = true;
 			break;
 		}
@@ -107,9 +108,10 @@ static struct profile *model_profile(struct catalog *cat, const struct embed_arg
 	struct profile *p = profile_load(a->profile ? a->profile : a->model, catalog_root(cat));
 	if (!p) {
 		if (!a->profile && error_code() == EX_NOINPUT)
-			error_set(EX_NOINPUT, "model %s: no embedding profile of that name (give "
-			                      "--profile, or import vectors with 'troupe embed import')",
-			          a->model);
+			error_set(EX_NOINPUT,
+				  "model %s: no embedding profile of that name (give "
+				  "--profile, or import vectors with 'troupe embed import')",
+				  a->model);
 		return NULL;
 	}
 	if (p->output != PROFILE_EMBEDDING) {
@@ -118,7 +120,8 @@ static struct profile *model_profile(struct catalog *cat, const struct embed_arg
 		return NULL;
 	}
 	if (strcmp(p->model, a->model) != 0) {
-		error_set(EX_USAGE, "profile %s computes model %s, not %s", p->name, p->model, a->model);
+		error_set(EX_USAGE, "profile %s computes model %s, not %s", p->name, p->model,
+			  a->model);
 		profile_free(p);
 		return NULL;
 	}
@@ -245,8 +248,8 @@ static int cmd_embed(struct cli *cli, int argc, char **argv)
 		cJSON_AddNumberToObject(j, "nothing_to_embed", (double)nothing);
 		json_print(j);
 	} else if (!cli->quiet) {
-		printf("model %s: %zu embedded, %zu already had a vector, %zu with %s\n", a.model, done,
-		       t.skipped, nothing, p->nothing_error);
+		printf("model %s: %zu embedded, %zu already had a vector, %zu with %s\n", a.model,
+		       done, t.skipped, nothing, p->nothing_error);
 	}
 	rc = 0;
 out:
@@ -284,7 +287,7 @@ static int read_text_file(const char *path, struct strbuf *out)
 	FILE *f = fopen(path, "rb");
 	if (!f)
 		return error_set(errno == ENOENT ? EX_NOINPUT : EX_IOERR, "%s: %s", path,
-		                 strerror(errno));
+				 strerror(errno));
 	char buf[1 << 16];
 	size_t n;
 	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
@@ -310,19 +313,24 @@ static int import_jsonl(struct catalog *cat, const char *path, struct pending **
 		cJSON *asset = cJSON_GetObjectItemCaseSensitive(doc, "asset");
 		cJSON *vec = cJSON_GetObjectItemCaseSensitive(doc, "vector");
 		int dim = cJSON_GetArraySize(vec);
-		if (!doc || !cJSON_IsString(asset) || !cJSON_IsArray(vec) || dim < 1 || dim > 65536) {
-			rc = error_set(EX_DATAERR, "%s: line %zu: expected {\"asset\": \"...\", \"vector\": "
-			                           "[numbers]}",
-			               path, line_no);
+		if (!doc || !cJSON_IsString(asset) || !cJSON_IsArray(vec) || dim < 1 ||
+		    dim > 65536) {
+			rc = error_set(EX_DATAERR,
+				       "%s: line %zu: expected {\"asset\": \"...\", \"vector\": "
+				       "[numbers]}",
+				       path, line_no);
 		} else {
-			struct pending pd = {0, xmalloc((size_t)dim * sizeof(float)), (uint32_t)dim};
+			struct pending pd = {0, xmalloc((size_t)dim * sizeof(float)),
+					     (uint32_t)dim};
 			int i = 0;
 			cJSON *e;
 			cJSON_ArrayForEach(e, vec)
 			{
 				if (!cJSON_IsNumber(e) || !isfinite(e->valuedouble)) {
-					rc = error_set(EX_DATAERR, "%s: line %zu: element %d is not a finite number",
-					               path, line_no, i);
+					rc = error_set(
+					    EX_DATAERR,
+					    "%s: line %zu: element %d is not a finite number", path,
+					    line_no, i);
 					break;
 				}
 				pd.v[i++] = (float)e->valuedouble;
@@ -344,12 +352,13 @@ static int import_jsonl(struct catalog *cat, const char *path, struct pending **
 
 /* A NumPy .npy file of little-endian float32 in C order, shape (N, D). */
 static int import_npy(struct catalog *cat, const char *path, const char *hashes,
-                      struct pending **out, size_t *n)
+		      struct pending **out, size_t *n)
 {
 	struct strbuf data = STRBUF_INIT, names = STRBUF_INIT;
 	int rc = -1;
 	if (!hashes) {
-		error_set(EX_USAGE, "%s: a .npy matrix needs --hashes FILE (one asset per row)", path);
+		error_set(EX_USAGE, "%s: a .npy matrix needs --hashes FILE (one asset per row)",
+			  path);
 		goto out;
 	}
 	if (read_text_file(path, &data) < 0 || read_text_file(hashes, &names) < 0)
@@ -360,9 +369,9 @@ static int import_npy(struct catalog *cat, const char *path, const char *hashes,
 		goto out;
 	}
 	size_t header_len = b[6] == 1 ? (size_t)(b[8] | b[9] << 8)
-	                              : data.len >= 12 ? (size_t)(b[8] | b[9] << 8 | b[10] << 16 |
-	                                                          (size_t)b[11] << 24)
-	                                               : 0;
+			    : data.len >= 12
+				? (size_t)(b[8] | b[9] << 8 | b[10] << 16 | (size_t)b[11] << 24)
+				: 0;
 	size_t start = b[6] == 1 ? 10 : 12;
 	if (!header_len || start + header_len > data.len) {
 		error_set(EX_DATAERR, "%s: damaged .npy header", path);
@@ -377,14 +386,14 @@ static int import_npy(struct catalog *cat, const char *path, const char *hashes,
 		sscanf(shape, "'shape': (%ld, %ld)", &rows, &cols);
 	free(header);
 	if (!f4 || fortran || rows < 1 || cols < 1 || cols > 65536) {
-		error_set(EX_DATAERR, "%s: expected a float32 ('<f4') C-order matrix of shape (N, D)",
-		          path);
+		error_set(EX_DATAERR,
+			  "%s: expected a float32 ('<f4') C-order matrix of shape (N, D)", path);
 		goto out;
 	}
 	size_t need = (size_t)rows * (size_t)cols * sizeof(float);
 	if (data.len - start - header_len != need) {
 		error_set(EX_DATAERR, "%s: %zu bytes of data for shape (%ld, %ld)", path,
-		          data.len - start - header_len, rows, cols);
+			  data.len - start - header_len, rows, cols);
 		goto out;
 	}
 	const float *m = (const float *)(data.buf + start + header_len);
@@ -398,7 +407,8 @@ static int import_npy(struct catalog *cat, const char *path, const char *hashes,
 		if (!len)
 			continue;
 		if (row >= rows) {
-			error_set(EX_DATAERR, "%s: more names than the %ld rows of %s", hashes, rows, path);
+			error_set(EX_DATAERR, "%s: more names than the %ld rows of %s", hashes,
+				  rows, path);
 			goto out;
 		}
 		struct pending pd = {0, xmalloc((size_t)cols * sizeof(float)), (uint32_t)cols};
@@ -406,8 +416,9 @@ static int import_npy(struct catalog *cat, const char *path, const char *hashes,
 		for (long c = 0; c < cols; c++)
 			if (!isfinite(pd.v[c])) {
 				free(pd.v);
-				error_set(EX_DATAERR, "%s: row %ld, column %ld is not a finite number", path,
-				          row, c);
+				error_set(EX_DATAERR,
+					  "%s: row %ld, column %ld is not a finite number", path,
+					  row, c);
 				goto out;
 			}
 		if (resolve_asset_text(cat, line, &pd.asset) < 0) {
@@ -420,8 +431,8 @@ static int import_npy(struct catalog *cat, const char *path, const char *hashes,
 		row++;
 	}
 	if (row != rows) {
-		error_set(EX_DATAERR, "%s names %ld assets for the %ld rows of %s", hashes, row, rows,
-		          path);
+		error_set(EX_DATAERR, "%s names %ld assets for the %ld rows of %s", hashes, row,
+			  rows, path);
 		goto out;
 	}
 	rc = 0;
@@ -434,14 +445,15 @@ out:
 static int embed_import(struct cli *cli, struct catalog *cat, struct embed_args *a)
 {
 	if (a->words.n != 2)
-		return cli_usage_error(&cmd_embed_entry, "embed import --model NAME FILE.jsonl|FILE.npy");
+		return cli_usage_error(&cmd_embed_entry,
+				       "embed import --model NAME FILE.jsonl|FILE.npy");
 	const char *path = a->words.items[1];
 	size_t len = strlen(path);
 	struct pending *rows = NULL;
 	size_t n = 0;
 	int rc = len > 4 && !strcmp(path + len - 4, ".npy")
-	                 ? import_npy(cat, path, a->hashes, &rows, &n)
-	                 : import_jsonl(cat, path, &rows, &n);
+		     ? import_npy(cat, path, a->hashes, &rows, &n)
+		     : import_jsonl(cat, path, &rows, &n);
 	/* Everything is read and checked first; then all of it goes in one
 	 * transaction, so a bad row leaves the store as it was. */
 	if (rc == 0 && n == 0)
@@ -468,15 +480,17 @@ static int embed_import(struct cli *cli, struct catalog *cat, struct embed_args 
 }
 
 const struct cmd_entry cmd_embed_entry = {
-	"embed", NULL, "embed --model NAME [QUERY] | embed import --model NAME FILE",
-	"Compute embeddings for matching assets, or import vectors computed elsewhere.",
-	"  -m, --model NAME        the model (its embedding profile has the same name)\n"
-	"  -p, --profile NAME      use this embedding profile instead\n"
-	"  QUERY                   which assets (a tag query; default: all)\n"
-	"  import FILE.jsonl       lines of {\"asset\": HASH|ID|PATH, \"vector\": [...]}\n"
-	"  import FILE.npy         a float32 (N, D) matrix, with --hashes FILE naming the\n"
-	"                          asset of each row, one per line\n",
-	cmd_embed,
+    "embed",
+    NULL,
+    "embed --model NAME [QUERY] | embed import --model NAME FILE",
+    "Compute embeddings for matching assets, or import vectors computed elsewhere.",
+    "  -m, --model NAME        the model (its embedding profile has the same name)\n"
+    "  -p, --profile NAME      use this embedding profile instead\n"
+    "  QUERY                   which assets (a tag query; default: all)\n"
+    "  import FILE.jsonl       lines of {\"asset\": HASH|ID|PATH, \"vector\": [...]}\n"
+    "  import FILE.npy         a float32 (N, D) matrix, with --hashes FILE naming the\n"
+    "                          asset of each row, one per line\n",
+    cmd_embed,
 };
 
 /* ---- nearest ---- */
@@ -550,13 +564,14 @@ static int cmd_nearest(struct cli *cli, int argc, char **argv)
 			goto out;
 	}
 	out.k = (size_t)a.k;
-	static const char *const headers[] = {"SIMILARITY", "ID", "HASH", "CHARACTER", "ROLE", "TAGS"};
+	static const char *const headers[] = {"SIMILARITY", "ID",   "HASH",
+					      "CHARACTER",  "ROLE", "TAGS"};
 	if (cli->json)
 		out.json = cJSON_CreateArray();
 	else
 		out.table = table_new(6, headers);
 	rc = catalog_nearest(cat, a.model, q, dim, (size_t)a.k + (out.skip != 0), a.where,
-	                     nearest_row, &out);
+			     nearest_row, &out);
 	if (rc == 0 && out.json)
 		json_print(out.json);
 	else
@@ -573,12 +588,14 @@ out:
 }
 
 const struct cmd_entry cmd_nearest_entry = {
-	"nearest", NULL, "nearest FILE|ASSET --model NAME [-k N] [--where QUERY]",
-	"The stored assets most like an image or an asset, by embedding (cosine similarity).",
-	"  -m, --model NAME        the model whose vectors to compare\n"
-	"  -k N                    how many (default 5)\n"
-	"  -w, --where QUERY       only among the assets a tag query selects\n",
-	cmd_nearest,
+    "nearest",
+    NULL,
+    "nearest FILE|ASSET --model NAME [-k N] [--where QUERY]",
+    "The stored assets most like an image or an asset, by embedding (cosine similarity).",
+    "  -m, --model NAME        the model whose vectors to compare\n"
+    "  -k N                    how many (default 5)\n"
+    "  -w, --where QUERY       only among the assets a tag query selects\n",
+    cmd_nearest,
 };
 
 /* ---- check and calibrate ---- */
@@ -692,18 +709,20 @@ static int cmd_check(struct cli *cli, int argc, char **argv)
 		goto out;
 	double threshold = a.has_threshold ? a.threshold : m.threshold;
 	if (!a.has_threshold && !m.has_threshold) {
-		error_set(EX_CONFIG, "model %s has no threshold yet: run 'troupe calibrate --model %s' "
-		                     "or give --threshold",
-		          a.model, a.model);
+		error_set(EX_CONFIG,
+			  "model %s has no threshold yet: run 'troupe calibrate --model %s' "
+			  "or give --threshold",
+			  a.model, a.model);
 		goto out;
 	}
 	refs.dim = m.dimension;
 	if (catalog_embeddings(cat, a.model, slug, collect_ref, &refs) < 0)
 		goto out;
 	if (!refs.n) {
-		error_set(EX_DATAERR, "@%s has no references with %s vectors (run 'troupe embed "
-		                      "--model %s character:%s')",
-		          slug, a.model, a.model, slug);
+		error_set(EX_DATAERR,
+			  "@%s has no references with %s vectors (run 'troupe embed "
+			  "--model %s character:%s')",
+			  slug, a.model, a.model, slug);
 		goto out;
 	}
 	ph.cat = cat;
@@ -728,8 +747,9 @@ static int cmd_check(struct cli *cli, int argc, char **argv)
 		char reason[160] = "";
 		int shot_rc = file_vector(p, shot, &v, &dim);
 		if (shot_rc == 0 && dim != refs.dim) {
-			error_set(EX_DATAERR, "%s: a %u-dimensional vector for model %s, which has %u", shot,
-			          dim, a.model, refs.dim);
+			error_set(EX_DATAERR,
+				  "%s: a %u-dimensional vector for model %s, which has %u", shot,
+				  dim, a.model, refs.dim);
 			free(v);
 			goto out;
 		}
@@ -797,7 +817,8 @@ static int cmd_check(struct cli *cli, int argc, char **argv)
 			}
 			if (pdist >= 0)
 				snprintf(pd, sizeof(pd), "%d", pdist);
-			char *shot_text = *reason ? xasprintf("%s (%s)", shot, reason) : xstrdup(shot);
+			char *shot_text =
+			    *reason ? xasprintf("%s (%s)", shot, reason) : xstrdup(shot);
 			const char *row[] = {verdict, sim, bref, pd, shot_text};
 			table_add(table, row);
 			free(shot_text);
@@ -820,7 +841,7 @@ out:
 	/* Exit 1 says some shot drifted; any other failure keeps its code. */
 	if (rc == 0 && drifted) {
 		error_set(1, "%d of %zu shot%s drifted from @%s", drifted, shots.n,
-		          shots.n == 1 ? "" : "s", slug);
+			  shots.n == 1 ? "" : "s", slug);
 		rc = -1;
 	}
 	free(slug);
@@ -830,12 +851,14 @@ out:
 }
 
 const struct cmd_entry cmd_check_entry = {
-	"check", NULL, "check SHOT... --character SLUG [--model NAME] [--threshold T]",
-	"Score shots against a character's references; exit 1 if any drifted.",
-	"  -c, --character SLUG    the character the shots should show\n"
-	"  -m, --model NAME        the embedding model (default face)\n"
-	"  -t, --threshold T       cosine similarity needed (default: the calibrated one)\n",
-	cmd_check,
+    "check",
+    NULL,
+    "check SHOT... --character SLUG [--model NAME] [--threshold T]",
+    "Score shots against a character's references; exit 1 if any drifted.",
+    "  -c, --character SLUG    the character the shots should show\n"
+    "  -m, --model NAME        the embedding model (default face)\n"
+    "  -t, --threshold T       cosine similarity needed (default: the calibrated one)\n",
+    cmd_check,
 };
 
 static int cmp_double(const void *a, const void *b)
@@ -868,7 +891,8 @@ static int cmd_calibrate(struct cli *cli, int argc, char **argv)
 		for (size_t j = i + 1; j < refs.n; j++) {
 			if (!refs.slugs[i] || !refs.slugs[j])
 				continue;
-			double sim = vector_dot(refs.rows + i * refs.dim, refs.rows + j * refs.dim, refs.dim);
+			double sim = vector_dot(refs.rows + i * refs.dim, refs.rows + j * refs.dim,
+						refs.dim);
 			if (!strcmp(refs.slugs[i], refs.slugs[j])) {
 				same = xrealloc(same, (ns + 1) * sizeof(double));
 				same[ns++] = sim;
@@ -878,10 +902,11 @@ static int cmd_calibrate(struct cli *cli, int argc, char **argv)
 			}
 		}
 	if (!ns || !nd) {
-		error_set(EX_DATAERR, "model %s: calibrating needs at least two characters, one of them "
-		                      "with two references that have vectors (%zu same-character and "
-		                      "%zu other-character pairs now)",
-		          a.model, ns, nd);
+		error_set(EX_DATAERR,
+			  "model %s: calibrating needs at least two characters, one of them "
+			  "with two references that have vectors (%zu same-character and "
+			  "%zu other-character pairs now)",
+			  a.model, ns, nd);
 		goto out;
 	}
 	qsort(same, ns, sizeof(double), cmp_double);
@@ -898,10 +923,11 @@ static int cmd_calibrate(struct cli *cli, int argc, char **argv)
 		if (is == 0 && id == 0)
 			t = (same[0] < diff[0] ? same[0] : diff[0]) - 0.01;
 		else {
-			double lo = is && (!id || same[is - 1] >= diff[id - 1]) ? same[is - 1] : diff[id - 1];
+			double lo = is && (!id || same[is - 1] >= diff[id - 1]) ? same[is - 1]
+										: diff[id - 1];
 			double hi = is < ns && (id >= nd || same[is] <= diff[id]) ? same[is]
-			            : id < nd                                      ? diff[id]
-			                                                           : lo + 0.02;
+				    : id < nd					  ? diff[id]
+										  : lo + 0.02;
 			t = (lo + hi) / 2;
 		}
 		/* pairs below t: is same ones fail, id other ones are rejected */
@@ -918,7 +944,8 @@ static int cmd_calibrate(struct cli *cli, int argc, char **argv)
 			id++;
 	}
 	if (best_acc < 0.9)
-		warn("model %s separates these characters poorly (balanced accuracy %.0f%%): add more "
+		warn("model %s separates these characters poorly (balanced accuracy %.0f%%): add "
+		     "more "
 		     "references, or check them with 'troupe nearest'",
 		     a.model, 100 * best_acc);
 	if (catalog_model_set_threshold(cat, a.model, best_t) < 0)
@@ -959,7 +986,10 @@ out:
 }
 
 const struct cmd_entry cmd_calibrate_entry = {
-	"calibrate", NULL, "calibrate --model NAME",
-	"Set a model's check threshold from the store's own references.",
-	"  -m, --model NAME        the model to calibrate\n", cmd_calibrate,
+    "calibrate",
+    NULL,
+    "calibrate --model NAME",
+    "Set a model's check threshold from the store's own references.",
+    "  -m, --model NAME        the model to calibrate\n",
+    cmd_calibrate,
 };

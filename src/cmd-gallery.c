@@ -16,8 +16,8 @@
 enum { OPT_OUTPUT = 1 };
 
 static const struct opt_spec gallery_specs[] = {
-	{"output", 'o', true, OPT_OUTPUT},
-	{NULL, 0, false, 0},
+    {"output", 'o', true, OPT_OUTPUT},
+    {NULL, 0, false, 0},
 };
 
 static void html_escape(struct strbuf *sb, const char *text)
@@ -46,26 +46,26 @@ static void html_escape(struct strbuf *sb, const char *text)
 }
 
 static const char page_head[] =
-	"<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-	"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-	"<title>%s</title>\n<style>\n"
-	"body{margin:0;padding:32px;background:#f6f4ef;color:#222226;"
-	"font:15px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif}\n"
-	"h1{font-size:28px;margin:0 0 4px}\n"
-	".count{color:#6e6e76;margin:0 0 32px}\n"
-	"section{margin:0 0 48px}\n"
-	"h2{font-size:22px;margin:0}\n"
-	"h2 .slug{font:14px ui-monospace,monospace;color:#6e6e76;margin-left:8px}\n"
-	"dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;margin:8px 0 16px}\n"
-	"dt{color:#6e6e76}dd{margin:0}\n"
-	".grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(200px,1fr));gap:16px}\n"
-	"figure{margin:0;background:#fff;border-radius:6px;overflow:hidden;"
-	"box-shadow:0 1px 3px rgba(0,0,0,.12)}\n"
-	"figure img{display:block;width:100%%;height:200px;object-fit:contain;background:#fff}\n"
-	"figcaption{padding:8px 10px;font-size:13px}\n"
-	".role{font-weight:600}\n.tags{color:#444}\n"
-	".hash{font:11px ui-monospace,monospace;color:#6e6e76;word-break:break-all}\n"
-	"</style>\n</head>\n<body>\n";
+    "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+    "<title>%s</title>\n<style>\n"
+    "body{margin:0;padding:32px;background:#f6f4ef;color:#222226;"
+    "font:15px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif}\n"
+    "h1{font-size:28px;margin:0 0 4px}\n"
+    ".count{color:#6e6e76;margin:0 0 32px}\n"
+    "section{margin:0 0 48px}\n"
+    "h2{font-size:22px;margin:0}\n"
+    "h2 .slug{font:14px ui-monospace,monospace;color:#6e6e76;margin-left:8px}\n"
+    "dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;margin:8px 0 16px}\n"
+    "dt{color:#6e6e76}dd{margin:0}\n"
+    ".grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(200px,1fr));gap:16px}\n"
+    "figure{margin:0;background:#fff;border-radius:6px;overflow:hidden;"
+    "box-shadow:0 1px 3px rgba(0,0,0,.12)}\n"
+    "figure img{display:block;width:100%%;height:200px;object-fit:contain;background:#fff}\n"
+    "figcaption{padding:8px 10px;font-size:13px}\n"
+    ".role{font-weight:600}\n.tags{color:#444}\n"
+    ".hash{font:11px ui-monospace,monospace;color:#6e6e76;word-break:break-all}\n"
+    "</style>\n</head>\n<body>\n";
 
 struct gallery {
 	struct catalog *cat;
@@ -96,12 +96,12 @@ static void open_section(struct gallery *g, const struct asset *a)
 		html_escape(&g->html, c->slug);
 		sb_adds(&g->html, "</span></h2>\n<dl>\n");
 		static const char *const labels[] = {"Description", "Negative", "Seed", "Tags",
-		                                     "Aliases"};
+						     "Aliases"};
 		char seed[32];
 		snprintf(seed, sizeof(seed), "%lld", (long long)c->seed);
 		char *tags = tags_joined(&c->tags), *aliases = tags_joined(&c->aliases);
 		const char *values[] = {c->description, c->negative, c->has_seed ? seed : "", tags,
-		                        aliases};
+					aliases};
 		for (size_t i = 0; i < 5; i++) {
 			if (!*values[i])
 				continue;
@@ -132,7 +132,8 @@ static int copy_thumbnail(struct gallery *g, const struct asset *a, char **name)
 		sb_add(&bytes, buf, (size_t)got);
 	close(in);
 	if (got < 0) {
-		error_set(EX_IOERR, "thumbnail of asset %lld: %s", (long long)a->id, strerror(errno));
+		error_set(EX_IOERR, "thumbnail of asset %lld: %s", (long long)a->id,
+			  strerror(errno));
 		goto out;
 	}
 	rc = write_file_atomic(dest, bytes.buf, bytes.len);
@@ -149,10 +150,11 @@ static int gallery_asset(const struct asset *a, void *ctx)
 		open_section(g, a);
 	char *thumb;
 	if (catalog_format_is_video(a->format)) {
-		sb_addf(&g->html, "<figure><figcaption><span class=\"role\">%s</span> "
-		                  "<span class=\"size\">%s video</span><br><span class=\"hash\">#%lld "
-		                  "%s</span></figcaption></figure>\n",
-		        a->role, a->format, (long long)a->id, a->hash);
+		sb_addf(&g->html,
+			"<figure><figcaption><span class=\"role\">%s</span> "
+			"<span class=\"size\">%s video</span><br><span class=\"hash\">#%lld "
+			"%s</span></figcaption></figure>\n",
+			a->role, a->format, (long long)a->id, a->hash);
 		g->assets++;
 		return 0;
 	}
@@ -164,12 +166,13 @@ static int gallery_asset(const struct asset *a, void *ctx)
 	char *tags = tags_joined(&a->tags);
 	sb_addf(&g->html, "<figure><img src=\"%s\" alt=\"", thumb);
 	html_escape(&g->html, a->source ? a->source : a->hash);
-	sb_addf(&g->html, "\"><figcaption><span class=\"role\">%s</span> "
-	                  "<span class=\"size\">%dx%d %s</span><br><span class=\"tags\">",
-	        a->role, a->width, a->height, a->format);
+	sb_addf(&g->html,
+		"\"><figcaption><span class=\"role\">%s</span> "
+		"<span class=\"size\">%dx%d %s</span><br><span class=\"tags\">",
+		a->role, a->width, a->height, a->format);
 	html_escape(&g->html, tags);
 	sb_addf(&g->html, "</span><br><span class=\"hash\">#%lld %s</span></figcaption></figure>\n",
-	        (long long)a->id, a->hash);
+		(long long)a->id, a->hash);
 	free(tags);
 	free(thumb);
 	g->assets++;
@@ -225,7 +228,8 @@ static int cmd_gallery(struct cli *cli, int argc, char **argv)
 	if (catalog_query_count(cat, query, &count) < 0)
 		goto out;
 	if (count == 0) {
-		error_set(EX_DATAERR, "%s: no images match", *sb_str(&what) ? sb_str(&what) : "store");
+		error_set(EX_DATAERR, "%s: no images match",
+			  *sb_str(&what) ? sb_str(&what) : "store");
 		goto out;
 	}
 	if (make_dir(output) < 0 || make_dir(thumbs) < 0)
@@ -246,7 +250,7 @@ static int cmd_gallery(struct cli *cli, int argc, char **argv)
 	if (g.open)
 		sb_adds(&g.html, "</div>\n</section>\n");
 	sb_addf(&g.html, "<p class=\"count\">%zu image%s.</p>\n</body>\n</html>\n", g.assets,
-	        g.assets == 1 ? "" : "s");
+		g.assets == 1 ? "" : "s");
 	if (write_file_atomic(index, g.html.buf, g.html.len) < 0)
 		goto out;
 	if (cli->json) {
@@ -273,9 +277,11 @@ done:
 }
 
 const struct cmd_entry cmd_gallery_entry = {
-	"gallery", NULL, "gallery [SLUG|QUERY] -o DIR",
-	"Write a static HTML page of characters and their references to DIR.",
-	"  -o, --output DIR        the directory for index.html and thumbs/\n"
-	"  SLUG|QUERY              one character, or a tag query (default: everything)\n",
-	cmd_gallery,
+    "gallery",
+    NULL,
+    "gallery [SLUG|QUERY] -o DIR",
+    "Write a static HTML page of characters and their references to DIR.",
+    "  -o, --output DIR        the directory for index.html and thumbs/\n"
+    "  SLUG|QUERY              one character, or a tag query (default: everything)\n",
+    cmd_gallery,
 };

@@ -15,20 +15,27 @@
 #include <unistd.h>
 
 enum {
-	OPT_PROFILE = 1, OPT_FILE, OPT_REF, OPT_ASPECT, OPT_OUTPUT, OPT_TIMEOUT, OPT_VERBOSE,
-	OPT_CHARACTER, OPT_LIMIT,
+	OPT_PROFILE = 1,
+	OPT_FILE,
+	OPT_REF,
+	OPT_ASPECT,
+	OPT_OUTPUT,
+	OPT_TIMEOUT,
+	OPT_VERBOSE,
+	OPT_CHARACTER,
+	OPT_LIMIT,
 };
 
 static const struct opt_spec inject_specs[] = {
-	{"profile", 'p', true, OPT_PROFILE},
-	{"file", 'f', true, OPT_FILE},
-	{"workflow", 0, true, OPT_FILE},
-	{"ref", 0, true, OPT_REF},
-	{"aspect", 0, true, OPT_ASPECT},
-	{"output", 'o', true, OPT_OUTPUT},
-	{"timeout", 0, true, OPT_TIMEOUT},
-	{"verbose", 'v', false, OPT_VERBOSE},
-	{NULL, 0, false, 0},
+    {"profile", 'p', true, OPT_PROFILE},
+    {"file", 'f', true, OPT_FILE},
+    {"workflow", 0, true, OPT_FILE},
+    {"ref", 0, true, OPT_REF},
+    {"aspect", 0, true, OPT_ASPECT},
+    {"output", 'o', true, OPT_OUTPUT},
+    {"timeout", 0, true, OPT_TIMEOUT},
+    {"verbose", 'v', false, OPT_VERBOSE},
+    {NULL, 0, false, 0},
 };
 
 struct request_args {
@@ -52,8 +59,8 @@ static int read_stream(int fd, const char *what, struct strbuf *out)
 	return 0;
 }
 
-static int parse_request_args(struct cli *cli, const struct cmd_entry *entry, int argc,
-                              char **argv, struct request_args *a, bool *help)
+static int parse_request_args(struct cli *cli, const struct cmd_entry *entry, int argc, char **argv,
+			      struct request_args *a, bool *help)
 {
 	struct opts o;
 	const char *arg;
@@ -98,7 +105,8 @@ static int parse_request_args(struct cli *cli, const struct cmd_entry *entry, in
 		}
 	}
 	if (!a->profile)
-		return cli_usage_error(entry, "which service? (--profile NAME; see 'troupe profile list')");
+		return cli_usage_error(
+		    entry, "which service? (--profile NAME; see 'troupe profile list')");
 	if (a->prompt.len && a->file)
 		return cli_usage_error(entry, "give a prompt or --file, not both");
 	return 0;
@@ -114,15 +122,16 @@ static int request_input(struct request_args *a, struct strbuf *input, bool *is_
 		int fd = strcmp(a->file, "-") ? open(a->file, O_RDONLY | O_CLOEXEC) : dup(0);
 		if (fd < 0)
 			return error_set(errno == ENOENT ? EX_NOINPUT : EX_IOERR, "%s: %s", a->file,
-			                 strerror(errno));
+					 strerror(errno));
 		int rc = read_stream(fd, a->file, input);
 		close(fd);
 		if (rc < 0)
 			return -1;
 	} else {
 		if (isatty(STDIN_FILENO))
-			return error_set(EX_USAGE, "no prompt: give one, or --file, or a request on "
-			                           "standard input");
+			return error_set(EX_USAGE,
+					 "no prompt: give one, or --file, or a request on "
+					 "standard input");
 		if (read_stream(STDIN_FILENO, "standard input", input) < 0)
 			return -1;
 	}
@@ -242,21 +251,22 @@ static int cmd_generate(struct cli *cli, int argc, char **argv)
 		cJSON *j = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(j, "outputs");
 		cJSON_AddNumberToObject(j, "request", (double)result.request_id);
 		for (size_t i = 0; i < result.outputs.n; i++) {
-			struct asset *asset = catalog_asset_get(cat, strtoll(result.outputs.items[i], NULL, 10));
+			struct asset *asset =
+			    catalog_asset_get(cat, strtoll(result.outputs.items[i], NULL, 10));
 			if (asset)
 				cJSON_AddItemToArray(arr, json_asset(asset));
 			asset_free(asset);
 		}
 		json_print(j);
 	} else if (!cli->quiet) {
-		printf("request %lld: %zu output%s\n", (long long)result.request_id, result.outputs.n,
-		       result.outputs.n == 1 ? "" : "s");
+		printf("request %lld: %zu output%s\n", (long long)result.request_id,
+		       result.outputs.n, result.outputs.n == 1 ? "" : "s");
 		for (size_t i = 0; i < result.outputs.n; i++)
 			printf("  #%s\n", result.outputs.items[i]);
 	}
 	for (size_t i = 0; a.output && i < result.outputs.n; i++)
 		if (copy_output(cat, strtoll(result.outputs.items[i], NULL, 10), a.output,
-		                cli->json || cli->quiet) < 0)
+				cli->json || cli->quiet) < 0)
 			goto out;
 	rc = 0;
 out:
@@ -269,42 +279,51 @@ out:
 }
 
 static const char request_help[] =
-	"  -p, --profile NAME      the service profile (see 'troupe profile list')\n"
-	"  -f, --file FILE         the request (JSON) or prompt; '-' or no prompt: stdin\n"
-	"      --workflow FILE     the same as --file (for ComfyUI workflows)\n"
-	"      --ref QUERY         use the assets QUERY selects as references\n"
-	"      --aspect RATIO      set the aspect ratio where the profile puts it\n";
+    "  -p, --profile NAME      the service profile (see 'troupe profile list')\n"
+    "  -f, --file FILE         the request (JSON) or prompt; '-' or no prompt: stdin\n"
+    "      --workflow FILE     the same as --file (for ComfyUI workflows)\n"
+    "      --ref QUERY         use the assets QUERY selects as references\n"
+    "      --aspect RATIO      set the aspect ratio where the profile puts it\n";
 
 const struct cmd_entry cmd_inject_entry = {
-	"inject", NULL, "inject --profile NAME [PROMPT | --file FILE] [--ref QUERY]",
-	"Put mentioned characters' references, description, seed and negative prompt into a "
-	"request.",
-	request_help, cmd_inject,
+    "inject",
+    NULL,
+    "inject --profile NAME [PROMPT | --file FILE] [--ref QUERY]",
+    "Put mentioned characters' references, description, seed and negative prompt into a "
+    "request.",
+    request_help,
+    cmd_inject,
 };
 
 const struct cmd_entry cmd_generate_entry = {
-	"generate", NULL, "generate --profile NAME [PROMPT | --file FILE] [-o DIR] [--timeout S]",
-	"Inject, send to the service, wait, and store the outputs with their provenance.",
-	"  -p, --profile NAME      the service profile (see 'troupe profile list')\n"
-	"  -f, --file FILE         the request (JSON) or prompt; '-' or no prompt: stdin\n"
-	"      --ref QUERY         use the assets QUERY selects as references\n"
-	"      --aspect RATIO      set the aspect ratio where the profile puts it\n"
-	"  -o, --output DIR        also copy the outputs to DIR\n"
-	"      --timeout S         give up waiting for the task after S seconds\n"
-	"  -v, --verbose           report the task's status changes on stderr\n",
-	cmd_generate,
+    "generate",
+    NULL,
+    "generate --profile NAME [PROMPT | --file FILE] [-o DIR] [--timeout S]",
+    "Inject, send to the service, wait, and store the outputs with their provenance.",
+    "  -p, --profile NAME      the service profile (see 'troupe profile list')\n"
+    "  -f, --file FILE         the request (JSON) or prompt; '-' or no prompt: stdin\n"
+    "      --ref QUERY         use the assets QUERY selects as references\n"
+    "      --aspect RATIO      set the aspect ratio where the profile puts it\n"
+    "  -o, --output DIR        also copy the outputs to DIR\n"
+    "      --timeout S         give up waiting for the task after S seconds\n"
+    "  -v, --verbose           report the task's status changes on stderr\n",
+    cmd_generate,
 };
 
 /* ---- profile ---- */
 
 static void print_profile_line(const struct profile *p, const char *file, struct table *t)
 {
-	static const char *const encodings[] = {"url", "base64", "data_uri", "multipart", "path",
-	                                        "upload"};
+	static const char *const encodings[] = {"url",	     "base64", "data_uri",
+						"multipart", "path",   "upload"};
 	char refs[16];
 	snprintf(refs, sizeof(refs), "%d", p->max_refs);
-	const char *row[] = {p->name, p->service, p->output == PROFILE_TEXT ? "text" : "http",
-	                     encodings[p->encoding], refs, file};
+	const char *row[] = {p->name,
+			     p->service,
+			     p->output == PROFILE_TEXT ? "text" : "http",
+			     encodings[p->encoding],
+			     refs,
+			     file};
 	table_add(t, row);
 }
 
@@ -338,7 +357,8 @@ static int cmd_profile(struct cli *cli, int argc, char **argv)
 	if (!strcmp(sub, "list")) {
 		struct strlist names = {0}, files = {0};
 		profile_list(root, &names, &files);
-		static const char *const headers[] = {"NAME", "SERVICE", "KIND", "REFS", "MAX", "FILE"};
+		static const char *const headers[] = {"NAME", "SERVICE", "KIND",
+						      "REFS", "MAX",	 "FILE"};
 		struct table *t = table_new(6, headers);
 		cJSON *arr = cli->json ? cJSON_CreateArray() : NULL;
 		rc = 0;
@@ -381,8 +401,8 @@ static int cmd_profile(struct cli *cli, int argc, char **argv)
 		for (size_t i = 1; i < args.n; i++) {
 			struct stat st;
 			struct profile *p = stat(args.items[i], &st) == 0
-			                            ? profile_load_file(args.items[i])
-			                            : profile_load(args.items[i], root);
+						? profile_load_file(args.items[i])
+						: profile_load(args.items[i], root);
 			if (!p) {
 				rc = -1;
 				break;
@@ -393,8 +413,9 @@ static int cmd_profile(struct cli *cli, int argc, char **argv)
 			size_t blen = strlen(base);
 			if (blen > 5 && !strcmp(base + blen - 5, ".json") &&
 			    (strlen(p->name) != blen - 5 || strncmp(base, p->name, blen - 5))) {
-				error_set(EX_DATAERR, "profile %s: name: \"%s\" does not match the file name",
-				          args.items[i], p->name);
+				error_set(EX_DATAERR,
+					  "profile %s: name: \"%s\" does not match the file name",
+					  args.items[i], p->name);
 				profile_free(p);
 				rc = -1;
 				break;
@@ -413,18 +434,21 @@ out:
 }
 
 const struct cmd_entry cmd_profile_entry = {
-	"profile", NULL, "profile list | show NAME | validate FILE|NAME...",
-	"List, show and check service profiles (the format is in troupe-profile(5)).", "",
-	cmd_profile,
+    "profile",
+    NULL,
+    "profile list | show NAME | validate FILE|NAME...",
+    "List, show and check service profiles (the format is in troupe-profile(5)).",
+    "",
+    cmd_profile,
 };
 
 /* ---- log ---- */
 
 static const struct opt_spec log_specs[] = {
-	{"character", 'c', true, OPT_CHARACTER},
-	{"profile", 'p', true, OPT_PROFILE},
-	{"limit", 'n', true, OPT_LIMIT},
-	{NULL, 0, false, 0},
+    {"character", 'c', true, OPT_CHARACTER},
+    {"profile", 'p', true, OPT_PROFILE},
+    {"limit", 'n', true, OPT_LIMIT},
+    {NULL, 0, false, 0},
 };
 
 cJSON *json_log_entry(const struct log_entry *e)
@@ -478,8 +502,8 @@ static int log_row(const struct log_entry *e, void *ctx)
 	snprintf(refs, sizeof(refs), "%zu", e->refs.n);
 	snprintf(outs, sizeof(outs), "%zu", e->outputs.n);
 	char *chars = tags_joined(&e->characters);
-	const char *row[] = {id, when, e->kind, e->profile, e->status, chars, refs, outs,
-	                     e->error ? e->error : ""};
+	const char *row[] = {
+	    id, when, e->kind, e->profile, e->status, chars, refs, outs, e->error ? e->error : ""};
 	table_add(o->table, row);
 	free(chars);
 	return 0;
@@ -516,10 +540,10 @@ static int cmd_log(struct cli *cli, int argc, char **argv)
 	struct catalog *cat = catalog_open(cli->store_dir);
 	if (!cat)
 		return -1;
-	static const char *const headers[] = {"ID", "WHEN", "KIND", "PROFILE", "STATUS",
-	                                      "CHARACTERS", "REFS", "OUTPUTS", "ERROR"};
+	static const char *const headers[] = {"ID",	    "WHEN", "KIND",    "PROFILE", "STATUS",
+					      "CHARACTERS", "REFS", "OUTPUTS", "ERROR"};
 	struct log_out out = {cli->json ? cJSON_CreateArray() : NULL,
-	                      cli->json ? NULL : table_new(9, headers)};
+			      cli->json ? NULL : table_new(9, headers)};
 	int rc = catalog_log(cat, character, profile, limit, log_row, &out);
 	if (rc == 0 && out.json)
 		json_print(out.json);
@@ -533,10 +557,12 @@ static int cmd_log(struct cli *cli, int argc, char **argv)
 }
 
 const struct cmd_entry cmd_log_entry = {
-	"log", NULL, "log [--character SLUG] [--profile NAME] [--limit N]",
-	"List recorded requests, newest first: profile, characters, references, outputs.",
-	"  -c, --character SLUG    only requests that mentioned this character\n"
-	"  -p, --profile NAME      only requests to this profile\n"
-	"  -n, --limit N           at most N requests\n",
-	cmd_log,
+    "log",
+    NULL,
+    "log [--character SLUG] [--profile NAME] [--limit N]",
+    "List recorded requests, newest first: profile, characters, references, outputs.",
+    "  -c, --character SLUG    only requests that mentioned this character\n"
+    "  -p, --profile NAME      only requests to this profile\n"
+    "  -n, --limit N           at most N requests\n",
+    cmd_log,
 };

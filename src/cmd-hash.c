@@ -42,7 +42,10 @@ static int cmd_hash(struct cli *cli, int argc, char **argv)
 }
 
 const struct cmd_entry cmd_hash_entry = {
-	"hash", NULL, "hash FILE...",
-	"Print the XXH3-128 content hash of files ('-': standard input), as xxh128sum does.",
-	"  --json   one JSON object per line: {\"hash\": ..., \"file\": ...}\n", cmd_hash,
+    "hash",
+    NULL,
+    "hash FILE...",
+    "Print the XXH3-128 content hash of files ('-': standard input), as xxh128sum does.",
+    "  --json   one JSON object per line: {\"hash\": ..., \"file\": ...}\n",
+    cmd_hash,
 };

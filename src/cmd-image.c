@@ -16,9 +16,9 @@
 enum { OPT_MAX_DISTANCE = 1, OPT_LIMIT };
 
 static const struct opt_spec similar_specs[] = {
-	{"max-distance", 'd', true, OPT_MAX_DISTANCE},
-	{"limit", 'n', true, OPT_LIMIT},
-	{NULL, 0, false, 0},
+    {"max-distance", 'd', true, OPT_MAX_DISTANCE},
+    {"limit", 'n', true, OPT_LIMIT},
+    {NULL, 0, false, 0},
 };
 
 struct similar_out {
@@ -48,7 +48,8 @@ static int similar_row(const struct asset *a, int distance, void *ctx)
 	snprintf(size, sizeof(size), "%dx%d", a->width, a->height);
 	snprintf(hash, sizeof(hash), "%.16s", a->hash);
 	char *tags = tags_joined(&a->tags);
-	const char *row[] = {dist, id, hash, a->character ? a->character : "-", a->role, size, tags};
+	const char *row[] = {dist,    id,   hash, a->character ? a->character : "-",
+			     a->role, size, tags};
 	table_add(o->table, row);
 	free(tags);
 	return o->limit && o->shown >= o->limit;
@@ -79,7 +80,8 @@ static int cmd_similar(struct cli *cli, int argc, char **argv)
 			break;
 		case OPT_POSITIONAL:
 			if (target)
-				return cli_usage_error(&cmd_similar_entry, "one image or asset at a time");
+				return cli_usage_error(&cmd_similar_entry,
+						       "one image or asset at a time");
 			target = arg;
 			break;
 		}
@@ -99,14 +101,14 @@ static int cmd_similar(struct cli *cli, int argc, char **argv)
 			goto out;
 	} else if (catalog_asset_resolve(cat, target, &out.skip_id) < 0) {
 		if (strstr(error_message(), "not an asset id"))
-			error_set(EX_NOINPUT, "%s: no such file, and not an asset id or hash prefix",
-			          target);
+			error_set(EX_NOINPUT,
+				  "%s: no such file, and not an asset id or hash prefix", target);
 		goto out;
 	} else if (catalog_asset_phash(cat, out.skip_id, &phash) < 0) {
 		goto out;
 	}
-	static const char *const headers[] = {"DIST", "ID", "HASH", "CHARACTER", "ROLE", "SIZE",
-	                                      "TAGS"};
+	static const char *const headers[] = {"DIST", "ID",   "HASH", "CHARACTER",
+					      "ROLE", "SIZE", "TAGS"};
 	if (cli->json)
 		out.json = cJSON_CreateArray();
 	else
@@ -125,28 +127,33 @@ out:
 }
 
 const struct cmd_entry cmd_similar_entry = {
-	"similar", NULL, "similar FILE|ASSET [--max-distance N] [--limit N]",
-	"Find stored images that look like an image file or a stored asset.",
-	"  -d, --max-distance N    Hamming distance between 64-bit pHashes, 0 to 64\n"
-	"                          (default 10; 0 is the same picture)\n"
-	"  -n, --limit N           at most N assets\n",
-	cmd_similar,
+    "similar",
+    NULL,
+    "similar FILE|ASSET [--max-distance N] [--limit N]",
+    "Find stored images that look like an image file or a stored asset.",
+    "  -d, --max-distance N    Hamming distance between 64-bit pHashes, 0 to 64\n"
+    "                          (default 10; 0 is the same picture)\n"
+    "  -n, --limit N           at most N assets\n",
+    cmd_similar,
 };
 
 /* ---- derive ---- */
 
-enum { OPT_MAX_SIDE = 1, OPT_MIN_SIDE, OPT_ASPECT, OPT_FIT, OPT_FORMAT, OPT_QUALITY,
-       OPT_MAX_BYTES };
+enum {
+	OPT_MAX_SIDE = 1,
+	OPT_MIN_SIDE,
+	OPT_ASPECT,
+	OPT_FIT,
+	OPT_FORMAT,
+	OPT_QUALITY,
+	OPT_MAX_BYTES
+};
 
 static const struct opt_spec derive_specs[] = {
-	{"max-side", 0, true, OPT_MAX_SIDE},
-	{"min-side", 0, true, OPT_MIN_SIDE},
-	{"aspect", 0, true, OPT_ASPECT},
-	{"fit", 0, true, OPT_FIT},
-	{"format", 'f', true, OPT_FORMAT},
-	{"quality", 'Q', true, OPT_QUALITY},
-	{"max-bytes", 0, true, OPT_MAX_BYTES},
-	{NULL, 0, false, 0},
+    {"max-side", 0, true, OPT_MAX_SIDE},   {"min-side", 0, true, OPT_MIN_SIDE},
+    {"aspect", 0, true, OPT_ASPECT},	   {"fit", 0, true, OPT_FIT},
+    {"format", 'f', true, OPT_FORMAT},	   {"quality", 'Q', true, OPT_QUALITY},
+    {"max-bytes", 0, true, OPT_MAX_BYTES}, {NULL, 0, false, 0},
 };
 
 /* "16:9", "1.5" or "4/3" as a number. */
@@ -177,18 +184,20 @@ static int parse_aspect(const char *text, struct image_recipe *r)
 	int rc;
 	if (dash) {
 		char *lo = xstrndup(text, (size_t)(dash - text));
-		rc = parse_ratio(lo, &r->aspect_min) < 0 || parse_ratio(dash + 1, &r->aspect_max) < 0
-		             ? -1
-		             : 0;
+		rc =
+		    parse_ratio(lo, &r->aspect_min) < 0 || parse_ratio(dash + 1, &r->aspect_max) < 0
+			? -1
+			: 0;
 		free(lo);
 	} else {
 		rc = parse_ratio(text, &r->aspect_min);
 		r->aspect_max = r->aspect_min;
 	}
 	if (rc < 0)
-		return error_set(EX_USAGE, "--aspect %s: expected a ratio like 16:9, or a range "
-		                           "like 9:16-16:9",
-		                 text);
+		return error_set(EX_USAGE,
+				 "--aspect %s: expected a ratio like 16:9, or a range "
+				 "like 9:16-16:9",
+				 text);
 	return 0;
 }
 
@@ -203,10 +212,10 @@ static int parse_size(const char *text, int64_t *out)
 	static const struct {
 		const char *suffix;
 		double factor;
-	} units[] = {{"", 1},          {"B", 1},           {"k", 1e3},   {"kB", 1e3},
-	             {"K", 1e3},       {"KB", 1e3},        {"KiB", 1024}, {"M", 1e6},
-	             {"MB", 1e6},      {"MiB", 1048576.0}, {"G", 1e9},   {"GB", 1e9},
-	             {"GiB", 1073741824.0}};
+	} units[] = {
+	    {"", 1},	 {"B", 1},	{"k", 1e3},	      {"kB", 1e3}, {"K", 1e3},
+	    {"KB", 1e3}, {"KiB", 1024}, {"M", 1e6},	      {"MB", 1e6}, {"MiB", 1048576.0},
+	    {"G", 1e9},	 {"GB", 1e9},	{"GiB", 1073741824.0}};
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
 		if (strcmp(end, units[i].suffix) == 0) {
 			*out = (int64_t)(v * units[i].factor);
@@ -216,7 +225,7 @@ static int parse_size(const char *text, int64_t *out)
 		}
 bad:
 	return error_set(EX_USAGE, "--max-bytes %s: expected a size like 2MB, 500kB or 123456",
-	                 text);
+			 text);
 }
 
 static int cmd_derive(struct cli *cli, int argc, char **argv)
@@ -236,8 +245,8 @@ static int cmd_derive(struct cli *cli, int argc, char **argv)
 			return 0;
 		case OPT_MAX_SIDE:
 		case OPT_MIN_SIDE:
-			if (cli_parse_int(id == OPT_MAX_SIDE ? "--max-side" : "--min-side", arg, 1, 65535,
-			                  &n) < 0)
+			if (cli_parse_int(id == OPT_MAX_SIDE ? "--max-side" : "--min-side", arg, 1,
+					  65535, &n) < 0)
 				return -1;
 			*(id == OPT_MAX_SIDE ? &recipe.max_side : &recipe.min_side) = (int)n;
 			break;
@@ -253,7 +262,8 @@ static int cmd_derive(struct cli *cli, int argc, char **argv)
 		case OPT_FORMAT:
 			snprintf(recipe.format, sizeof(recipe.format), "%s", arg);
 			if (strlen(arg) >= sizeof(recipe.format))
-				return error_set(EX_USAGE, "--format %s: not jpeg, png or webp", arg);
+				return error_set(EX_USAGE, "--format %s: not jpeg, png or webp",
+						 arg);
 			break;
 		case OPT_QUALITY:
 			if (cli_parse_int("--quality", arg, 1, 100, &n) < 0)
@@ -299,8 +309,8 @@ static int cmd_derive(struct cli *cli, int argc, char **argv)
 		if (!cli->quiet) {
 			char size[32];
 			format_bytes((uint64_t)d.bytes, size);
-			fprintf(stderr, "troupe: derive: %dx%d %s, %s%s\n", d.width, d.height, d.format,
-			        size, d.cached ? " (cached)" : "");
+			fprintf(stderr, "troupe: derive: %dx%d %s, %s%s\n", d.width, d.height,
+				d.format, size, d.cached ? " (cached)" : "");
 		}
 	}
 	rc = 0;
@@ -311,17 +321,19 @@ out:
 }
 
 const struct cmd_entry cmd_derive_entry = {
-	"derive", NULL, "derive ASSET [--max-side N] [--format F] [--max-bytes SIZE] ...",
-	"Make (or find cached) a copy of an asset's image that fits a recipe.",
-	"      --max-side N        longest side at most N pixels\n"
-	"      --min-side N        shortest side at least N pixels (scales up)\n"
-	"      --aspect RANGE      width:height, e.g. 16:9 or 9:16-16:9 or 0.5-2\n"
-	"      --fit pad|crop      meet --aspect by padding (default) or cropping\n"
-	"  -f, --format F          jpeg (default), png or webp\n"
-	"  -Q, --quality Q         1 to 100 (default 90)\n"
-	"      --max-bytes SIZE    e.g. 2MB; quality, then size, step down to fit\n"
-	"Prints the derivative's hash and path; --json says more.\n",
-	cmd_derive,
+    "derive",
+    NULL,
+    "derive ASSET [--max-side N] [--format F] [--max-bytes SIZE] ...",
+    "Make (or find cached) a copy of an asset's image that fits a recipe.",
+    "      --max-side N        longest side at most N pixels\n"
+    "      --min-side N        shortest side at least N pixels (scales up)\n"
+    "      --aspect RANGE      width:height, e.g. 16:9 or 9:16-16:9 or 0.5-2\n"
+    "      --fit pad|crop      meet --aspect by padding (default) or cropping\n"
+    "  -f, --format F          jpeg (default), png or webp\n"
+    "  -Q, --quality Q         1 to 100 (default 90)\n"
+    "      --max-bytes SIZE    e.g. 2MB; quality, then size, step down to fit\n"
+    "Prints the derivative's hash and path; --json says more.\n",
+    cmd_derive,
 };
 
 /* ---- sheet ---- */
@@ -329,11 +341,11 @@ const struct cmd_entry cmd_derive_entry = {
 enum { OPT_OUTPUT = 1, OPT_COLUMNS, OPT_CELL, OPT_TITLE };
 
 static const struct opt_spec sheet_specs[] = {
-	{"output", 'o', true, OPT_OUTPUT},
-	{"columns", 'c', true, OPT_COLUMNS},
-	{"cell", 0, true, OPT_CELL},
-	{"title", 0, true, OPT_TITLE},
-	{NULL, 0, false, 0},
+    {"output", 'o', true, OPT_OUTPUT},
+    {"columns", 'c', true, OPT_COLUMNS},
+    {"cell", 0, true, OPT_CELL},
+    {"title", 0, true, OPT_TITLE},
+    {NULL, 0, false, 0},
 };
 
 struct sheet_assets {
@@ -402,7 +414,7 @@ int write_file_atomic(const char *path, const void *data, size_t len)
 /* A slug or alias of a character selects its assets; anything else is a
  * query. *title and *subtitle are the caller's to free. */
 int select_assets(struct catalog *cat, const char *what, char **query, char **title,
-                  char **subtitle)
+		  char **subtitle)
 {
 	*query = *title = *subtitle = NULL;
 	if (!what || !*what) {
@@ -471,10 +483,10 @@ static int cmd_sheet(struct cli *cli, int argc, char **argv)
 		goto done;
 	}
 	const char *dot = strrchr(output, '.');
-	const char *format = !dot                                              ? NULL
-	                     : !strcasecmp(dot, ".png")                         ? "png"
-	                     : !strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg") ? "jpeg"
-	                                                                        : NULL;
+	const char *format = !dot						     ? NULL
+			     : !strcasecmp(dot, ".png")				     ? "png"
+			     : !strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg") ? "jpeg"
+										     : NULL;
 	if (!format) {
 		error_set(EX_USAGE, "-o %s: the name must end in .png, .jpg or .jpeg", output);
 		goto done;
@@ -494,7 +506,7 @@ static int cmd_sheet(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if (image_sheet(title_opt ? title_opt : title, subtitle, s.cells, s.n, (int)columns,
-	                (int)cell, format, &buf) < 0 ||
+			(int)cell, format, &buf) < 0 ||
 	    write_file_atomic(output, buf.data, buf.len) < 0)
 		goto out;
 	if (cli->json) {
@@ -527,11 +539,13 @@ done:
 }
 
 const struct cmd_entry cmd_sheet_entry = {
-	"sheet", NULL, "sheet SLUG|QUERY -o FILE.png|FILE.jpg [--columns N] [--cell N]",
-	"Draw a contact sheet of a character's (or a query's) images.",
-	"  -o, --output FILE       where to write it; .png or .jpg picks the format\n"
-	"  -c, --columns N         images per row (default 4)\n"
-	"      --cell N            size of each image's square in pixels (default 256)\n"
-	"      --title TEXT        heading (default: the character's name, or the query)\n",
-	cmd_sheet,
+    "sheet",
+    NULL,
+    "sheet SLUG|QUERY -o FILE.png|FILE.jpg [--columns N] [--cell N]",
+    "Draw a contact sheet of a character's (or a query's) images.",
+    "  -o, --output FILE       where to write it; .png or .jpg picks the format\n"
+    "  -c, --columns N         images per row (default 4)\n"
+    "      --cell N            size of each image's square in pixels (default 256)\n"
+    "      --title TEXT        heading (default: the character's name, or the query)\n",
+    cmd_sheet,
 };

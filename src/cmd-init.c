@@ -27,14 +27,14 @@ static int cmd_init(struct cli *cli, int argc, char **argv)
 	if (where && cli->store_dir)
 		return cli_usage_error(&cmd_init_entry, "give either DIR or --store, not both");
 	/* --store names the store itself; DIR names the directory to hold it. */
-	char *dir = cli->store_dir ? xstrdup(cli->store_dir)
-	                           : xasprintf("%s/.troupe", where ? where : ".");
+	char *dir =
+	    cli->store_dir ? xstrdup(cli->store_dir) : xasprintf("%s/.troupe", where ? where : ".");
 	bool existed;
 	int rc = catalog_create(dir, &existed);
 	if (rc == 0 && !cli->quiet) {
 		char *real = realpath(dir, NULL);
-		printf("%s troupe store in %s\n", existed ? "Reinitialised existing" : "Initialised empty",
-		       real ? real : dir);
+		printf("%s troupe store in %s\n",
+		       existed ? "Reinitialised existing" : "Initialised empty", real ? real : dir);
 		free(real);
 	}
 	free(dir);
@@ -42,7 +42,7 @@ static int cmd_init(struct cli *cli, int argc, char **argv)
 }
 
 const struct cmd_entry cmd_init_entry = {
-	"init", NULL, "init [DIR]",
-	"Make a store: DIR/.troupe (DIR defaults to here), or the --store directory.", "",
-	cmd_init,
+    "init",	  NULL,
+    "init [DIR]", "Make a store: DIR/.troupe (DIR defaults to here), or the --store directory.",
+    "",		  cmd_init,
 };

@@ -11,11 +11,11 @@
 enum { OPT_PATHS = 1, OPT_LIMIT, OPT_SORT, OPT_COUNT };
 
 static const struct opt_spec query_specs[] = {
-	{"paths", 'p', false, OPT_PATHS},
-	{"limit", 'n', true, OPT_LIMIT},
-	{"sort", 's', true, OPT_SORT},
-	{"count", 0, false, OPT_COUNT},
-	{NULL, 0, false, 0},
+    {"paths", 'p', false, OPT_PATHS},
+    {"limit", 'n', true, OPT_LIMIT},
+    {"sort", 's', true, OPT_SORT},
+    {"count", 0, false, OPT_COUNT},
+    {NULL, 0, false, 0},
 };
 
 enum output_form { FORM_TABLE, FORM_JSON, FORM_PATHS };
@@ -45,8 +45,8 @@ static int print_row(const struct asset *a, void *ctx)
 		snprintf(size, sizeof(size), "%dx%d", a->width, a->height);
 		snprintf(hash, sizeof(hash), "%.16s", a->hash);
 		char *tags = tags_joined(&a->tags);
-		const char *row[] = {id,     hash,      a->character ? a->character : "-",
-		                     a->role, size,      a->format, tags};
+		const char *row[] = {
+		    id, hash, a->character ? a->character : "-", a->role, size, a->format, tags};
 		table_add(p->table, row);
 		free(tags);
 	}
@@ -112,8 +112,8 @@ static int cmd_query(struct cli *cli, int argc, char **argv)
 		rc = 0;
 		goto out;
 	}
-	static const char *const headers[] = {"ID", "HASH", "CHARACTER", "ROLE", "SIZE",
-	                                      "FORMAT", "TAGS"};
+	static const char *const headers[] = {"ID",   "HASH",	"CHARACTER", "ROLE",
+					      "SIZE", "FORMAT", "TAGS"};
 	struct printer p = {cli->json ? FORM_JSON : paths ? FORM_PATHS : FORM_TABLE, NULL, 0};
 	if (p.form == FORM_TABLE)
 		p.table = table_new(7, headers);
@@ -130,13 +130,15 @@ out:
 }
 
 const struct cmd_entry cmd_query_entry = {
-	"query", "q", "query [QUERY] [--json|--paths] [--limit N] [--sort KEY] [--count]",
-	"List assets that match a tag query (see troupe-query(7)).",
-	"  QUERY                   e.g. 'character:mei role:face -draft (look:a OR look:b)'\n"
-	"  -p, --paths             print only the blob path of each asset\n"
-	"  -n, --limit N           at most N assets\n"
-	"  -s, --sort KEY          id (default), added, width, height, bytes, character,\n"
-	"                          role; '-KEY' sorts descending\n"
-	"      --count             print only how many assets match\n",
-	cmd_query,
+    "query",
+    "q",
+    "query [QUERY] [--json|--paths] [--limit N] [--sort KEY] [--count]",
+    "List assets that match a tag query (see troupe-query(7)).",
+    "  QUERY                   e.g. 'character:mei role:face -draft (look:a OR look:b)'\n"
+    "  -p, --paths             print only the blob path of each asset\n"
+    "  -n, --limit N           at most N assets\n"
+    "  -s, --sort KEY          id (default), added, width, height, bytes, character,\n"
+    "                          role; '-KEY' sorts descending\n"
+    "      --count             print only how many assets match\n",
+    cmd_query,
 };

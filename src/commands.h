@@ -35,6 +35,6 @@ int collect_files(const char *arg, struct strlist *out);
 int write_file_atomic(const char *path, const void *data, size_t len);
 cJSON *json_log_entry(const struct log_entry *e);
 int select_assets(struct catalog *cat, const char *what, char **query, char **title,
-                  char **subtitle);
+		  char **subtitle);
 
 #endif

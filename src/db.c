@@ -88,13 +88,13 @@ static int migrate(sqlite3 *db)
 		return -1;
 	if (app_id != 0 && app_id != DB_APPLICATION_ID)
 		return error_set(EX_DATAERR, "index: not a troupe index (application_id %#x)",
-		                 (unsigned)app_id);
+				 (unsigned)app_id);
 	int newest = db_schema_version();
 	if (current > newest)
 		return error_set(EX_CONFIG,
-		                 "index: schema version %d is newer than this troupe knows (%d); "
-		                 "upgrade troupe",
-		                 current, newest);
+				 "index: schema version %d is newer than this troupe knows (%d); "
+				 "upgrade troupe",
+				 current, newest);
 	if (current == newest)
 		return 0;
 	if (db_begin(db) < 0)
@@ -131,7 +131,8 @@ sqlite3 *db_open(const char *path, bool create)
 	sqlite3 *db = NULL;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
 	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
-		error_set(EX_IOERR, "index %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+		error_set(EX_IOERR, "index %s: %s", path,
+			  db ? sqlite3_errmsg(db) : "out of memory");
 		sqlite3_close(db);
 		return NULL;
 	}

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 
 /* "TRUP": marks the file as a troupe index for file(1) and for us. */
-#define DB_APPLICATION_ID 0x54525550
+#define DB_APPLICATION_ID  0x54525550
 #define DB_BUSY_TIMEOUT_MS 30000
 
 struct db_migration {

@@ -17,12 +17,13 @@
 
 static const char *mime_for(const char *format)
 {
-	return !strcmp(format, "png") ? "image/png" : !strcmp(format, "webp") ? "image/webp"
-	                                                                       : "image/jpeg";
+	return !strcmp(format, "png")	 ? "image/png"
+	       : !strcmp(format, "webp") ? "image/webp"
+					 : "image/jpeg";
 }
 
 int embed_image(const struct profile *p, const char *path, const char *format, float **vector,
-                uint32_t *dim)
+		uint32_t *dim)
 {
 	*vector = NULL;
 	*dim = 0;
@@ -32,7 +33,7 @@ int embed_image(const struct profile *p, const char *path, const char *format, f
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return error_set(errno == ENOENT ? EX_NOINPUT : EX_IOERR, "%s: %s", path,
-		                 strerror(errno));
+				 strerror(errno));
 	char buf[1 << 16];
 	ssize_t got;
 	while ((got = read(fd, buf, sizeof(buf))) > 0)
@@ -51,7 +52,13 @@ int embed_image(const struct profile *p, const char *path, const char *format, f
 	while (blen && base[blen - 1] == '/')
 		blen--;
 	url = xasprintf("%.*s%s", (int)blen, base, p->path);
-	struct http_request req = {.method = p->method, .url = url, .headers = headers, .body = NULL, .parts = NULL, .nparts = 0, .max_response = 16u << 20};
+	struct http_request req = {.method = p->method,
+				   .url = url,
+				   .headers = headers,
+				   .body = NULL,
+				   .parts = NULL,
+				   .nparts = 0,
+				   .max_response = 16u << 20};
 	if (p->image_body) {
 		content_type = xasprintf("Content-Type: %s", mime_for(format));
 		strlist_push(&req.headers, content_type);
@@ -61,8 +68,8 @@ int embed_image(const struct profile *p, const char *path, const char *format, f
 	} else {
 		char *b64 = base64_encode(bytes.buf, bytes.len);
 		char *encoded = p->encoding == ENC_BASE64
-		                        ? xstrdup(b64)
-		                        : xasprintf("data:%s;base64,%s", mime_for(format), b64);
+				    ? xstrdup(b64)
+				    : xasprintf("data:%s;base64,%s", mime_for(format), b64);
 		free(b64);
 		cJSON *doc = p->template ? cJSON_Duplicate(p->template, 1) : cJSON_CreateObject();
 		/* The item template names the image as {ref}. */
@@ -109,8 +116,8 @@ int embed_image(const struct profile *p, const char *path, const char *format, f
 		goto out;
 	}
 	if (resp.status < 200 || resp.status > 299) {
-		error_set(EX_UNAVAILABLE, "embedding service (profile %s) answered HTTP %ld", p->name,
-		          resp.status);
+		error_set(EX_UNAVAILABLE, "embedding service (profile %s) answered HTTP %ld",
+			  p->name, resp.status);
 		http_response_clear(&resp);
 		goto out;
 	}
@@ -119,8 +126,9 @@ int embed_image(const struct profile *p, const char *path, const char *format, f
 	cJSON *vec = jp_get(answer, p->vector);
 	int n = cJSON_GetArraySize(vec);
 	if (!cJSON_IsArray(vec) || n < 1 || n > 65536) {
-		error_set(EX_PROTOCOL, "embedding service (profile %s): no vector at %s in the answer",
-		          p->name, p->vector);
+		error_set(EX_PROTOCOL,
+			  "embedding service (profile %s): no vector at %s in the answer", p->name,
+			  p->vector);
 		goto out;
 	}
 	float *v = xmalloc((size_t)n * sizeof(float));
@@ -130,9 +138,10 @@ int embed_image(const struct profile *p, const char *path, const char *format, f
 	{
 		if (!cJSON_IsNumber(e) || !isfinite(e->valuedouble)) {
 			free(v);
-			error_set(EX_PROTOCOL, "embedding service (profile %s): element %d of the vector "
-			                       "is not a finite number",
-			          p->name, i);
+			error_set(EX_PROTOCOL,
+				  "embedding service (profile %s): element %d of the vector "
+				  "is not a finite number",
+				  p->name, i);
 			goto out;
 		}
 		v[i++] = (float)e->valuedouble;

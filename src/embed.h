@@ -13,6 +13,6 @@
  * profile marks as "nothing to embed" (no face) is EX_DATAERR with its
  * name, e.g. "no face in the image". */
 int embed_image(const struct profile *p, const char *path, const char *format, float **vector,
-                uint32_t *dim);
+		uint32_t *dim);
 
 #endif

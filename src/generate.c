@@ -62,13 +62,14 @@ int inject_auth_headers(const struct profile *p, struct strlist *headers)
 		return 0;
 	const char *key = getenv(p->auth_env);
 	if (!key || !*key)
-		return error_set(EX_CONFIG, "profile %s needs its key in $%s", p->name, p->auth_env);
+		return error_set(EX_CONFIG, "profile %s needs its key in $%s", p->name,
+				 p->auth_env);
 	char *line;
 	if (p->auth == AUTH_KLING_JWT) {
 		const char *secret = getenv(p->auth_secret_env);
 		if (!secret || !*secret)
-			return error_set(EX_CONFIG, "profile %s needs its secret key in $%s", p->name,
-			                 p->auth_secret_env);
+			return error_set(EX_CONFIG, "profile %s needs its secret key in $%s",
+					 p->name, p->auth_secret_env);
 		char *jwt = kling_jwt(key, secret);
 		line = xasprintf("%s: %s%s", p->auth_header, p->auth_prefix, jwt);
 		free(jwt);
@@ -81,15 +82,15 @@ int inject_auth_headers(const struct profile *p, struct strlist *headers)
 }
 
 int64_t inject_log(struct catalog *cat, const struct profile *p, const struct injection *in,
-                   const char *kind, const char *status)
+		   const char *kind, const char *status)
 {
 	struct request_ref_row *rows = xcalloc(in->nrefs ? in->nrefs : 1, sizeof(*rows));
 	for (size_t i = 0; i < in->nrefs; i++)
 		rows[i] = (struct request_ref_row){in->refs[i].asset_id, in->refs[i].derived.hash,
-		                                   in->refs[i].tag};
+						   in->refs[i].tag};
 	char *redacted = inject_redacted(in);
 	int64_t id = catalog_request_begin(cat, kind, p->name, in->prompt, redacted, status,
-	                                   &in->characters, rows, in->nrefs);
+					   &in->characters, rows, in->nrefs);
 	free(redacted);
 	free(rows);
 	return id;
@@ -135,8 +136,8 @@ static char *pointer_with_id(const char *pointer, const char *id)
 static void url_escape(struct strbuf *sb, const char *text)
 {
 	for (const char *c = text; *c; c++) {
-		if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-		    *c == '-' || *c == '_' || *c == '.' || *c == '~')
+		if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		    (*c >= '0' && *c <= '9') || *c == '-' || *c == '_' || *c == '.' || *c == '~')
 			sb_addc(sb, *c);
 		else
 			sb_addf(sb, "%%%02X", (unsigned char)*c);
@@ -156,11 +157,11 @@ static char *url_from_item(const char *base, const char *template, cJSON *item)
 			char *name = xstrndup(s + 1, (size_t)(close - s - 1));
 			cJSON *v = cJSON_GetObjectItemCaseSensitive(item, name);
 			char num[32];
-			const char *text = cJSON_IsString(v)   ? v->valuestring
-			                   : cJSON_IsNumber(v) ? (snprintf(num, sizeof(num), "%g",
-			                                                   v->valuedouble),
-			                                          num)
-			                                       : "";
+			const char *text =
+			    cJSON_IsString(v) ? v->valuestring
+			    : cJSON_IsNumber(v)
+				? (snprintf(num, sizeof(num), "%g", v->valuedouble), num)
+				: "";
 			url_escape(&sb, text);
 			free(name);
 			s = close + 1;
@@ -209,8 +210,8 @@ static const char *status_text(cJSON *item, char buf[32])
 /* Polls until the task reaches a status in done (returns the final
  * answer) or failed, or the timeout passes. */
 static cJSON *poll_task(const struct profile *p, const char *base, const char *id,
-                        const struct strlist *auth, int timeout_s, bool verbose,
-                        struct strbuf *last_body, long *http_status)
+			const struct strlist *auth, int timeout_s, bool verbose,
+			struct strbuf *last_body, long *http_status)
 {
 	char *path = substitute_id(p->poll_path, id);
 	char *url = xasprintf("%s%s", base, path);
@@ -226,9 +227,12 @@ static cJSON *poll_task(const struct profile *p, const char *base, const char *i
 		profile_headers(p, &headers);
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		double left = timeout_s - (double)(now.tv_sec - start.tv_sec) -
-		              (now.tv_nsec - start.tv_nsec) / 1e9;
-		struct http_request req = {.method = "GET", .url = url, .headers = headers,
-		                           .max_response = 8u << 20, .budget_s = left > 0.1 ? left : 0.1};
+			      (now.tv_nsec - start.tv_nsec) / 1e9;
+		struct http_request req = {.method = "GET",
+					   .url = url,
+					   .headers = headers,
+					   .max_response = 8u << 20,
+					   .budget_s = left > 0.1 ? left : 0.1};
 		struct http_response resp;
 		int rc = http_send(&req, &resp);
 		strlist_clear(&headers);
@@ -241,7 +245,8 @@ static cJSON *poll_task(const struct profile *p, const char *base, const char *i
 		sb_add(last_body, sb_str(&resp.body), resp.body.len);
 		if (resp.status < 200 || resp.status > 299) {
 			char *ex = excerpt(&resp.body);
-			error_set(EX_UNAVAILABLE, "polling task %s: HTTP %ld: %s", id, resp.status, ex);
+			error_set(EX_UNAVAILABLE, "polling task %s: HTTP %ld: %s", id, resp.status,
+				  ex);
 			free(ex);
 			http_response_clear(&resp);
 			break;
@@ -271,8 +276,8 @@ static cJSON *poll_task(const struct profile *p, const char *base, const char *i
 		if (in_list(&p->poll_failed, status)) {
 			cJSON *why = p->poll_error ? jp_get(answer, p->poll_error) : NULL;
 			char *text = why ? (cJSON_IsString(why) ? xstrdup(why->valuestring)
-			                                        : cJSON_PrintUnformatted(why))
-			                 : xstrdup("no reason given");
+								: cJSON_PrintUnformatted(why))
+					 : xstrdup("no reason given");
 			error_set(EX_UNAVAILABLE, "task %s %s: %s", id, status, text);
 			free(text);
 			cJSON_Delete(answer);
@@ -281,7 +286,8 @@ static cJSON *poll_task(const struct profile *p, const char *base, const char *i
 		cJSON_Delete(answer);
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec - start.tv_sec >= timeout_s) {
-			error_set(EX_TEMPFAIL, "task %s still %s after %d s", id, previous, timeout_s);
+			error_set(EX_TEMPFAIL, "task %s still %s after %d s", id, previous,
+				  timeout_s);
 			break;
 		}
 		/* $TROUPE_POLL_INTERVAL_MS overrides the profile's pace (tests
@@ -301,14 +307,15 @@ static cJSON *poll_task(const struct profile *p, const char *base, const char *i
 
 /* After a task is done, some services want one more request for the
  * result (fal's response_url, MiniMax's file). Takes answer. */
-static cJSON *fetch_result(const struct profile *p, const char *base, const char *id,
-                           cJSON *answer, const struct strlist *auth, struct strbuf *last,
-                           long *http_status)
+static cJSON *fetch_result(const struct profile *p, const char *base, const char *id, cJSON *answer,
+			   const struct strlist *auth, struct strbuf *last, long *http_status)
 {
 	char buf[32];
-	const char *value = p->result_value ? status_text(jp_get(answer, p->result_value), buf) : "";
+	const char *value =
+	    p->result_value ? status_text(jp_get(answer, p->result_value), buf) : "";
 	if (!value) {
-		error_set(EX_PROTOCOL, "task %s is done but has nothing at %s", id, p->result_value);
+		error_set(EX_PROTOCOL, "task %s is done but has nothing at %s", id,
+			  p->result_value);
 		cJSON_Delete(answer);
 		return NULL;
 	}
@@ -328,7 +335,13 @@ static cJSON *fetch_result(const struct profile *p, const char *base, const char
 	for (size_t i = 0; i < auth->n; i++)
 		strlist_push(&headers, auth->items[i]);
 	profile_headers(p, &headers);
-	struct http_request req = {.method = "GET", .url = url, .headers = headers, .body = NULL, .parts = NULL, .nparts = 0, .max_response = 8u << 20};
+	struct http_request req = {.method = "GET",
+				   .url = url,
+				   .headers = headers,
+				   .body = NULL,
+				   .parts = NULL,
+				   .nparts = 0,
+				   .max_response = 8u << 20};
 	struct http_response resp;
 	cJSON *result = NULL;
 	if (http_send(&req, &resp) == 0) {
@@ -409,8 +422,8 @@ static int decode_base64(const char *in, struct strbuf *out)
 /* Downloads (or decodes) every output into a temporary directory and adds
  * them all as generated assets in one transaction. */
 static int store_outputs(struct catalog *cat, const struct profile *p, cJSON *answer,
-                         const struct injection *in, int64_t request_id, const char *base,
-                         const char *task_id, struct generate_result *out)
+			 const struct injection *in, int64_t request_id, const char *base,
+			 const char *task_id, struct generate_result *out)
 {
 	const char **urls = NULL, **b64 = NULL;
 	size_t nurls = 0, nb64 = 0;
@@ -448,9 +461,9 @@ static int store_outputs(struct catalog *cat, const struct profile *p, cJSON *an
 	struct add_batch *batch = NULL;
 	if (nurls + nb64 == 0) {
 		error_set(EX_PROTOCOL, "the service answered without outputs (nothing at %s)",
-		          p->output_urls    ? p->output_urls
-		          : p->output_base64 ? p->output_base64
-		                             : p->output_items);
+			  p->output_urls     ? p->output_urls
+			  : p->output_base64 ? p->output_base64
+					     : p->output_items);
 		goto out;
 	}
 	if (!mkdtemp(dir)) {
@@ -460,14 +473,21 @@ static int store_outputs(struct catalog *cat, const struct profile *p, cJSON *an
 	for (size_t i = 0; i < nurls + nb64; i++) {
 		struct strbuf bytes = STRBUF_INIT;
 		if (i < nurls) {
-			struct http_request req = {.method = "GET", .url = urls[i], .headers = {0}, .body = NULL, .parts = NULL, .nparts = 0, .max_response = 512u << 20};
+			struct http_request req = {.method = "GET",
+						   .url = urls[i],
+						   .headers = {0},
+						   .body = NULL,
+						   .parts = NULL,
+						   .nparts = 0,
+						   .max_response = 512u << 20};
 			struct http_response resp;
 			if (http_send(&req, &resp) < 0) {
 				http_response_clear(&resp);
 				goto out;
 			}
 			if (resp.status < 200 || resp.status > 299) {
-				error_set(EX_UNAVAILABLE, "output %s: HTTP %ld", urls[i], resp.status);
+				error_set(EX_UNAVAILABLE, "output %s: HTTP %ld", urls[i],
+					  resp.status);
 				http_response_clear(&resp);
 				goto out;
 			}
@@ -500,13 +520,13 @@ static int store_outputs(struct catalog *cat, const struct profile *p, cJSON *an
 	strlist_push(&tags, profile_tag);
 	free(profile_tag);
 	batch = catalog_add_begin(cat, in->characters.n == 1 ? in->characters.items[0] : NULL,
-	                          "generated", &tags);
+				  "generated", &tags);
 	if (!batch)
 		goto out;
 	catalog_add_link_request(batch, request_id, &sources);
 	for (size_t i = 0; i < files.n; i++)
 		if ((p->output_video ? catalog_add_video(batch, files.items[i])
-		                     : catalog_add_file(batch, files.items[i])) < 0) {
+				     : catalog_add_file(batch, files.items[i])) < 0) {
 			error_prefix("output %zu from the service", i + 1);
 			goto out;
 		}
@@ -563,17 +583,19 @@ static char *redact_response(const struct strbuf *body)
 }
 
 int generate_run(struct catalog *cat, const struct profile *p, const char *input, bool is_json,
-                 const struct generate_options *o, struct generate_result *out)
+		 const struct generate_options *o, struct generate_result *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (p->output == PROFILE_EMBEDDING)
-		return error_set(EX_USAGE, "profile %s computes embeddings; it takes no requests (see "
-		                           "'troupe embed')",
-		                 p->name);
+		return error_set(EX_USAGE,
+				 "profile %s computes embeddings; it takes no requests (see "
+				 "'troupe embed')",
+				 p->name);
 	if (p->output != PROFILE_JSON)
-		return error_set(EX_USAGE, "profile %s makes prompt text, not a request to send; use "
-		                           "'troupe inject'",
-		                 p->name);
+		return error_set(EX_USAGE,
+				 "profile %s makes prompt text, not a request to send; use "
+				 "'troupe inject'",
+				 p->name);
 	struct injection in;
 	struct strlist auth = {0}, headers = {0};
 	struct strbuf last = STRBUF_INIT;
@@ -612,7 +634,7 @@ int generate_run(struct catalog *cat, const struct profile *p, const char *input
 		cJSON_ArrayForEach(field, in.request)
 		{
 			values[k] = cJSON_IsString(field) ? xstrdup(field->valuestring)
-			                                  : cJSON_PrintUnformatted(field);
+							  : cJSON_PrintUnformatted(field);
 			parts[nparts++] = (struct http_part){field->string, values[k], NULL, NULL};
 			k++;
 		}
@@ -620,10 +642,15 @@ int generate_run(struct catalog *cat, const struct profile *p, const char *input
 		for (size_t i = 0; i < in.nrefs; i++) {
 			const char *f = in.refs[i].derived.format;
 			names[i] = xasprintf("ref%zu.%s", i + 1, !strcmp(f, "jpeg") ? "jpg" : f);
-			parts[nparts++] = (struct http_part){p->refs_pointer, NULL, in.refs[i].encoded,
-			                                     NULL, names[i]};
+			parts[nparts++] = (struct http_part){p->refs_pointer, NULL,
+							     in.refs[i].encoded, NULL, names[i]};
 		}
-		struct http_request req = {.method = p->method, .url = url, .headers = headers, .parts = parts, .nparts = nparts, .budget_s = o->timeout_s};
+		struct http_request req = {.method = p->method,
+					   .url = url,
+					   .headers = headers,
+					   .parts = parts,
+					   .nparts = nparts,
+					   .budget_s = o->timeout_s};
 		struct http_response resp;
 		rc = http_send(&req, &resp);
 		for (size_t i = 0; i < k; i++)
@@ -650,7 +677,11 @@ int generate_run(struct catalog *cat, const struct profile *p, const char *input
 		} else {
 			body = cJSON_PrintUnformatted(in.request);
 		}
-		struct http_request req = {.method = p->method, .url = url, .headers = headers, .body = body, .budget_s = o->timeout_s};
+		struct http_request req = {.method = p->method,
+					   .url = url,
+					   .headers = headers,
+					   .body = body,
+					   .budget_s = o->timeout_s};
 		struct http_response resp;
 		rc = http_send(&req, &resp);
 		if (rc == 0) {
@@ -678,7 +709,7 @@ int generate_run(struct catalog *cat, const struct profile *p, const char *input
 		const char *id = status_text(jp_get(answer, p->task_id), buf);
 		if (!id) {
 			error_set(EX_PROTOCOL, "%s answered without a task id at %s", p->service,
-			          p->task_id);
+				  p->task_id);
 			goto done;
 		}
 		char *task = xstrdup(id);
@@ -687,8 +718,8 @@ int generate_run(struct catalog *cat, const struct profile *p, const char *input
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		int spent = (int)(t1.tv_sec - t0.tv_sec);
 		int limit = o->timeout_s ? o->timeout_s : p->poll_timeout_s;
-		answer = poll_task(p, base, task, &auth, limit > spent ? limit - spent : 1, o->verbose,
-		                   &last, &http_status);
+		answer = poll_task(p, base, task, &auth, limit > spent ? limit - spent : 1,
+				   o->verbose, &last, &http_status);
 		if (answer && p->result_path)
 			answer = fetch_result(p, base, task, answer, &auth, &last, &http_status);
 		if (!answer) {
@@ -709,9 +740,10 @@ done:
 		char *message = rc < 0 ? xstrdup(error_message()) : NULL;
 		int saved_code = error_code();
 		catalog_request_finish(cat, out->request_id, rc == 0 ? "succeeded" : "failed",
-		                       http_status, response, message, ms);
+				       http_status, response, message, ms);
 		if (rc < 0)
-			error_set(saved_code, "%s (request %lld)", message, (long long)out->request_id);
+			error_set(saved_code, "%s (request %lld)", message,
+				  (long long)out->request_id);
 		free(message);
 		free(response);
 	}

@@ -18,11 +18,11 @@ struct generate_result {
 };
 
 int generate_run(struct catalog *cat, const struct profile *p, const char *input, bool is_json,
-                 const struct generate_options *o, struct generate_result *out);
+		 const struct generate_options *o, struct generate_result *out);
 void generate_result_clear(struct generate_result *r);
 
 /* Records an injection in the log; returns the request id or -1. */
 int64_t inject_log(struct catalog *cat, const struct profile *p, const struct injection *in,
-                   const char *kind, const char *status);
+		   const char *kind, const char *status);
 
 #endif

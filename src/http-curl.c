@@ -58,7 +58,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *ctx)
 }
 
 static CURL *make_handle(const struct http_request *req, struct sink *sink,
-                         struct curl_slist **headers, curl_mime **mime, char errbuf[])
+			 struct curl_slist **headers, curl_mime **mime, char errbuf[])
 {
 	CURL *h = curl_easy_init();
 	if (!h)
@@ -96,8 +96,7 @@ static CURL *make_handle(const struct http_request *req, struct sink *sink,
 				curl_mime_filedata(part, req->parts[i].file);
 				if (req->parts[i].filename)
 					curl_mime_filename(part, req->parts[i].filename);
-			}
-			else
+			} else
 				curl_mime_data(part, req->parts[i].value, CURL_ZERO_TERMINATED);
 			if (req->parts[i].mime)
 				curl_mime_type(part, req->parts[i].mime);
@@ -136,7 +135,7 @@ static int curl_send(const struct http_request *req, struct http_response *resp)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (int attempt = 1;; attempt++) {
 		struct sink sink = {resp, req->max_response ? req->max_response : HTTP_DEFAULT_MAX,
-		                    false};
+				    false};
 		struct curl_slist *headers = NULL;
 		curl_mime *mime = NULL;
 		char errbuf[CURL_ERROR_SIZE] = "";
@@ -162,18 +161,19 @@ static int curl_send(const struct http_request *req, struct http_response *resp)
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		resp->seconds = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
 		if (sink.overflow || rc == CURLE_FILESIZE_EXCEEDED)
-			return error_set(EX_PROTOCOL, "%s: response larger than %zu bytes", req->url,
-			                 sink.max);
-		bool transient = rc == CURLE_OK ? resp->status == 429 || resp->status >= 500
-		                                : rc == CURLE_OPERATION_TIMEDOUT ||
-		                                          rc == CURLE_COULDNT_CONNECT ||
-		                                          rc == CURLE_RECV_ERROR ||
-		                                          rc == CURLE_GOT_NOTHING;
+			return error_set(EX_PROTOCOL, "%s: response larger than %zu bytes",
+					 req->url, sink.max);
+		bool transient = rc == CURLE_OK
+				     ? resp->status == 429 || resp->status >= 500
+				     : rc == CURLE_OPERATION_TIMEDOUT ||
+					   rc == CURLE_COULDNT_CONNECT || rc == CURLE_RECV_ERROR ||
+					   rc == CURLE_GOT_NOTHING;
 		double wait = retry_after > 0 ? retry_after : backoff;
 		if (!transient || attempt >= HTTP_MAX_ATTEMPTS || resp->seconds + wait >= budget) {
 			if (rc != CURLE_OK)
-				return error_set(rc == CURLE_OPERATION_TIMEDOUT ? EX_TEMPFAIL : EX_UNAVAILABLE,
-				                 "%s: %s", req->url, *errbuf ? errbuf : curl_easy_strerror(rc));
+				return error_set(
+				    rc == CURLE_OPERATION_TIMEDOUT ? EX_TEMPFAIL : EX_UNAVAILABLE,
+				    "%s: %s", req->url, *errbuf ? errbuf : curl_easy_strerror(rc));
 			return 0;
 		}
 		/* Exponential backoff; the server's Retry-After wins when given. */

@@ -48,8 +48,7 @@ int http_url_allowed(const char *url)
 		return 0;
 	if (strncmp(url, "http://", 7) == 0 && loopback_host(url))
 		return 0;
-	return error_set(EX_USAGE, "%s: only https is allowed (plain http only to loopback)",
-	                 url);
+	return error_set(EX_USAGE, "%s: only https is allowed (plain http only to loopback)", url);
 }
 
 static const struct http_ops *ops;

@@ -22,16 +22,15 @@ struct http_part {
 struct http_request {
 	const char *method;
 	const char *url;
-	struct strlist headers; /* "Name: value" */
-	const char *body;       /* JSON text, or NULL */
-	size_t body_len;        /* with raw_body: the body's length */
-	bool raw_body;          /* body is bytes with their own Content-Type */
+	struct strlist headers;	       /* "Name: value" */
+	const char *body;	       /* JSON text, or NULL */
+	size_t body_len;	       /* with raw_body: the body's length */
+	bool raw_body;		       /* body is bytes with their own Content-Type */
 	const struct http_part *parts; /* multipart/form-data when nparts > 0 */
 	size_t nparts;
 	size_t max_response; /* bytes; 0 for the default (64 MB) */
 	double budget_s;     /* all attempts together; 0 for the default (300 s) */
 };
-
 
 struct http_response {
 	long status;

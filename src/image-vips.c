@@ -22,14 +22,13 @@ static const struct {
 	const char *loader; /* prefix of the libvips loader class name */
 	const char *format;
 } accepted[] = {
-	{"VipsForeignLoadJpeg", "jpeg"}, {"VipsForeignLoadPng", "png"},
-	{"VipsForeignLoadWebp", "webp"}, {"VipsForeignLoadNsgif", "gif"},
-	{"VipsForeignLoadGif", "gif"},   {"VipsForeignLoadTiff", "tiff"},
-	{"VipsForeignLoadHeif", "heif"},
+    {"VipsForeignLoadJpeg", "jpeg"}, {"VipsForeignLoadPng", "png"}, {"VipsForeignLoadWebp", "webp"},
+    {"VipsForeignLoadNsgif", "gif"}, {"VipsForeignLoadGif", "gif"}, {"VipsForeignLoadTiff", "tiff"},
+    {"VipsForeignLoadHeif", "heif"},
 };
 
 static void quiet_log(const gchar *domain, GLogLevelFlags level, const gchar *message,
-                      gpointer data)
+		      gpointer data)
 {
 	(void)domain;
 	(void)level;
@@ -105,9 +104,10 @@ static int check_complete(const char *path, const char *format)
 		return error_set(EX_DATAERR, "truncated JPEG (no end-of-image marker)");
 	}
 	if (strcmp(format, "png") == 0) {
-		static const unsigned char iend[] = {0, 0, 0, 0, 'I', 'E', 'N', 'D',
-		                                     0xAE, 0x42, 0x60, 0x82};
-		if (want >= sizeof(iend) && memcmp(tail + want - sizeof(iend), iend, sizeof(iend)) == 0)
+		static const unsigned char iend[] = {0,	  0,   0,    0,	   'I',	 'E',
+						     'N', 'D', 0xAE, 0x42, 0x60, 0x82};
+		if (want >= sizeof(iend) &&
+		    memcmp(tail + want - sizeof(iend), iend, sizeof(iend)) == 0)
 			return 0;
 		return error_set(EX_DATAERR, "truncated PNG (no IEND chunk at the end)");
 	}
@@ -124,7 +124,7 @@ static int check_complete(const char *path, const char *format)
 			close(fd);
 		if (got == (ssize_t)sizeof(head)) {
 			uint32_t riff = (uint32_t)head[4] | (uint32_t)head[5] << 8 |
-			                (uint32_t)head[6] << 16 | (uint32_t)head[7] << 24;
+					(uint32_t)head[6] << 16 | (uint32_t)head[7] << 24;
 			if ((off_t)riff + 8 <= size)
 				return 0;
 		}
@@ -188,9 +188,9 @@ static int vimg_probe(const char *path, struct image_info *out)
 		goto out;
 	if (pixels > limit) {
 		error_set(EX_DATAERR,
-		          "%dx%d is %.1f megapixels, over the limit of %g "
-		          "(TROUPE_MAX_MEGAPIXELS)",
-		          out->width, out->height, pixels / 1e6, limit / 1e6);
+			  "%dx%d is %.1f megapixels, over the limit of %g "
+			  "(TROUPE_MAX_MEGAPIXELS)",
+			  out->width, out->height, pixels / 1e6, limit / 1e6);
 		goto out;
 	}
 	rc = check_complete(path, format);
@@ -247,7 +247,7 @@ out:
 }
 
 static VipsImage *thumbnail_source(const char *path, int width, int height, VipsSize size,
-                                   VipsInteresting crop)
+				   VipsInteresting crop)
 {
 	VipsSource *source = vips_source_new_from_file(path);
 	if (!source)
@@ -257,8 +257,8 @@ static VipsImage *thumbnail_source(const char *path, int width, int height, Vips
 	 * grey-filled picture; even a warning from the decoder (libjpeg's
 	 * "corrupt data") counts, since every input is untrusted. */
 	if (vips_thumbnail_source(source, &out, width, "height", height, "size", size, "crop", crop,
-	                          "fail_on", VIPS_FAIL_ON_WARNING, "option_string", "fail_on=warning",
-	                          NULL))
+				  "fail_on", VIPS_FAIL_ON_WARNING, "option_string",
+				  "fail_on=warning", NULL))
 		out = NULL;
 	g_object_unref(source);
 	return out;
@@ -279,14 +279,14 @@ static int vimg_thumbnail(const char *path, int side, struct image_buffer *thumb
 	if (!t[2])
 		goto fail;
 	if (vips_jpegsave_buffer(t[2], &thumb->data, &thumb->len, "Q", 82, "strip", TRUE,
-	                         "optimize_coding", TRUE, NULL))
+				 "optimize_coding", TRUE, NULL))
 		goto fail;
 	thumb->width = vips_image_get_width(t[2]);
 	thumb->height = vips_image_get_height(t[2]);
 	snprintf(thumb->format, sizeof(thumb->format), "jpeg");
 
 	if (vips_thumbnail_image(t[2], &t[3], PHASH_SIDE, "height", PHASH_SIDE, "size",
-	                         VIPS_SIZE_FORCE, NULL) ||
+				 VIPS_SIZE_FORCE, NULL) ||
 	    vips_colourspace(t[3], &t[4], VIPS_INTERPRETATION_B_W, NULL))
 		goto fail;
 	size_t len;
@@ -315,8 +315,8 @@ static int oriented_size(const char *path, int *w, int *h)
 	VipsSource *source = vips_source_new_from_file(path);
 	if (!source)
 		return vips_failure("cannot open");
-	VipsImage *im = vips_image_new_from_source(source, "", "access", VIPS_ACCESS_SEQUENTIAL,
-	                                           NULL);
+	VipsImage *im =
+	    vips_image_new_from_source(source, "", "access", VIPS_ACCESS_SEQUENTIAL, NULL);
 	g_object_unref(source);
 	if (!im)
 		return vips_failure("not a readable image");
@@ -373,7 +373,7 @@ static void recipe_box(const struct image_recipe *r, int w, int h, int *bw, int 
 }
 
 static int encode_stripped(VipsImage *im, const char *format, int quality, void **data,
-                           size_t *len);
+			   size_t *len);
 
 /* Saves with no metadata at all: libvips 8.14's webpsave keeps EXIF and
  * ICC even with strip, so the fields are removed from a copy first. */
@@ -382,9 +382,9 @@ static int encode(VipsImage *im, const char *format, int quality, void **data, s
 	VipsImage *bare = NULL;
 	if (vips_copy(im, &bare, NULL))
 		return -1;
-	static const char *const fields[] = {VIPS_META_EXIF_NAME, VIPS_META_XMP_NAME,
-	                                     VIPS_META_IPTC_NAME, VIPS_META_ICC_NAME,
-	                                     VIPS_META_PHOTOSHOP_NAME, VIPS_META_ORIENTATION};
+	static const char *const fields[] = {VIPS_META_EXIF_NAME,      VIPS_META_XMP_NAME,
+					     VIPS_META_IPTC_NAME,      VIPS_META_ICC_NAME,
+					     VIPS_META_PHOTOSHOP_NAME, VIPS_META_ORIENTATION};
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
 		vips_image_remove(bare, fields[i]);
 	int rc = encode_stripped(bare, format, quality, data, len);
@@ -392,12 +392,11 @@ static int encode(VipsImage *im, const char *format, int quality, void **data, s
 	return rc;
 }
 
-static int encode_stripped(VipsImage *im, const char *format, int quality, void **data,
-                           size_t *len)
+static int encode_stripped(VipsImage *im, const char *format, int quality, void **data, size_t *len)
 {
 	if (!strcmp(format, "jpeg"))
 		return vips_jpegsave_buffer(im, data, len, "Q", quality, "strip", TRUE,
-		                            "optimize_coding", TRUE, NULL);
+					    "optimize_coding", TRUE, NULL);
 	if (!strcmp(format, "webp"))
 		return vips_webpsave_buffer(im, data, len, "Q", quality, "strip", TRUE, NULL);
 	return vips_pngsave_buffer(im, data, len, "compression", 6, "strip", TRUE, NULL);
@@ -405,13 +404,13 @@ static int encode_stripped(VipsImage *im, const char *format, int quality, void 
 
 /* Makes one attempt at size bw x bh. */
 static int derive_at(const char *path, const struct image_recipe *r, int bw, int bh,
-                     VipsImage **result)
+		     VipsImage **result)
 {
 	VipsImage *t[4] = {NULL};
 	int rc = -1;
 	bool crop = r->fit == IMAGE_FIT_CROP;
 	t[0] = thumbnail_source(path, bw, bh, VIPS_SIZE_BOTH,
-	                        crop ? VIPS_INTERESTING_CENTRE : VIPS_INTERESTING_NONE);
+				crop ? VIPS_INTERESTING_CENTRE : VIPS_INTERESTING_NONE);
 	if (!t[0])
 		goto out;
 	VipsImage *cur = t[0];
@@ -425,10 +424,11 @@ static int derive_at(const char *path, const struct image_recipe *r, int bw, int
 	cur = t[1];
 	if (!crop && (vips_image_get_width(cur) != bw || vips_image_get_height(cur) != bh)) {
 		int bands = vips_image_get_bands(cur);
-		VipsArrayDouble *bg = bands == 4 ? vips_array_double_newv(4, 255.0, 255.0, 255.0, 0.0)
-		                                 : vips_array_double_newv(3, 255.0, 255.0, 255.0);
-		int failed = vips_gravity(cur, &t[2], VIPS_COMPASS_DIRECTION_CENTRE, bw, bh, "extend",
-		                          VIPS_EXTEND_BACKGROUND, "background", bg, NULL);
+		VipsArrayDouble *bg = bands == 4
+					  ? vips_array_double_newv(4, 255.0, 255.0, 255.0, 0.0)
+					  : vips_array_double_newv(3, 255.0, 255.0, 255.0);
+		int failed = vips_gravity(cur, &t[2], VIPS_COMPASS_DIRECTION_CENTRE, bw, bh,
+					  "extend", VIPS_EXTEND_BACKGROUND, "background", bg, NULL);
 		vips_area_unref(VIPS_AREA(bg));
 		if (failed)
 			goto out;
@@ -490,7 +490,7 @@ static int vimg_derive(const char *path, const struct image_recipe *r, struct im
 		quality = r->quality;
 	}
 	return error_set(EX_DATAERR, "cannot reach %lld bytes with this recipe",
-	                 (long long)r->max_bytes);
+			 (long long)r->max_bytes);
 }
 
 /* Sheet layout, in pixels. */
@@ -528,8 +528,8 @@ out:
 
 /* Draws text (plain, escaped here for Pango) in colour onto base at x, y,
  * wrapped to width and clipped to max_height. */
-static int draw_text(VipsImage *base, const char *text, const char *font, int x, int y,
-                     int width, int max_height, const double colour[3], VipsImage **out)
+static int draw_text(VipsImage *base, const char *text, const char *font, int x, int y, int width,
+		     int max_height, const double colour[3], VipsImage **out)
 {
 	VipsImage *t[4] = {NULL};
 	int rc = -1;
@@ -540,7 +540,7 @@ static int draw_text(VipsImage *base, const char *text, const char *font, int x,
 	}
 	char *markup = g_markup_escape_text(text, -1);
 	int failed = vips_text(&t[0], markup, "font", font, "width", width, "dpi", 72, "wrap",
-	                       VIPS_TEXT_WRAP_WORD_CHAR, NULL);
+			       VIPS_TEXT_WRAP_WORD_CHAR, NULL);
 	g_free(markup);
 	if (failed)
 		goto out;
@@ -548,12 +548,12 @@ static int draw_text(VipsImage *base, const char *text, const char *font, int x,
 	int mh = vips_image_get_height(mask), mw = vips_image_get_width(mask);
 	if (mh > max_height || mw > width) {
 		if (vips_extract_area(mask, &t[1], 0, 0, mw < width ? mw : width,
-		                      mh < max_height ? mh : max_height, NULL))
+				      mh < max_height ? mh : max_height, NULL))
 			goto out;
 		mask = t[1];
 	}
 	if (vips_embed(mask, &t[2], x, y, vips_image_get_width(base), vips_image_get_height(base),
-	               NULL) ||
+		       NULL) ||
 	    solid(vips_image_get_width(base), vips_image_get_height(base), colour, &t[3]) ||
 	    vips_ifthenelse(t[2], t[3], base, out, "blend", TRUE, NULL))
 		goto out;
@@ -575,7 +575,7 @@ static int sheet_cell(const struct image_sheet_cell *c, int side, VipsImage **ou
 	if (c->thumb_path) {
 		/* The stored thumbnail is already small; fit it to the cell. */
 		t[1] = thumbnail_source(c->thumb_path, side - 8, side - 8, VIPS_SIZE_BOTH,
-		                        VIPS_INTERESTING_NONE);
+					VIPS_INTERESTING_NONE);
 		if (!t[1] || to_srgb8(t[1], &t[2]))
 			goto out;
 		int tw = vips_image_get_width(t[2]), th = vips_image_get_height(t[2]);
@@ -584,9 +584,9 @@ static int sheet_cell(const struct image_sheet_cell *c, int side, VipsImage **ou
 		card = t[3];
 	}
 	if (draw_text(card, c->caption, "sans bold 13", 8, side + 6, w - 16, 18, sheet_ink,
-	              &t[4]) ||
+		      &t[4]) ||
 	    draw_text(t[4], c->detail, "monospace 11", 8, side + 27, w - 16, 16, sheet_muted,
-	              &t[5]))
+		      &t[5]))
 		goto out;
 	*out = t[5];
 	t[5] = NULL;
@@ -596,9 +596,9 @@ out:
 	return rc;
 }
 
-static int vimg_sheet(const char *title, const char *subtitle,
-                      const struct image_sheet_cell *cells, size_t n, int columns,
-                      int cell_side, const char *format, struct image_buffer *out)
+static int vimg_sheet(const char *title, const char *subtitle, const struct image_sheet_cell *cells,
+		      size_t n, int columns, int cell_side, const char *format,
+		      struct image_buffer *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (n == 0)
@@ -617,7 +617,7 @@ static int vimg_sheet(const char *title, const char *subtitle,
 		}
 	VipsArrayDouble *bg = vips_array_double_new(sheet_background, 3);
 	int failed = vips_arrayjoin(cell_images, &t[0], (int)n, "across", columns, "shim",
-	                            SHEET_GAP, "background", bg, NULL);
+				    SHEET_GAP, "background", bg, NULL);
 	vips_area_unref(VIPS_AREA(bg));
 	if (failed)
 		goto fail;
@@ -629,9 +629,9 @@ static int vimg_sheet(const char *title, const char *subtitle,
 	int head_h = SHEET_MARGIN + title_h + subtitle_h + SHEET_TITLE_GAP;
 	if (solid(width, head_h + grid_h + SHEET_MARGIN, sheet_background, &t[1]) ||
 	    draw_text(t[1], title, "sans bold 26", SHEET_MARGIN, SHEET_MARGIN,
-	              width - 2 * SHEET_MARGIN, title_h, sheet_ink, &t[2]) ||
+		      width - 2 * SHEET_MARGIN, title_h, sheet_ink, &t[2]) ||
 	    draw_text(t[2], subtitle, "sans 14", SHEET_MARGIN, SHEET_MARGIN + title_h,
-	              width - 2 * SHEET_MARGIN, subtitle_h, sheet_muted, &t[3]) ||
+		      width - 2 * SHEET_MARGIN, subtitle_h, sheet_muted, &t[3]) ||
 	    vips_insert(t[3], t[0], &t[4], SHEET_MARGIN, head_h, NULL) ||
 	    vips_cast_uchar(t[4], &t[5], NULL))
 		goto fail;
@@ -657,6 +657,6 @@ out:
 /* The module's one exported symbol: image.c checks the version and calls
  * through the table. */
 const struct image_ops troupe_image_ops = {
-	IMAGE_OPS_VERSION, vimg_probe,  vimg_thumbnail,    vimg_derive,
-	vimg_sheet,        vimg_shutdown, vimg_buffer_clear,
+    IMAGE_OPS_VERSION, vimg_probe,    vimg_thumbnail,	 vimg_derive,
+    vimg_sheet,	       vimg_shutdown, vimg_buffer_clear,
 };

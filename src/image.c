@@ -42,11 +42,11 @@ int image_derive(const char *path, const struct image_recipe *r, struct image_bu
 }
 
 int image_sheet(const char *title, const char *subtitle, const struct image_sheet_cell *cells,
-                size_t n, int columns, int cell_side, const char *format,
-                struct image_buffer *out)
+		size_t n, int columns, int cell_side, const char *format, struct image_buffer *out)
 {
 	memset(out, 0, sizeof(*out));
-	return load() < 0 ? -1 : ops->sheet(title, subtitle, cells, n, columns, cell_side, format, out);
+	return load() < 0 ? -1
+			  : ops->sheet(title, subtitle, cells, n, columns, cell_side, format, out);
 }
 
 void image_buffer_clear(struct image_buffer *b)
@@ -71,13 +71,12 @@ int64_t image_max_pixels(void)
 	char *end;
 	double mp = strtod(env, &end);
 	if (*end || !(mp > 0) || mp > 1e6) {
-		error_set(EX_CONFIG, "TROUPE_MAX_MEGAPIXELS=%s: not a positive number of megapixels",
-		          env);
+		error_set(EX_CONFIG,
+			  "TROUPE_MAX_MEGAPIXELS=%s: not a positive number of megapixels", env);
 		return -1;
 	}
 	return (int64_t)(mp * 1e6);
 }
-
 
 static bool format_known(const char *f)
 {
@@ -99,8 +98,8 @@ int image_recipe_check(struct image_recipe *r)
 	if (r->max_side < 0 || r->min_side < 0 || r->max_side > 65535 || r->min_side > 65535)
 		return error_set(EX_USAGE, "sides must be from 1 to 65535 pixels");
 	if (r->max_side && r->min_side > r->max_side)
-		return error_set(EX_USAGE, "--min-side %d is larger than --max-side %d", r->min_side,
-		                 r->max_side);
+		return error_set(EX_USAGE, "--min-side %d is larger than --max-side %d",
+				 r->min_side, r->max_side);
 	if (r->aspect_min < 0 || r->aspect_max < 0 ||
 	    (r->aspect_max && r->aspect_min > r->aspect_max))
 		return error_set(EX_USAGE, "--aspect: the smallest ratio must come first");
@@ -112,7 +111,7 @@ int image_recipe_check(struct image_recipe *r)
 char *image_recipe_key(const struct image_recipe *r)
 {
 	return xasprintf("v1;max=%d;min=%d;aspect=%.6g-%.6g;fit=%s;fmt=%s;q=%d;bytes=%lld",
-	                 r->max_side, r->min_side, r->aspect_min, r->aspect_max,
-	                 r->fit == IMAGE_FIT_CROP ? "crop" : "pad", r->format, r->quality,
-	                 (long long)r->max_bytes);
+			 r->max_side, r->min_side, r->aspect_min, r->aspect_max,
+			 r->fit == IMAGE_FIT_CROP ? "crop" : "pad", r->format, r->quality,
+			 (long long)r->max_bytes);
 }

@@ -52,14 +52,14 @@ enum image_fit { IMAGE_FIT_PAD, IMAGE_FIT_CROP };
 
 /* What a derivative must satisfy. Zero means "no constraint". */
 struct image_recipe {
-	int max_side;      /* longest side at most this */
-	int min_side;      /* shortest side at least this (scales up) */
+	int max_side;	   /* longest side at most this */
+	int min_side;	   /* shortest side at least this (scales up) */
 	double aspect_min; /* width / height at least this */
 	double aspect_max; /* width / height at most this */
 	enum image_fit fit;
 	char format[IMAGE_FORMAT_MAX]; /* jpeg, png or webp */
-	int quality;                   /* 1..100 for jpeg and webp */
-	int64_t max_bytes;             /* reached by stepping quality, then size, down */
+	int quality;		       /* 1..100 for jpeg and webp */
+	int64_t max_bytes;	       /* reached by stepping quality, then size, down */
 };
 
 /* Checks a recipe and fills in defaults (jpeg, quality 90); -1 with an
@@ -82,8 +82,7 @@ struct image_sheet_cell {
 /* Lays cells out in a grid under a title and a subtitle, on a plain
  * background; format is "png" or "jpeg". */
 int image_sheet(const char *title, const char *subtitle, const struct image_sheet_cell *cells,
-                size_t n, int columns, int cell_side, const char *format,
-                struct image_buffer *out);
+		size_t n, int columns, int cell_side, const char *format, struct image_buffer *out);
 
 /* The module's interface: one table, checked by version. */
 #define IMAGE_OPS_VERSION 1
@@ -93,8 +92,8 @@ struct image_ops {
 	int (*thumbnail)(const char *path, int side, struct image_buffer *thumb, uint64_t *phash);
 	int (*derive)(const char *path, const struct image_recipe *r, struct image_buffer *out);
 	int (*sheet)(const char *title, const char *subtitle, const struct image_sheet_cell *cells,
-	             size_t n, int columns, int cell_side, const char *format,
-	             struct image_buffer *out);
+		     size_t n, int columns, int cell_side, const char *format,
+		     struct image_buffer *out);
 	void (*shutdown)(void);
 	void (*buffer_clear)(struct image_buffer *b);
 };

@@ -35,7 +35,7 @@ static size_t find_mentions(const char *prompt, struct mention_span **out)
 	*out = NULL;
 	for (size_t i = 0; prompt[i]; i++) {
 		if (prompt[i] != '@' || (i > 0 && (isalnum((unsigned char)prompt[i - 1]) ||
-		                                   prompt[i - 1] == '_' || prompt[i - 1] == '.')))
+						   prompt[i - 1] == '_' || prompt[i - 1] == '.')))
 			continue;
 		size_t s = i + 1, e = s;
 		while (slug_char(prompt[e]))
@@ -73,7 +73,7 @@ static void spans_free(struct mention_span *m, size_t n)
 }
 
 int inject_mentions(struct catalog *cat, const char *prompt, struct strlist *slugs,
-                    struct strlist *looks)
+		    struct strlist *looks)
 {
 	struct mention_span *m;
 	size_t n = find_mentions(prompt, &m);
@@ -81,8 +81,9 @@ int inject_mentions(struct catalog *cat, const char *prompt, struct strlist *slu
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		struct character *c = catalog_character_get(cat, m[i].slug);
 		if (!c) {
-			rc = error_set(EX_DATAERR, "@%s: unknown character (see 'troupe character list')",
-			               m[i].slug);
+			rc = error_set(EX_DATAERR,
+				       "@%s: unknown character (see 'troupe character list')",
+				       m[i].slug);
 			break;
 		}
 		bool seen = false;
@@ -130,7 +131,7 @@ static void candidates_free(struct candidates *c)
  * best role first, then oldest first, so the same store always gives the
  * same references. */
 static int choose_for(struct catalog *cat, const struct profile *p, const char *slug,
-                      const char *look, int64_t **ids, size_t *n)
+		      const char *look, int64_t **ids, size_t *n)
 {
 	struct strbuf q = STRBUF_INIT;
 	sb_addf(&q, "character:%s (", slug);
@@ -156,10 +157,10 @@ static int choose_for(struct catalog *cat, const struct profile *p, const char *
 		struct strbuf roles = STRBUF_INIT;
 		for (size_t i = 0; i < p->roles.n; i++)
 			sb_addf(&roles, "%s%s", i ? ", " : "", p->roles.items[i]);
-		rc = error_set(EX_DATAERR,
-		               "@%s%s%s: no references this profile can use (it takes roles %s%s%s)",
-		               slug, *look ? ":" : "", look, roles.buf, *look ? " tagged look:" : "",
-		               look);
+		rc = error_set(
+		    EX_DATAERR,
+		    "@%s%s%s: no references this profile can use (it takes roles %s%s%s)", slug,
+		    *look ? ":" : "", look, roles.buf, *look ? " tagged look:" : "", look);
 		sb_release(&roles);
 	}
 out:
@@ -184,8 +185,9 @@ static char *word_tag(const char *slug)
 
 static const char *mime_of(const char *format)
 {
-	return !strcmp(format, "png") ? "image/png" : !strcmp(format, "webp") ? "image/webp"
-	                                                                       : "image/jpeg";
+	return !strcmp(format, "png")	 ? "image/png"
+	       : !strcmp(format, "webp") ? "image/webp"
+					 : "image/jpeg";
 }
 
 static const char *ext_of(const char *format)
@@ -227,7 +229,7 @@ static char *base_url(const struct profile *p)
 /* Sends one reference to the service's upload endpoint; the id the answer
  * holds at the profile's pointer is what goes into the request. */
 static char *upload(const struct profile *p, const struct injected_ref *r,
-                    const struct strlist *auth_headers, bool *numeric)
+		    const struct strlist *auth_headers, bool *numeric)
 {
 	char *base = base_url(p);
 	char *url = xasprintf("%s%s", base, p->upload_path);
@@ -236,16 +238,22 @@ static char *upload(const struct profile *p, const struct injected_ref *r,
 	struct http_part *parts = xcalloc(nform + 1, sizeof(*parts));
 	char *filename = xasprintf("%s.%s", r->derived.hash, ext_of(r->derived.format));
 	parts[0] = (struct http_part){p->upload_field, NULL, r->derived.path,
-	                              mime_of(r->derived.format), filename};
+				      mime_of(r->derived.format), filename};
 	size_t k = 1;
 	cJSON *f;
-	cJSON_ArrayForEach(f, p->upload_form) if (cJSON_IsString(f))
-		parts[k++] = (struct http_part){f->string, f->valuestring, NULL, NULL};
+	cJSON_ArrayForEach(f, p->upload_form) if (cJSON_IsString(f)) parts[k++] =
+	    (struct http_part){f->string, f->valuestring, NULL, NULL};
 	struct strlist headers = {0};
 	for (size_t i = 0; i < auth_headers->n; i++)
 		strlist_push(&headers, auth_headers->items[i]);
 	profile_headers(p, &headers);
-	struct http_request req = {.method = "POST", .url = url, .headers = headers, .body = NULL, .parts = parts, .nparts = k, .max_response = 1 << 20};
+	struct http_request req = {.method = "POST",
+				   .url = url,
+				   .headers = headers,
+				   .body = NULL,
+				   .parts = parts,
+				   .nparts = k,
+				   .max_response = 1 << 20};
 	struct http_response resp;
 	char *id = NULL;
 	if (http_send(&req, &resp) < 0)
@@ -257,7 +265,7 @@ static char *upload(const struct profile *p, const struct injected_ref *r,
 			sb_addc(&why, c >= 0x20 && c < 0x7f ? (char)c : '.');
 		}
 		error_set(EX_UNAVAILABLE, "upload of reference %s: HTTP %ld: %s", r->derived.hash,
-		          resp.status, sb_str(&why));
+			  resp.status, sb_str(&why));
 		sb_release(&why);
 		goto out;
 	}
@@ -268,10 +276,9 @@ static char *upload(const struct profile *p, const struct injected_ref *r,
 	else if (cJSON_IsNumber(item)) {
 		id = xasprintf("%.0f", item->valuedouble);
 		*numeric = true;
-	}
-	else
+	} else
 		error_set(EX_PROTOCOL, "upload of reference %s: no id at %s in the answer",
-		          r->derived.hash, p->upload_id);
+			  r->derived.hash, p->upload_id);
 	cJSON_Delete(answer);
 out:
 	http_response_clear(&resp);
@@ -283,22 +290,23 @@ out:
 }
 
 static int encode_ref(const struct profile *p, struct injected_ref *r,
-                      const struct strlist *auth_headers)
+		      const struct strlist *auth_headers)
 {
 	struct strbuf bytes = STRBUF_INIT;
 	switch (p->encoding) {
 	case ENC_URL: {
 		const char *base = getenv(p->url_base_env);
 		if (!base || !*base)
-			return error_set(EX_CONFIG,
-			                 "profile %s gives references as URLs: set $%s to the https "
-			                 "address where the store's derivatives are published",
-			                 p->name, p->url_base_env);
+			return error_set(
+			    EX_CONFIG,
+			    "profile %s gives references as URLs: set $%s to the https "
+			    "address where the store's derivatives are published",
+			    p->name, p->url_base_env);
 		size_t len = strlen(base);
 		while (len && base[len - 1] == '/')
 			len--;
 		r->encoded = xasprintf("%.*s/%s.%s", (int)len, base, r->derived.hash,
-		                       ext_of(r->derived.format));
+				       ext_of(r->derived.format));
 		return 0;
 	}
 	case ENC_BASE64:
@@ -310,7 +318,8 @@ static int encode_ref(const struct profile *p, struct injected_ref *r,
 		if (p->encoding == ENC_BASE64) {
 			r->encoded = b64;
 		} else {
-			r->encoded = xasprintf("data:%s;base64,%s", mime_of(r->derived.format), b64);
+			r->encoded =
+			    xasprintf("data:%s;base64,%s", mime_of(r->derived.format), b64);
 			free(b64);
 		}
 		return 0;
@@ -331,7 +340,7 @@ static int encode_ref(const struct profile *p, struct injected_ref *r,
  * {index} replaced in every string; a string that is exactly "{ref}" for
  * a numeric upload id becomes that number. */
 static cJSON *fill_template(const cJSON *tmpl, const struct injected_ref *r, const char *name,
-                            size_t index)
+			    size_t index)
 {
 	if (cJSON_IsString(tmpl)) {
 		if (r->numeric && strcmp(tmpl->valuestring, "{ref}") == 0)
@@ -343,10 +352,11 @@ static cJSON *fill_template(const cJSON *tmpl, const struct injected_ref *r, con
 		struct strbuf sb = STRBUF_INIT;
 		char number[24];
 		snprintf(number, sizeof(number), "%zu", index);
-		static const char *const keys[] = {"{ref}", "{tag}", "{name}", "{slug}", "{mime}",
-		                                   "{index}"};
-		const char *values[] = {r->encoded, r->tag, name, r->slug ? r->slug : "",
-		                        mime_of(r->derived.format), number};
+		static const char *const keys[] = {"{ref}",  "{tag}",  "{name}",
+						   "{slug}", "{mime}", "{index}"};
+		const char *values[] = {
+		    r->encoded, r->tag, name, r->slug ? r->slug : "", mime_of(r->derived.format),
+		    number};
 		for (const char *s = tmpl->valuestring; *s;) {
 			size_t k = 0;
 			while (k < 6 && strncmp(s, keys[k], strlen(keys[k])) != 0)
@@ -391,11 +401,11 @@ static char *rewrite_prompt(struct catalog *cat, const struct profile *p, const 
 		sb_add(&out, prompt + at, m[i].start - at);
 		struct character *c = catalog_character_get(cat, m[i].slug);
 		if (p->mention == MENTION_TAG) {
-			char *tag = !strcmp(p->tag_style, "word") ? word_tag(c->slug) : xstrdup(c->slug);
+			char *tag =
+			    !strcmp(p->tag_style, "word") ? word_tag(c->slug) : xstrdup(c->slug);
 			sb_addf(&out, "@%s", tag);
 			free(tag);
-		}
-		else if (p->mention == MENTION_NAME || !*c->description)
+		} else if (p->mention == MENTION_NAME || !*c->description)
 			sb_adds(&out, c->name);
 		else
 			sb_addf(&out, "%s (%s)", c->name, c->description);
@@ -448,13 +458,14 @@ static bool first_seed(struct catalog *cat, const struct strlist *slugs, int64_t
 }
 
 int inject_run(struct catalog *cat, const struct profile *p, const char *input, bool is_json,
-               const struct inject_options *o, struct injection *out)
+	       const struct inject_options *o, struct injection *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (p->output == PROFILE_EMBEDDING)
-		return error_set(EX_USAGE, "profile %s computes embeddings; it takes no requests (see "
-		                           "'troupe embed')",
-		                 p->name);
+		return error_set(EX_USAGE,
+				 "profile %s computes embeddings; it takes no requests (see "
+				 "'troupe embed')",
+				 p->name);
 	cJSON *request = NULL;
 	const char *prompt_in;
 	struct strlist looks = {0}, auth = {0};
@@ -467,18 +478,21 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 				goto out;
 			}
 		} else if (p->wrap) {
-			error_set(EX_USAGE, "profile %s fills a request you give it (a workflow): use "
-			                    "--file or standard input",
-			          p->name);
+			error_set(EX_USAGE,
+				  "profile %s fills a request you give it (a workflow): use "
+				  "--file or standard input",
+				  p->name);
 			goto out;
 		} else {
-			request = p->template ? cJSON_Duplicate(p->template, 1) : cJSON_CreateObject();
+			request =
+			    p->template ? cJSON_Duplicate(p->template, 1) : cJSON_CreateObject();
 			if (jp_set(request, p->prompt_pointer, cJSON_CreateString(input)) < 0)
 				goto out;
 		}
 		cJSON *prompt_item = jp_get(request, p->prompt_pointer);
 		if (!cJSON_IsString(prompt_item)) {
-			error_set(EX_DATAERR, "the request has no prompt text at %s", p->prompt_pointer);
+			error_set(EX_DATAERR, "the request has no prompt text at %s",
+				  p->prompt_pointer);
 			goto out;
 		}
 		prompt_in = prompt_item->valuestring;
@@ -488,9 +502,10 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 			cJSON *pr = cJSON_GetObjectItemCaseSensitive(doc, "prompt");
 			if (!cJSON_IsString(pr)) {
 				cJSON_Delete(doc);
-				error_set(EX_DATAERR, "a %s profile takes a prompt: give text, or JSON with "
-				                      "a \"prompt\" string",
-				          p->output == PROFILE_TEXT ? "text" : "multipart");
+				error_set(EX_DATAERR,
+					  "a %s profile takes a prompt: give text, or JSON with "
+					  "a \"prompt\" string",
+					  p->output == PROFILE_TEXT ? "text" : "multipart");
 				goto out;
 			}
 			out->prompt = xstrdup(pr->valuestring);
@@ -513,7 +528,7 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 		int nodes = jp_count(request, p->refs_pointer);
 		if (nodes == 0) {
 			error_set(EX_DATAERR, "the request has nothing matching %s for references",
-			          p->refs_pointer);
+				  p->refs_pointer);
 			goto out;
 		}
 		if (nodes < max_refs)
@@ -546,7 +561,8 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 		for (size_t i = 0; i < out->characters.n; i++) {
 			int64_t *mine;
 			size_t nmine;
-			if (choose_for(cat, p, out->characters.items[i], looks.items[i], &mine, &nmine) < 0) {
+			if (choose_for(cat, p, out->characters.items[i], looks.items[i], &mine,
+				       &nmine) < 0) {
 				free(ids);
 				strlist_clear(&owner);
 				goto out;
@@ -565,8 +581,8 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 		r->asset_id = ids[i];
 		r->slug = *owner.items[i] ? xstrdup(owner.items[i]) : NULL;
 		r->tag = !strcmp(p->tag_style, "ref-n") || !r->slug ? xasprintf("ref%zu", i + 1)
-		         : !strcmp(p->tag_style, "word")            ? word_tag(r->slug)
-		                                                    : xstrdup(r->slug);
+			 : !strcmp(p->tag_style, "word")	    ? word_tag(r->slug)
+								    : xstrdup(r->slug);
 		if (catalog_derive(cat, ids[i], &p->limits, &r->derived) < 0 ||
 		    encode_ref(p, r, &auth) < 0) {
 			free(ids);
@@ -589,12 +605,14 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 		if (out->nrefs) {
 			sb_adds(&text, p->text_refs_prefix);
 			for (size_t i = 0; i < out->nrefs; i++)
-				sb_addf(&text, "%s%s", i ? p->text_refs_separator : "", out->refs[i].encoded);
+				sb_addf(&text, "%s%s", i ? p->text_refs_separator : "",
+					out->refs[i].encoded);
 			if (p->text_refs_suffix)
 				sb_adds(&text, p->text_refs_suffix);
 		}
 		char *neg = negatives(cat, &out->characters, NULL);
-		const char *parts[2] = {has_seed ? p->text_seed : NULL, *neg ? p->text_negative : NULL};
+		const char *parts[2] = {has_seed ? p->text_seed : NULL,
+					*neg ? p->text_negative : NULL};
 		for (int k = 0; k < 2; k++) {
 			if (!parts[k])
 				continue;
@@ -643,7 +661,7 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 	if (p->negative_pointer) {
 		cJSON *existing = jp_get(request, p->negative_pointer);
 		char *neg = negatives(cat, &out->characters,
-		                      cJSON_IsString(existing) ? existing->valuestring : NULL);
+				      cJSON_IsString(existing) ? existing->valuestring : NULL);
 		if (*neg && jp_set(request, p->negative_pointer, cJSON_CreateString(neg)) < 0) {
 			free(neg);
 			goto out;
@@ -665,30 +683,36 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 				arr = jp_get(request, p->refs_pointer);
 			}
 			for (size_t i = 0; i < out->nrefs; i++) {
-				struct character *c = out->refs[i].slug
-				                              ? catalog_character_get(cat, out->refs[i].slug)
-				                              : NULL;
+				struct character *c =
+				    out->refs[i].slug
+					? catalog_character_get(cat, out->refs[i].slug)
+					: NULL;
 				cJSON_AddItemToArray(arr, fill_template(p->ref_item, &out->refs[i],
-				                                        c ? c->name : "", i + 1));
+									c ? c->name : "", i + 1));
 				character_free(c);
 			}
 		} else if (p->refs_spread) {
 			for (size_t i = 0; i < out->nrefs; i++) {
 				char *plain = jp_resolve(request, p->refs_pointer, (int)i);
-				struct character *c = out->refs[i].slug
-				                              ? catalog_character_get(cat, out->refs[i].slug)
-				                              : NULL;
-				cJSON *item = fill_template(p->ref_item, &out->refs[i], c ? c->name : "", i + 1);
+				struct character *c =
+				    out->refs[i].slug
+					? catalog_character_get(cat, out->refs[i].slug)
+					: NULL;
+				cJSON *item = fill_template(p->ref_item, &out->refs[i],
+							    c ? c->name : "", i + 1);
 				character_free(c);
-				int set = plain ? jp_set(request, plain, item) : (cJSON_Delete(item), -1);
+				int set =
+				    plain ? jp_set(request, plain, item) : (cJSON_Delete(item), -1);
 				free(plain);
 				if (set < 0)
 					goto out;
 			}
 		} else {
-			struct character *c =
-				out->refs[0].slug ? catalog_character_get(cat, out->refs[0].slug) : NULL;
-			cJSON *item = fill_template(p->ref_item, &out->refs[0], c ? c->name : "", 1);
+			struct character *c = out->refs[0].slug
+						  ? catalog_character_get(cat, out->refs[0].slug)
+						  : NULL;
+			cJSON *item =
+			    fill_template(p->ref_item, &out->refs[0], c ? c->name : "", 1);
 			character_free(c);
 			if (jp_set(request, p->refs_pointer, item) < 0)
 				goto out;
@@ -734,7 +758,8 @@ char *inject_redacted(const struct injection *in)
 				    memcmp(item->valuestring, in->refs[i].encoded, len) != 0)
 					continue;
 				swaps = xrealloc(swaps, (nswaps + 1) * sizeof(*swaps));
-				swaps[nswaps++] = (struct swap){item, item->valuestring, item->type};
+				swaps[nswaps++] =
+				    (struct swap){item, item->valuestring, item->type};
 				item->valuestring = xasprintf("blob:%s", in->refs[i].derived.hash);
 				item->type &= ~cJSON_IsReference;
 				break;

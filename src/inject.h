@@ -24,24 +24,24 @@ struct injected_ref {
 
 struct injection {
 	cJSON *request; /* JSON profiles: the request to send */
-	char *text;     /* text profiles: the prompt text */
-	char *prompt;   /* the rewritten prompt */
+	char *text;	/* text profiles: the prompt text */
+	char *prompt;	/* the rewritten prompt */
 	struct injected_ref *refs;
 	size_t nrefs;
-	struct strlist characters; /* slugs mentioned, in order */
+	struct strlist characters;	/* slugs mentioned, in order */
 	struct strlist multipart_files; /* multipart: paths of reference files */
 };
 
 /* The mentions in a prompt, as slugs (and looks, "" for none). Fails on
  * an unknown character, naming it. */
 int inject_mentions(struct catalog *cat, const char *prompt, struct strlist *slugs,
-                    struct strlist *looks);
+		    struct strlist *looks);
 
 /* Injects into input: a JSON request (is_json) or a bare prompt. For an
  * upload profile this sends the references to the service's upload
  * endpoint (see http.c); nothing else goes over the network. */
 int inject_run(struct catalog *cat, const struct profile *p, const char *input, bool is_json,
-               const struct inject_options *o, struct injection *out);
+	       const struct inject_options *o, struct injection *out);
 /* The request with every base64 payload replaced by "blob:HASH" of the
  * blob it carried, as text for the log; the caller frees it. */
 char *inject_redacted(const struct injection *in);

@@ -67,8 +67,9 @@ cJSON *jp_get(cJSON *root, const char *pointer)
 int jp_check(const char *what, const char *pointer)
 {
 	if (*pointer && *pointer != '/')
-		return error_set(EX_DATAERR, "%s: \"%s\" is not a JSON pointer (it must start with /)",
-		                 what, pointer);
+		return error_set(EX_DATAERR,
+				 "%s: \"%s\" is not a JSON pointer (it must start with /)", what,
+				 pointer);
 	return 0;
 }
 
@@ -100,7 +101,8 @@ int jp_set(cJSON *root, const char *pointer, cJSON *value)
 				child = NULL;
 				index = cJSON_GetArraySize(cur);
 			} else if (!array_index(token, &index) || index > cJSON_GetArraySize(cur)) {
-				error_set(EX_DATAERR, "%s: no element %s in the array", pointer, token);
+				error_set(EX_DATAERR, "%s: no element %s in the array", pointer,
+					  token);
 				free(token);
 				cJSON_Delete(value);
 				return -1;
@@ -136,8 +138,9 @@ int jp_set(cJSON *root, const char *pointer, cJSON *value)
 				cJSON_AddItemToObject(cur, token, child);
 			}
 		} else {
-			error_set(EX_DATAERR, "%s: runs through a value that is not an object or array",
-			          pointer);
+			error_set(EX_DATAERR,
+				  "%s: runs through a value that is not an object or array",
+				  pointer);
 			free(token);
 			cJSON_Delete(value);
 			return -1;
@@ -171,10 +174,10 @@ static void collect(cJSON *cur, const char *p, const char ***out, size_t *n)
 		cJSON_ArrayForEach(item, cur) collect(item, p, out, n);
 	} else {
 		int index;
-		cJSON *child = cJSON_IsArray(cur) ? (array_index(token, &index)
-		                                         ? cJSON_GetArrayItem(cur, index)
-		                                         : NULL)
-		                                  : cJSON_GetObjectItemCaseSensitive(cur, token);
+		cJSON *child =
+		    cJSON_IsArray(cur)
+			? (array_index(token, &index) ? cJSON_GetArrayItem(cur, index) : NULL)
+			: cJSON_GetObjectItemCaseSensitive(cur, token);
 		collect(child, p, out, n);
 	}
 	free(token);
@@ -197,10 +200,10 @@ static void collect_items(cJSON *cur, const char *p, cJSON ***out, size_t *n)
 		cJSON_ArrayForEach(item, cur) collect_items(item, p, out, n);
 	} else {
 		int index;
-		cJSON *child = cJSON_IsArray(cur) ? (array_index(token, &index)
-		                                         ? cJSON_GetArrayItem(cur, index)
-		                                         : NULL)
-		                                  : cJSON_GetObjectItemCaseSensitive(cur, token);
+		cJSON *child =
+		    cJSON_IsArray(cur)
+			? (array_index(token, &index) ? cJSON_GetArrayItem(cur, index) : NULL)
+			: cJSON_GetObjectItemCaseSensitive(cur, token);
 		collect_items(child, p, out, n);
 	}
 	free(token);
@@ -253,8 +256,10 @@ static bool resolve(cJSON *root, const char *pointer, int want, struct strbuf *o
 			cJSON_ArrayForEach(child, cur)
 			{
 				cJSON *field = cJSON_GetObjectItemCaseSensitive(child, key);
-				if (cJSON_IsString(field) && strcmp(field->valuestring, value) == 0) {
-					if (!chosen && (!first_selector || seen == want || want < 0)) {
+				if (cJSON_IsString(field) &&
+				    strcmp(field->valuestring, value) == 0) {
+					if (!chosen &&
+					    (!first_selector || seen == want || want < 0)) {
 						chosen = child;
 						if (cJSON_IsArray(cur))
 							sb_addf(out, "/%d", index);
@@ -274,7 +279,8 @@ static bool resolve(cJSON *root, const char *pointer, int want, struct strbuf *o
 		} else {
 			int index;
 			if (cJSON_IsArray(cur))
-				cur = array_index(token, &index) ? cJSON_GetArrayItem(cur, index) : NULL;
+				cur = array_index(token, &index) ? cJSON_GetArrayItem(cur, index)
+								 : NULL;
 			else if (cJSON_IsObject(cur))
 				cur = cJSON_GetObjectItemCaseSensitive(cur, token);
 			else
@@ -324,7 +330,7 @@ void jp_collect_strings(cJSON *root, const char *pointer, const char ***out, siz
 char *base64_encode(const void *data, size_t len)
 {
 	static const char alphabet[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	const unsigned char *in = data;
 	char *out = xmalloc(4 * ((len + 2) / 3) + 1), *o = out;
 	size_t i = 0;

@@ -13,12 +13,12 @@
 #include <string.h>
 
 static const struct cmd_entry *const commands[] = {
-	&cmd_init_entry, &cmd_character_entry, &cmd_add_entry, &cmd_query_entry,
-	&cmd_show_entry, &cmd_tag_entry,       &cmd_rm_entry,  &cmd_cat_entry,
-	&cmd_path_entry, &cmd_hash_entry,      &cmd_similar_entry, &cmd_derive_entry,
-	&cmd_sheet_entry, &cmd_gallery_entry, &cmd_inject_entry, &cmd_generate_entry,
-	&cmd_profile_entry, &cmd_log_entry,    &cmd_embed_entry,   &cmd_nearest_entry,
-	&cmd_check_entry,   &cmd_calibrate_entry,
+    &cmd_init_entry,	&cmd_character_entry, &cmd_add_entry,	  &cmd_query_entry,
+    &cmd_show_entry,	&cmd_tag_entry,	      &cmd_rm_entry,	  &cmd_cat_entry,
+    &cmd_path_entry,	&cmd_hash_entry,      &cmd_similar_entry, &cmd_derive_entry,
+    &cmd_sheet_entry,	&cmd_gallery_entry,   &cmd_inject_entry,  &cmd_generate_entry,
+    &cmd_profile_entry, &cmd_log_entry,	      &cmd_embed_entry,	  &cmd_nearest_entry,
+    &cmd_check_entry,	&cmd_calibrate_entry,
 };
 
 const struct cmd_entry *cli_find_command(const char *name)
@@ -33,13 +33,13 @@ const struct cmd_entry *cli_find_command(const char *name)
 static void print_usage(FILE *out)
 {
 	fprintf(out, "usage: troupe [--store DIR] [--json] COMMAND [ARGS...]\n\n"
-	             "troupe keeps AI-generated characters consistent: a content-addressed\n"
-	             "store of character sheets and references, queried by tag.\n\n"
-	             "commands:\n");
+		     "troupe keeps AI-generated characters consistent: a content-addressed\n"
+		     "store of character sheets and references, queried by tag.\n\n"
+		     "commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(out, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
 	fprintf(out, "\n'troupe COMMAND --help' shows a command's options; troupe(1) has "
-	             "the rest.\n");
+		     "the rest.\n");
 }
 
 static int finish(int rc, const char *command)

@@ -48,7 +48,7 @@ const void *module_load(const char *file, const char *symbol, int version)
 		free(candidates[i]);
 	if (!handle) {
 		error_set(EX_SOFTWARE, "cannot load the module %s (%s)", file,
-		          tried.len ? tried.buf : "not found");
+			  tried.len ? tried.buf : "not found");
 		sb_release(&tried);
 		return NULL;
 	}

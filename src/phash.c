@@ -93,7 +93,7 @@ static int write_all(int fd, const void *data, size_t len)
 }
 
 int phash_file_write(const char *path, uint64_t generation, const int64_t *ids,
-                     const uint64_t *hashes, size_t n)
+		     const uint64_t *hashes, size_t n)
 {
 	char *tmp = xasprintf("%s.XXXXXX", path);
 	int fd = mkstemp(tmp);
@@ -105,7 +105,8 @@ int phash_file_write(const char *path, uint64_t generation, const int64_t *ids,
 	struct phash_header h = {.generation = generation, .count = n};
 	memcpy(h.magic, phash_magic, sizeof(h.magic));
 	int rc = -1;
-	if (fchmod(fd, 0644) < 0 || write_all(fd, &h, sizeof(h)) < 0 || write_all(fd, hashes, n * sizeof(uint64_t)) < 0 ||
+	if (fchmod(fd, 0644) < 0 || write_all(fd, &h, sizeof(h)) < 0 ||
+	    write_all(fd, hashes, n * sizeof(uint64_t)) < 0 ||
 	    write_all(fd, ids, n * sizeof(int64_t)) < 0) {
 		error_set(EX_IOERR, "%s: %s", tmp, strerror(errno));
 		goto out;
@@ -170,8 +171,8 @@ int phash_file_generation(const char *path, uint64_t *generation)
 	struct stat st;
 	ssize_t got = read(fd, &h, sizeof(h));
 	int ok = got == (ssize_t)sizeof(h) && fstat(fd, &st) == 0 &&
-	         memcmp(h.magic, phash_magic, sizeof(phash_magic)) == 0 &&
-	         (uint64_t)st.st_size == sizeof(h) + h.count * 16;
+		 memcmp(h.magic, phash_magic, sizeof(phash_magic)) == 0 &&
+		 (uint64_t)st.st_size == sizeof(h) + h.count * 16;
 	close(fd);
 	if (!ok)
 		return -1;
@@ -187,8 +188,8 @@ static int cmp_match(const void *a, const void *b)
 	return (x->id > y->id) - (x->id < y->id);
 }
 
-int phash_file_search(const char *path, uint64_t target, int max_distance,
-                      struct phash_match **out, size_t *n)
+int phash_file_search(const char *path, uint64_t target, int max_distance, struct phash_match **out,
+		      size_t *n)
 {
 	struct mapped m;
 	*out = NULL;

@@ -25,13 +25,13 @@ struct phash_match {
  * hashes contiguous, then the ids in the same order. Written to a temporary
  * name and renamed, so a reader sees a whole file or the old one. */
 int phash_file_write(const char *path, uint64_t generation, const int64_t *ids,
-                     const uint64_t *hashes, size_t n);
+		     const uint64_t *hashes, size_t n);
 /* The generation in the file's header; -1 (no error recorded) when the
  * file is missing or not a pHash file. */
 int phash_file_generation(const char *path, uint64_t *generation);
 /* Every entry within max_distance of target, sorted by distance then id;
  * *out is the caller's to free. */
-int phash_file_search(const char *path, uint64_t target, int max_distance,
-                      struct phash_match **out, size_t *n);
+int phash_file_search(const char *path, uint64_t target, int max_distance, struct phash_match **out,
+		      size_t *n);
 
 #endif

@@ -42,7 +42,7 @@ static cJSON *member(cJSON *obj, const char *name)
 
 /* A string member; NULL when absent (and required is false). */
 static const char *get_string(struct loader *l, cJSON *obj, const char *prefix, const char *name,
-                              bool required)
+			      bool required)
 {
 	cJSON *item = member(obj, name);
 	char field[128];
@@ -60,7 +60,7 @@ static const char *get_string(struct loader *l, cJSON *obj, const char *prefix, 
 }
 
 static const char *get_pointer(struct loader *l, cJSON *obj, const char *prefix, const char *name,
-                               bool required)
+			       bool required)
 {
 	const char *s = get_string(l, obj, prefix, name, required);
 	if (s && *s != '/') {
@@ -73,7 +73,7 @@ static const char *get_pointer(struct loader *l, cJSON *obj, const char *prefix,
 }
 
 static int get_int(struct loader *l, cJSON *obj, const char *prefix, const char *name, int dflt,
-                   int min, int max)
+		   int min, int max)
 {
 	cJSON *item = member(obj, name);
 	char field[128];
@@ -103,7 +103,7 @@ static bool get_bool(struct loader *l, cJSON *obj, const char *prefix, const cha
 
 /* One of a fixed set of words; returns its index. */
 static int get_enum(struct loader *l, cJSON *obj, const char *prefix, const char *name,
-                    const char *const *words, int dflt)
+		    const char *const *words, int dflt)
 {
 	const char *s = get_string(l, obj, prefix, name, false);
 	if (!s)
@@ -127,7 +127,7 @@ static int get_enum(struct loader *l, cJSON *obj, const char *prefix, const char
 }
 
 static void get_strings(struct loader *l, cJSON *obj, const char *prefix, const char *name,
-                        struct strlist *out)
+			struct strlist *out)
 {
 	cJSON *item = member(obj, name), *e;
 	if (!item)
@@ -149,7 +149,7 @@ static void get_strings(struct loader *l, cJSON *obj, const char *prefix, const 
 }
 
 static cJSON *get_object(struct loader *l, cJSON *obj, const char *prefix, const char *name,
-                         bool required)
+			 bool required)
 {
 	cJSON *item = member(obj, name);
 	char field[128];
@@ -186,9 +186,11 @@ static void load_limits(struct loader *l, cJSON *limits, struct image_recipe *r)
 	cJSON *aspect = member(limits, "aspect");
 	if (aspect) {
 		cJSON *lo = cJSON_GetArrayItem(aspect, 0), *hi = cJSON_GetArrayItem(aspect, 1);
-		if (!cJSON_IsArray(aspect) || cJSON_GetArraySize(aspect) != 2 || !cJSON_IsNumber(lo) ||
-		    !cJSON_IsNumber(hi) || lo->valuedouble <= 0 || hi->valuedouble < lo->valuedouble)
-			bad(l, "references.limits.aspect", "must be [smallest, largest] width/height");
+		if (!cJSON_IsArray(aspect) || cJSON_GetArraySize(aspect) != 2 ||
+		    !cJSON_IsNumber(lo) || !cJSON_IsNumber(hi) || lo->valuedouble <= 0 ||
+		    hi->valuedouble < lo->valuedouble)
+			bad(l, "references.limits.aspect",
+			    "must be [smallest, largest] width/height");
 		else {
 			r->aspect_min = lo->valuedouble;
 			r->aspect_max = hi->valuedouble;
@@ -196,15 +198,14 @@ static void load_limits(struct loader *l, cJSON *limits, struct image_recipe *r)
 	}
 	static const char *const fits[] = {"pad", "crop", NULL};
 	r->fit = get_enum(l, limits, "references.limits.", "fit", fits, 0) == 1 ? IMAGE_FIT_CROP
-	                                                                        : IMAGE_FIT_PAD;
+										: IMAGE_FIT_PAD;
 	if (!l->failed) {
 		struct image_recipe check = *r;
 		if (image_recipe_check(&check) < 0) {
 			char *why = xstrdup(error_message());
 			bad(l, "references.limits", why);
 			free(why);
-		}
-		else
+		} else
 			*r = check;
 	}
 }
@@ -224,8 +225,8 @@ static void load_references(struct loader *l, cJSON *refs)
 	p->per_character = get_int(l, refs, pre, "per_character", 1, 1, 100);
 	p->max_refs = get_int(l, refs, pre, "max", p->per_character, 1, 100);
 	p->min_refs = get_int(l, refs, pre, "min", 1, 0, 100);
-	static const char *const encodings[] = {"url", "base64", "data_uri", "multipart",
-	                                        "path", "upload", NULL};
+	static const char *const encodings[] = {"url",	"base64", "data_uri", "multipart",
+						"path", "upload", NULL};
 	p->encoding = get_enum(l, refs, pre, "encoding", encodings, ENC_DATA_URI);
 	p->url_base_env = get_string(l, refs, pre, "url_base_env", false);
 	if (!p->url_base_env)
@@ -234,7 +235,7 @@ static void load_references(struct loader *l, cJSON *refs)
 	if (!p->tag_style)
 		p->tag_style = "slug";
 	else if (strcmp(p->tag_style, "slug") && strcmp(p->tag_style, "ref-n") &&
-	         strcmp(p->tag_style, "word"))
+		 strcmp(p->tag_style, "word"))
 		bad(l, "references.tag", "must be \"slug\", \"word\" or \"ref-n\"");
 	load_limits(l, get_object(l, refs, pre, "limits", false), &p->limits);
 	if (!p->limits.format[0]) {
@@ -288,7 +289,8 @@ static void load_sending(struct loader *l, cJSON *root)
 		p->auth_prefix = p->auth == AUTH_HEADER ? "" : "Bearer ";
 	p->headers = get_object(l, root, "", "headers", false);
 	cJSON *h;
-	cJSON_ArrayForEach(h, p->headers) if (!cJSON_IsString(h)) bad(l, "headers", "values must be strings");
+	cJSON_ArrayForEach(h, p->headers) if (!cJSON_IsString(h))
+	    bad(l, "headers", "values must be strings");
 	p->trace_header = get_string(l, root, "", "trace_header", false);
 
 	cJSON *task = get_object(l, root, "", "task", false);
@@ -308,7 +310,8 @@ static void load_sending(struct loader *l, cJSON *root)
 			p->result_path = get_string(l, result, "task.result.", "path", true);
 			p->result_value = get_pointer(l, result, "task.result.", "value", false);
 			if (p->result_path && strstr(p->result_path, "{value}") && !p->result_value)
-				bad(l, "task.result.value", "missing ({value} is used in the path)");
+				bad(l, "task.result.value",
+				    "missing ({value} is used in the path)");
 		}
 	}
 	cJSON *outputs = get_object(l, root, "", "outputs", false);
@@ -329,7 +332,7 @@ struct profile *profile_load_file(const char *path)
 	FILE *f = fopen(path, "rb");
 	if (!f) {
 		error_set(errno == ENOENT ? EX_NOINPUT : EX_IOERR, "profile %s: %s", path,
-		          strerror(errno));
+			  strerror(errno));
 		return NULL;
 	}
 	struct strbuf text = STRBUF_INIT;
@@ -367,7 +370,8 @@ struct profile *profile_load_file(const char *path)
 	if (p->output == PROFILE_TEXT) {
 		cJSON *text_spec = get_object(&l, root, "", "text", true);
 		p->text_refs_prefix = get_string(&l, text_spec, "text.", "refs_prefix", true);
-		p->text_refs_separator = get_string(&l, text_spec, "text.", "refs_separator", false);
+		p->text_refs_separator =
+		    get_string(&l, text_spec, "text.", "refs_separator", false);
 		p->text_refs_suffix = get_string(&l, text_spec, "text.", "refs_suffix", false);
 		p->text_seed = get_string(&l, text_spec, "text.", "seed", false);
 		p->text_negative = get_string(&l, text_spec, "text.", "negative", false);
@@ -386,9 +390,10 @@ struct profile *profile_load_file(const char *path)
 		p->template = get_object(&l, req, "request.", "template", false);
 		p->model = get_string(&l, root, "", "model", true);
 		if (p->model && (!*p->model || strlen(p->model) > 64 ||
-		                 strspn(p->model, "abcdefghijklmnopqrstuvwxyz0123456789._-") !=
-		                         strlen(p->model)))
-			bad(&l, "model", "a model name is lower-case letters, digits, '.', '_' and '-'");
+				 strspn(p->model, "abcdefghijklmnopqrstuvwxyz0123456789._-") !=
+				     strlen(p->model)))
+			bad(&l, "model",
+			    "a model name is lower-case letters, digits, '.', '_' and '-'");
 		if (p->base_url && strncmp(p->base_url, "https://", 8) != 0 &&
 		    strncmp(p->base_url, "http://", 7) != 0)
 			bad(&l, "base_url", "must be an http(s) URL");
@@ -401,7 +406,8 @@ struct profile *profile_load_file(const char *path)
 		cJSON *refs = get_object(&l, root, "", "references", !p->image_body);
 		if (refs && p->image_body) {
 			/* The image is the body: only its limits matter. */
-			load_limits(&l, get_object(&l, refs, "references.", "limits", false), &p->limits);
+			load_limits(&l, get_object(&l, refs, "references.", "limits", false),
+				    &p->limits);
 			if (!p->limits.format[0])
 				snprintf(p->limits.format, sizeof(p->limits.format), "jpeg");
 			if (!p->limits.quality)
@@ -409,9 +415,9 @@ struct profile *profile_load_file(const char *path)
 		} else if (refs) {
 			load_references(&l, refs);
 			if (p->encoding != ENC_BASE64 && p->encoding != ENC_DATA_URI)
-				bad(&l, "references.encoding", "an embedding profile sends base64 or a data URI");
-		}
-		else {
+				bad(&l, "references.encoding",
+				    "an embedding profile sends base64 or a data URI");
+		} else {
 			p->max_refs = p->per_character = 1;
 			snprintf(p->limits.format, sizeof(p->limits.format), "jpeg");
 			p->limits.quality = 90;
@@ -432,13 +438,14 @@ struct profile *profile_load_file(const char *path)
 		if (p->wrap && !p->template)
 			bad(&l, "request.wrap", "needs request.template to wrap the request in");
 		p->prompt_pointer = p->multipart ? get_string(&l, root, "", "prompt", true)
-		                                 : get_pointer(&l, root, "", "prompt", true);
+						 : get_pointer(&l, root, "", "prompt", true);
 		p->negative_pointer = get_string(&l, root, "", "negative", false);
 		p->seed_pointer = get_string(&l, root, "", "seed", false);
 		p->aspect_pointer = get_string(&l, root, "", "aspect_ratio", false);
 		if (!p->multipart) {
 			const char *names[] = {"negative", "seed", "aspect_ratio"};
-			const char *values[] = {p->negative_pointer, p->seed_pointer, p->aspect_pointer};
+			const char *values[] = {p->negative_pointer, p->seed_pointer,
+						p->aspect_pointer};
 			for (int i = 0; i < 3; i++)
 				if (values[i] && values[i][0] != '/')
 					bad(&l, names[i], "a JSON pointer must start with '/'");
@@ -452,7 +459,8 @@ struct profile *profile_load_file(const char *path)
 	if (refs)
 		load_references(&l, refs);
 	if (!l.failed && (p->encoding == ENC_MULTIPART) != p->multipart)
-		bad(&l, "references.encoding", "multipart references need a multipart request body");
+		bad(&l, "references.encoding",
+		    "multipart references need a multipart request body");
 out:
 	if (l.failed) {
 		profile_free(p);
@@ -492,10 +500,10 @@ void profile_headers(const struct profile *p, struct strlist *headers)
 		if (fd >= 0)
 			close(fd);
 		char *line = xasprintf("%s: %02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-		                       "%02x%02x%02x%02x%02x%02x",
-		                       p->trace_header, r[0], r[1], r[2], r[3], r[4], r[5],
-		                       (r[6] & 0x0f) | 0x40, r[7], (r[8] & 0x3f) | 0x80, r[9], r[10],
-		                       r[11], r[12], r[13], r[14], r[15]);
+				       "%02x%02x%02x%02x%02x%02x",
+				       p->trace_header, r[0], r[1], r[2], r[3], r[4], r[5],
+				       (r[6] & 0x0f) | 0x40, r[7], (r[8] & 0x3f) | 0x80, r[9],
+				       r[10], r[11], r[12], r[13], r[14], r[15]);
 		strlist_push(headers, line);
 		free(line);
 	}
@@ -522,16 +530,17 @@ static void search_dirs(const char *store_root, struct strlist *dirs)
 static bool name_ok(const char *name)
 {
 	size_t len = strlen(name);
-	return len > 0 && len <= 64 && strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-_.") == len &&
-	       name[0] != '.';
+	return len > 0 && len <= 64 &&
+	       strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-_.") == len && name[0] != '.';
 }
 
 struct profile *profile_load(const char *name, const char *store_root)
 {
 	if (!name_ok(name)) {
-		error_set(EX_USAGE, "--profile %s: a profile name is lower-case letters, digits, "
-		                    "'-', '_' and '.'",
-		          name);
+		error_set(EX_USAGE,
+			  "--profile %s: a profile name is lower-case letters, digits, "
+			  "'-', '_' and '.'",
+			  name);
 		return NULL;
 	}
 	struct strlist dirs = {0};
@@ -545,8 +554,9 @@ struct profile *profile_load(const char *name, const char *store_root)
 			found = true;
 			p = profile_load_file(path);
 			if (p && strcmp(p->name, name) != 0) {
-				error_set(EX_DATAERR, "profile %s: name: \"%s\" does not match the file name",
-				          path, p->name);
+				error_set(EX_DATAERR,
+					  "profile %s: name: \"%s\" does not match the file name",
+					  path, p->name);
 				profile_free(p);
 				p = NULL;
 			}

@@ -26,7 +26,7 @@ struct profile {
 	const char *text_refs_prefix; /* before the list of reference URLs */
 	const char *text_refs_separator;
 	const char *text_refs_suffix;
-	const char *text_seed;     /* with {seed} */
+	const char *text_seed;	   /* with {seed} */
 	const char *text_negative; /* with {negative} */
 	/* json profiles: where things go */
 	const char *base_url;
@@ -34,7 +34,7 @@ struct profile {
 	const char *method;
 	const char *path;
 	bool multipart;
-	cJSON *template; /* the body a bare prompt starts from */
+	cJSON *template;  /* the body a bare prompt starts from */
 	const char *wrap; /* pointer in template where the user's request goes */
 	const char *prompt_pointer;
 	enum mention_style mention;
@@ -50,7 +50,7 @@ struct profile {
 	const char *refs_pointer;
 	bool refs_array;
 	bool refs_spread; /* reference i goes to the i-th selector match */
-	cJSON *ref_item; /* a template with {ref}, {tag}, {name}, ... */
+	cJSON *ref_item;  /* a template with {ref}, {tag}, {name}, ... */
 	enum ref_encoding encoding;
 	const char *url_base_env;
 	struct image_recipe limits;
@@ -80,13 +80,13 @@ struct profile {
 	const char *output_urls;
 	const char *output_base64;
 	const char *output_items; /* objects to build URLs from */
-	const char *output_url;   /* template filled from each item's members */
+	const char *output_url;	  /* template filled from each item's members */
 	bool output_video;
 	/* embedding profiles */
-	const char *model;         /* the model name vectors are stored under */
-	const char *vector;        /* pointer to the vector in the answer */
-	bool image_body;           /* the image bytes are the request body */
-	int nothing_status;        /* HTTP status meaning "nothing to embed" */
+	const char *model;	   /* the model name vectors are stored under */
+	const char *vector;	   /* pointer to the vector in the answer */
+	bool image_body;	   /* the image bytes are the request body */
+	int nothing_status;	   /* HTTP status meaning "nothing to embed" */
 	const char *nothing_error; /* what to call that, e.g. "no face" */
 };
 

@@ -35,8 +35,7 @@ struct parser {
 
 enum { QUERY_MAX_DEPTH = 64 };
 
-static int syntax_error(size_t column, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+static int syntax_error(size_t column, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static int syntax_error(size_t column, const char *fmt, ...)
 {
@@ -165,7 +164,7 @@ static int emit_field(struct parser *p, const char *field, const char *value, si
 		/* Spelled so an asset without a character is false, not NULL,
 		 * and "-character:x" still matches it. */
 		sb_adds(&p->sql, "(a.character_id IS NOT NULL AND a.character_id IN "
-		                 "(SELECT id FROM characters WHERE slug");
+				 "(SELECT id FROM characters WHERE slug");
 		emit_match(p, value);
 		sb_adds(&p->sql, "))");
 	} else if (strcmp(field, "role") == 0) {
@@ -182,8 +181,9 @@ static int emit_field(struct parser *p, const char *field, const char *value, si
 		char upper[40];
 		snprintf(upper, sizeof(upper), "%s~", value);
 		int lo = add_text_param(p, value), hi = add_text_param(p, upper);
-		sb_addf(&p->sql, "a.blob_id IN (SELECT id FROM blobs WHERE hash >= ?%d AND hash < ?%d)",
-		        lo, hi);
+		sb_addf(&p->sql,
+			"a.blob_id IN (SELECT id FROM blobs WHERE hash >= ?%d AND hash < ?%d)", lo,
+			hi);
 	}
 	return 0;
 }
@@ -232,8 +232,10 @@ static int emit_comparison(struct parser *p, const char *word, size_t column)
 	for (size_t i = 0; i < sizeof(numeric_fields) / sizeof(numeric_fields[0]); i++)
 		known |= strcmp(field, numeric_fields[i]) == 0;
 	if (!known) {
-		syntax_error(column, "unknown field '%s' in a comparison "
-		                     "(width, height, bytes, added)", field);
+		syntax_error(column,
+			     "unknown field '%s' in a comparison "
+			     "(width, height, bytes, added)",
+			     field);
 		goto out;
 	}
 	if (op_len <= 2)
@@ -263,7 +265,7 @@ static int emit_comparison(struct parser *p, const char *word, size_t column)
 			sb_addf(&p->sql, "a.added < ?%d", add_int_param(p, day_end));
 		else
 			sb_addf(&p->sql, "(a.added >= ?%d AND a.added < ?%d)", add_int_param(p, n),
-			        add_int_param(p, day_end));
+				add_int_param(p, day_end));
 	} else {
 		if (parse_i64(value, &n) < 0 || n < 0) {
 			syntax_error(value_column, "'%s' is not a whole number", value);
@@ -272,7 +274,7 @@ static int emit_comparison(struct parser *p, const char *word, size_t column)
 		const char *column_name = !strcmp(field, "bytes") ? "b.bytes" : NULL;
 		if (column_name)
 			sb_addf(&p->sql, "a.blob_id IN (SELECT id FROM blobs b WHERE %s %s ?%d)",
-			        column_name, op, add_int_param(p, n));
+				column_name, op, add_int_param(p, n));
 		else
 			sb_addf(&p->sql, "a.%s %s ?%d", field, op, add_int_param(p, n));
 	}
@@ -298,10 +300,10 @@ static int emit_tag(struct parser *p, const char *word, size_t column)
 	match = p->sql;
 	p->sql = saved;
 	sb_addf(&p->sql,
-	        "a.id IN (SELECT t.asset_id FROM tags g JOIN asset_tags t ON t.tag_id = g.id "
-	        "WHERE %s UNION ALL SELECT x.id FROM tags g JOIN character_tags ct ON "
-	        "ct.tag_id = g.id JOIN assets x ON x.character_id = ct.character_id WHERE %s)",
-	        match.buf, match.buf);
+		"a.id IN (SELECT t.asset_id FROM tags g JOIN asset_tags t ON t.tag_id = g.id "
+		"WHERE %s UNION ALL SELECT x.id FROM tags g JOIN character_tags ct ON "
+		"ct.tag_id = g.id JOIN assets x ON x.character_id = ct.character_id WHERE %s)",
+		match.buf, match.buf);
 	sb_release(&match);
 	free(ns);
 	free(value);
@@ -321,7 +323,8 @@ static int emit_term(struct parser *p)
 	if (colon) {
 		for (size_t i = 0; i < sizeof(reserved_fields) / sizeof(reserved_fields[0]); i++) {
 			size_t n = strlen(reserved_fields[i]);
-			if ((size_t)(colon - word) == n && strncasecmp(word, reserved_fields[i], n) == 0) {
+			if ((size_t)(colon - word) == n &&
+			    strncasecmp(word, reserved_fields[i], n) == 0) {
 				char *value = xstrdup(colon + 1);
 				for (char *c = value; *c; c++)
 					if (*c >= 'A' && *c <= 'Z')

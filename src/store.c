@@ -80,7 +80,7 @@ struct store *store_open(const char *dir)
 	free(cwd);
 	if (!found)
 		error_set(EX_CONFIG, "no troupe store here or in any parent directory "
-		                     "(run 'troupe init', or use --store or $TROUPE_DIR)");
+				     "(run 'troupe init', or use --store or $TROUPE_DIR)");
 	return found;
 }
 
@@ -233,7 +233,7 @@ int store_hash_file(const char *path, char hex[STORE_HASH_HEX + 1])
 	int fd = strcmp(path, "-") == 0 ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return error_set(errno == ENOENT ? EX_NOINPUT : EX_IOERR, "%s: %s", path,
-		                 strerror(errno));
+				 strerror(errno));
 	XXH3_state_t *state = XXH3_createState();
 	unsigned char *buf = xmalloc(COPY_CHUNK);
 	int rc = -1;
@@ -299,9 +299,10 @@ static int settle_existing(struct store *st, int tmp_fd, struct store_staged *ou
 		goto out;
 	}
 	if (!same) {
-		rc = error_set(EX_DATAERR,
-		               "blob %s: XXH3-128 collision with different bytes; refusing to store",
-		               out->hash);
+		rc =
+		    error_set(EX_DATAERR,
+			      "blob %s: XXH3-128 collision with different bytes; refusing to store",
+			      out->hash);
 		goto out;
 	}
 	unlink(out->tmp_path);
@@ -346,7 +347,7 @@ int store_stage_file(struct store *st, const char *path, struct store_staged *ou
 	int src = open(path, O_RDONLY | O_CLOEXEC);
 	if (src < 0)
 		return error_set(errno == ENOENT ? EX_NOINPUT : EX_IOERR, "%s: %s", path,
-		                 strerror(errno));
+				 strerror(errno));
 	int fd, rc = -1;
 	if (stage_open(st, out, &fd) < 0) {
 		close(src);
@@ -454,8 +455,9 @@ int store_publish(struct store *st, struct store_staged *staged, size_t n)
 				goto out;
 			}
 			int fd = open(s->tmp_path, O_RDONLY | O_CLOEXEC);
-			int settled = fd < 0 ? error_set(EX_IOERR, "%s: %s", s->tmp_path, strerror(errno))
-			                     : settle_existing(st, fd, s);
+			int settled =
+			    fd < 0 ? error_set(EX_IOERR, "%s: %s", s->tmp_path, strerror(errno))
+				   : settle_existing(st, fd, s);
 			if (fd >= 0)
 				close(fd);
 			if (settled < 0) {

@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #define STORE_DEFAULT_NAME ".troupe"
-#define STORE_HASH_HEX 32
+#define STORE_HASH_HEX	   32
 
 struct store;
 
@@ -49,7 +49,7 @@ struct store_staged {
 	char hash[STORE_HASH_HEX + 1];
 	uint64_t bytes;
 	char *tmp_path; /* NULL once published or when already stored */
-	bool present;   /* the same bytes were already in the store */
+	bool present;	/* the same bytes were already in the store */
 };
 
 /* Copies a file (or a buffer) into tmp/, hashing as it goes. When a blob

@@ -351,7 +351,8 @@ void progress_step(struct progress *p, size_t done)
 	p->last_percent = percent;
 	int fill = percent * PROGRESS_WIDTH / 100;
 	fprintf(stderr, "\r%s [%.*s%*s] %3d%% %zu/%zu", p->label, fill,
-	        "##############################", PROGRESS_WIDTH - fill, "", percent, done, p->total);
+		"##############################", PROGRESS_WIDTH - fill, "", percent, done,
+		p->total);
 	fflush(stderr);
 }
 

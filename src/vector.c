@@ -75,7 +75,7 @@ static uint64_t rows_offset(uint64_t count)
 }
 
 int vector_file_write(const char *path, uint64_t generation, uint32_t dim, const int64_t *ids,
-                      const float *rows, size_t n)
+		      const float *rows, size_t n)
 {
 	char *tmp = xasprintf("%s.XXXXXX", path);
 	int fd = mkstemp(tmp), rc = -1;
@@ -84,8 +84,8 @@ int vector_file_write(const char *path, uint64_t generation, uint32_t dim, const
 		free(tmp);
 		return -1;
 	}
-	struct vector_header h = {.generation = generation, .count = n, .dim = dim,
-	                          .rows_offset = rows_offset(n)};
+	struct vector_header h = {
+	    .generation = generation, .count = n, .dim = dim, .rows_offset = rows_offset(n)};
 	memcpy(h.magic, vector_magic, sizeof(h.magic));
 	static const char zeros[64];
 	size_t pad = (size_t)(h.rows_offset - sizeof(h) - n * sizeof(int64_t));
@@ -124,7 +124,7 @@ int vector_file_header(const char *path, uint64_t *generation, uint32_t *dim)
 	struct vector_header h;
 	struct stat st;
 	bool ok = read(fd, &h, sizeof(h)) == (ssize_t)sizeof(h) && fstat(fd, &st) == 0 &&
-	          header_ok(&h, (uint64_t)st.st_size);
+		  header_ok(&h, (uint64_t)st.st_size);
 	close(fd);
 	if (!ok)
 		return -1;
@@ -177,7 +177,7 @@ static int cmp_hit(const void *a, const void *b)
 /* Dot products of a block of rows with the query: the inner loop has a
  * fixed shape the compiler vectorises. */
 static void block_scores(const float *rows, size_t nrows, const float *q, uint32_t dim,
-                         float *scores)
+			 float *scores)
 {
 	for (size_t r = 0; r < nrows; r++) {
 		const float *row = rows + r * dim;
@@ -196,8 +196,7 @@ static void block_scores(const float *rows, size_t nrows, const float *q, uint32
 }
 
 int vector_file_search(const char *path, const float *query, uint32_t dim, size_t k,
-                       int (*allow)(int64_t, void *), void *ctx, struct vector_hit **out,
-                       size_t *n)
+		       int (*allow)(int64_t, void *), void *ctx, struct vector_hit **out, size_t *n)
 {
 	*out = NULL;
 	*n = 0;
@@ -208,13 +207,14 @@ int vector_file_search(const char *path, const float *query, uint32_t dim, size_
 			close(fd);
 		return error_set(EX_IOERR, "%s: cannot read the vector file", path);
 	}
-	void *base = st.st_size ? mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0)
-	                        : MAP_FAILED;
+	void *base =
+	    st.st_size ? mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0) : MAP_FAILED;
 	close(fd);
 	if (base == MAP_FAILED)
 		return error_set(EX_IOERR, "%s: cannot map the vector file", path);
 	const struct vector_header *h = base;
-	if ((size_t)st.st_size < sizeof(*h) || !header_ok(h, (uint64_t)st.st_size) || h->dim != dim) {
+	if ((size_t)st.st_size < sizeof(*h) || !header_ok(h, (uint64_t)st.st_size) ||
+	    h->dim != dim) {
 		munmap(base, (size_t)st.st_size);
 		return error_set(EX_IOERR, "%s: damaged vector file", path);
 	}

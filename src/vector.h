@@ -20,14 +20,14 @@ struct vector_hit {
 
 /* Writes the scan file (through a temporary name and a rename). */
 int vector_file_write(const char *path, uint64_t generation, uint32_t dim, const int64_t *ids,
-                      const float *rows, size_t n);
+		      const float *rows, size_t n);
 /* The generation and dimension in a file's header; -1 (no error) when the
  * file is missing or damaged. */
 int vector_file_header(const char *path, uint64_t *generation, uint32_t *dim);
 /* The k rows most similar to query (unit length), best first. When allow
  * is not NULL only ids for which allow(id, ctx) is true count. */
 int vector_file_search(const char *path, const float *query, uint32_t dim, size_t k,
-                       int (*allow)(int64_t, void *), void *ctx, struct vector_hit **out,
-                       size_t *n);
+		       int (*allow)(int64_t, void *), void *ctx, struct vector_hit **out,
+		       size_t *n);
 
 #endif

@@ -41,7 +41,8 @@ int main(void)
 
 	q = compiles("look:win*");
 	ok(q->nparams == 2 && !strcmp(q->params[0].text, "look") &&
-	   !strcmp(q->params[1].text, "win*"), "wildcard tag binds ns and a GLOB");
+	       !strcmp(q->params[1].text, "win*"),
+	   "wildcard tag binds ns and a GLOB");
 	ok(strstr(q->where, "GLOB ?2") != NULL, "wildcard uses GLOB");
 	query_free(q);
 
@@ -92,7 +93,7 @@ int main(void)
 	syntax("a - b", "column 3: '-' must be followed by a term");
 	syntax("width>abc", "column 7: 'abc' is not a whole number");
 	syntax("rating>5", "column 1: unknown field 'rating' in a comparison "
-	                   "(width, height, bytes, added)");
+			   "(width, height, bytes, added)");
 	syntax("added<2026-13-01", "column 7: '2026-13-01' is not a date (YYYY-MM-DD)");
 	syntax("added=2026-02-30", "column 7: '2026-02-30' is not a date (YYYY-MM-DD)");
 	syntax("added=2026-02-29", "column 7: '2026-02-29' is not a date (YYYY-MM-DD)");

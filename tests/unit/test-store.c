@@ -89,14 +89,14 @@ int main(void)
 	fclose(f);
 	struct store_staged clash;
 	ok(store_stage_buffer(st, "other\n", 6, &clash) < 0, "a hash match with different bytes "
-	                                                     "is refused");
+							     "is refused");
 	ok(error_code() == EX_DATAERR, "collision is a data error: %s", error_message());
 	char *tmpdir = xasprintf("%s/tmp", dir);
 	ok(count_entries(tmpdir) == 0, "tmp/ is empty after the refusal");
 
 	struct store_staged from_file;
-	ok(store_stage_file(st, "/nonexistent/file", &from_file) < 0 &&
-	   error_code() == EX_NOINPUT, "missing file is EX_NOINPUT");
+	ok(store_stage_file(st, "/nonexistent/file", &from_file) < 0 && error_code() == EX_NOINPUT,
+	   "missing file is EX_NOINPUT");
 	ok(count_entries(tmpdir) == 0, "tmp/ is still empty");
 
 	ok(store_open_blob(st, "0123") < 0, "a short hash is refused");

@@ -386,21 +386,8 @@ int write_file_atomic(const char *path, const void *data, size_t len)
 		free(tmp);
 		return -1;
 	}
-	const char *p = data;
-	size_t left = len;
 	int rc = 0;
-	while (left && rc == 0) {
-		ssize_t w = write(fd, p, left);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			rc = error_set(EX_IOERR, "%s: %s", path, strerror(errno));
-		else {
-			p += w;
-			left -= (size_t)w;
-		}
-	}
-	if (rc == 0 && (fchmod(fd, 0644) < 0 || fsync(fd) < 0))
+	if (write_all(fd, data, len) < 0 || fchmod(fd, 0644) < 0 || fsync(fd) < 0)
 		rc = error_set(EX_IOERR, "%s: %s", path, strerror(errno));
 	close(fd);
 	if (rc == 0 && rename(tmp, path) < 0)

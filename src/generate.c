@@ -364,20 +364,10 @@ static char *save_output(const char *dir, size_t index, const void *data, size_t
 {
 	char *path = xasprintf("%s/output-%zu", dir, index);
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	const char *p = data;
-	size_t left = len;
-	while (fd >= 0 && left) {
-		ssize_t w = write(fd, p, left);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			break;
-		p += w;
-		left -= (size_t)w;
-	}
+	int written = fd >= 0 ? write_all(fd, data, len) : -1;
 	if (fd >= 0)
 		close(fd);
-	if (fd < 0 || left) {
+	if (written < 0) {
 		error_set(EX_IOERR, "%s: cannot write", path);
 		free(path);
 		return NULL;

@@ -77,21 +77,6 @@ int phash_distance(uint64_t a, uint64_t b)
 	return __builtin_popcountll(a ^ b);
 }
 
-static int write_all(int fd, const void *data, size_t len)
-{
-	const char *p = data;
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int phash_file_write(const char *path, uint64_t generation, const int64_t *ids,
 		     const uint64_t *hashes, size_t n)
 {

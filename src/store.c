@@ -214,20 +214,6 @@ static ssize_t read_full(int fd, unsigned char *buf, size_t len)
 	return (ssize_t)got;
 }
 
-static int write_full(int fd, const unsigned char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int store_hash_file(const char *path, char hex[STORE_HASH_HEX + 1])
 {
 	int fd = strcmp(path, "-") == 0 ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_CLOEXEC);
@@ -366,7 +352,7 @@ int store_stage_file(struct store *st, const char *path, struct store_staged *ou
 		if (n == 0)
 			break;
 		XXH3_128bits_update(state, buf, (size_t)n);
-		if (write_full(fd, buf, (size_t)n) < 0) {
+		if (write_all(fd, buf, (size_t)n) < 0) {
 			error_set(EX_IOERR, "%s: %s", out->tmp_path, strerror(errno));
 			goto out;
 		}
@@ -386,7 +372,7 @@ int store_stage_buffer(struct store *st, const void *data, size_t len, struct st
 	int fd, rc = 0;
 	if (stage_open(st, out, &fd) < 0)
 		return -1;
-	if (write_full(fd, data, len) < 0)
+	if (write_all(fd, data, len) < 0)
 		rc = error_set(EX_IOERR, "%s: %s", out->tmp_path, strerror(errno));
 	out->bytes = len;
 	store_hash_buffer(data, len, out->hash);

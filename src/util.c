@@ -186,6 +186,21 @@ void error_clear(void)
 	error_exit = EX_SOFTWARE;
 }
 
+int write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 void warn(const char *fmt, ...)
 {
 	va_list ap;

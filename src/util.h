@@ -52,6 +52,10 @@ const char *error_message(void);
 int error_code(void);
 void error_clear(void);
 
+/* Writes all of data to fd, retrying short writes and EINTR; -1 with
+ * errno set on failure (no error recorded: the caller names the file). */
+int write_all(int fd, const void *data, size_t len);
+
 /* Prints "troupe: warning: ..." on stderr; for skipped inputs. */
 void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -53,21 +53,6 @@ float vector_dot(const float *a, const float *b, size_t dim)
 	return s;
 }
 
-static int write_all(int fd, const void *data, size_t len)
-{
-	const char *p = data;
-	while (len) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 static uint64_t rows_offset(uint64_t count)
 {
 	uint64_t end = sizeof(struct vector_header) + count * sizeof(int64_t);

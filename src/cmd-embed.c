@@ -630,11 +630,13 @@ static void refs_free(struct refs *r)
 	free(r->rows);
 }
 
-/* The pHashes of a character's pictures, for the second opinion. */
+/* The pHashes and colour layouts of a character's pictures, for the
+ * second opinions. */
 struct phashes {
 	struct catalog *cat;
 	uint64_t *h;
 	int64_t *ids;
+	float *palettes; /* IMAGE_PALETTE_CELLS * 3 per picture */
 	size_t n;
 };
 
@@ -645,9 +647,18 @@ static int collect_phash(const struct asset *a, void *ctx)
 	if (catalog_format_is_video(a->format) || !strcmp(a->role, "generated") ||
 	    catalog_asset_phash(p->cat, a->id, &h) < 0)
 		return 0;
+	/* The colours are read from the stored thumbnail: no full decode. */
+	float lab[IMAGE_PALETTE_CELLS * 3];
+	char *thumb = catalog_thumbnail(p->cat, a->id);
+	int got = thumb ? image_palette(thumb, lab) : -1;
+	free(thumb);
+	if (got < 0)
+		return 0;
 	p->h = xrealloc(p->h, (p->n + 1) * sizeof(*p->h));
 	p->ids = xrealloc(p->ids, (p->n + 1) * sizeof(*p->ids));
+	p->palettes = xrealloc(p->palettes, (p->n + 1) * sizeof(lab));
 	p->h[p->n] = h;
+	memcpy(p->palettes + p->n * IMAGE_PALETTE_CELLS * 3, lab, sizeof(lab));
 	p->ids[p->n++] = a->id;
 	return 0;
 }
@@ -732,11 +743,12 @@ static int cmd_check(struct cli *cli, int argc, char **argv)
 	free(q);
 	if (qrc < 0)
 		goto out;
-	static const char *const headers[] = {"VERDICT", "SIMILARITY", "BEST-REF", "PHASH", "SHOT"};
+	static const char *const headers[] = {"VERDICT", "SIMILARITY", "BEST-REF",
+					      "PHASH",	 "PALETTE",    "SHOT"};
 	if (cli->json)
 		json = cJSON_CreateArray();
 	else
-		table = table_new(5, headers);
+		table = table_new(6, headers);
 	for (size_t s = 0; s < shots.n; s++) {
 		const char *shot = shots.items[s];
 		float *v = NULL;
@@ -789,6 +801,21 @@ static int cmd_check(struct cli *cli, int argc, char **argv)
 					pref = ph.ids[i];
 				}
 			}
+		/* The colour layout: how far the shot's colours are from the
+		 * nearest of the character's pictures (mean delta E). */
+		double cdist = -1;
+		int64_t cref = 0;
+		float lab[IMAGE_PALETTE_CELLS * 3];
+		if (ph.n && image_palette(shot, lab) == 0)
+			for (size_t i = 0; i < ph.n; i++) {
+				double d = image_palette_distance(
+				    lab, ph.palettes + i * IMAGE_PALETTE_CELLS * 3);
+				if (cdist < 0 || d < cdist) {
+					cdist = d;
+					cref = ph.ids[i];
+				}
+			}
+		error_clear();
 		drifted += strcmp(verdict, "same") != 0;
 		if (json) {
 			cJSON *j = cJSON_CreateObject();
@@ -806,11 +833,18 @@ static int cmd_check(struct cli *cli, int argc, char **argv)
 				cJSON_AddNumberToObject(j, "phash_distance", pdist);
 				cJSON_AddNumberToObject(j, "phash_reference", (double)pref);
 			}
+			if (cdist >= 0) {
+				cJSON_AddNumberToObject(j, "palette_distance",
+							round(cdist * 100) / 100);
+				cJSON_AddNumberToObject(j, "palette_reference", (double)cref);
+			}
 			if (*reason)
 				cJSON_AddStringToObject(j, "reason", reason);
 			cJSON_AddItemToArray(json, j);
 		} else {
-			char sim[24] = "-", bref[24] = "-", pd[24] = "-";
+			char sim[24] = "-", bref[24] = "-", pd[24] = "-", cd[24] = "-";
+			if (cdist >= 0)
+				snprintf(cd, sizeof(cd), "%.1f", cdist);
 			if (best > -2) {
 				snprintf(sim, sizeof(sim), "%.4f", best);
 				snprintf(bref, sizeof(bref), "#%lld", (long long)best_ref);
@@ -819,7 +853,7 @@ static int cmd_check(struct cli *cli, int argc, char **argv)
 				snprintf(pd, sizeof(pd), "%d", pdist);
 			char *shot_text =
 			    *reason ? xasprintf("%s (%s)", shot, reason) : xstrdup(shot);
-			const char *row[] = {verdict, sim, bref, pd, shot_text};
+			const char *row[] = {verdict, sim, bref, pd, cd, shot_text};
 			table_add(table, row);
 			free(shot_text);
 		}
@@ -836,6 +870,7 @@ out:
 	refs_free(&refs);
 	free(ph.h);
 	free(ph.ids);
+	free(ph.palettes);
 	profile_free(p);
 	catalog_close(cat);
 	/* Exit 1 says some shot drifted; any other failure keeps its code. */

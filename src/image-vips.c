@@ -654,9 +654,44 @@ out:
 	return rc;
 }
 
+static int vimg_palette(const char *path, float lab[IMAGE_PALETTE_CELLS * 3])
+{
+	if (image_start() < 0)
+		return -1;
+	VipsImage *t[4] = {NULL};
+	int rc = -1;
+	/* A small decode is plenty for 16 mean colours. */
+	t[0] = thumbnail_source(path, 64, 64, VIPS_SIZE_DOWN, VIPS_INTERESTING_NONE);
+	if (!t[0] || to_srgb8(t[0], &t[1]) ||
+	    vips_thumbnail_image(t[1], &t[2], 4, "height", 4, "size", VIPS_SIZE_FORCE, NULL) ||
+	    vips_colourspace(t[2], &t[3], VIPS_INTERPRETATION_LAB, NULL)) {
+		vips_failure("cannot read the colours");
+		goto out;
+	}
+	size_t len;
+	float *px = vips_image_write_to_memory(t[3], &len);
+	if (!px || len != IMAGE_PALETTE_CELLS * 3 * sizeof(float)) {
+		g_free(px);
+		error_set(EX_SOFTWARE, "palette: unexpected %zu bytes", len);
+		goto out;
+	}
+	memcpy(lab, px, len);
+	g_free(px);
+	rc = 0;
+out:
+	unref_all(t, 4);
+	return rc;
+}
+
 /* The module's one exported symbol: image.c checks the version and calls
  * through the table. */
 const struct image_ops troupe_image_ops = {
-    IMAGE_OPS_VERSION, vimg_probe,    vimg_thumbnail,	 vimg_derive,
-    vimg_sheet,	       vimg_shutdown, vimg_buffer_clear,
+    .version = IMAGE_OPS_VERSION,
+    .probe = vimg_probe,
+    .thumbnail = vimg_thumbnail,
+    .derive = vimg_derive,
+    .sheet = vimg_sheet,
+    .shutdown = vimg_shutdown,
+    .buffer_clear = vimg_buffer_clear,
+    .palette = vimg_palette,
 };

@@ -9,6 +9,7 @@
 #include "module.h"
 #include "util.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,22 @@ int image_sheet(const char *title, const char *subtitle, const struct image_shee
 	memset(out, 0, sizeof(*out));
 	return load() < 0 ? -1
 			  : ops->sheet(title, subtitle, cells, n, columns, cell_side, format, out);
+}
+
+int image_palette(const char *path, float lab[IMAGE_PALETTE_CELLS * 3])
+{
+	return load() < 0 ? -1 : ops->palette(path, lab);
+}
+
+double image_palette_distance(const float *a, const float *b)
+{
+	double sum = 0;
+	for (int i = 0; i < IMAGE_PALETTE_CELLS; i++) {
+		double dl = a[3 * i] - b[3 * i], da = a[3 * i + 1] - b[3 * i + 1],
+		       db = a[3 * i + 2] - b[3 * i + 2];
+		sum += sqrt(dl * dl + da * da + db * db);
+	}
+	return sum / IMAGE_PALETTE_CELLS;
 }
 
 void image_buffer_clear(struct image_buffer *b)

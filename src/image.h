@@ -84,8 +84,15 @@ struct image_sheet_cell {
 int image_sheet(const char *title, const char *subtitle, const struct image_sheet_cell *cells,
 		size_t n, int columns, int cell_side, const char *format, struct image_buffer *out);
 
+/* A colour layout: the picture shrunk to 4 x 4 cells, each its mean
+ * colour in CIELAB (L, a, b), row by row. */
+#define IMAGE_PALETTE_CELLS 16
+int image_palette(const char *path, float lab[IMAGE_PALETTE_CELLS * 3]);
+/* The mean CIE76 colour difference (delta E) between two layouts. */
+double image_palette_distance(const float *a, const float *b);
+
 /* The module's interface: one table, checked by version. */
-#define IMAGE_OPS_VERSION 1
+#define IMAGE_OPS_VERSION 2
 struct image_ops {
 	int version;
 	int (*probe)(const char *path, struct image_info *out);
@@ -96,6 +103,7 @@ struct image_ops {
 		     struct image_buffer *out);
 	void (*shutdown)(void);
 	void (*buffer_clear)(struct image_buffer *b);
+	int (*palette)(const char *path, float lab[IMAGE_PALETTE_CELLS * 3]);
 };
 
 #endif

@@ -47,10 +47,12 @@ check "the same person, re-encoded, re-lit and resized" troupe check shots --cha
 is "$(grep -c '"verdict":	"same"' .out)" 4 "all four shots pass"
 like "$(tr -d '\n\t ' <.out)" '"best_reference":[12],' "the best reference is one of Eileen's"
 like "$(tr -d '\n\t ' <.out)" '"phash_distance":[0-9]' "the pHash distance is reported too"
+like "$(tr -d '\n\t ' <.out)" '"palette_distance":[0-9.]+,"palette_reference":[12]' \
+	"and the colour-palette distance"
 
 check "a table for people" troupe check shots/2-brighter.jpg --character eileen
-like "$(cat .out)" "^VERDICT +SIMILARITY +BEST-REF +PHASH +SHOT" "with a header"
-like "$(cat .out)" "same +0\.9[0-9]+ +#[12] +[0-9]+ +shots/2-brighter.jpg" "and the verdict"
+like "$(cat .out)" "^VERDICT +SIMILARITY +BEST-REF +PHASH +PALETTE +SHOT" "with a header"
+like "$(cat .out)" "same +0\.9[0-9]+ +#[12] +[0-9]+ +[0-9.]+ +shots/2-brighter.jpg" "and the verdict"
 
 troupe check "$photos/camera.jpg" --character eileen --json >drift.json 2>drift.err
 is "$?" 1 "a different person: exit status 1"

@@ -159,18 +159,34 @@ static int cmp_hit(const void *a, const void *b)
 	return (x->id > y->id) - (x->id < y->id);
 }
 
-/* Dot products of a block of rows with the query: the inner loop has a
- * fixed shape the compiler vectorises. */
-static void block_scores(const float *rows, size_t nrows, const float *q, uint32_t dim,
-			 float *scores)
+/* Eight floats, as the compiler's vector extension: SSE pairs on any
+ * x86-64, one AVX register in the avx2 clone below. */
+typedef float v8f __attribute__((vector_size(32)));
+
+/* An unaligned load of eight floats (a macro: a function returning a
+ * 32-byte vector would change the ABI between the two clones). */
+#define LOAD8(p)                                                                                   \
+	__extension__({                                                                            \
+		v8f v_;                                                                            \
+		memcpy(&v_, (p), sizeof(v_));                                                      \
+		v_;                                                                                \
+	})
+
+/* Dot products of a block of rows with the query. The accumulators live
+ * in registers and the loop has a fixed shape, so it runs at the speed
+ * memory delivers the rows. */
+__attribute__((target_clones("avx2", "default"))) static void
+block_scores(const float *rows, size_t nrows, const float *q, uint32_t dim, float *scores)
 {
 	for (size_t r = 0; r < nrows; r++) {
 		const float *row = rows + r * dim;
-		float acc[8] = {0};
+		v8f a0 = {0}, a1 = {0};
 		uint32_t d = 0;
-		for (; d + 8 <= dim; d += 8)
-			for (int j = 0; j < 8; j++)
-				acc[j] += row[d + j] * q[d + j];
+		for (; d + 16 <= dim; d += 16) {
+			a0 += LOAD8(row + d) * LOAD8(q + d);
+			a1 += LOAD8(row + d + 8) * LOAD8(q + d + 8);
+		}
+		v8f acc = a0 + a1;
 		float s = 0;
 		for (; d < dim; d++)
 			s += row[d] * q[d];

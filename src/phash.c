@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,6 +174,21 @@ static int cmp_match(const void *a, const void *b)
 	return (x->id > y->id) - (x->id < y->id);
 }
 
+/* Hamming distances of a block of hashes to target; true when any is
+ * within max. The popcnt clone uses the CPU's instruction where there is
+ * one. */
+__attribute__((target_clones("popcnt", "default"))) static bool
+block_distances(const uint64_t *hashes, size_t n, uint64_t target, int max, uint8_t *dist)
+{
+	bool any = false;
+	for (size_t i = 0; i < n; i++) {
+		int d = __builtin_popcountll(hashes[i] ^ target);
+		dist[i] = (uint8_t)d;
+		any |= d <= max;
+	}
+	return any;
+}
+
 int phash_file_search(const char *path, uint64_t target, int max_distance, struct phash_match **out,
 		      size_t *n)
 {
@@ -183,18 +199,27 @@ int phash_file_search(const char *path, uint64_t target, int max_distance, struc
 		return error_set(EX_IOERR, "%s: unreadable pHash index", path);
 	size_t count = m.header->count, found = 0, cap = 0;
 	struct phash_match *matches = NULL;
-	/* The hot loop: xor, popcount, compare over a contiguous array. */
-	for (size_t i = 0; i < count; i++) {
-		int d = __builtin_popcountll(m.hashes[i] ^ target);
-		if (d > max_distance)
+	/* The hot loop: xor, popcount, compare over a contiguous array; the
+	 * rare hits are collected by a second pass over each block. */
+	enum { BLOCK = 4096 };
+	uint8_t dist[BLOCK];
+	for (size_t start = 0; start < count; start += BLOCK) {
+		size_t len = count - start < BLOCK ? count - start : BLOCK;
+		if (!block_distances(m.hashes + start, len, target, max_distance, dist))
 			continue;
-		if (found == cap) {
-			cap = cap ? cap * 2 : 64;
-			matches = xrealloc(matches, cap * sizeof(*matches));
+		for (size_t k = 0; k < len; k++) {
+			if (dist[k] > max_distance)
+				continue;
+			size_t i = start + k;
+			int d = dist[k];
+			if (found == cap) {
+				cap = cap ? cap * 2 : 64;
+				matches = xrealloc(matches, cap * sizeof(*matches));
+			}
+			matches[found].id = m.ids[i];
+			matches[found].distance = d;
+			found++;
 		}
-		matches[found].id = m.ids[i];
-		matches[found].distance = d;
-		found++;
 	}
 	munmap(m.base, m.size);
 	qsort(matches, found, sizeof(*matches), cmp_match);

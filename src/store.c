@@ -22,7 +22,7 @@ struct store {
 	char *db_path;
 };
 
-enum { COPY_CHUNK = 1 << 20 };
+enum { COPY_CHUNK = 1 << 20, STORE_SYNCFS_BATCH = 4 };
 
 static bool is_store_dir(const char *dir)
 {
@@ -405,16 +405,37 @@ int store_publish(struct store *st, struct store_staged *staged, size_t n)
 	if (!pending)
 		return 0;
 
-	/* One syncfs makes every staged file durable at once; it is what a
-	 * batch of fsyncs would do, without a journal commit per file. */
+	/* A few blobs are fsynced one by one; a batch gets one syncfs, which
+	 * makes every staged file durable at once without a journal commit
+	 * per file (but also flushes whatever else the file system holds, so
+	 * it is not worth it for one derivative). */
 	char *tmpdir = xasprintf("%s/tmp", st->root);
 	int tfd = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int rc = -1;
 	char **dirs = xcalloc(pending, sizeof(char *));
 	size_t ndirs = 0;
-	if (tfd < 0 || syncfs(tfd) < 0) {
-		error_set(EX_IOERR, "sync %s: %s", tmpdir, strerror(errno));
+	if (tfd < 0) {
+		error_set(EX_IOERR, "%s: %s", tmpdir, strerror(errno));
 		goto out;
+	}
+	if (pending > STORE_SYNCFS_BATCH) {
+		if (syncfs(tfd) < 0) {
+			error_set(EX_IOERR, "sync %s: %s", tmpdir, strerror(errno));
+			goto out;
+		}
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			if (!staged[i].tmp_path)
+				continue;
+			int fd = open(staged[i].tmp_path, O_RDONLY | O_CLOEXEC);
+			if (fd < 0 || fsync(fd) < 0) {
+				error_set(EX_IOERR, "fsync %s: %s", staged[i].tmp_path, strerror(errno));
+				if (fd >= 0)
+					close(fd);
+				goto out;
+			}
+			close(fd);
+		}
 	}
 	bool new_fanout = false;
 	for (size_t i = 0; i < n; i++) {

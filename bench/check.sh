@@ -27,6 +27,8 @@ face=$!
 trap 'kill $face 2>/dev/null' EXIT
 for i in $(seq 1 150); do [ -s "$dir/port" ] && break; sleep 0.2; done
 export TROUPE_FACE_URL="http://127.0.0.1:$(cat "$dir/port")"
+# The built-in face profile, from the source tree when troupe is not installed.
+export TROUPE_PROFILE_PATH=${TROUPE_PROFILE_PATH:-$here/../profiles}
 # References and shots: the same portrait re-framed, re-lit and resized.
 for i in $(seq 1 $REFS); do
 	vips crop "$photos/astronaut.jpg" "$dir/refs/$i.jpg" $((i * 3)) $((i * 2)) 330 350 >/dev/null 2>&1

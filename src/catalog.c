@@ -1111,6 +1111,8 @@ int catalog_query(struct catalog *cat, const char *text, const struct query_opti
 	sqlite3_stmt *tags = db_prepare(cat->db, sql_asset_tags);
 	int rc = -1;
 	sb_release(&sql);
+	if (!row && strstr(sqlite3_errmsg(cat->db), "parser stack overflow"))
+		error_set(EX_USAGE, "the query is nested too deeply for SQLite; use fewer groups");
 	if (!row || !tags)
 		goto out;
 	bind_query(row, q);

@@ -31,9 +31,12 @@ struct parser {
 	struct query_param *params;
 	size_t nparams;
 	int depth;
+	bool term_is_set; /* the last term emitted a set, not a predicate */
 };
 
-enum { QUERY_MAX_DEPTH = 64 };
+/* SQLite's parser has a bounded stack: a group costs a subquery or two, so
+ * nesting stops well before it runs out. */
+enum { QUERY_MAX_DEPTH = 6 };
 
 static int syntax_error(size_t column, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -284,6 +287,121 @@ out:
 	return rc;
 }
 
+/* What a term, a group or the whole query compiles to: the assets that
+ * satisfy pred (an SQL boolean on "a"; empty for none) and whose id is in
+ * set (a SELECT of one column "id"; empty for none). Tags are sets and
+ * fields are predicates. A tag's set is a (tag_id, asset_id) index range,
+ * already in id order, so sets combined with INTERSECT, UNION ALL and
+ * EXCEPT under one ORDER BY are merged by SQLite in one pass; the former
+ * "a.id IN (subquery)" per tag built a temporary b-tree of every asset of
+ * every tag first. A field stays a predicate so its column index serves it.
+ * Duplicate ids in a set do no harm: every consumer of one (IN, INTERSECT,
+ * EXCEPT) treats it as a set, so UNION ALL is used, which SQLite flattens
+ * into the merge where UNION would need a b-tree of its own. */
+enum set_shape {
+	SET_NONE,
+	SET_SIMPLE, /* one SELECT */
+	SET_UNION,  /* SIMPLE arms joined by UNION ALL only */
+	SET_CHAIN,  /* any other compound */
+};
+
+struct node {
+	struct strbuf pred;
+	struct strbuf set;
+	enum set_shape shape;
+	int terms; /* SELECTs in the set's outermost compound */
+	bool negated;
+};
+
+#define NODE_INIT                                                                                  \
+	{                                                                                          \
+		STRBUF_INIT, STRBUF_INIT, SET_NONE, 0, false                                       \
+	}
+
+/* SQLite refuses a compound of more than 500 SELECTs (its
+ * SQLITE_LIMIT_COMPOUND_SELECT), counted as written; a chain that would
+ * grow past this is first wrapped into one SELECT. */
+enum { QUERY_MAX_TERMS = 200 };
+
+static void node_release(struct node *n)
+{
+	sb_release(&n->pred);
+	sb_release(&n->set);
+}
+
+static void swap_nodes(struct node *a, struct node *b)
+{
+	struct node t = *a;
+	*a = *b;
+	*b = t;
+}
+
+static void wrap_set(struct node *n)
+{
+	struct strbuf w = STRBUF_INIT;
+	sb_addf(&w, "SELECT id FROM (%s)", n->set.buf);
+	sb_release(&n->set);
+	n->set = w;
+	n->shape = SET_SIMPLE;
+	n->terms = 1;
+}
+
+/* Appends "OP operand" to n's chain. Compound operators all bind left to
+ * right, so an operand on the right must be a single SELECT. */
+static void chain_add(struct node *n, const char *op, const struct node *operand)
+{
+	if (n->terms + 1 > QUERY_MAX_TERMS)
+		wrap_set(n);
+	if (operand->shape == SET_SIMPLE)
+		sb_addf(&n->set, " %s %s", op, operand->set.buf);
+	else
+		sb_addf(&n->set, " %s SELECT id FROM (%s)", op, operand->set.buf);
+	n->shape = SET_CHAIN;
+	n->terms++;
+}
+
+/* The node's assets as one set: its predicate becomes a SELECT on assets. */
+static void node_to_set(struct node *n)
+{
+	if (!n->pred.len)
+		return;
+	struct node p = NODE_INIT;
+	sb_addf(&p.set, "SELECT a.id AS id FROM assets a WHERE %s", n->pred.buf);
+	p.shape = SET_SIMPLE;
+	p.terms = 1;
+	sb_release(&n->pred);
+	if (n->shape == SET_NONE) {
+		n->set = p.set;
+		n->shape = SET_SIMPLE;
+		n->terms = 1;
+		return;
+	}
+	chain_add(n, "INTERSECT", &p);
+	node_release(&p);
+}
+
+/* The next " UNION ALL " outside parentheses: an arm may be a SELECT over
+ * a parenthesised compound. The SQL text holds no string literals (user
+ * text is all in parameters), so counting parentheses is exact. */
+static const char *next_arm(const char *sql)
+{
+	int depth = 0;
+	for (const char *s = sql; *s; s++) {
+		if (*s == '(')
+			depth++;
+		else if (*s == ')')
+			depth--;
+		else if (depth == 0 && strncmp(s, " UNION ALL ", 11) == 0)
+			return s;
+	}
+	return NULL;
+}
+
+static void pred_and(struct strbuf *pred, const char *prefix, const char *term)
+{
+	sb_addf(pred, "%s%s%s", pred->len ? " AND " : "", prefix, term);
+}
+
 static int emit_tag(struct parser *p, const char *word, size_t column)
 {
 	char *ns, *value;
@@ -300,10 +418,11 @@ static int emit_tag(struct parser *p, const char *word, size_t column)
 	match = p->sql;
 	p->sql = saved;
 	sb_addf(&p->sql,
-		"a.id IN (SELECT t.asset_id FROM tags g JOIN asset_tags t ON t.tag_id = g.id "
-		"WHERE %s UNION ALL SELECT x.id FROM tags g JOIN character_tags ct ON "
-		"ct.tag_id = g.id JOIN assets x ON x.character_id = ct.character_id WHERE %s)",
+		"SELECT t.asset_id AS id FROM tags g JOIN asset_tags t ON t.tag_id = g.id "
+		"WHERE %s UNION ALL SELECT x.id AS id FROM tags g JOIN character_tags ct ON "
+		"ct.tag_id = g.id JOIN assets x ON x.character_id = ct.character_id WHERE %s",
 		match.buf, match.buf);
+	p->term_is_set = true;
 	sb_release(&match);
 	free(ns);
 	free(value);
@@ -338,16 +457,18 @@ static int emit_term(struct parser *p)
 	return emit_tag(p, word, column);
 }
 
-static int parse_or(struct parser *p);
+static int parse_or(struct parser *p, struct node *out);
 
-static int parse_unary(struct parser *p)
+static int parse_unary(struct parser *p, struct node *out)
 {
 	switch (p->tok.kind) {
 	case TOK_NOT:
 		if (next_token(p) < 0)
 			return -1;
-		sb_adds(&p->sql, "NOT ");
-		return parse_unary(p);
+		if (parse_unary(p, out) < 0)
+			return -1;
+		out->negated = !out->negated;
+		return 0;
 	case TOK_LPAREN: {
 		size_t open_column = p->tok.column;
 		if (++p->depth > QUERY_MAX_DEPTH)
@@ -356,8 +477,7 @@ static int parse_unary(struct parser *p)
 			return -1;
 		if (p->tok.kind == TOK_RPAREN)
 			return syntax_error(p->tok.column, "empty parentheses");
-		sb_adds(&p->sql, "(");
-		if (parse_or(p) < 0)
+		if (parse_or(p, out) < 0)
 			return -1;
 		if (p->tok.kind != TOK_RPAREN) {
 			struct strbuf msg = STRBUF_INIT;
@@ -366,13 +486,22 @@ static int parse_unary(struct parser *p)
 			sb_release(&msg);
 			return rc;
 		}
-		sb_adds(&p->sql, ")");
 		p->depth--;
 		return next_token(p);
 	}
 	case TOK_WORD:
+		sb_reset(&p->sql);
+		p->term_is_set = false;
 		if (emit_term(p) < 0)
 			return -1;
+		if (p->term_is_set) {
+			out->set = p->sql;
+			out->shape = SET_UNION;
+			out->terms = 2;
+		} else {
+			out->pred = p->sql;
+		}
+		p->sql = (struct strbuf)STRBUF_INIT;
 		return next_token(p);
 	case TOK_OR:
 		return syntax_error(p->tok.column, "'OR' needs a term on each side");
@@ -389,40 +518,165 @@ static bool starts_term(const struct parser *p)
 	return p->tok.kind == TOK_WORD || p->tok.kind == TOK_NOT || p->tok.kind == TOK_LPAREN;
 }
 
-/* and := unary unary* (juxtaposition is AND) */
-static int parse_and(struct parser *p)
+/* and := unary unary* (juxtaposition is AND). The sets that must hold are
+ * intersected first and the excluded ones taken away after, so the chain
+ * reads left to right; predicates are ANDed beside it. */
+static int parse_and(struct parser *p, struct node *out)
 {
-	sb_adds(&p->sql, "(");
-	if (parse_unary(p) < 0)
-		return -1;
-	while (starts_term(p)) {
-		sb_adds(&p->sql, " AND ");
-		if (parse_unary(p) < 0)
-			return -1;
+	struct node *items = NULL;
+	size_t n = 0;
+	int rc = -1;
+	do {
+		items = xrealloc(items, (n + 1) * sizeof(*items));
+		items[n] = (struct node)NODE_INIT;
+		if (parse_unary(p, &items[n++]) < 0)
+			goto out;
+	} while (starts_term(p));
+
+	/* Only the chain's first operand goes in without a subquery around
+	 * it, so the most compound one leads: SQL nesting, which SQLite's
+	 * parser bounds, then grows by one subquery per group, not two. */
+	size_t lead = n;
+	for (size_t i = 0; i < n; i++)
+		if (!items[i].negated && (lead == n || items[i].shape > items[lead].shape))
+			lead = i;
+	if (lead != n && lead != 0)
+		swap_nodes(&items[0], &items[lead]);
+	bool positive = false;
+	for (size_t i = 0; i < n; i++) {
+		struct node *it = &items[i];
+		if (it->negated) {
+			if (it->shape == SET_NONE)
+				pred_and(&out->pred, "NOT ", it->pred.buf);
+			else
+				node_to_set(it);
+			continue;
+		}
+		if (it->pred.len)
+			pred_and(&out->pred, "", it->pred.buf);
+		if (it->shape == SET_NONE)
+			continue;
+		if (!positive) {
+			/* The left operand may be a compound itself. */
+			sb_adds(&out->set, it->set.buf);
+			out->shape = it->shape;
+			out->terms = it->terms;
+			positive = true;
+		} else {
+			chain_add(out, "INTERSECT", it);
+		}
 	}
-	sb_adds(&p->sql, ")");
-	return 0;
+	for (size_t i = 0; i < n; i++) {
+		struct node *it = &items[i];
+		if (!it->negated || it->shape == SET_NONE)
+			continue;
+		if (!positive) {
+			/* Nothing to take it away from: test each candidate. */
+			struct strbuf in = STRBUF_INIT;
+			sb_addf(&in, "a.id IN (%s)", it->set.buf);
+			pred_and(&out->pred, "NOT ", in.buf);
+			sb_release(&in);
+		} else if (it->shape == SET_UNION && out->terms + it->terms <= QUERY_MAX_TERMS) {
+			/* X EXCEPT (A UNION B) is X EXCEPT A EXCEPT B, and every
+			 * arm stays a plain index range in the merge. */
+			const char *arm = it->set.buf;
+			for (;;) {
+				const char *next = next_arm(arm);
+				sb_adds(&out->set, " EXCEPT ");
+				sb_add(&out->set, arm, next ? (size_t)(next - arm) : strlen(arm));
+				out->terms++;
+				if (!next)
+					break;
+				arm = next + strlen(" UNION ALL ");
+			}
+			out->shape = SET_CHAIN;
+		} else {
+			chain_add(out, "EXCEPT", it);
+		}
+	}
+	if (out->pred.len) {
+		struct strbuf wrapped = STRBUF_INIT;
+		sb_addf(&wrapped, "(%s)", out->pred.buf);
+		sb_release(&out->pred);
+		out->pred = wrapped;
+	}
+	rc = 0;
+out:
+	for (size_t i = 0; i < n; i++)
+		node_release(&items[i]);
+	free(items);
+	return rc;
 }
 
-/* or := and ("OR" and)* */
-static int parse_or(struct parser *p)
+/* or := and ("OR" and)*. Predicates alone stay one predicate; as soon as
+ * one side is a set, every side becomes a set and they are UNIONed. */
+static int parse_or(struct parser *p, struct node *out)
 {
-	if (parse_and(p) < 0)
-		return -1;
-	while (p->tok.kind == TOK_OR) {
+	struct node *groups = NULL;
+	size_t n = 0;
+	int rc = -1;
+	bool any_set = false;
+	for (;;) {
+		groups = xrealloc(groups, (n + 1) * sizeof(*groups));
+		groups[n] = (struct node)NODE_INIT;
+		if (parse_and(p, &groups[n++]) < 0)
+			goto out;
+		any_set |= groups[n - 1].shape != SET_NONE;
+		if (p->tok.kind != TOK_OR)
+			break;
 		if (next_token(p) < 0)
-			return -1;
-		sb_adds(&p->sql, " OR ");
-		if (parse_and(p) < 0)
-			return -1;
+			goto out;
 	}
-	return 0;
+	if (n == 1) {
+		*out = groups[0];
+		groups[0] = (struct node)NODE_INIT;
+		rc = 0;
+		goto out;
+	}
+	if (any_set) {
+		size_t lead = 0;
+		for (size_t i = 0; i < n; i++) {
+			node_to_set(&groups[i]);
+			if (groups[i].shape > groups[lead].shape)
+				lead = i;
+		}
+		if (lead)
+			swap_nodes(&groups[0], &groups[lead]);
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct node *g = &groups[i];
+		if (!any_set) {
+			sb_addf(&out->pred, "%s(%s)", i ? " OR " : "(", g->pred.buf);
+			continue;
+		}
+		if (i == 0) {
+			sb_adds(&out->set, g->set.buf);
+			out->terms = g->terms;
+		} else if (g->shape == SET_UNION && out->terms + g->terms <= QUERY_MAX_TERMS) {
+			sb_addf(&out->set, " UNION ALL %s", g->set.buf);
+			out->terms += g->terms;
+		} else {
+			chain_add(out, "UNION ALL", g);
+		}
+	}
+	if (any_set)
+		/* Every operand after the first was appended with UNION ALL. */
+		out->shape = groups[0].shape == SET_CHAIN ? SET_CHAIN : SET_UNION;
+	else
+		sb_adds(&out->pred, ")");
+	rc = 0;
+out:
+	for (size_t i = 0; i < n; i++)
+		node_release(&groups[i]);
+	free(groups);
+	return rc;
 }
 
 struct query *query_compile(const char *text)
 {
 	struct parser p = {.src = text};
 	struct query *q = NULL;
+	struct node top = NODE_INIT;
 	if (text_check("the query", text) < 0)
 		return NULL;
 	if (next_token(&p) < 0)
@@ -430,12 +684,19 @@ struct query *query_compile(const char *text)
 	if (p.tok.kind == TOK_END) {
 		sb_adds(&p.sql, "1");
 	} else {
-		if (parse_or(&p) < 0)
+		if (parse_or(&p, &top) < 0)
 			goto out;
 		if (p.tok.kind != TOK_END) {
 			syntax_error(p.tok.column, "unexpected ')'");
 			goto out;
 		}
+		sb_adds(&p.sql, top.pred.buf ? top.pred.buf : "");
+		/* The ORDER BY is what makes SQLite merge the sorted arms of
+		 * INTERSECT and EXCEPT rather than build a temporary table for
+		 * each; a plain UNION ALL goes straight into IN's own table. */
+		if (top.shape != SET_NONE)
+			sb_addf(&p.sql, "%sa.id IN (%s%s)", p.sql.len ? " AND " : "", top.set.buf,
+				top.shape == SET_CHAIN ? " ORDER BY 1" : "");
 	}
 	q = xcalloc(1, sizeof(*q));
 	q->where = sb_detach(&p.sql);
@@ -444,6 +705,7 @@ struct query *query_compile(const char *text)
 	p.params = NULL;
 	p.nparams = 0;
 out:
+	node_release(&top);
 	free(p.tok.text);
 	sb_release(&p.sql);
 	for (size_t i = 0; i < p.nparams; i++)

@@ -64,6 +64,8 @@ fails_with 64 "option '--role' needs a value" "option without its value" troupe 
 
 fails_with 64 "query: column 14: expected '\)' to close the '\(' at column 1" \
 	"query syntax error points at the column" troupe query '(role:sheet  '
+fails_with 64 "query: column 7: parentheses nested too deep" "nesting past six groups" \
+	troupe query '((((((( x )))))))'
 fails_with 64 "query: column 1: 'OR' needs a term" "query starting with OR" troupe query 'OR x'
 fails_with 64 "query: column 7: 'big' is not a whole number" "bad comparison" troupe query 'width>big'
 fails_with 65 "query: the query: invalid UTF-8" "query with invalid UTF-8" troupe query "$(printf 'a\377')"

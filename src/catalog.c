@@ -10,9 +10,12 @@
 #include "query.h"
 #include "util.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct catalog {
 	struct store *store;
@@ -540,7 +543,20 @@ struct add_item {
 	bool existed;
 };
 
+/* The image work for one file, done ahead by catalog_add_prepare. */
+struct prepared {
+	const char *path; /* borrowed from the caller */
+	int rc;
+	int code;
+	char *error;
+	struct image_info info;
+	struct image_buffer thumb;
+	uint64_t phash;
+};
+
 struct add_batch {
+	struct prepared *prep;
+	size_t nprep, cursor;
 	int64_t request_id;  /* outputs of this request, or 0 */
 	struct strlist urls; /* where each output came from */
 	struct catalog *cat;
@@ -613,10 +629,88 @@ static int stage_thumbnail(struct store *st, const char *path, struct store_stag
 	return rc;
 }
 
+static void prepare_one(struct prepared *p)
+{
+	p->rc = image_probe(p->path, &p->info);
+	if (p->rc == 0)
+		p->rc = image_thumbnail(p->path, IMAGE_THUMB_SIDE, &p->thumb, &p->phash);
+	if (p->rc < 0) {
+		p->code = error_code();
+		p->error = xstrdup(error_message());
+	}
+}
+
+struct prepare_pool {
+	struct prepared *items;
+	size_t n;
+	atomic_size_t next;
+	atomic_size_t done;
+};
+
+static void *prepare_worker(void *arg)
+{
+	struct prepare_pool *pool = arg;
+	for (;;) {
+		size_t i = atomic_fetch_add(&pool->next, 1);
+		if (i >= pool->n)
+			break;
+		prepare_one(&pool->items[i]);
+		atomic_fetch_add(&pool->done, 1);
+	}
+	return NULL;
+}
+
+void catalog_add_prepare(struct add_batch *b, char *const *paths, size_t n,
+			 void (*tick)(size_t done, void *ctx), void *ctx)
+{
+	if (!n)
+		return;
+	b->prep = xcalloc(n, sizeof(*b->prep));
+	b->nprep = n;
+	b->cursor = 0;
+	for (size_t i = 0; i < n; i++)
+		b->prep[i].path = paths[i];
+	/* The first file on this thread: it loads the image module and starts
+	 * libvips, which must happen once, before any worker runs. */
+	prepare_one(&b->prep[0]);
+	struct prepare_pool pool = {b->prep, n, 1, 1};
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t workers = cpus > 1 ? (size_t)(cpus < 8 ? cpus : 8) - 1 : 0;
+	pthread_t *threads = xcalloc(workers ? workers : 1, sizeof(pthread_t));
+	size_t started = 0;
+	for (size_t i = 0; i < workers && n > 1; i++)
+		if (pthread_create(&threads[started], NULL, prepare_worker, &pool) == 0)
+			started++;
+	/* This thread works too, and reports progress between pictures. */
+	for (;;) {
+		size_t i = atomic_fetch_add(&pool.next, 1);
+		if (i >= n)
+			break;
+		prepare_one(&b->prep[i]);
+		atomic_fetch_add(&pool.done, 1);
+		if (tick)
+			tick(atomic_load(&pool.done), ctx);
+	}
+	for (size_t i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	free(threads);
+	if (tick)
+		tick(n, ctx);
+}
+
 int catalog_add_file(struct add_batch *b, const char *path)
 {
 	struct add_item item = {0};
-	if (image_probe(path, &item.info) < 0)
+	struct prepared *ready = NULL;
+	if (b->cursor < b->nprep && strcmp(b->prep[b->cursor].path, path) == 0)
+		ready = &b->prep[b->cursor++];
+	if (ready && ready->rc < 0) {
+		error_set(ready->code, "%s", ready->error);
+		return error_prefix("%s", path);
+	}
+	if (ready)
+		item.info = ready->info;
+	else if (image_probe(path, &item.info) < 0)
 		return error_prefix("%s", path);
 	if (store_stage_file(b->cat->store, path, &item.staged) < 0)
 		return -1;
@@ -625,7 +719,17 @@ int catalog_add_file(struct add_batch *b, const char *path)
 		store_staged_discard(&item.staged);
 		return -1;
 	}
-	if (!has) {
+	if (!has && ready) {
+		if (store_stage_buffer(b->cat->store, ready->thumb.data, ready->thumb.len,
+				       &item.thumb) < 0) {
+			store_staged_discard(&item.staged);
+			return -1;
+		}
+		item.thumb_width = ready->thumb.width;
+		item.thumb_height = ready->thumb.height;
+		item.phash = ready->phash;
+		item.has_thumb = true;
+	} else if (!has) {
 		if (stage_thumbnail(b->cat->store, path, &item.thumb, &item.thumb_width,
 				    &item.thumb_height, &item.phash) < 0) {
 			store_staged_discard(&item.staged);
@@ -633,6 +737,8 @@ int catalog_add_file(struct add_batch *b, const char *path)
 		}
 		item.has_thumb = true;
 	}
+	if (ready)
+		image_buffer_clear(&ready->thumb);
 	item.path = xstrdup(path);
 	b->items = xrealloc(b->items, (b->n + 1) * sizeof(*b->items));
 	b->items[b->n++] = item;
@@ -865,6 +971,11 @@ void catalog_add_free(struct add_batch *b)
 		store_staged_discard(&b->items[i].thumb);
 		free(b->items[i].path);
 	}
+	for (size_t i = 0; i < b->nprep; i++) {
+		image_buffer_clear(&b->prep[i].thumb);
+		free(b->prep[i].error);
+	}
+	free(b->prep);
 	free(b->items);
 	free(b->role);
 	strlist_clear(&b->tags);

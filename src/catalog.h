@@ -100,6 +100,12 @@ void asset_free(struct asset *a);
 struct add_batch;
 struct add_batch *catalog_add_begin(struct catalog *cat, const char *slug, const char *role,
 				    const struct strlist *tags);
+/* Optional, before catalog_add_file: decodes the pictures of paths (probe,
+ * thumbnail and pHash) on every CPU at once, so that adding them one by
+ * one finds that work done. tick(done, ctx) is called from this thread
+ * as pictures finish. */
+void catalog_add_prepare(struct add_batch *b, char *const *paths, size_t n,
+			 void (*tick)(size_t done, void *ctx), void *ctx);
 /* Probes and stages one file. Returns 0 when staged, -1 with an error when
  * the file is unreadable or not a complete image of an accepted format. */
 int catalog_add_file(struct add_batch *b, const char *path);

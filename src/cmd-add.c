@@ -115,6 +115,11 @@ int collect_files(const char *arg, struct strlist *out)
 	return rc;
 }
 
+static void tick_progress(size_t done, void *bar)
+{
+	progress_step(bar, done);
+}
+
 static void print_added(struct cli *cli, struct catalog *cat, struct add_batch *b, cJSON *arr)
 {
 	for (size_t i = 0; i < catalog_add_count(b); i++) {
@@ -199,8 +204,14 @@ static int cmd_add(struct cli *cli, int argc, char **argv)
 		if (collect(args.items[i], &files) < 0)
 			goto out;
 	bar = cli->quiet ? NULL : progress_new("adding", files.n);
+	/* The pictures are decoded on every CPU first; staging and indexing
+	 * them below is then quick. */
+	char **paths = xcalloc(files.n ? files.n : 1, sizeof(char *));
+	for (size_t i = 0; i < files.n; i++)
+		paths[i] = files.files[i].path;
+	catalog_add_prepare(batch, paths, files.n, tick_progress, bar);
+	free(paths);
 	for (size_t i = 0; i < files.n; i++) {
-		progress_step(bar, i);
 		if (catalog_add_file(batch, files.files[i].path) < 0) {
 			/* Only a directory's non-images are skipped; a file the
 			 * user named must go in, or nothing does. */

@@ -142,8 +142,9 @@ const char *sb_str(const struct strbuf *sb)
 	return sb->buf ? sb->buf : "";
 }
 
-static struct strbuf error_text = STRBUF_INIT;
-static int error_exit = EX_SOFTWARE;
+/* One record per thread: add decodes pictures on every CPU at once. */
+static _Thread_local struct strbuf error_text = STRBUF_INIT;
+static _Thread_local int error_exit = EX_SOFTWARE;
 
 int error_set(int exit_code, const char *fmt, ...)
 {

@@ -152,35 +152,16 @@ int jp_set(cJSON *root, const char *pointer, cJSON *value)
 	return error_set(EX_DATAERR, "%s: not a JSON pointer", pointer);
 }
 
-static void collect(cJSON *cur, const char *p, const char ***out, size_t *n)
+/* The strings of an item: itself, or those of an array, at any depth. */
+static void push_strings(cJSON *cur, const char ***out, size_t *n)
 {
-	if (!cur)
-		return;
-	if (!*p) {
-		if (cJSON_IsString(cur)) {
-			*out = xrealloc(*out, (*n + 1) * sizeof(char *));
-			(*out)[(*n)++] = cur->valuestring;
-		} else if (cJSON_IsArray(cur)) {
-			cJSON *item;
-			cJSON_ArrayForEach(item, cur) collect(item, "", out, n);
-		}
-		return;
-	}
-	if (*p != '/')
-		return;
-	char *token = next_token(&p);
-	if (strcmp(token, "*") == 0) {
+	if (cJSON_IsString(cur)) {
+		*out = xrealloc(*out, (*n + 1) * sizeof(char *));
+		(*out)[(*n)++] = cur->valuestring;
+	} else if (cJSON_IsArray(cur)) {
 		cJSON *item;
-		cJSON_ArrayForEach(item, cur) collect(item, p, out, n);
-	} else {
-		int index;
-		cJSON *child =
-		    cJSON_IsArray(cur)
-			? (array_index(token, &index) ? cJSON_GetArrayItem(cur, index) : NULL)
-			: cJSON_GetObjectItemCaseSensitive(cur, token);
-		collect(child, p, out, n);
+		cJSON_ArrayForEach(item, cur) push_strings(item, out, n);
 	}
-	free(token);
 }
 
 static void collect_items(cJSON *cur, const char *p, cJSON ***out, size_t *n)
@@ -324,7 +305,12 @@ int jp_count(cJSON *root, const char *pointer)
 
 void jp_collect_strings(cJSON *root, const char *pointer, const char ***out, size_t *n)
 {
-	collect(root, pointer, out, n);
+	cJSON **items = NULL;
+	size_t nitems = 0;
+	collect_items(root, pointer, &items, &nitems);
+	for (size_t i = 0; i < nitems; i++)
+		push_strings(items[i], out, n);
+	free(items);
 }
 
 char *base64_encode(const void *data, size_t len)

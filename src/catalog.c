@@ -657,6 +657,7 @@ static void *prepare_worker(void *arg)
 		prepare_one(&pool->items[i]);
 		atomic_fetch_add(&pool->done, 1);
 	}
+	error_release();
 	return NULL;
 }
 

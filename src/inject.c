@@ -164,6 +164,11 @@ static int choose_for(struct catalog *cat, const struct profile *p, const char *
 		sb_release(&roles);
 	}
 out:
+	if (rc < 0) {
+		free(*ids);
+		*ids = NULL;
+		*n = 0;
+	}
 	candidates_free(&c);
 	return rc;
 }

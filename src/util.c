@@ -202,6 +202,11 @@ int write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
+void error_release(void)
+{
+	sb_release(&error_text);
+}
+
 void warn(const char *fmt, ...)
 {
 	va_list ap;

@@ -51,6 +51,8 @@ int error_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 const char *error_message(void);
 int error_code(void);
 void error_clear(void);
+/* Frees this thread's error record (a worker thread calls it on exit). */
+void error_release(void);
 
 /* Writes all of data to fd, retrying short writes and EINTR; -1 with
  * errno set on failure (no error recorded: the caller names the file). */

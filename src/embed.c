@@ -52,6 +52,11 @@ int embed_image(const struct profile *p, const char *path, const char *format, f
 	while (blen && base[blen - 1] == '/')
 		blen--;
 	url = xasprintf("%.*s%s", (int)blen, base, p->path);
+	/* Every header goes in before the request takes its copy of the list. */
+	if (p->image_body) {
+		content_type = xasprintf("Content-Type: %s", mime_for(format));
+		strlist_push(&headers, content_type);
+	}
 	struct http_request req = {.method = p->method,
 				   .url = url,
 				   .headers = headers,
@@ -60,8 +65,6 @@ int embed_image(const struct profile *p, const char *path, const char *format, f
 				   .nparts = 0,
 				   .max_response = 16u << 20};
 	if (p->image_body) {
-		content_type = xasprintf("Content-Type: %s", mime_for(format));
-		strlist_push(&req.headers, content_type);
 		req.body = bytes.buf;
 		req.body_len = bytes.len;
 		req.raw_body = true;

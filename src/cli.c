@@ -211,6 +211,17 @@ void table_free(struct table *t)
 	free(t);
 }
 
+void cli_print_rows(int rc, cJSON *json, struct table *table, bool any)
+{
+	if (rc == 0 && json)
+		json_print(json);
+	else
+		cJSON_Delete(json);
+	if (rc == 0 && table && any)
+		table_print(table, stdout);
+	table_free(table);
+}
+
 void json_print(cJSON *item)
 {
 	char *text = cJSON_Print(item);

@@ -70,6 +70,9 @@ struct table *table_new(int columns, const char *const *headers);
 void table_add(struct table *t, const char *const *cells);
 void table_print(struct table *t, FILE *out);
 void table_free(struct table *t);
+/* The end of a listing: when rc is 0, prints json, or table when any row
+ * was added; then frees both (either may be NULL). */
+void cli_print_rows(int rc, cJSON *json, struct table *table, bool any);
 
 /* JSON: prints and deletes item (formatted, newline-terminated). */
 void json_print(cJSON *item);

@@ -137,16 +137,20 @@ static int file_vector(const struct profile *p, const char *path, float **v, uin
 	struct image_buffer buf;
 	if (image_derive(path, &p->limits, &buf) < 0)
 		return error_prefix("%s", path);
-	char tmp[] = "/tmp/troupe-embed-XXXXXX";
+	char *tmp = temp_template("embed");
 	int fd = mkstemp(tmp), rc = -1;
 	if (fd < 0) {
-		image_buffer_clear(&buf);
-		return error_set(EX_CANTCREAT, "%s: %s", tmp, strerror(errno));
-	}
-	close(fd);
-	if (write_file_atomic(tmp, buf.data, buf.len) == 0)
+		error_set(EX_CANTCREAT, "%s: %s", tmp, strerror(errno));
+	} else if (write_all(fd, buf.data, buf.len) < 0) {
+		error_set(EX_IOERR, "%s: %s", tmp, strerror(errno));
+	} else {
 		rc = embed_image(p, tmp, buf.format, v, dim);
-	unlink(tmp);
+	}
+	if (fd >= 0) {
+		close(fd);
+		unlink(tmp);
+	}
+	free(tmp);
 	image_buffer_clear(&buf);
 	return rc < 0 ? error_prefix("%s", path) : 0;
 }
@@ -572,13 +576,7 @@ static int cmd_nearest(struct cli *cli, int argc, char **argv)
 		out.table = table_new(6, headers);
 	rc = catalog_nearest(cat, a.model, q, dim, (size_t)a.k + (out.skip != 0), a.where,
 			     nearest_row, &out);
-	if (rc == 0 && out.json)
-		json_print(out.json);
-	else
-		cJSON_Delete(out.json);
-	if (rc == 0 && out.table && out.shown)
-		table_print(out.table, stdout);
-	table_free(out.table);
+	cli_print_rows(rc, out.json, out.table, out.shown);
 out:
 	free(q);
 	profile_free(p);

@@ -545,13 +545,7 @@ static int cmd_log(struct cli *cli, int argc, char **argv)
 	struct log_out out = {cli->json ? cJSON_CreateArray() : NULL,
 			      cli->json ? NULL : table_new(9, headers)};
 	int rc = catalog_log(cat, character, profile, limit, log_row, &out);
-	if (rc == 0 && out.json)
-		json_print(out.json);
-	else
-		cJSON_Delete(out.json);
-	if (rc == 0 && out.table)
-		table_print(out.table, stdout);
-	table_free(out.table);
+	cli_print_rows(rc, out.json, out.table, true);
 	catalog_close(cat);
 	return rc;
 }

@@ -114,13 +114,7 @@ static int cmd_similar(struct cli *cli, int argc, char **argv)
 	else
 		out.table = table_new(7, headers);
 	rc = catalog_similar(cat, phash, (int)max_distance, 0, similar_row, &out);
-	if (rc == 0 && out.json)
-		json_print(out.json);
-	else
-		cJSON_Delete(out.json);
-	if (rc == 0 && out.table && out.shown)
-		table_print(out.table, stdout);
-	table_free(out.table);
+	cli_print_rows(rc, out.json, out.table, out.shown);
 out:
 	catalog_close(cat);
 	return rc;

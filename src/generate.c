@@ -447,7 +447,7 @@ static int store_outputs(struct catalog *cat, const struct profile *p, cJSON *an
 	}
 	int rc = -1;
 	struct strlist files = {0}, sources = {0}, tags = {0};
-	char dir[] = "/tmp/troupe-generate-XXXXXX";
+	char *dir = temp_template("generate");
 	struct add_batch *batch = NULL;
 	if (nurls + nb64 == 0) {
 		error_set(EX_PROTOCOL, "the service answered without outputs (nothing at %s)",
@@ -537,6 +537,7 @@ out:
 	for (size_t i = 0; i < files.n; i++)
 		unlink(files.items[i]);
 	rmdir(dir);
+	free(dir);
 	strlist_clear(&files);
 	strlist_clear(&sources);
 	strlist_clear(&tags);

@@ -207,6 +207,12 @@ void error_release(void)
 	sb_release(&error_text);
 }
 
+char *temp_template(const char *what)
+{
+	const char *dir = getenv("TMPDIR");
+	return xasprintf("%s/troupe-%s-XXXXXX", dir && *dir ? dir : "/tmp", what);
+}
+
 void warn(const char *fmt, ...)
 {
 	va_list ap;

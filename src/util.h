@@ -58,6 +58,10 @@ void error_release(void);
  * errno set on failure (no error recorded: the caller names the file). */
 int write_all(int fd, const void *data, size_t len);
 
+/* A mkstemp/mkdtemp template "DIR/troupe-WHAT-XXXXXX" in $TMPDIR, or
+ * /tmp when it is unset; the caller frees it. */
+char *temp_template(const char *what);
+
 /* Prints "troupe: warning: ..." on stderr; for skipped inputs. */
 void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

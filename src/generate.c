@@ -208,16 +208,16 @@ static const char *status_text(cJSON *item, char buf[32])
 }
 
 /* Polls until the task reaches a status in done (returns the final
- * answer) or failed, or the timeout passes. */
+ * answer) or failed, or timeout_s seconds from start (the whole wait,
+ * the first request included) pass. */
 static cJSON *poll_task(const struct profile *p, const char *base, const char *id,
-			const struct strlist *auth, int timeout_s, bool verbose,
-			struct strbuf *last_body, long *http_status)
+			const struct strlist *auth, struct timespec start, int timeout_s,
+			bool verbose, struct strbuf *last_body, long *http_status)
 {
 	char *path = substitute_id(p->poll_path, id);
 	char *url = xasprintf("%s%s", base, path);
 	free(path);
-	struct timespec start, now;
-	clock_gettime(CLOCK_MONOTONIC, &start);
+	struct timespec now;
 	cJSON *result = NULL;
 	char *previous = NULL;
 	for (;;) {
@@ -237,6 +237,11 @@ static cJSON *poll_task(const struct profile *p, const char *base, const char *i
 		int rc = http_send(&req, &resp);
 		strlist_clear(&headers);
 		if (rc < 0) {
+			/* A poll cut short by the deadline is the task still
+			 * running, said the same way as below. */
+			if (error_code() == EX_TEMPFAIL)
+				error_set(EX_TEMPFAIL, "task %s still %s after %d s", id,
+					  previous ? previous : "(no answer yet)", timeout_s);
 			http_response_clear(&resp);
 			break;
 		}
@@ -706,11 +711,9 @@ int generate_run(struct catalog *cat, const struct profile *p, const char *input
 		char *task = xstrdup(id);
 		cJSON_Delete(answer);
 		/* --timeout covers the whole wait, the first request included. */
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		int spent = (int)(t1.tv_sec - t0.tv_sec);
 		int limit = o->timeout_s ? o->timeout_s : p->poll_timeout_s;
-		answer = poll_task(p, base, task, &auth, limit > spent ? limit - spent : 1,
-				   o->verbose, &last, &http_status);
+		answer = poll_task(p, base, task, &auth, t0, limit, o->verbose, &last,
+				   &http_status);
 		if (answer && p->result_path)
 			answer = fetch_result(p, base, task, answer, &auth, &last, &http_status);
 		if (!answer) {

@@ -78,7 +78,7 @@ fails_with 66 "no embedding profile of that name" "a model with no profile" \
 python3 "$TEST_SRCDIR/mock-embeddings.py" port requests.log &
 mock=$!
 trap 'kill $mock 2>/dev/null; rm -rf "$scratch"' EXIT
-for i in 1 2 3 4 5 6 7 8 9 10; do [ -s port ] && break; sleep 0.2; done
+for i in $(seq 1 150); do [ -s port ] && break; sleep 0.2; done
 export TROUPE_JINA_URL="http://127.0.0.1:$(cat port)" JINA_API_KEY=jina-test-key-123
 check "embed through the API" troupe embed --model jina-clip-v2 'character:mei'
 like "$(cat .out)" "3 embedded, 0 already" "three pictures embedded"

@@ -7,6 +7,7 @@ import base64
 import hashlib
 import json
 import random
+import os
 import sys
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -64,6 +65,8 @@ class Handler(BaseHTTPRequestHandler):
 
 
 server = HTTPServer(("127.0.0.1", 0), Handler)
-with open(sys.argv[1], "w") as f:
+# Written whole, then renamed: the test never reads half a port number.
+with open(sys.argv[1] + ".tmp", "w") as f:
     f.write(str(server.server_port))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
 server.serve_forever()

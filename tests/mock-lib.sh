@@ -43,7 +43,7 @@ start_mock() {
 	mock_pid=$!
 	trap 'kill "$mock_pid" 2>/dev/null; rm -rf "$scratch"' EXIT
 	tries=0
-	while [ ! -s "$scratch/mock.port" ] && [ "$tries" -lt 100 ]; do
+	while [ ! -s "$scratch/mock.port" ] && [ "$tries" -lt 300 ]; do
 		sleep 0.1
 		tries=$((tries + 1))
 	done

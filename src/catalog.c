@@ -1213,10 +1213,18 @@ int catalog_query(struct catalog *cat, const char *text, const struct query_opti
 	for (size_t i = 0; i < sizeof(sort_keys) / sizeof(sort_keys[0]); i++)
 		if (sort_keys[i].sort == opts->sort)
 			order = sort_keys[i].sql;
+	const char *dir = opts->descending ? "DESC" : "ASC";
 	struct strbuf sql = STRBUF_INIT;
 	sb_adds(&sql, sql_asset_select);
-	sb_addf(&sql, "WHERE %s ORDER BY %s %s, a.id", q->where, order,
-		opts->descending ? "DESC" : "ASC");
+	if (opts->sort == SORT_ID && opts->limit > 0 && q->set && !q->pred)
+		/* The first rows in id order: the set's sorted index ranges
+		 * are merged only until that many distinct ids come out,
+		 * where "a.id IN (set)" would finish the whole set first. */
+		sb_addf(&sql, "WHERE a.id IN (SELECT DISTINCT id FROM (%s ORDER BY 1 %s) LIMIT %lld)",
+			q->set, dir, (long long)opts->limit);
+	else
+		sb_addf(&sql, "WHERE %s", q->where);
+	sb_addf(&sql, " ORDER BY %s %s, a.id", order, dir);
 	if (opts->limit > 0)
 		sb_addf(&sql, " LIMIT %lld", (long long)opts->limit);
 	sqlite3_stmt *row = db_prepare(cat->db, sql.buf);

@@ -677,6 +677,7 @@ struct query *query_compile(const char *text)
 	struct parser p = {.src = text};
 	struct query *q = NULL;
 	struct node top = NODE_INIT;
+	char *set = NULL, *pred = NULL;
 	if (text_check("the query", text) < 0)
 		return NULL;
 	if (next_token(&p) < 0)
@@ -691,6 +692,8 @@ struct query *query_compile(const char *text)
 			goto out;
 		}
 		sb_adds(&p.sql, top.pred.buf ? top.pred.buf : "");
+		set = top.shape != SET_NONE ? xstrdup(top.set.buf) : NULL;
+		pred = top.pred.len ? xstrdup(top.pred.buf) : NULL;
 		/* The ORDER BY is what makes SQLite merge the sorted arms of
 		 * INTERSECT and EXCEPT rather than build a temporary table for
 		 * each; a plain UNION ALL goes straight into IN's own table. */
@@ -700,11 +703,16 @@ struct query *query_compile(const char *text)
 	}
 	q = xcalloc(1, sizeof(*q));
 	q->where = sb_detach(&p.sql);
+	q->set = set;
+	q->pred = pred;
+	set = pred = NULL;
 	q->params = p.params;
 	q->nparams = p.nparams;
 	p.params = NULL;
 	p.nparams = 0;
 out:
+	free(set);
+	free(pred);
 	node_release(&top);
 	free(p.tok.text);
 	sb_release(&p.sql);
@@ -722,5 +730,7 @@ void query_free(struct query *q)
 		free(q->params[i].text);
 	free(q->params);
 	free(q->where);
+	free(q->set);
+	free(q->pred);
 	free(q);
 }

@@ -17,6 +17,12 @@ struct query_param {
 
 struct query {
 	char *where; /* an SQL boolean expression on "a"; "1" for no terms */
+	/* where's two halves: a compound SELECT of one column "id" (no ORDER
+	 * BY; duplicates possible) that the assets must be in, or NULL; and
+	 * an SQL boolean on "a" for the rest, or NULL. A caller that wants
+	 * the first rows in id order can stop the set's merge early. */
+	char *set;
+	char *pred;
 	struct query_param *params;
 	size_t nparams;
 };

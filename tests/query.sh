@@ -49,6 +49,16 @@ is "$(ids "hash:$prefix")" "5" "hash prefix"
 check "--paths" troupe query 'role:sheet' --paths
 is "$(cat .out)" "$(troupe path 1)" "--paths prints blob paths"
 is "$(ids '' --limit 2)" "1 2" "--limit"
+# With --limit and no field terms, the tag sets are merged only until that
+# many distinct ids come out: an asset that matches twice (its own tag and
+# its character's) still counts once.
+troupe tag 2 3 +series:mirror >/dev/null
+is "$(ids 'series:mirror' --limit 3)" "1 2 3" "--limit on a tag matched twice"
+is "$(ids 'series:mirror' --limit 3 --sort -id)" "4 3 2" "--limit, descending"
+is "$(ids 'series:* -look:summer' --limit 4)" "1 2 4 5" "--limit on a wildcard less a tag"
+is "$(ids 'series:mirror OR draft' --limit 9)" "1 2 3 4 6" "--limit beyond the matches"
+is "$(ids 'series:mirror role:face' --limit 2)" "2 3" "--limit with a field term"
+troupe tag 2 3 -series:mirror >/dev/null
 is "$(ids '' --sort -width)" "5 1 3 2 4 6" "--sort -width, ties by id"
 is "$(ids 'role:face' --sort character)" "4 2 3" "--sort character"
 is "$(troupe query 'role:face' --count)" 3 "--count"

@@ -11,7 +11,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TROUPE=${TROUPE:-$here/../troupe}
 out=${BENCH_DIR:-$here/out}
 results=$out/results.tsv
-readonly JPEGS=1000 JPEG_SIDE=1024 ADD_RUNS=3
+readonly ADD_RUNS=3
 readonly HASHES=1000000 SIMILAR_RUNS=21
 readonly DERIVE_RUNS=21 DERIVE_SIDE=512
 
@@ -25,18 +25,10 @@ now_ms() { date +%s%N | awk '{ printf "%.3f", $1 / 1e6 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 meets() { awk -v r="$1" -v t="$2" 'BEGIN { print (r <= t) ? "yes" : "NO" }'; }
 
-# The same 1,000 distinct 1024x1024 JPEGs bench/run makes for ingest.
+# The same 1,000 distinct 1024x1024 JPEGs bench/run adds for ingest.
 jpegs() {
-	local dir=$out/jpegs
-	if [ "$(find "$dir" -name '*.jpg' 2>/dev/null | wc -l)" -lt $JPEGS ]; then
-		note "making $JPEGS JPEGs of ${JPEG_SIDE}x$JPEG_SIDE"
-		mkdir -p "$dir"
-		for i in $(seq -w 1 $JPEGS); do
-			[ -f "$dir/$i.jpg" ] || vips gaussnoise "$dir/$i.jpg" $JPEG_SIDE $JPEG_SIDE \
-				--mean 128 --sigma 50 >/dev/null 2>&1
-		done
-	fi
-	echo "$dir"
+	"$here/jpegs.sh" "$out/jpegs"
+	echo "$out/jpegs"
 }
 
 bench_add() {

@@ -20,7 +20,7 @@ now_ns() { date +%s%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b - a) / 1e6 }'; }
 
 jpegs=$out/jpegs
-[ "$(find "$jpegs" -name '*.jpg' 2>/dev/null | wc -l)" -ge 12 ] || "$here/images.sh" add >/dev/null
+"$here/jpegs.sh" "$jpegs"
 dir=$out/inject
 rm -rf "$dir" && mkdir -p "$dir/profiles"
 "$TROUPE" init "$dir" >/dev/null
@@ -33,7 +33,7 @@ i=0
 for c in mei kai ren; do
 	for k in 1 2 3 4; do
 		i=$((i + 1))
-		f=$(printf '%s/%04d.jpg' "$jpegs" $i)
+		f=$(printf '%s/img-%04d.jpg' "$jpegs" $i)
 		files+=("$f")
 		"$TROUPE" "${S[@]}" -q add $c "$f" --role face
 	done

@@ -17,10 +17,61 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Statements the lookups that one command repeats (a character per
+ * mention, a blob and a derivative per reference) keep prepared: parsing
+ * the SQL costs more than running it. */
+enum { STMT_CACHE = 16 };
+
+struct cached_stmt {
+	char *sql;
+	sqlite3_stmt *stmt;
+	bool in_use;
+};
+
 struct catalog {
 	struct store *store;
 	sqlite3 *db;
+	struct cached_stmt cache[STMT_CACHE];
 };
+
+/* A prepared statement for sql, from the cache when it is there and free;
+ * hand it back with stmt_put(). A statement already in use (a caller up
+ * the stack is stepping it) or a full cache gives a fresh one. */
+static sqlite3_stmt *stmt_get(struct catalog *cat, const char *sql)
+{
+	struct cached_stmt *slot = NULL;
+	for (size_t i = 0; i < STMT_CACHE; i++) {
+		struct cached_stmt *c = &cat->cache[i];
+		if (c->sql && !c->in_use && strcmp(c->sql, sql) == 0) {
+			c->in_use = true;
+			return c->stmt;
+		}
+		if (!c->sql && !slot)
+			slot = c;
+	}
+	sqlite3_stmt *stmt = db_prepare(cat->db, sql);
+	if (stmt && slot) {
+		slot->sql = xstrdup(sql);
+		slot->stmt = stmt;
+		slot->in_use = true;
+	}
+	return stmt;
+}
+
+static void stmt_put(struct catalog *cat, sqlite3_stmt *stmt)
+{
+	if (!stmt)
+		return;
+	for (size_t i = 0; i < STMT_CACHE; i++) {
+		if (cat->cache[i].stmt == stmt) {
+			sqlite3_reset(stmt);
+			sqlite3_clear_bindings(stmt);
+			cat->cache[i].in_use = false;
+			return;
+		}
+	}
+	sqlite3_finalize(stmt);
+}
 
 const char *const catalog_roles[] = {"sheet",	  "face",      "turnaround", "expression",
 				     "costume",	  "pose",      "prop",	     "location",
@@ -83,6 +134,10 @@ void catalog_close(struct catalog *cat)
 {
 	if (!cat)
 		return;
+	for (size_t i = 0; i < STMT_CACHE; i++) {
+		sqlite3_finalize(cat->cache[i].stmt);
+		free(cat->cache[i].sql);
+	}
 	db_close(cat->db);
 	store_free(cat->store);
 	free(cat);
@@ -304,8 +359,7 @@ static const char sql_character_select[] =
 
 static int character_fill_lists(struct catalog *cat, struct character *c)
 {
-	sqlite3_stmt *stmt = db_prepare(
-	    cat->db, "SELECT CASE g.ns WHEN '' THEN g.value ELSE g.ns || ':' || g.value END "
+	sqlite3_stmt *stmt = stmt_get(cat, "SELECT CASE g.ns WHEN '' THEN g.value ELSE g.ns || ':' || g.value END "
 		     "FROM character_tags ct JOIN tags g ON g.id = ct.tag_id "
 		     "WHERE ct.character_id = ?1 ORDER BY g.ns, g.value");
 	if (!stmt)
@@ -313,15 +367,15 @@ static int character_fill_lists(struct catalog *cat, struct character *c)
 	sqlite3_bind_int64(stmt, 1, c->id);
 	while (sqlite3_step(stmt) == SQLITE_ROW)
 		strlist_push(&c->tags, (const char *)sqlite3_column_text(stmt, 0));
-	sqlite3_finalize(stmt);
-	stmt = db_prepare(cat->db, "SELECT alias FROM character_aliases WHERE character_id = ?1 "
+	stmt_put(cat, stmt);
+	stmt = stmt_get(cat, "SELECT alias FROM character_aliases WHERE character_id = ?1 "
 				   "ORDER BY alias");
 	if (!stmt)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, c->id);
 	while (sqlite3_step(stmt) == SQLITE_ROW)
 		strlist_push(&c->aliases, (const char *)sqlite3_column_text(stmt, 0));
-	sqlite3_finalize(stmt);
+	stmt_put(cat, stmt);
 	return 0;
 }
 
@@ -360,7 +414,7 @@ struct character *catalog_character_get(struct catalog *cat, const char *slug)
 	sb_adds(&sql, sql_character_select);
 	sb_adds(&sql, "WHERE c.slug = ?1 OR c.id = (SELECT character_id FROM character_aliases "
 		      "WHERE alias = ?1 LIMIT 1) ORDER BY c.slug = ?1 DESC LIMIT 1");
-	sqlite3_stmt *stmt = db_prepare(cat->db, sql.buf);
+	sqlite3_stmt *stmt = stmt_get(cat, sql.buf);
 	sb_release(&sql);
 	if (!stmt)
 		return NULL;
@@ -373,7 +427,7 @@ struct character *catalog_character_get(struct catalog *cat, const char *slug)
 		error_set(EX_NOINPUT, "%s: unknown character (see 'troupe character list')", slug);
 	else
 		db_error(cat->db, slug);
-	sqlite3_finalize(stmt);
+	stmt_put(cat, stmt);
 	if (c && character_fill_lists(cat, c) < 0) {
 		character_free(c);
 		return NULL;
@@ -1090,8 +1144,8 @@ struct asset *catalog_asset_get(struct catalog *cat, int64_t id)
 	struct strbuf sql = STRBUF_INIT;
 	sb_adds(&sql, sql_asset_select);
 	sb_adds(&sql, "WHERE a.id = ?1");
-	sqlite3_stmt *row = db_prepare(cat->db, sql.buf);
-	sqlite3_stmt *tags = db_prepare(cat->db, sql_asset_tags);
+	sqlite3_stmt *row = stmt_get(cat, sql.buf);
+	sqlite3_stmt *tags = stmt_get(cat, sql_asset_tags);
 	sb_release(&sql);
 	struct asset *a = NULL;
 	if (row && tags) {
@@ -1104,8 +1158,8 @@ struct asset *catalog_asset_get(struct catalog *cat, int64_t id)
 		else
 			db_error(cat->db, "asset");
 	}
-	sqlite3_finalize(row);
-	sqlite3_finalize(tags);
+	stmt_put(cat, row);
+	stmt_put(cat, tags);
 	return a;
 }
 
@@ -1285,7 +1339,7 @@ int catalog_query_count(struct catalog *cat, const char *text, int64_t *count)
 static int asset_blob(struct catalog *cat, int64_t asset_id, int64_t *blob_id,
 		      char hash[STORE_HASH_HEX + 1])
 {
-	sqlite3_stmt *stmt = db_prepare(cat->db, "SELECT b.id, b.hash FROM assets a JOIN blobs b "
+	sqlite3_stmt *stmt = stmt_get(cat, "SELECT b.id, b.hash FROM assets a JOIN blobs b "
 						 "ON b.id = a.blob_id WHERE a.id = ?1");
 	if (!stmt)
 		return -1;
@@ -1296,7 +1350,7 @@ static int asset_blob(struct catalog *cat, int64_t asset_id, int64_t *blob_id,
 		snprintf(hash, STORE_HASH_HEX + 1, "%s",
 			 (const char *)sqlite3_column_text(stmt, 1));
 	}
-	sqlite3_finalize(stmt);
+	stmt_put(cat, stmt);
 	if (rc == SQLITE_ROW)
 		return 0;
 	if (rc == SQLITE_DONE)
@@ -1306,7 +1360,7 @@ static int asset_blob(struct catalog *cat, int64_t asset_id, int64_t *blob_id,
 
 static int thumbnail_hash(struct catalog *cat, int64_t blob_id, char hash[STORE_HASH_HEX + 1])
 {
-	sqlite3_stmt *stmt = db_prepare(cat->db, "SELECT tb.hash FROM thumbnails t JOIN blobs tb "
+	sqlite3_stmt *stmt = stmt_get(cat, "SELECT tb.hash FROM thumbnails t JOIN blobs tb "
 						 "ON tb.id = t.thumb_blob_id WHERE t.blob_id = ?1");
 	if (!stmt)
 		return -1;
@@ -1315,7 +1369,7 @@ static int thumbnail_hash(struct catalog *cat, int64_t blob_id, char hash[STORE_
 	if (rc == SQLITE_ROW)
 		snprintf(hash, STORE_HASH_HEX + 1, "%s",
 			 (const char *)sqlite3_column_text(stmt, 0));
-	sqlite3_finalize(stmt);
+	stmt_put(cat, stmt);
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : db_error(cat->db, "thumbnail");
 }
 
@@ -1519,8 +1573,7 @@ void derivative_clear(struct derivative *d)
 static int derivative_lookup(struct catalog *cat, int64_t source, const char *key,
 			     struct derivative *out)
 {
-	sqlite3_stmt *stmt = db_prepare(
-	    cat->db,
+	sqlite3_stmt *stmt = stmt_get(cat,
 	    "SELECT b.hash, d.width, d.height, d.format, b.bytes FROM derivatives d "
 	    "JOIN blobs b ON b.id = d.blob_id WHERE d.source_blob_id = ?1 AND d.recipe = ?2");
 	if (!stmt)
@@ -1537,7 +1590,7 @@ static int derivative_lookup(struct catalog *cat, int64_t source, const char *ke
 			 (const char *)sqlite3_column_text(stmt, 3));
 		out->bytes = sqlite3_column_int64(stmt, 4);
 	}
-	sqlite3_finalize(stmt);
+	stmt_put(cat, stmt);
 	/* A row whose blob went missing is a miss: the work is redone. */
 	if (rc == SQLITE_ROW)
 		return store_has(cat->store, out->hash) ? 1 : 0;

@@ -5,6 +5,8 @@
 #include "cli.h"
 #include "util.h"
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -290,79 +292,6 @@ cJSON *json_character(const struct character *c)
 	cJSON_AddStringToObject(o, "created", created);
 	cJSON_AddStringToObject(o, "updated", updated);
 	return o;
-}
-
-/* Bytes a JSON string must escape: controls, '"' and '\\'; the NUL ends
- * the string. */
-static const unsigned char json_special[256] = {
-    [0 ... 0x1f] = 1,
-    ['"'] = 1,
-    ['\\'] = 1,
-};
-
-static void write_string(FILE *out, const char *s)
-{
-	fputc('"', out);
-	const char *run = s;
-	for (;; s++) {
-		/* The common case, base64 and plain text, runs through here. */
-		while (!json_special[(unsigned char)*s])
-			s++;
-		unsigned char c = (unsigned char)*s;
-		if (!c)
-			break;
-		fwrite(run, 1, (size_t)(s - run), out);
-		switch (c) {
-		case '"':
-			fputs("\\\"", out);
-			break;
-		case '\\':
-			fputs("\\\\", out);
-			break;
-		case '\n':
-			fputs("\\n", out);
-			break;
-		case '\t':
-			fputs("\\t", out);
-			break;
-		case '\r':
-			fputs("\\r", out);
-			break;
-		default:
-			fprintf(out, "\\u%04x", c);
-		}
-		run = s + 1;
-	}
-	fwrite(run, 1, (size_t)(s - run), out);
-	fputc('"', out);
-}
-
-void json_write(FILE *out, const cJSON *item)
-{
-	if (cJSON_IsString(item)) {
-		write_string(out, item->valuestring);
-	} else if (cJSON_IsArray(item) || cJSON_IsObject(item)) {
-		bool object = cJSON_IsObject(item);
-		fputc(object ? '{' : '[', out);
-		const cJSON *child;
-		bool first = true;
-		cJSON_ArrayForEach(child, item)
-		{
-			if (!first)
-				fputc(',', out);
-			first = false;
-			if (object) {
-				write_string(out, child->string);
-				fputc(':', out);
-			}
-			json_write(out, child);
-		}
-		fputc(object ? '}' : ']', out);
-	} else {
-		char *text = cJSON_PrintUnformatted(item);
-		fputs(text ? text : "null", out);
-		free(text);
-	}
 }
 
 char *tags_joined(const struct strlist *l)

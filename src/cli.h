@@ -80,9 +80,6 @@ cJSON *json_asset(const struct asset *a);
 cJSON *json_character(const struct character *c);
 cJSON *json_strlist(const struct strlist *l);
 
-/* Writes item as compact JSON to out without building the text in
- * memory first (an injected request can be megabytes of base64). */
-void json_write(FILE *out, const cJSON *item);
 
 /* Builds the "ns:value, ..." form of a tag list; the caller frees it. */
 char *tags_joined(const struct strlist *l);

@@ -4,6 +4,7 @@
 
 #include "commands.h"
 #include "generate.h"
+#include "json.h"
 #include "util.h"
 
 #include <ctype.h>

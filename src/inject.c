@@ -9,7 +9,9 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -200,25 +202,35 @@ static const char *ext_of(const char *format)
 	return !strcmp(format, "png") ? "png" : !strcmp(format, "webp") ? "webp" : "jpg";
 }
 
-static int read_all(const char *path, struct strbuf *out)
+/* The file's bytes as base64, read through a mapping: the derivative is
+ * in the page cache after its first use, so nothing is copied but the
+ * encoding itself. */
+static char *encode_file(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return error_set(EX_IOERR, "%s: cannot read", path);
-	struct stat st;
-	if (fstat(fd, &st) == 0 && st.st_size > 0)
-		sb_grow(out, (size_t)st.st_size);
-	ssize_t got;
-	for (;;) {
-		sb_grow(out, 1 << 16);
-		got = read(fd, out->buf + out->len, out->alloc - out->len - 1);
-		if (got <= 0)
-			break;
-		out->len += (size_t)got;
-		out->buf[out->len] = '\0';
+	if (fd < 0) {
+		error_set(EX_IOERR, "%s: cannot read: %s", path, strerror(errno));
+		return NULL;
 	}
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		error_set(EX_IOERR, "%s: cannot read: %s", path, strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	if (st.st_size == 0) {
+		close(fd);
+		return xstrdup("");
+	}
+	void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
 	close(fd);
-	return got < 0 ? error_set(EX_IOERR, "%s: cannot read", path) : 0;
+	if (map == MAP_FAILED) {
+		error_set(EX_IOERR, "%s: cannot read: %s", path, strerror(errno));
+		return NULL;
+	}
+	char *b64 = base64_encode(map, (size_t)st.st_size);
+	munmap(map, (size_t)st.st_size);
+	return b64;
 }
 
 static char *base_url(const struct profile *p)
@@ -297,7 +309,6 @@ out:
 static int encode_ref(const struct profile *p, struct injected_ref *r,
 		      const struct strlist *auth_headers)
 {
-	struct strbuf bytes = STRBUF_INIT;
 	switch (p->encoding) {
 	case ENC_URL: {
 		const char *base = getenv(p->url_base_env);
@@ -316,10 +327,10 @@ static int encode_ref(const struct profile *p, struct injected_ref *r,
 	}
 	case ENC_BASE64:
 	case ENC_DATA_URI:
-		if (read_all(r->derived.path, &bytes) < 0)
+	{
+		char *b64 = encode_file(r->derived.path);
+		if (!b64)
 			return -1;
-		char *b64 = base64_encode(bytes.buf, bytes.len);
-		sb_release(&bytes);
 		if (p->encoding == ENC_BASE64) {
 			r->encoded = b64;
 		} else {
@@ -328,6 +339,7 @@ static int encode_ref(const struct profile *p, struct injected_ref *r,
 			free(b64);
 		}
 		return 0;
+	}
 	case ENC_MULTIPART:
 	case ENC_PATH:
 		r->encoded = xstrdup(r->derived.path);
@@ -757,10 +769,17 @@ char *inject_redacted(const struct injection *in)
 	while (depth) {
 		cJSON *item = stack[--depth];
 		if (cJSON_IsString(item)) {
-			size_t len = strlen(item->valuestring);
-			for (size_t i = 0; i < in->nrefs; i++) {
-				if (lens[i] <= 64 || lens[i] != len ||
-				    memcmp(item->valuestring, in->refs[i].encoded, len) != 0)
+			/* Most payloads are the reference's own string (see
+			 * fill_template): found by address, not by reading it. */
+			size_t i = 0;
+			while (i < in->nrefs && item->valuestring != in->refs[i].encoded)
+				i++;
+			size_t len = i < in->nrefs ? 0 : strlen(item->valuestring);
+			for (i = i < in->nrefs ? i : 0; i < in->nrefs; i++) {
+				if (lens[i] <= 64 ||
+				    (item->valuestring != in->refs[i].encoded &&
+				     (lens[i] != len ||
+				      memcmp(item->valuestring, in->refs[i].encoded, len) != 0)))
 					continue;
 				swaps = xrealloc(swaps, (nswaps + 1) * sizeof(*swaps));
 				swaps[nswaps++] =

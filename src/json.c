@@ -4,6 +4,9 @@
 #include "json.h"
 #include "util.h"
 
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -131,7 +134,9 @@ int jp_set(cJSON *root, const char *pointer, cJSON *value)
 				free(token);
 				return 0;
 			}
-			if (!child || !(cJSON_IsObject(child) || cJSON_IsArray(child))) {
+			/* A missing or null member is made an object; any other
+			 * value is the request's own and is never overwritten. */
+			if (!child || cJSON_IsNull(child)) {
 				if (child)
 					cJSON_DeleteItemFromObjectCaseSensitive(cur, token);
 				child = cJSON_CreateObject();
@@ -313,27 +318,135 @@ void jp_collect_strings(cJSON *root, const char *pointer, const char ***out, siz
 	free(items);
 }
 
+static const char b64_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* Every 12-bit value as its two base64 characters, built by the
+ * compiler: three bytes become two lookups instead of four, which matters
+ * for the megabytes of references a request may carry. */
+#define B64C(c)                                                                                    \
+	((c) < 26 ? 'A' + (c) : (c) < 52 ? 'a' + (c)-26 : (c) < 62 ? '0' + (c)-52 : (c) == 62 ? '+' : '/')
+#define B64P(h, l) {B64C(h), B64C(l)}
+#define B64P8(h, l)                                                                                \
+	B64P(h, l), B64P(h, l + 1), B64P(h, l + 2), B64P(h, l + 3), B64P(h, l + 4),                \
+	    B64P(h, l + 5), B64P(h, l + 6), B64P(h, l + 7)
+#define B64ROW(h)                                                                                  \
+	B64P8(h, 0), B64P8(h, 8), B64P8(h, 16), B64P8(h, 24), B64P8(h, 32), B64P8(h, 40),          \
+	    B64P8(h, 48), B64P8(h, 56)
+#define B64ROW8(h)                                                                                 \
+	B64ROW(h), B64ROW(h + 1), B64ROW(h + 2), B64ROW(h + 3), B64ROW(h + 4), B64ROW(h + 5),      \
+	    B64ROW(h + 6), B64ROW(h + 7)
+static const char b64_pairs[4096][2] = {B64ROW8(0),  B64ROW8(8),  B64ROW8(16), B64ROW8(24),
+					 B64ROW8(32), B64ROW8(40), B64ROW8(48), B64ROW8(56)};
+
 char *base64_encode(const void *data, size_t len)
 {
-	static const char alphabet[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	const unsigned char *in = data;
 	char *out = xmalloc(4 * ((len + 2) / 3) + 1), *o = out;
 	size_t i = 0;
 	for (; i + 2 < len; i += 3) {
 		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-		*o++ = alphabet[v >> 18];
-		*o++ = alphabet[(v >> 12) & 63];
-		*o++ = alphabet[(v >> 6) & 63];
-		*o++ = alphabet[v & 63];
+		memcpy(o, b64_pairs[v >> 12], 2);
+		memcpy(o + 2, b64_pairs[v & 4095], 2);
+		o += 4;
 	}
 	if (i < len) {
 		uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < len ? (uint32_t)in[i + 1] << 8 : 0);
-		*o++ = alphabet[v >> 18];
-		*o++ = alphabet[(v >> 12) & 63];
-		*o++ = i + 1 < len ? alphabet[(v >> 6) & 63] : '=';
+		*o++ = b64_alphabet[v >> 18];
+		*o++ = b64_alphabet[(v >> 12) & 63];
+		*o++ = i + 1 < len ? b64_alphabet[(v >> 6) & 63] : '=';
 		*o++ = '=';
 	}
 	*o = '\0';
 	return out;
+}
+
+/* Bytes a JSON string must escape: controls, '"' and '\\'; the NUL ends
+ * the string. */
+static const unsigned char json_special[256] = {
+    [0 ... 0x1f] = 1,
+    ['"'] = 1,
+    ['\\'] = 1,
+};
+
+/* Whether any of the eight bytes of w is below 0x20, '"' or '\\' (the
+ * classic "has a byte less than n" and "has a zero byte" word tricks). */
+static inline bool word_special(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+	uint64_t quote = w ^ (ones * '"'), backslash = w ^ (ones * '\\');
+	uint64_t below_space = (w - ones * 0x20) & ~w;
+	uint64_t is_quote = (quote - ones) & ~quote;
+	uint64_t is_backslash = (backslash - ones) & ~backslash;
+	return ((below_space | is_quote | is_backslash) & highs) != 0;
+}
+
+static void write_string(FILE *out, const char *s)
+{
+	fputc('"', out);
+	const char *run = s;
+	const char *end = s + strlen(s);
+	for (;; s++) {
+		/* The common case, megabytes of base64 and plain text, runs
+		 * through here eight bytes at a time. */
+		uint64_t w;
+		while (end - s >= 8 && (memcpy(&w, s, 8), !word_special(w)))
+			s += 8;
+		while (!json_special[(unsigned char)*s])
+			s++;
+		unsigned char c = (unsigned char)*s;
+		if (!c)
+			break;
+		fwrite(run, 1, (size_t)(s - run), out);
+		switch (c) {
+		case '"':
+			fputs("\\\"", out);
+			break;
+		case '\\':
+			fputs("\\\\", out);
+			break;
+		case '\n':
+			fputs("\\n", out);
+			break;
+		case '\t':
+			fputs("\\t", out);
+			break;
+		case '\r':
+			fputs("\\r", out);
+			break;
+		default:
+			fprintf(out, "\\u%04x", c);
+		}
+		run = s + 1;
+	}
+	fwrite(run, 1, (size_t)(s - run), out);
+	fputc('"', out);
+}
+
+void json_write(FILE *out, const cJSON *item)
+{
+	if (cJSON_IsString(item)) {
+		write_string(out, item->valuestring);
+	} else if (cJSON_IsArray(item) || cJSON_IsObject(item)) {
+		bool object = cJSON_IsObject(item);
+		fputc(object ? '{' : '[', out);
+		const cJSON *child;
+		bool first = true;
+		cJSON_ArrayForEach(child, item)
+		{
+			if (!first)
+				fputc(',', out);
+			first = false;
+			if (object) {
+				write_string(out, child->string);
+				fputc(':', out);
+			}
+			json_write(out, child);
+		}
+		fputc(object ? '}' : ']', out);
+	} else {
+		char *text = cJSON_PrintUnformatted(item);
+		fputs(text ? text : "null", out);
+		free(text);
+	}
 }

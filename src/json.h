@@ -6,6 +6,7 @@
 
 #include <cjson/cJSON.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /* The item at pointer in root (borrowed), or NULL. "" is root itself. */
 cJSON *jp_get(cJSON *root, const char *pointer);
@@ -30,6 +31,10 @@ char *jp_resolve(cJSON *root, const char *pointer, int n);
 int jp_count(cJSON *root, const char *pointer);
 /* 0 when pointer is "" or starts with "/"; -1 with an error naming what. */
 int jp_check(const char *what, const char *pointer);
+
+/* Writes item as compact JSON to out without building the text in
+ * memory first (an injected request can be megabytes of base64). */
+void json_write(FILE *out, const cJSON *item);
 
 /* Standard base64 with padding; the caller frees the result. */
 char *base64_encode(const void *data, size_t len);

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #define PHASH_LOW 8
@@ -81,35 +82,12 @@ int phash_distance(uint64_t a, uint64_t b)
 int phash_file_write(const char *path, uint64_t generation, const int64_t *ids,
 		     const uint64_t *hashes, size_t n)
 {
-	char *tmp = xasprintf("%s.XXXXXX", path);
-	int fd = mkstemp(tmp);
-	if (fd < 0) {
-		error_set(EX_CANTCREAT, "%s: %s", tmp, strerror(errno));
-		free(tmp);
-		return -1;
-	}
 	struct phash_header h = {.generation = generation, .count = n};
 	memcpy(h.magic, phash_magic, sizeof(h.magic));
-	int rc = -1;
-	if (fchmod(fd, 0644) < 0 || write_all(fd, &h, sizeof(h)) < 0 ||
-	    write_all(fd, hashes, n * sizeof(uint64_t)) < 0 ||
-	    write_all(fd, ids, n * sizeof(int64_t)) < 0) {
-		error_set(EX_IOERR, "%s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	/* No fsync: the file is a cache that is rebuilt whenever it is stale
-	 * or unreadable, so losing it costs one rebuild, never data. */
-	if (rename(tmp, path) < 0) {
-		error_set(EX_IOERR, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	rc = 0;
-out:
-	close(fd);
-	if (rc < 0)
-		unlink(tmp);
-	free(tmp);
-	return rc;
+	struct iovec parts[] = {{&h, sizeof(h)},
+				{(void *)hashes, n * sizeof(uint64_t)},
+				{(void *)ids, n * sizeof(int64_t)}};
+	return cache_file_write(path, parts, 3);
 }
 
 struct mapped {

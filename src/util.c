@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 void *xmalloc(size_t n)
@@ -205,6 +207,37 @@ int write_all(int fd, const void *data, size_t len)
 void error_release(void)
 {
 	sb_release(&error_text);
+}
+
+int cache_file_write(const char *path, const struct iovec *parts, size_t nparts)
+{
+	char *tmp = xasprintf("%s.XXXXXX", path);
+	int fd = mkstemp(tmp), rc = -1;
+	if (fd < 0) {
+		error_set(EX_CANTCREAT, "%s: %s", tmp, strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	for (size_t i = 0; i < nparts; i++) {
+		if ((i == 0 && fchmod(fd, 0644) < 0) ||
+		    write_all(fd, parts[i].iov_base, parts[i].iov_len) < 0) {
+			error_set(EX_IOERR, "%s: %s", tmp, strerror(errno));
+			goto out;
+		}
+	}
+	/* No fsync: a cache is rebuilt from the index whenever it is stale
+	 * or unreadable, so losing it costs one rebuild, never data. */
+	if (rename(tmp, path) < 0) {
+		error_set(EX_IOERR, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	close(fd);
+	if (rc < 0)
+		unlink(tmp);
+	free(tmp);
+	return rc;
 }
 
 char *temp_template(const char *what)

@@ -58,6 +58,12 @@ void error_release(void);
  * errno set on failure (no error recorded: the caller names the file). */
 int write_all(int fd, const void *data, size_t len);
 
+/* Writes a cache file whole: the parts into a temporary file beside path,
+ * mode 0644, renamed over path; not synced (see util.c). -1 with an
+ * error naming the file. */
+struct iovec;
+int cache_file_write(const char *path, const struct iovec *parts, size_t nparts);
+
 /* A mkstemp/mkdtemp template "DIR/troupe-WHAT-XXXXXX" in $TMPDIR, or
  * /tmp when it is unset; the caller frees it. */
 char *temp_template(const char *what);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 static const char vector_magic[8] = {'T', 'R', 'V', 'E', 'C', 'S', '0', '1'};
@@ -62,36 +63,17 @@ static uint64_t rows_offset(uint64_t count)
 int vector_file_write(const char *path, uint64_t generation, uint32_t dim, const int64_t *ids,
 		      const float *rows, size_t n)
 {
-	char *tmp = xasprintf("%s.XXXXXX", path);
-	int fd = mkstemp(tmp), rc = -1;
-	if (fd < 0) {
-		error_set(EX_CANTCREAT, "%s: %s", tmp, strerror(errno));
-		free(tmp);
-		return -1;
-	}
 	struct vector_header h = {
 	    .generation = generation, .count = n, .dim = dim, .rows_offset = rows_offset(n)};
 	memcpy(h.magic, vector_magic, sizeof(h.magic));
-	static const char zeros[64];
+	/* The rows start on a 64-byte boundary, for the scan's loads. */
+	static char zeros[64];
 	size_t pad = (size_t)(h.rows_offset - sizeof(h) - n * sizeof(int64_t));
-	if (fchmod(fd, 0644) < 0 || write_all(fd, &h, sizeof(h)) < 0 ||
-	    write_all(fd, ids, n * sizeof(int64_t)) < 0 || write_all(fd, zeros, pad) < 0 ||
-	    write_all(fd, rows, n * dim * sizeof(float)) < 0) {
-		error_set(EX_IOERR, "%s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	/* A cache: no fsync; a lost file is rebuilt from the index. */
-	if (rename(tmp, path) < 0) {
-		error_set(EX_IOERR, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	rc = 0;
-out:
-	close(fd);
-	if (rc < 0)
-		unlink(tmp);
-	free(tmp);
-	return rc;
+	struct iovec parts[] = {{&h, sizeof(h)},
+				{(void *)ids, n * sizeof(int64_t)},
+				{zeros, pad},
+				{(void *)rows, n * dim * sizeof(float)}};
+	return cache_file_write(path, parts, 4);
 }
 
 static bool header_ok(const struct vector_header *h, uint64_t size)

@@ -1040,38 +1040,27 @@ void catalog_add_free(struct add_batch *b)
 
 /* ---- assets ---- */
 
-int catalog_asset_resolve(struct catalog *cat, const char *ref, int64_t *id)
+/* The asset whose blob hash starts with hex (8 to 32 digits): 1 with *id,
+ * 0 for none, -1 with an error when several assets share it. */
+static int resolve_prefix(struct catalog *cat, const char *ref, const char *hex, int64_t *id)
 {
-	size_t len = strlen(ref);
-	sqlite3_stmt *stmt = NULL;
-	int rc = -1;
-	if (len > 0 && len < 8 && strspn(ref, "0123456789") == len) {
-		stmt = db_prepare(cat->db, "SELECT id FROM assets WHERE id = ?1");
-		if (!stmt)
-			return -1;
-		sqlite3_bind_int64(stmt, 1, strtoll(ref, NULL, 10));
-	} else {
-		char lower[STORE_HASH_HEX + 2];
-		if (len < 8 || len > STORE_HASH_HEX || strspn(ref, "0123456789abcdefABCDEF") != len)
-			return error_set(
-			    EX_USAGE, "%s: not an asset id or a hash prefix of 8 to 32 hex digits",
-			    ref);
-		for (size_t i = 0; i <= len; i++)
-			lower[i] =
-			    (char)(ref[i] >= 'A' && ref[i] <= 'F' ? ref[i] - 'A' + 'a' : ref[i]);
-		char upper[STORE_HASH_HEX + 3];
-		snprintf(upper, sizeof(upper), "%s~", lower);
-		stmt = db_prepare(cat->db,
-				  "SELECT a.id FROM assets a JOIN blobs b ON b.id = a.blob_id "
-				  "WHERE b.hash >= ?1 AND b.hash < ?2 ORDER BY a.id LIMIT 6");
-		if (!stmt)
-			return -1;
-		sqlite3_bind_text(stmt, 1, lower, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(stmt, 2, upper, -1, SQLITE_TRANSIENT);
-	}
-	int step = sqlite3_step(stmt);
+	size_t len = strlen(hex);
+	char lower[STORE_HASH_HEX + 2];
+	for (size_t i = 0; i <= len; i++)
+		lower[i] = (char)(hex[i] >= 'A' && hex[i] <= 'F' ? hex[i] - 'A' + 'a' : hex[i]);
+	char upper[STORE_HASH_HEX + 3];
+	snprintf(upper, sizeof(upper), "%s~", lower);
+	sqlite3_stmt *stmt = db_prepare(cat->db,
+					"SELECT a.id FROM assets a JOIN blobs b ON b.id = a.blob_id "
+					"WHERE b.hash >= ?1 AND b.hash < ?2 ORDER BY a.id LIMIT 6");
+	if (!stmt)
+		return -1;
+	sqlite3_bind_text(stmt, 1, lower, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(stmt, 2, upper, -1, SQLITE_TRANSIENT);
+	int rc = 0, step = sqlite3_step(stmt);
 	if (step == SQLITE_ROW) {
 		*id = sqlite3_column_int64(stmt, 0);
+		rc = 1;
 		if (sqlite3_step(stmt) == SQLITE_ROW) {
 			/* The same bytes may be several assets (one per character
 			 * and role); name them so the user can pick by id. */
@@ -1080,19 +1069,75 @@ int catalog_asset_resolve(struct catalog *cat, const char *ref, int64_t *id)
 			do
 				sb_addf(&ids, ", #%lld", (long long)sqlite3_column_int64(stmt, 0));
 			while (sqlite3_step(stmt) == SQLITE_ROW);
-			error_set(EX_USAGE, "%s: ambiguous; it matches assets %s (name one by id)",
-				  ref, ids.buf);
+			rc = error_set(EX_USAGE, "%s: ambiguous; it matches assets %s (name one by id)",
+				       ref, ids.buf);
 			sb_release(&ids);
-		} else {
-			rc = 0;
 		}
-	} else if (step == SQLITE_DONE) {
-		error_set(EX_NOINPUT, "%s: no such asset", ref);
-	} else {
-		db_error(cat->db, ref);
+	} else if (step != SQLITE_DONE) {
+		rc = db_error(cat->db, ref);
 	}
 	sqlite3_finalize(stmt);
 	return rc;
+}
+
+/* 1 with *id when an asset has that id, 0 when none does. */
+static int resolve_id(struct catalog *cat, const char *ref, const char *digits, int64_t *id)
+{
+	int64_t n;
+	if (parse_i64(digits, &n) < 0 || n <= 0)
+		return 0;
+	sqlite3_stmt *stmt = db_prepare(cat->db, "SELECT id FROM assets WHERE id = ?1");
+	if (!stmt)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, n);
+	int step = sqlite3_step(stmt), rc = 0;
+	if (step == SQLITE_ROW) {
+		*id = n;
+		rc = 1;
+	} else if (step != SQLITE_DONE) {
+		rc = db_error(cat->db, ref);
+	}
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+int catalog_asset_resolve(struct catalog *cat, const char *ref, int64_t *id)
+{
+	size_t len = strlen(ref);
+	size_t digits = strspn(ref, "0123456789");
+	size_t hex = strspn(ref, "0123456789abcdefABCDEF");
+	int by_id = 0, by_hash = 0;
+	int64_t id_match = 0, hash_match = 0;
+	if (ref[0] == '#') {
+		/* "#12": an id and nothing else, as the error messages write it. */
+		if (len < 2 || strspn(ref + 1, "0123456789") != len - 1)
+			return error_set(EX_USAGE, "%s: '#' must be followed by an asset id", ref);
+		by_id = resolve_id(cat, ref, ref + 1, &id_match);
+	} else if (len > 0 && digits == len && len < 8) {
+		by_id = resolve_id(cat, ref, ref, &id_match);
+	} else if (len >= 8 && len <= STORE_HASH_HEX && hex == len) {
+		/* Eight or more decimal digits may be either: an id as large as
+		 * that and a hash prefix of only decimal digits are both rare,
+		 * and when both match the user is asked to say which. */
+		if (digits == len && len <= 18)
+			by_id = resolve_id(cat, ref, ref, &id_match);
+		if (by_id >= 0)
+			by_hash = resolve_prefix(cat, ref, ref, &hash_match);
+	} else {
+		return error_set(EX_USAGE,
+				 "%s: not an asset id or a hash prefix of 8 to 32 hex digits", ref);
+	}
+	if (by_id < 0 || by_hash < 0)
+		return -1;
+	if (by_id && by_hash && id_match != hash_match)
+		return error_set(EX_USAGE,
+				 "%s: ambiguous; it is asset #%lld's id and the start of asset "
+				 "#%lld's hash (write '#%s' for the id, or more hex digits)",
+				 ref, (long long)id_match, (long long)hash_match, ref);
+	if (!by_id && !by_hash)
+		return error_set(EX_NOINPUT, "%s: no such asset", ref);
+	*id = by_id ? id_match : hash_match;
+	return 0;
 }
 
 static const char sql_asset_select[] =

@@ -16,6 +16,30 @@ like "$(cat .out)" "image +80x60 jpeg" "show has size and format"
 check "show by 8-digit hash prefix" troupe show "$(echo "$hash" | cut -c1-8)"
 like "$(cat .out)" "^asset 1$" "prefix finds the asset"
 check "show by upper-case full hash" troupe show "$(echo "$hash" | tr a-f A-F)"
+check "show by '#id'" troupe show '#1'
+like "$(cat .out)" "^asset 1$" "'#1' is asset 1"
+fails_with 64 "'#' must be followed by an asset id" "'#' and no digits" troupe show '#'
+fails_with 64 "'#' must be followed by an asset id" "'#' and hex" troupe show '#1a'
+fails_with 66 "#99: no such asset" "'#' and an unknown id" troupe show '#99'
+fails_with 64 "not an asset id or a hash prefix" "seven hex digits" troupe show 1234abc
+# Eight or more decimal digits: an id or a hash prefix, whichever exists,
+# and an error that names both when both do. Asset 2's id is moved to
+# 12345678 and asset 1's hash is made to start with those digits.
+sql() { sqlite3 .troupe/troupe.db "PRAGMA foreign_keys = OFF; $1"; }
+sql "UPDATE asset_tags SET asset_id = 12345678 WHERE asset_id = 2;
+     UPDATE assets SET id = 12345678 WHERE id = 2"
+check "an 8-digit id" troupe show 12345678
+like "$(cat .out)" "^asset 12345678$" "is found by id when no hash starts with it"
+sql "UPDATE blobs SET hash = '12345678' || substr(hash, 9) WHERE hash = '$hash'"
+fails_with 64 "ambiguous; it is asset #12345678's id and the start of asset #1's hash \\(write '#12345678' for the id" \
+	"an id that is also a hash prefix is ambiguous" troupe show 12345678
+check "'#' picks the id" troupe show '#12345678'
+like "$(cat .out)" "^asset 12345678$" "and shows it"
+check "a longer prefix picks the hash" troupe show "12345678$(echo "$hash" | cut -c9-12)"
+like "$(cat .out)" "^asset 1$" "and shows that"
+sql "UPDATE blobs SET hash = '$hash' WHERE hash = '12345678' || substr('$hash', 9);
+     UPDATE asset_tags SET asset_id = 2 WHERE asset_id = 12345678;
+     UPDATE assets SET id = 2 WHERE id = 12345678"
 check "show two, as JSON" troupe show 1 2 --json
 is "$(grep -c '"hash"' .out)" 2 "both in a JSON array"
 

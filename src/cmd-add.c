@@ -184,15 +184,18 @@ static int cmd_add(struct cli *cli, int argc, char **argv)
 	if (!cat)
 		goto out;
 	size_t first = 0;
-	/* "add SLUG PATH...": the first word is a character when more than one
-	 * word is given and it is not a path that exists. */
+	/* "add SLUG PATH...": the first word is a character (its slug or one
+	 * of its aliases) when more than one word is given and it is not a
+	 * path that exists. */
 	if (!slug && args.n > 1) {
 		struct stat st;
 		if (stat(args.items[0], &st) < 0) {
-			if (catalog_slug_check(args.items[0]) < 0) {
+			struct character *c = catalog_character_get(cat, args.items[0]);
+			if (!c && catalog_slug_check(args.items[0]) < 0) {
 				error_set(EX_NOINPUT, "%s: %s", args.items[0], strerror(ENOENT));
 				goto out;
 			}
+			character_free(c);
 			slug = args.items[0];
 			first = 1;
 		}

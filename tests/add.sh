@@ -68,4 +68,13 @@ is "$(cat .err)" "" "stderr stays quiet"
 cp sheet.png "odd [name] here.png"
 check "odd file name" troupe add "odd [name] here.png" --role location
 
+troupe character new ren --alias "Ren Tanaka" >/dev/null
+noise_png alias.png 30 30
+check "the first word may be an alias" troupe add "Ren Tanaka" alias.png --role pose
+is "$(troupe query 'character:ren role:pose' --count)" 1 "added to the alias's character"
+fails_with 66 "nobody: unknown character" "an unknown slug as the first word" \
+	troupe add nobody alias.png
+fails_with 66 "Nobody Here: No such file" "a word that is neither a path nor a character" \
+	troupe add "Nobody Here" alias.png
+
 done_testing

@@ -52,9 +52,28 @@ static int parse_embed_args(struct cli *cli, const struct cmd_entry *entry, int 
 	a->k = 5;
 	if (entry == &cmd_check_entry)
 		a->model = "face";
+	/* One option table serves four commands; each takes only its own. */
+	unsigned takes = 1u << OPT_MODEL;
+	if (entry == &cmd_embed_entry)
+		takes |= 1u << OPT_PROFILE | 1u << OPT_HASHES;
+	else if (entry == &cmd_nearest_entry)
+		takes |= 1u << OPT_PROFILE | 1u << OPT_K | 1u << OPT_WHERE;
+	else if (entry == &cmd_check_entry)
+		takes |= 1u << OPT_PROFILE | 1u << OPT_CHARACTER | 1u << OPT_THRESHOLD;
 	opts_init(&o, cli, argc, argv, embed_specs);
 	o.dash_words = true;
 	while ((id = opts_next(&o, &arg)) != OPT_END) {
+		if (id > 0 && id < 32 && !(takes & 1u << id)) {
+			const char *name = "?";
+			for (const struct opt_spec *sp = embed_specs; sp->name; sp++)
+				if (sp->id == id)
+					name = sp->name;
+			char *why = xasprintf("%s%s is not an option of this command",
+					      strlen(name) == 1 ? "-" : "--", name);
+			cli_usage_error(entry, why);
+			free(why);
+			return -1;
+		}
 		switch (id) {
 		case OPT_ERROR:
 			return -1;

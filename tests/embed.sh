@@ -52,6 +52,15 @@ like "$(tr -d '\n\t ' <.out)" '"id":4,.*"similarity":0[,}]' "orthogonal rows sco
 
 # Bad input: nothing is stored.
 printf '{"asset": "%s", "vector": [1, NaN, 0, 0]}\n' "$(h chelsea.jpg)" >nan.jsonl
+# One option table serves the four commands; each refuses the others'.
+fails_with 64 "nearest: --threshold is not an option of this command" "nearest --threshold" \
+	troupe nearest a.jpg --model toy --threshold 0.5
+fails_with 64 "calibrate: -k is not an option of this command" "calibrate -k" \
+	troupe calibrate --model toy -k 3
+fails_with 64 "check: --where is not an option of this command" "check --where" \
+	troupe check a.jpg --character mei --where x
+fails_with 64 "embed: --character is not an option of this command" "embed --character" \
+	troupe embed --model toy --character mei
 fails_with 65 "not valid JSON|line 1: expected" "NaN in an import" troupe embed import --model toy nan.jsonl
 printf '{"asset": "%s", "vector": [1, 2, "x", 0]}\n' "$(h chelsea.jpg)" >str.jsonl
 fails_with 65 "line 1: element 2 is not a finite number" "a string in a vector" \

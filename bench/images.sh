@@ -108,7 +108,7 @@ bench_derive() {
 	dir=$(jpegs)
 	store=$out/derive-store
 	rm -rf "$store" && "$TROUPE" init "$store" >/dev/null
-	"$TROUPE" --store "$store/.troupe" -q add "$dir/0001.jpg"
+	"$TROUPE" --store "$store/.troupe" -q add "$dir/img-0001.jpg"
 	blob=$("$TROUPE" --store "$store/.troupe" path 1)
 	"$TROUPE" --store "$store/.troupe" -q derive 1 --max-side $DERIVE_SIDE >/dev/null
 	for run in $(seq $DERIVE_RUNS); do

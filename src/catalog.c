@@ -2075,6 +2075,19 @@ int catalog_embedding_put(struct catalog *cat, int64_t asset_id, const char *mod
 			db_error(cat->db, "embedding");
 		goto out;
 	}
+	/* A vector for an asset the model once found nothing in. */
+	sqlite3_stmt *unmiss = stmt_get(
+	    cat, "DELETE FROM embedding_misses WHERE model = ?1 AND asset_id = ?2");
+	if (!unmiss)
+		goto out;
+	sqlite3_bind_text(unmiss, 1, model, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(unmiss, 2, asset_id);
+	int step = sqlite3_step(unmiss);
+	stmt_put(cat, unmiss);
+	if (step != SQLITE_DONE) {
+		db_error(cat->db, "embedding");
+		goto out;
+	}
 	rc = own ? db_commit(cat->db) : 0;
 out:
 	if (rc < 0 && own)
@@ -2086,16 +2099,36 @@ out:
 
 int catalog_embedding_has(struct catalog *cat, int64_t asset_id, const char *model)
 {
-	sqlite3_stmt *stmt = db_prepare(cat->db, "SELECT 1 FROM embeddings e JOIN models m ON "
-						 "m.id = e.model_id WHERE m.name = ?1 AND "
-						 "e.asset_id = ?2");
+	sqlite3_stmt *stmt = stmt_get(cat, "SELECT 1 FROM embeddings e JOIN models m ON "
+					   "m.id = e.model_id WHERE m.name = ?1 AND "
+					   "e.asset_id = ?2 UNION ALL SELECT 2 FROM embedding_misses "
+					   "WHERE model = ?1 AND asset_id = ?2");
 	if (!stmt)
 		return -1;
 	sqlite3_bind_text(stmt, 1, model, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 2, asset_id);
 	int rc = sqlite3_step(stmt);
+	int has = rc == SQLITE_ROW ? sqlite3_column_int(stmt, 0) : 0;
+	stmt_put(cat, stmt);
+	return rc == SQLITE_ROW ? has : rc == SQLITE_DONE ? 0 : db_error(cat->db, "embedding");
+}
+
+int catalog_embedding_missed(struct catalog *cat, int64_t asset_id, const char *model,
+			     const char *reason)
+{
+	sqlite3_stmt *stmt = db_prepare(
+	    cat->db, "INSERT INTO embedding_misses(model, asset_id, reason, at) VALUES (?1, ?2, "
+		     "?3, ?4) ON CONFLICT(model, asset_id) DO UPDATE SET reason = excluded.reason, "
+		     "at = excluded.at");
+	if (!stmt)
+		return -1;
+	sqlite3_bind_text(stmt, 1, model, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, asset_id);
+	sqlite3_bind_text(stmt, 3, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 4, time_now());
+	int rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : db_error(cat->db, "embedding");
 	sqlite3_finalize(stmt);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : db_error(cat->db, "embedding");
+	return rc;
 }
 
 int catalog_embedding_get(struct catalog *cat, int64_t asset_id, const char *model, float **vector,

@@ -213,8 +213,14 @@ int catalog_model_set_threshold(struct catalog *cat, const char *name, double th
  * vector fixes; the vector is normalised to unit length. */
 int catalog_embedding_put(struct catalog *cat, int64_t asset_id, const char *model, float *vector,
 			  uint32_t dim);
-/* 1 when the asset has a vector for the model, 0 when not. */
+/* 1 when the asset has a vector for the model, 2 when the model found
+ * nothing to embed in it before (catalog_embedding_missed), 0 when
+ * neither. */
 int catalog_embedding_has(struct catalog *cat, int64_t asset_id, const char *model);
+/* Records that the model found nothing in the asset (reason: the
+ * service's words), so that embed does not ask again unless told to. */
+int catalog_embedding_missed(struct catalog *cat, int64_t asset_id, const char *model,
+			     const char *reason);
 /* The asset's unit vector (the caller frees it); EX_NOINPUT when none. */
 int catalog_embedding_get(struct catalog *cat, int64_t asset_id, const char *model, float **vector,
 			  uint32_t *dim);

@@ -17,7 +17,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum { OPT_MODEL = 1, OPT_PROFILE, OPT_K, OPT_WHERE, OPT_CHARACTER, OPT_THRESHOLD, OPT_HASHES };
+enum {
+	OPT_MODEL = 1,
+	OPT_PROFILE,
+	OPT_K,
+	OPT_WHERE,
+	OPT_CHARACTER,
+	OPT_THRESHOLD,
+	OPT_HASHES,
+	OPT_RETRY
+};
 
 static const struct opt_spec embed_specs[] = {
     {"model", 'm', true, OPT_MODEL},
@@ -27,6 +36,7 @@ static const struct opt_spec embed_specs[] = {
     {"character", 'c', true, OPT_CHARACTER},
     {"threshold", 't', true, OPT_THRESHOLD},
     {"hashes", 0, true, OPT_HASHES},
+    {"retry", 0, false, OPT_RETRY},
     {NULL, 0, false, 0},
 };
 
@@ -39,6 +49,7 @@ struct embed_args {
 	bool has_threshold;
 	double threshold;
 	const char *hashes;
+	bool retry;
 	struct strlist words;
 };
 
@@ -55,7 +66,7 @@ static int parse_embed_args(struct cli *cli, const struct cmd_entry *entry, int 
 	/* One option table serves four commands; each takes only its own. */
 	unsigned takes = 1u << OPT_MODEL;
 	if (entry == &cmd_embed_entry)
-		takes |= 1u << OPT_PROFILE | 1u << OPT_HASHES;
+		takes |= 1u << OPT_PROFILE | 1u << OPT_HASHES | 1u << OPT_RETRY;
 	else if (entry == &cmd_nearest_entry)
 		takes |= 1u << OPT_PROFILE | 1u << OPT_K | 1u << OPT_WHERE;
 	else if (entry == &cmd_check_entry)
@@ -110,6 +121,9 @@ static int parse_embed_args(struct cli *cli, const struct cmd_entry *entry, int 
 		}
 		case OPT_HASHES:
 			a->hashes = arg;
+			break;
+		case OPT_RETRY:
+			a->retry = true;
 			break;
 		case OPT_POSITIONAL:
 			strlist_push(&a->words, arg);
@@ -179,8 +193,9 @@ static int file_vector(const struct profile *p, const char *path, float **v, uin
 struct todo {
 	struct catalog *cat;
 	const char *model;
+	bool retry;
 	int64_t *ids;
-	size_t n, skipped;
+	size_t n, skipped, missed_before;
 };
 
 static int collect_todo(const struct asset *a, void *ctx)
@@ -191,8 +206,12 @@ static int collect_todo(const struct asset *a, void *ctx)
 	int has = catalog_embedding_has(t->cat, a->id, t->model);
 	if (has < 0)
 		return 1;
-	if (has) {
+	if (has == 1) {
 		t->skipped++;
+		return 0;
+	}
+	if (has == 2 && !t->retry) {
+		t->missed_before++;
 		return 0;
 	}
 	t->ids = xrealloc(t->ids, (t->n + 1) * sizeof(*t->ids));
@@ -229,6 +248,7 @@ static int cmd_embed(struct cli *cli, int argc, char **argv)
 		sb_addf(&query, "%s%s", i ? " " : "", a.words.items[i]);
 	t.cat = cat;
 	t.model = a.model;
+	t.retry = a.retry;
 	struct query_options qo = {SORT_ID, false, 0};
 	int qrc = catalog_query(cat, sb_str(&query), &qo, collect_todo, &t);
 	sb_release(&query);
@@ -251,6 +271,9 @@ static int cmd_embed(struct cli *cli, int argc, char **argv)
 			if (error_code() != EX_DATAERR)
 				goto out;
 			warn("asset %lld: %s", (long long)t.ids[i], error_message());
+			/* Remembered, so the next run does not send it again. */
+			if (catalog_embedding_missed(cat, t.ids[i], a.model, error_message()) < 0)
+				goto out;
 			nothing++;
 			continue;
 		}
@@ -269,10 +292,15 @@ static int cmd_embed(struct cli *cli, int argc, char **argv)
 		cJSON_AddNumberToObject(j, "embedded", (double)done);
 		cJSON_AddNumberToObject(j, "already", (double)t.skipped);
 		cJSON_AddNumberToObject(j, "nothing_to_embed", (double)nothing);
+		cJSON_AddNumberToObject(j, "nothing_before", (double)t.missed_before);
 		json_print(j);
 	} else if (!cli->quiet) {
-		printf("model %s: %zu embedded, %zu already had a vector, %zu with %s\n", a.model,
+		printf("model %s: %zu embedded, %zu already had a vector, %zu with %s", a.model,
 		       done, t.skipped, nothing, p->nothing_error);
+		if (t.missed_before)
+			printf(", %zu skipped as %s before (--retry asks again)", t.missed_before,
+			       p->nothing_error);
+		putchar('\n');
 	}
 	rc = 0;
 out:
@@ -505,10 +533,11 @@ static int embed_import(struct cli *cli, struct catalog *cat, struct embed_args 
 const struct cmd_entry cmd_embed_entry = {
     "embed",
     NULL,
-    "embed --model NAME [QUERY] | embed import --model NAME FILE",
+    "embed --model NAME [--retry] [QUERY] | embed import --model NAME FILE",
     "Compute embeddings for matching assets, or import vectors computed elsewhere.",
     "  -m, --model NAME        the model (its embedding profile has the same name)\n"
     "  -p, --profile NAME      use this embedding profile instead\n"
+    "  --retry                 ask again about assets the model found nothing in\n"
     "  QUERY                   which assets (a tag query; default: all)\n"
     "  import FILE.jsonl       lines of {\"asset\": HASH|ID|PATH, \"vector\": [...]}\n"
     "  import FILE.npy         a float32 (N, D) matrix, with --hashes FILE naming the\n"

@@ -19,7 +19,11 @@ cat >v.jsonl <<JSON
 {"asset": "$photos/astronaut.jpg", "vector": [0, 0.1, 1, 0.2]}
 {"asset": "5", "vector": [0.1, 0, 0.9, 0.3]}
 JSON
+# A miss recorded earlier (the model found nothing) goes when a vector lands.
+sqlite3 .troupe/troupe.db "INSERT INTO embedding_misses VALUES ('toy', 1, 'nothing', 0)"
 check "import JSON Lines" troupe embed import --model toy v.jsonl
+is "$(sqlite3 .troupe/troupe.db 'SELECT count(*) FROM embedding_misses')" 0 \
+	"a stored vector removes the asset's recorded miss"
 like "$(cat .out)" "5 vectors imported" "five vectors"
 check "nearest to an asset" troupe nearest 1 --model toy -k 2 --json
 like "$(tr -d '\n\t ' <.out)" '^\[\{"id":2,.*\{"id":3,' "its own character's pictures come first"

@@ -34,6 +34,14 @@ like "$(cat .out)" "4 embedded, 0 already had a vector, 1 with no face" \
 like "$(cat .err)" "asset 5: no face in the image" "the picture without a face is named"
 is "$(sqlite3 .troupe/troupe.db "SELECT dimension FROM models WHERE name = 'face'")" 128 \
 	"face descriptors have 128 dimensions"
+is "$(sqlite3 .troupe/troupe.db "SELECT asset_id, reason FROM embedding_misses WHERE model = 'face'")" \
+	"5|no face in the image" "the miss is remembered, with the service's reason"
+check "embed again asks nothing" troupe embed --model face
+like "$(cat .out)" "0 embedded, 4 already had a vector, 0 with no face, 1 skipped as no face before \\(--retry asks again\\)" \
+	"the picture without a face is not sent again"
+check "embed --retry asks again" troupe embed --model face --retry --json
+like "$(tr -d '\n\t ' <.out)" '"embedded":0,"already":4,"nothing_to_embed":1,"nothing_before":0' \
+	"and the service still finds no face"
 check "calibrate from the store's own references" troupe calibrate --model face --json
 like "$(tr -d '\n\t ' <.out)" '"balanced_accuracy":1[,}]' "the two people separate"
 

@@ -7,6 +7,7 @@
 #include "util.h"
 
 #include <stdlib.h>
+#include <sys/stat.h>
 
 int db_error(sqlite3 *db, const char *what)
 {
@@ -139,13 +140,15 @@ sqlite3 *db_open(const char *path, bool create)
 	sqlite3_busy_timeout(db, DB_BUSY_TIMEOUT_MS);
 	/* The last connection to close would checkpoint the WAL into the
 	 * index and sync both, four fsyncs at the end of every command; the
-	 * WAL is checkpointed instead when it reaches 1000 pages, as
-	 * SQLite's auto-checkpoint does anyway. The WAL is as durable. */
+	 * WAL is folded in when it reaches 1000 pages by SQLite's
+	 * auto-checkpoint instead, and by db_close() when it has grown past
+	 * that anyway (a large import). The WAL is as durable. */
 	sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)NULL);
 	sqlite3_extended_result_codes(db, 0);
 	if (db_exec(db, "PRAGMA journal_mode = WAL") < 0 ||
 	    db_exec(db, "PRAGMA foreign_keys = ON") < 0 ||
-	    db_exec(db, "PRAGMA synchronous = NORMAL") < 0 || migrate(db) < 0) {
+	    db_exec(db, "PRAGMA synchronous = NORMAL") < 0 ||
+	    db_exec(db, "PRAGMA journal_size_limit = 67108864") < 0 || migrate(db) < 0) {
 		error_prefix("%s", path);
 		sqlite3_close(db);
 		return NULL;
@@ -153,7 +156,22 @@ sqlite3 *db_open(const char *path, bool create)
 	return db;
 }
 
+/* A WAL past this size was not folded in by the auto-checkpoint (a
+ * transaction larger than it, or readers in the way): every page read
+ * then searches its index, so it is checkpointed before closing. */
+#define DB_WAL_FOLD_BYTES (16u << 20)
+
 void db_close(sqlite3 *db)
 {
+	if (!db)
+		return;
+	const char *path = sqlite3_db_filename(db, "main");
+	if (path && *path) {
+		char *wal = xasprintf("%s-wal", path);
+		struct stat st;
+		if (stat(wal, &st) == 0 && st.st_size > (off_t)DB_WAL_FOLD_BYTES)
+			sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		free(wal);
+	}
 	sqlite3_close(db);
 }

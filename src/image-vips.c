@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,16 @@ static void quiet_log(const gchar *domain, GLogLevelFlags level, const gchar *me
 }
 
 static bool started;
+
+/* add decodes on several threads at once. libvips builds, caches and
+ * disposes operations with signal handlers that are not safe against
+ * another thread doing the same to the same objects: with the operation
+ * cache off, a build on one thread trims (unrefs the outputs of) the
+ * operation another thread has just built, and a rare add of a thousand
+ * pictures died in vips_object_clear_object. So every libvips call that
+ * builds or frees an operation holds this lock; only the long part, the
+ * decode of the pixels (vips_image_copy_memory), runs without it. */
+static pthread_mutex_t vips_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* libvips starts on first use, so commands that touch no pixels (a warm
  * derive, a query) do not pay for it. */
@@ -133,11 +144,21 @@ static int check_complete(const char *path, const char *format)
 	return 0;
 }
 
+static int probe_locked(const char *path, struct image_info *out);
+
 static int vimg_probe(const char *path, struct image_info *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (image_start() < 0)
 		return -1;
+	pthread_mutex_lock(&vips_lock);
+	int rc = probe_locked(path, out);
+	pthread_mutex_unlock(&vips_lock);
+	return rc;
+}
+
+static int probe_locked(const char *path, struct image_info *out)
+{
 	struct stat st;
 	if (stat(path, &st) < 0)
 		return error_set(errno == ENOENT ? EX_NOINPUT : EX_IOERR, "%s", strerror(errno));
@@ -271,11 +292,15 @@ static int vimg_thumbnail(const char *path, int side, struct image_buffer *thumb
 		return -1;
 	VipsImage *t[5] = {NULL};
 	int rc = -1;
+	pthread_mutex_lock(&vips_lock);
 	t[0] = thumbnail_source(path, side, side, VIPS_SIZE_DOWN, VIPS_INTERESTING_NONE);
 	if (!t[0] || to_srgb8(t[0], &t[1]))
 		goto fail;
-	/* Render once into memory: the encoder and the hash both read it. */
+	/* Render once into memory: the encoder and the hash both read it.
+	 * This is the decode, and the one step other threads may overlap. */
+	pthread_mutex_unlock(&vips_lock);
 	t[2] = vips_image_copy_memory(t[1]);
+	pthread_mutex_lock(&vips_lock);
 	if (!t[2])
 		goto fail;
 	if (vips_jpegsave_buffer(t[2], &thumb->data, &thumb->len, "Q", 82, "strip", TRUE,
@@ -306,6 +331,7 @@ out:
 	if (rc < 0)
 		vimg_buffer_clear(thumb);
 	unref_all(t, 5);
+	pthread_mutex_unlock(&vips_lock);
 	return rc;
 }
 

@@ -156,10 +156,13 @@ sqlite3 *db_open(const char *path, bool create)
 	return db;
 }
 
-/* A WAL past this size was not folded in by the auto-checkpoint (a
- * transaction larger than it, or readers in the way): every page read
- * then searches its index, so it is checkpointed before closing. */
-#define DB_WAL_FOLD_BYTES (16u << 20)
+/* A WAL past this size was not folded in and reset by the auto-checkpoint
+ * (a transaction larger than it, or readers in the way). The next process
+ * to open the index would recover it whole, and every page read searches
+ * its index, so it is checkpointed and truncated before closing; with
+ * other readers about, that waits for nobody and is tried again at the
+ * next close. */
+#define DB_WAL_FOLD_BYTES (8u << 20)
 
 void db_close(sqlite3 *db)
 {
@@ -169,8 +172,10 @@ void db_close(sqlite3 *db)
 	if (path && *path) {
 		char *wal = xasprintf("%s-wal", path);
 		struct stat st;
-		if (stat(wal, &st) == 0 && st.st_size > (off_t)DB_WAL_FOLD_BYTES)
-			sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		if (stat(wal, &st) == 0 && st.st_size > (off_t)DB_WAL_FOLD_BYTES) {
+			sqlite3_busy_timeout(db, 0);
+			sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+		}
 		free(wal);
 	}
 	sqlite3_close(db);

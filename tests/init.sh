@@ -44,4 +44,16 @@ fails_with 78 "newer than this troupe" "newer schema refused" troupe --store new
 mkdir -p alien && sqlite3 alien/troupe.db 'PRAGMA application_id = 7; CREATE TABLE x(y);'
 fails_with 65 "not a troupe index" "foreign SQLite file refused" troupe --store alien character list
 
+# A WAL left large (here by another program that never checkpoints) is
+# folded in and truncated when troupe closes the index, even by a command
+# that only reads; a small one is left for SQLite's own auto-checkpoint.
+printf '%s\n' '.dbconfig no_ckpt_on_close on' 'PRAGMA wal_autocheckpoint = 0;' \
+	'CREATE TABLE junk(x);' \
+	'WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000) INSERT INTO junk SELECT randomblob(4000) FROM n;' \
+	'DROP TABLE junk;' | sqlite3 .troupe/troupe.db >/dev/null
+check "another program left a WAL of over 8 MB" test "$(stat -c %s .troupe/troupe.db-wal)" -gt 8388608
+check "a reading command" troupe character list
+is "$(stat -c %s .troupe/troupe.db-wal)" 0 "leaves it truncated"
+is "$(sqlite3 .troupe/troupe.db 'PRAGMA integrity_check')" ok "and the index whole"
+
 done_testing

@@ -359,9 +359,10 @@ static const char sql_character_select[] =
 
 static int character_fill_lists(struct catalog *cat, struct character *c)
 {
-	sqlite3_stmt *stmt = stmt_get(cat, "SELECT CASE g.ns WHEN '' THEN g.value ELSE g.ns || ':' || g.value END "
-		     "FROM character_tags ct JOIN tags g ON g.id = ct.tag_id "
-		     "WHERE ct.character_id = ?1 ORDER BY g.ns, g.value");
+	sqlite3_stmt *stmt =
+	    stmt_get(cat, "SELECT CASE g.ns WHEN '' THEN g.value ELSE g.ns || ':' || g.value END "
+			  "FROM character_tags ct JOIN tags g ON g.id = ct.tag_id "
+			  "WHERE ct.character_id = ?1 ORDER BY g.ns, g.value");
 	if (!stmt)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, c->id);
@@ -369,7 +370,7 @@ static int character_fill_lists(struct catalog *cat, struct character *c)
 		strlist_push(&c->tags, (const char *)sqlite3_column_text(stmt, 0));
 	stmt_put(cat, stmt);
 	stmt = stmt_get(cat, "SELECT alias FROM character_aliases WHERE character_id = ?1 "
-				   "ORDER BY alias");
+			     "ORDER BY alias");
 	if (!stmt)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, c->id);
@@ -1050,9 +1051,9 @@ static int resolve_prefix(struct catalog *cat, const char *ref, const char *hex,
 		lower[i] = (char)(hex[i] >= 'A' && hex[i] <= 'F' ? hex[i] - 'A' + 'a' : hex[i]);
 	char upper[STORE_HASH_HEX + 3];
 	snprintf(upper, sizeof(upper), "%s~", lower);
-	sqlite3_stmt *stmt = db_prepare(cat->db,
-					"SELECT a.id FROM assets a JOIN blobs b ON b.id = a.blob_id "
-					"WHERE b.hash >= ?1 AND b.hash < ?2 ORDER BY a.id LIMIT 6");
+	sqlite3_stmt *stmt =
+	    db_prepare(cat->db, "SELECT a.id FROM assets a JOIN blobs b ON b.id = a.blob_id "
+				"WHERE b.hash >= ?1 AND b.hash < ?2 ORDER BY a.id LIMIT 6");
 	if (!stmt)
 		return -1;
 	sqlite3_bind_text(stmt, 1, lower, -1, SQLITE_TRANSIENT);
@@ -1069,8 +1070,9 @@ static int resolve_prefix(struct catalog *cat, const char *ref, const char *hex,
 			do
 				sb_addf(&ids, ", #%lld", (long long)sqlite3_column_int64(stmt, 0));
 			while (sqlite3_step(stmt) == SQLITE_ROW);
-			rc = error_set(EX_USAGE, "%s: ambiguous; it matches assets %s (name one by id)",
-				       ref, ids.buf);
+			rc = error_set(EX_USAGE,
+				       "%s: ambiguous; it matches assets %s (name one by id)", ref,
+				       ids.buf);
 			sb_release(&ids);
 		}
 	} else if (step != SQLITE_DONE) {
@@ -1319,7 +1321,8 @@ int catalog_query(struct catalog *cat, const char *text, const struct query_opti
 		/* The first rows in id order: the set's sorted index ranges
 		 * are merged only until that many distinct ids come out,
 		 * where "a.id IN (set)" would finish the whole set first. */
-		sb_addf(&sql, "WHERE a.id IN (SELECT DISTINCT id FROM (%s ORDER BY 1 %s) LIMIT %lld)",
+		sb_addf(&sql,
+			"WHERE a.id IN (SELECT DISTINCT id FROM (%s ORDER BY 1 %s) LIMIT %lld)",
 			q->set, dir, (long long)opts->limit);
 	else
 		sb_addf(&sql, "WHERE %s", q->where);
@@ -1385,7 +1388,7 @@ static int asset_blob(struct catalog *cat, int64_t asset_id, int64_t *blob_id,
 		      char hash[STORE_HASH_HEX + 1])
 {
 	sqlite3_stmt *stmt = stmt_get(cat, "SELECT b.id, b.hash FROM assets a JOIN blobs b "
-						 "ON b.id = a.blob_id WHERE a.id = ?1");
+					   "ON b.id = a.blob_id WHERE a.id = ?1");
 	if (!stmt)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, asset_id);
@@ -1406,7 +1409,7 @@ static int asset_blob(struct catalog *cat, int64_t asset_id, int64_t *blob_id,
 static int thumbnail_hash(struct catalog *cat, int64_t blob_id, char hash[STORE_HASH_HEX + 1])
 {
 	sqlite3_stmt *stmt = stmt_get(cat, "SELECT tb.hash FROM thumbnails t JOIN blobs tb "
-						 "ON tb.id = t.thumb_blob_id WHERE t.blob_id = ?1");
+					   "ON tb.id = t.thumb_blob_id WHERE t.blob_id = ?1");
 	if (!stmt)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, blob_id);
@@ -1618,9 +1621,9 @@ void derivative_clear(struct derivative *d)
 static int derivative_lookup(struct catalog *cat, int64_t source, const char *key,
 			     struct derivative *out)
 {
-	sqlite3_stmt *stmt = stmt_get(cat,
-	    "SELECT b.hash, d.width, d.height, d.format, b.bytes FROM derivatives d "
-	    "JOIN blobs b ON b.id = d.blob_id WHERE d.source_blob_id = ?1 AND d.recipe = ?2");
+	sqlite3_stmt *stmt = stmt_get(
+	    cat, "SELECT b.hash, d.width, d.height, d.format, b.bytes FROM derivatives d "
+		 "JOIN blobs b ON b.id = d.blob_id WHERE d.source_blob_id = ?1 AND d.recipe = ?2");
 	if (!stmt)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, source);
@@ -2076,8 +2079,8 @@ int catalog_embedding_put(struct catalog *cat, int64_t asset_id, const char *mod
 		goto out;
 	}
 	/* A vector for an asset the model once found nothing in. */
-	sqlite3_stmt *unmiss = stmt_get(
-	    cat, "DELETE FROM embedding_misses WHERE model = ?1 AND asset_id = ?2");
+	sqlite3_stmt *unmiss =
+	    stmt_get(cat, "DELETE FROM embedding_misses WHERE model = ?1 AND asset_id = ?2");
 	if (!unmiss)
 		goto out;
 	sqlite3_bind_text(unmiss, 1, model, -1, SQLITE_STATIC);
@@ -2099,10 +2102,11 @@ out:
 
 int catalog_embedding_has(struct catalog *cat, int64_t asset_id, const char *model)
 {
-	sqlite3_stmt *stmt = stmt_get(cat, "SELECT 1 FROM embeddings e JOIN models m ON "
-					   "m.id = e.model_id WHERE m.name = ?1 AND "
-					   "e.asset_id = ?2 UNION ALL SELECT 2 FROM embedding_misses "
-					   "WHERE model = ?1 AND asset_id = ?2");
+	sqlite3_stmt *stmt =
+	    stmt_get(cat, "SELECT 1 FROM embeddings e JOIN models m ON "
+			  "m.id = e.model_id WHERE m.name = ?1 AND "
+			  "e.asset_id = ?2 UNION ALL SELECT 2 FROM embedding_misses "
+			  "WHERE model = ?1 AND asset_id = ?2");
 	if (!stmt)
 		return -1;
 	sqlite3_bind_text(stmt, 1, model, -1, SQLITE_STATIC);

@@ -80,7 +80,6 @@ cJSON *json_asset(const struct asset *a);
 cJSON *json_character(const struct character *c);
 cJSON *json_strlist(const struct strlist *l);
 
-
 /* Builds the "ns:value, ..." form of a tag list; the caller frees it. */
 char *tags_joined(const struct strlist *l);
 

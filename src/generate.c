@@ -712,8 +712,8 @@ int generate_run(struct catalog *cat, const struct profile *p, const char *input
 		cJSON_Delete(answer);
 		/* --timeout covers the whole wait, the first request included. */
 		int limit = o->timeout_s ? o->timeout_s : p->poll_timeout_s;
-		answer = poll_task(p, base, task, &auth, t0, limit, o->verbose, &last,
-				   &http_status);
+		answer =
+		    poll_task(p, base, task, &auth, t0, limit, o->verbose, &last, &http_status);
 		if (answer && p->result_path)
 			answer = fetch_result(p, base, task, answer, &auth, &last, &http_status);
 		if (!answer) {

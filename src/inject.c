@@ -326,8 +326,7 @@ static int encode_ref(const struct profile *p, struct injected_ref *r,
 		return 0;
 	}
 	case ENC_BASE64:
-	case ENC_DATA_URI:
-	{
+	case ENC_DATA_URI: {
 		char *b64 = encode_file(r->derived.path);
 		if (!b64)
 			return -1;

@@ -325,8 +325,15 @@ static const char b64_alphabet[] =
  * compiler: three bytes become two lookups instead of four, which matters
  * for the megabytes of references a request may carry. */
 #define B64C(c)                                                                                    \
-	((c) < 26 ? 'A' + (c) : (c) < 52 ? 'a' + (c)-26 : (c) < 62 ? '0' + (c)-52 : (c) == 62 ? '+' : '/')
-#define B64P(h, l) {B64C(h), B64C(l)}
+	((c) < 26    ? 'A' + (c)                                                                   \
+	 : (c) < 52  ? 'a' + (c)-26                                                                \
+	 : (c) < 62  ? '0' + (c)-52                                                                \
+	 : (c) == 62 ? '+'                                                                         \
+		     : '/')
+#define B64P(h, l)                                                                                 \
+	{                                                                                          \
+		B64C(h), B64C(l)                                                                   \
+	}
 #define B64P8(h, l)                                                                                \
 	B64P(h, l), B64P(h, l + 1), B64P(h, l + 2), B64P(h, l + 3), B64P(h, l + 4),                \
 	    B64P(h, l + 5), B64P(h, l + 6), B64P(h, l + 7)
@@ -337,7 +344,7 @@ static const char b64_alphabet[] =
 	B64ROW(h), B64ROW(h + 1), B64ROW(h + 2), B64ROW(h + 3), B64ROW(h + 4), B64ROW(h + 5),      \
 	    B64ROW(h + 6), B64ROW(h + 7)
 static const char b64_pairs[4096][2] = {B64ROW8(0),  B64ROW8(8),  B64ROW8(16), B64ROW8(24),
-					 B64ROW8(32), B64ROW8(40), B64ROW8(48), B64ROW8(56)};
+					B64ROW8(32), B64ROW8(40), B64ROW8(48), B64ROW8(56)};
 
 char *base64_encode(const void *data, size_t len)
 {

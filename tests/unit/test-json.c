@@ -72,9 +72,11 @@ int main(void)
 	cJSON *doc = cJSON_Parse(
 	    "{\"a\": {\"b\": [\"x\", \"y\"]}, \"m~n\": \"tilde\", \"p/q\": \"slash\","
 	    " \"\": \"empty key\","
-	    " \"nodes\": {\"3\": {\"class_type\": \"LoadImage\", \"inputs\": {\"image\": \"a.png\"}},"
+	    " \"nodes\": {\"3\": {\"class_type\": \"LoadImage\", \"inputs\": {\"image\": "
+	    "\"a.png\"}},"
 	    "             \"7\": {\"class_type\": \"KSampler\", \"inputs\": {\"seed\": 1}},"
-	    "             \"9\": {\"class_type\": \"LoadImage\", \"inputs\": {\"image\": \"b.png\"}}},"
+	    "             \"9\": {\"class_type\": \"LoadImage\", \"inputs\": {\"image\": "
+	    "\"b.png\"}}},"
 	    " \"list\": [{\"type\": \"text\", \"v\": 1}, {\"type\": \"image\", \"v\": 2}]}");
 	ok(doc != NULL, "the test document parses");
 	ok(jp_get(doc, "") == doc, "\"\" is the whole document");
@@ -100,7 +102,8 @@ int main(void)
 	like_msg("runs through a value that is not an object or array");
 	is_str(str_at(doc, "/m~0n"), "tilde", "and leaves the string alone");
 	cJSON_AddNullToObject(doc, "nothing");
-	ok(jp_set(doc, "/nothing/x", cJSON_CreateNumber(2)) == 0, "set through a null makes an object");
+	ok(jp_set(doc, "/nothing/x", cJSON_CreateNumber(2)) == 0,
+	   "set through a null makes an object");
 
 	const char **strings = NULL;
 	size_t n = 0;
@@ -141,7 +144,8 @@ int main(void)
 			json_write(mem, item);
 			fclose(mem);
 			cJSON *parsed = cJSON_Parse(buf);
-			round_ok += cJSON_IsString(parsed) && strcmp(parsed->valuestring, text) == 0;
+			round_ok +=
+			    cJSON_IsString(parsed) && strcmp(parsed->valuestring, text) == 0;
 			rounds++;
 			cJSON_Delete(parsed);
 			cJSON_Delete(item);

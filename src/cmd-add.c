@@ -9,9 +9,11 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 enum { OPT_ROLE = 1, OPT_TAG, OPT_CHARACTER };
 
@@ -120,7 +122,8 @@ static void tick_progress(size_t done, void *bar)
 	progress_step(bar, done);
 }
 
-static void print_added(struct cli *cli, struct catalog *cat, struct add_batch *b, cJSON *arr)
+static void print_added(struct cli *cli, struct catalog *cat, struct add_batch *b, cJSON *arr,
+			const char *stdin_path)
 {
 	for (size_t i = 0; i < catalog_add_count(b); i++) {
 		int64_t id;
@@ -136,9 +139,72 @@ static void print_added(struct cli *cli, struct catalog *cat, struct add_batch *
 				asset_free(a);
 			}
 		} else if (!cli->quiet) {
+			if (stdin_path && strcmp(path, stdin_path) == 0)
+				path = "-";
 			printf("%s %s  #%lld  %s\n", existed ? "present" : "added  ", hash,
 			       (long long)id, path);
 		}
+	}
+}
+
+/* "-": standard input, read whole into a file of its own (libvips and
+ * the store both want a file), named "stdin" so that is the source the
+ * index records. The caller removes it with stdin_done(). */
+static char *stdin_to_file(void)
+{
+	if (isatty(STDIN_FILENO)) {
+		error_set(EX_USAGE, "-: standard input is a terminal; pipe an image into it");
+		return NULL;
+	}
+	char *dir = temp_template("stdin");
+	if (!mkdtemp(dir)) {
+		error_set(EX_CANTCREAT, "%s: %s", dir, strerror(errno));
+		free(dir);
+		return NULL;
+	}
+	char *path = xasprintf("%s/stdin", dir);
+	free(dir);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	char buf[1 << 16];
+	ssize_t got = 0;
+	while (fd >= 0 && (got = read(STDIN_FILENO, buf, sizeof(buf))) != 0) {
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0 || write_all(fd, buf, (size_t)got) < 0)
+			break;
+	}
+	if (fd < 0 || got != 0 || close(fd) < 0) {
+		error_set(EX_IOERR, "-: cannot read standard input: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		unlink(path);
+		*strrchr(path, '/') = '\0';
+		rmdir(path);
+		free(path);
+		return NULL;
+	}
+	return path;
+}
+
+static void stdin_done(char *path)
+{
+	if (!path)
+		return;
+	unlink(path);
+	*strrchr(path, '/') = '\0';
+	rmdir(path);
+	free(path);
+}
+
+/* An error about the file standard input was copied to names "-". */
+static void stdin_error(const char *path)
+{
+	const char *msg = error_message();
+	size_t len = strlen(path);
+	if (strncmp(msg, path, len) == 0 && msg[len] == ':') {
+		char *why = xstrdup(msg + len + 1);
+		error_set(error_code(), "-:%s", why);
+		free(why);
 	}
 }
 
@@ -151,6 +217,7 @@ static int cmd_add(struct cli *cli, int argc, char **argv)
 	struct catalog *cat = NULL;
 	struct add_batch *batch = NULL;
 	struct progress *bar = NULL;
+	char *stdin_path = NULL;
 	size_t skipped = 0;
 	int id, rc = -1;
 	opts_init(&o, cli, argc, argv, add_specs);
@@ -189,7 +256,7 @@ static int cmd_add(struct cli *cli, int argc, char **argv)
 	 * path that exists. */
 	if (!slug && args.n > 1) {
 		struct stat st;
-		if (stat(args.items[0], &st) < 0) {
+		if (strcmp(args.items[0], "-") != 0 && stat(args.items[0], &st) < 0) {
 			struct character *c = catalog_character_get(cat, args.items[0]);
 			if (!c && catalog_slug_check(args.items[0]) < 0) {
 				error_set(EX_NOINPUT, "%s: %s", args.items[0], strerror(ENOENT));
@@ -203,9 +270,19 @@ static int cmd_add(struct cli *cli, int argc, char **argv)
 	batch = catalog_add_begin(cat, slug, role, &tags);
 	if (!batch)
 		goto out;
-	for (size_t i = first; i < args.n; i++)
-		if (collect(args.items[i], &files) < 0)
+	for (size_t i = first; i < args.n; i++) {
+		if (strcmp(args.items[i], "-") == 0) {
+			if (stdin_path) {
+				error_set(EX_USAGE, "-: standard input can be added only once");
+				goto out;
+			}
+			if (!(stdin_path = stdin_to_file()))
+				goto out;
+			files_push(&files, stdin_path, true);
+		} else if (collect(args.items[i], &files) < 0) {
 			goto out;
+		}
+	}
 	bar = cli->quiet ? NULL : progress_new("adding", files.n);
 	/* The pictures are decoded on every CPU first; staging and indexing
 	 * them below is then quick. */
@@ -216,6 +293,8 @@ static int cmd_add(struct cli *cli, int argc, char **argv)
 	free(paths);
 	for (size_t i = 0; i < files.n; i++) {
 		if (catalog_add_file(batch, files.files[i].path) < 0) {
+			if (stdin_path && strcmp(files.files[i].path, stdin_path) == 0)
+				stdin_error(stdin_path);
 			/* Only a directory's non-images are skipped; a file the
 			 * user named must go in, or nothing does. */
 			if (files.files[i].explicit || error_code() != EX_DATAERR)
@@ -235,7 +314,7 @@ static int cmd_add(struct cli *cli, int argc, char **argv)
 	if (catalog_add_commit(batch) < 0)
 		goto out;
 	cJSON *arr = cli->json ? cJSON_CreateArray() : NULL;
-	print_added(cli, cat, batch, arr);
+	print_added(cli, cat, batch, arr, stdin_path);
 	if (arr)
 		json_print(arr);
 	rc = 0;
@@ -243,6 +322,7 @@ out:
 	progress_free(bar);
 	catalog_add_free(batch);
 	catalog_close(cat);
+	stdin_done(stdin_path);
 	for (size_t i = 0; i < files.n; i++)
 		free(files.files[i].path);
 	free(files.files);
@@ -254,7 +334,7 @@ out:
 const struct cmd_entry cmd_add_entry = {
     "add",
     NULL,
-    "add [SLUG] PATH... [--role ROLE] [--tag TAG]...",
+    "add [SLUG] PATH... [--role ROLE] [--tag TAG]...  ('-' for standard input)",
     "Add images (files, or directories walked recursively) to the store.",
     "  SLUG                    the character the images belong to (optional)\n"
     "  -c, --character SLUG    the same, as an option\n"

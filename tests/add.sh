@@ -77,4 +77,19 @@ fails_with 66 "nobody: unknown character" "an unknown slug as the first word" \
 fails_with 66 "Nobody Here: No such file" "a word that is neither a path nor a character" \
 	troupe add "Nobody Here" alias.png
 
+# '-' is standard input, read whole into a temporary file of its own.
+noise_png piped.png 24 24
+check "add - reads standard input" sh -c '"$TROUPE" add ren - --role face <piped.png'
+like "$(cat .out)" "^added +$(xxh128sum piped.png | cut -d' ' -f1) +#[0-9]+ +-$" "printed as '-'"
+is "$(troupe query 'character:ren role:face' --json | grep -c '"source":"stdin"')" 1 \
+	"its source is recorded as stdin"
+check "standard input beside a file" sh -c '"$TROUPE" add ren - sheet.png <faces/a.jpg'
+is "$(grep -c '^present\|^added' .out)" 2 "both added"
+fails_with 65 "-: not an image" "text on standard input" sh -c 'echo hello | "$TROUPE" add ren -'
+fails_with 65 "-: not an image \\(empty file\\)" "nothing on standard input" \
+	sh -c '"$TROUPE" add ren - </dev/null'
+fails_with 64 "-: standard input can be added only once" "'-' twice" \
+	sh -c '"$TROUPE" add ren - - <piped.png'
+check "no temporary file is left behind" sh -c '! ls "${TMPDIR:-/tmp}" | grep -q "^troupe-stdin-"'
+
 done_testing

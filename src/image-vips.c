@@ -214,6 +214,16 @@ static int probe_locked(const char *path, struct image_info *out)
 			  out->width, out->height, pixels / 1e6, limit / 1e6);
 		goto out;
 	}
+	/* Width and height as the picture is shown: EXIF orientations 5 to 8
+	 * turn it a quarter, so a query's width>height means landscape. */
+	int orientation;
+	if (vips_image_get_typeof(image, VIPS_META_ORIENTATION) &&
+	    !vips_image_get_int(image, VIPS_META_ORIENTATION, &orientation) && orientation >= 5 &&
+	    orientation <= 8) {
+		int swap = out->width;
+		out->width = out->height;
+		out->height = swap;
+	}
 	rc = check_complete(path, format);
 out:
 	if (image)

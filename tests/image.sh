@@ -81,6 +81,9 @@ vips gaussnoise plain.jpg 80 60 >/dev/null 2>&1
 printf '\377\330\377\341\000\042Exif\000\000II*\000\010\000\000\000\001\000\022\001\003\000\001\000\000\000\006\000\000\000\000\000\000\000' >rotated.jpg
 tail -c +3 plain.jpg >>rotated.jpg
 id=$(troupe add rotated.jpg --json | tr -d '\n\t ' | sed 's/.*"id":\([0-9]*\),.*/\1/')
+is "$(troupe show "$id" --json | tr -d '\n\t ' | grep -o '"width":[0-9]*,"height":[0-9]*')" \
+	'"width":60,"height":80' "its width and height are recorded as it is shown"
+is "$(troupe query "width=60 height=80" --count)" 1 "and queried so"
 check "derive an EXIF-rotated picture" troupe derive "$id" --max-side 80 --json
 like "$(tr -d '\n\t ' <.out)" '"width":60,"height":80' "orientation is applied"
 

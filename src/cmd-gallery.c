@@ -6,6 +6,7 @@
 #include "commands.h"
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -75,6 +76,7 @@ struct gallery {
 	bool open;
 	size_t assets;
 	int failed;
+	struct strlist written; /* names in thumbs/ this page uses */
 };
 
 static void open_section(struct gallery *g, const struct asset *a)
@@ -137,6 +139,8 @@ static int copy_thumbnail(struct gallery *g, const struct asset *a, char **name)
 		goto out;
 	}
 	rc = write_file_atomic(dest, bytes.buf, bytes.len);
+	if (rc == 0)
+		strlist_push(&g->written, *name + strlen("thumbs/"));
 out:
 	sb_release(&bytes);
 	free(dest);
@@ -179,11 +183,55 @@ static int gallery_asset(const struct asset *a, void *ctx)
 	return 0;
 }
 
+/* mkdir -p: the directory and any parents it lacks. */
 static int make_dir(const char *path)
 {
-	if (mkdir(path, 0755) < 0 && errno != EEXIST)
-		return error_set(EX_CANTCREAT, "%s: %s", path, strerror(errno));
+	char *p = xstrdup(path);
+	for (char *slash = strchr(p + 1, '/');; slash = strchr(slash + 1, '/')) {
+		if (slash)
+			*slash = '\0';
+		if (*p && mkdir(p, 0755) < 0 && errno != EEXIST) {
+			error_set(EX_CANTCREAT, "%s: %s", p, strerror(errno));
+			free(p);
+			return -1;
+		}
+		if (!slash)
+			break;
+		*slash = '/';
+	}
+	free(p);
 	return 0;
+}
+
+/* A name troupe gives a thumbnail: 32 hex digits and ".jpg". */
+static bool thumbnail_name(const char *name)
+{
+	return strlen(name) == 36 && strspn(name, "0123456789abcdef") == 32 &&
+	       strcmp(name + 32, ".jpg") == 0;
+}
+
+/* Removes the thumbnails an earlier page left in thumbs/ that this one
+ * does not show; files of any other name are the user's and stay. */
+static void prune_thumbnails(const char *thumbs, const struct strlist *keep)
+{
+	DIR *d = opendir(thumbs);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (!thumbnail_name(e->d_name))
+			continue;
+		bool used = false;
+		for (size_t i = 0; i < keep->n && !used; i++)
+			used = strcmp(keep->items[i], e->d_name) == 0;
+		if (!used) {
+			char *path = xasprintf("%s/%s", thumbs, e->d_name);
+			if (unlink(path) < 0)
+				warn("%s: %s", path, strerror(errno));
+			free(path);
+		}
+	}
+	closedir(d);
 }
 
 static int cmd_gallery(struct cli *cli, int argc, char **argv)
@@ -219,7 +267,7 @@ static int cmd_gallery(struct cli *cli, int argc, char **argv)
 		goto done;
 	char *query, *title, *subtitle;
 	select_assets(cat, sb_str(&what), &query, &title, &subtitle);
-	struct gallery g = {cat, output, STRBUF_INIT, NULL, false, 0, 0};
+	struct gallery g = {cat, output, STRBUF_INIT, NULL, false, 0, 0, {0}};
 	char *thumbs = xasprintf("%s/thumbs", output);
 	char *index = xasprintf("%s/index.html", output);
 	struct query_options qo = {SORT_CHARACTER, false, 0};
@@ -253,6 +301,7 @@ static int cmd_gallery(struct cli *cli, int argc, char **argv)
 		g.assets == 1 ? "" : "s");
 	if (write_file_atomic(index, g.html.buf, g.html.len) < 0)
 		goto out;
+	prune_thumbnails(thumbs, &g.written);
 	if (cli->json) {
 		cJSON *j = cJSON_CreateObject();
 		cJSON_AddStringToObject(j, "output", index);
@@ -264,6 +313,7 @@ static int cmd_gallery(struct cli *cli, int argc, char **argv)
 	rc = 0;
 out:
 	sb_release(&g.html);
+	strlist_clear(&g.written);
 	free(g.current);
 	free(thumbs);
 	free(index);

@@ -25,6 +25,16 @@ like "$html" "look:&lt;winter&gt;" "tags are shown"
 
 check "gallery of one character" troupe gallery kai -o kai-site
 is "$(ls kai-site/thumbs | wc -l | tr -d ' ')" 1 "only kai's image"
+# Writing another page into the same directory removes the thumbnails the
+# old page used and the new one does not; other files stay.
+echo "mine" >kai-site/thumbs/notes.txt
+cp kai-site/thumbs/*.jpg kai-site/thumbs/logo.jpg
+check "another page into the same directory" troupe gallery mei -o kai-site
+is "$(ls kai-site/thumbs | grep -c '^[0-9a-f]\{32\}\.jpg$')" 1 "only mei's thumbnail is left of troupe's"
+check "mei's is the one" grep -q "thumbs/$(troupe query character:mei --json | sed -n 's/.*"hash":"\([0-9a-f]*\)".*/\1/p').jpg" kai-site/index.html
+check "the user's files stay" test -f kai-site/thumbs/notes.txt -a -f kai-site/thumbs/logo.jpg
+check "parent directories are made" troupe gallery kai -o deep/er/site
+check "the page is there" test -f deep/er/site/index.html
 fails_with 65 "no images match" "gallery of nothing" troupe gallery 'role:location' -o empty
 check "nothing written for nothing" test ! -e empty
 fails_with 64 "no output directory" "gallery without -o" troupe gallery

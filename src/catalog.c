@@ -1121,7 +1121,8 @@ int catalog_asset_resolve(struct catalog *cat, const char *ref, int64_t *id)
 		/* Eight or more decimal digits may be either: an id as large as
 		 * that and a hash prefix of only decimal digits are both rare,
 		 * and when both match the user is asked to say which. */
-		if (digits == len && len <= 18)
+		/* A leading zero is no way to write an id; "#0012" still is. */
+		if (digits == len && len <= 18 && ref[0] != '0')
 			by_id = resolve_id(cat, ref, ref, &id_match);
 		if (by_id >= 0)
 			by_hash = resolve_prefix(cat, ref, ref, &hash_match);

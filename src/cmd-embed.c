@@ -267,9 +267,7 @@ static int cmd_embed(struct cli *cli, int argc, char **argv)
 			goto out;
 		int erc = embed_image(p, d.path, d.format, &v, &dim);
 		derivative_clear(&d);
-		if (erc < 0) {
-			if (error_code() != EX_DATAERR)
-				goto out;
+		if (erc == EMBED_NOTHING) {
 			warn("asset %lld: %s", (long long)t.ids[i], error_message());
 			/* Remembered, so the next run does not send it again. */
 			if (catalog_embedding_missed(cat, t.ids[i], a.model, error_message()) < 0)
@@ -277,6 +275,8 @@ static int cmd_embed(struct cli *cli, int argc, char **argv)
 			nothing++;
 			continue;
 		}
+		if (erc < 0)
+			goto out;
 		erc = catalog_embedding_put(cat, t.ids[i], a.model, v, dim);
 		free(v);
 		if (erc < 0)

@@ -93,13 +93,28 @@ int embed_image(const struct profile *p, const char *path, const char *format, f
 		free(encoded);
 		cJSON *item = cJSON_Parse(filled.buf);
 		sb_release(&filled);
-		int set = p->refs_array ? 0 : jp_set(doc, p->refs_pointer, item);
-		if (p->refs_array) {
-			if (!cJSON_IsArray(jp_get(doc, p->refs_pointer)))
-				jp_set(doc, p->refs_pointer, cJSON_CreateArray());
-			cJSON_AddItemToArray(jp_get(doc, p->refs_pointer), item);
+		int set = 0;
+		if (!item) {
+			set = error_set(EX_CONFIG, "profile %s: its reference item is not JSON once filled",
+					p->name);
+		} else if (!p->refs_array) {
+			set = jp_set(doc, p->refs_pointer, item);
+		} else {
+			cJSON *list = jp_get(doc, p->refs_pointer);
+			if (!cJSON_IsArray(list)) {
+				set = jp_set(doc, p->refs_pointer, cJSON_CreateArray());
+				list = set < 0 ? NULL : jp_get(doc, p->refs_pointer);
+			}
+			if (list)
+				cJSON_AddItemToArray(list, item);
+			else
+				cJSON_Delete(item);
 		}
 		if (set < 0) {
+			/* The request is the profile's own: its pointer is at fault. */
+			char *why = xstrdup(error_message());
+			error_set(EX_CONFIG, "profile %s: %s", p->name, why);
+			free(why);
 			cJSON_Delete(doc);
 			goto out;
 		}
@@ -116,6 +131,7 @@ int embed_image(const struct profile *p, const char *path, const char *format, f
 	if (p->nothing_status && resp.status == p->nothing_status) {
 		error_set(EX_DATAERR, "%s in the image", p->nothing_error);
 		http_response_clear(&resp);
+		rc = EMBED_NOTHING;
 		goto out;
 	}
 	if (resp.status < 200 || resp.status > 299) {

@@ -10,8 +10,10 @@
 
 /* Sends the image file at path (of the given format: jpeg, png, webp) and
  * returns the vector the answer holds (the caller frees it). An answer the
- * profile marks as "nothing to embed" (no face) is EX_DATAERR with its
- * name, e.g. "no face in the image". */
+ * profile marks as "nothing to embed" (no face) returns EMBED_NOTHING with
+ * an EX_DATAERR error naming it, e.g. "no face in the image"; any other
+ * failure returns -1. */
+enum { EMBED_NOTHING = -2 };
 int embed_image(const struct profile *p, const char *path, const char *format, float **vector,
 		uint32_t *dim);
 

@@ -22,6 +22,8 @@ fails_with 64 "'#' must be followed by an asset id" "'#' and no digits" troupe s
 fails_with 64 "'#' must be followed by an asset id" "'#' and hex" troupe show '#1a'
 fails_with 66 "#99: no such asset" "'#' and an unknown id" troupe show '#99'
 fails_with 64 "not an asset id or a hash prefix" "seven hex digits" troupe show 1234abc
+fails_with 66 "00000001: no such asset" "eight digits with a leading zero are only a hash prefix" \
+	troupe show 00000001
 # Eight or more decimal digits: an id or a hash prefix, whichever exists,
 # and an error that names both when both do. Asset 2's id is moved to
 # 12345678 and asset 1's hash is made to start with those digits.

@@ -168,6 +168,10 @@ static int cmd_inject(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	cat = catalog_open(cli->store_dir);
+	/* Into a pipe the request goes through json_write, which encodes the
+	 * base64 payloads as it writes them. */
+	bool to_terminal = isatty(STDOUT_FILENO);
+	a.inject.stream_base64 = !to_terminal;
 	if (!cat || !(p = profile_load(a.profile, catalog_root(cat))) ||
 	    request_input(&a, &input, &is_json) < 0 ||
 	    inject_run(cat, p, sb_str(&input), is_json, &a.inject, &in) < 0)
@@ -183,13 +187,14 @@ static int cmd_inject(struct cli *cli, int argc, char **argv)
 		} else {
 			puts(in.text);
 		}
-	} else if (isatty(STDOUT_FILENO)) {
+	} else if (to_terminal) {
 		json_print(cJSON_Duplicate(in.request, 1));
 	} else {
 		/* For a pipe: compact, and without copying megabytes of base64. */
 		static char outbuf[1 << 20];
 		setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
-		json_write(stdout, in.request);
+		if (json_write(stdout, in.request) < 0)
+			goto out;
 		fputc('\n', stdout);
 	}
 	rc = 0;

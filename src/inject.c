@@ -307,8 +307,13 @@ out:
 }
 
 static int encode_ref(const struct profile *p, struct injected_ref *r,
-		      const struct strlist *auth_headers)
+		      const struct strlist *auth_headers, bool stream)
 {
+	if (stream && p->encoding == ENC_BASE64) {
+		r->encoded = json_base64_file(r->derived.path);
+		r->streamed = true;
+		return 0;
+	}
 	switch (p->encoding) {
 	case ENC_URL: {
 		const char *base = getenv(p->url_base_env);
@@ -362,16 +367,26 @@ static cJSON *fill_template(const cJSON *tmpl, const struct injected_ref *r, con
 		if (r->numeric && strcmp(tmpl->valuestring, "{ref}") == 0)
 			return cJSON_CreateNumber(strtod(r->encoded, NULL));
 		/* A payload of megabytes is referenced, not copied: the request is
-		 * always freed before the references (injection_clear). */
-		if (strcmp(tmpl->valuestring, "{ref}") == 0)
-			return cJSON_CreateStringReference(r->encoded);
+		 * always freed before the references (injection_clear). A
+		 * streamed one is a raw item that json_write encodes. */
+		if (strcmp(tmpl->valuestring, "{ref}") == 0) {
+			cJSON *item = cJSON_CreateStringReference(r->encoded);
+			if (item && r->streamed)
+				item->type = cJSON_Raw | cJSON_IsReference;
+			return item;
+		}
+		/* Inside a longer string the payload is needed as text now. */
+		char *text = r->streamed ? encode_file(r->derived.path) : NULL;
+		if (r->streamed && !text)
+			return NULL;
+		const char *payload = r->streamed ? text : r->encoded;
 		struct strbuf sb = STRBUF_INIT;
 		char number[24];
 		snprintf(number, sizeof(number), "%zu", index);
 		static const char *const keys[] = {"{ref}",  "{tag}",  "{name}",
 						   "{slug}", "{mime}", "{index}"};
 		const char *values[] = {
-		    r->encoded, r->tag, name, r->slug ? r->slug : "", mime_of(r->derived.format),
+		    payload, r->tag, name, r->slug ? r->slug : "", mime_of(r->derived.format),
 		    number};
 		for (const char *s = tmpl->valuestring; *s;) {
 			size_t k = 0;
@@ -386,6 +401,7 @@ static cJSON *fill_template(const cJSON *tmpl, const struct injected_ref *r, con
 		}
 		cJSON *out = cJSON_CreateString(sb_str(&sb));
 		sb_release(&sb);
+		free(text);
 		return out;
 	}
 	if (cJSON_IsArray(tmpl) || cJSON_IsObject(tmpl)) {
@@ -600,7 +616,8 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 			 : !strcmp(p->tag_style, "word")	    ? word_tag(r->slug)
 								    : xstrdup(r->slug);
 		if (catalog_derive(cat, ids[i], &p->limits, &r->derived) < 0 ||
-		    encode_ref(p, r, &auth) < 0) {
+		    encode_ref(p, r, &auth,
+			       o->stream_base64 && p->output == PROFILE_JSON && !p->multipart) < 0) {
 			free(ids);
 			strlist_clear(&owner);
 			goto out;
@@ -767,24 +784,30 @@ char *inject_redacted(const struct injection *in)
 	stack[depth++] = in->request;
 	while (depth) {
 		cJSON *item = stack[--depth];
-		if (cJSON_IsString(item)) {
+		if (cJSON_IsString(item) || cJSON_IsRaw(item)) {
 			/* Most payloads are the reference's own string (see
-			 * fill_template): found by address, not by reading it. */
+			 * fill_template): found by address, not by reading it;
+			 * a streamed one (a raw marker) only so. */
 			size_t i = 0;
 			while (i < in->nrefs && item->valuestring != in->refs[i].encoded)
 				i++;
 			size_t len = i < in->nrefs ? 0 : strlen(item->valuestring);
 			for (i = i < in->nrefs ? i : 0; i < in->nrefs; i++) {
-				if (lens[i] <= 64 ||
-				    (item->valuestring != in->refs[i].encoded &&
-				     (lens[i] != len ||
-				      memcmp(item->valuestring, in->refs[i].encoded, len) != 0)))
+				bool same = item->valuestring == in->refs[i].encoded;
+				bool payload =
+				    in->refs[i].streamed
+					? same
+					: lens[i] > 64 &&
+					      (same || (lens[i] == len &&
+							memcmp(item->valuestring, in->refs[i].encoded,
+							       len) == 0));
+				if (!payload)
 					continue;
 				swaps = xrealloc(swaps, (nswaps + 1) * sizeof(*swaps));
 				swaps[nswaps++] =
 				    (struct swap){item, item->valuestring, item->type};
 				item->valuestring = xasprintf("blob:%s", in->refs[i].derived.hash);
-				item->type &= ~cJSON_IsReference;
+				item->type = cJSON_String | (item->type & cJSON_StringIsConst);
 				break;
 			}
 		} else {

@@ -11,6 +11,11 @@
 struct inject_options {
 	const char *ref_query; /* --ref: use these assets instead of the rule */
 	const char *aspect;    /* --aspect: set where the profile puts it */
+	/* base64 payloads of a JSON request as json_base64_file() markers in
+	 * raw items, for json_write() to encode while it writes: a warm
+	 * injection then holds no payload in memory. Only for a request that
+	 * goes to json_write(), never one sent by troupe itself. */
+	bool stream_base64;
 };
 
 struct injected_ref {
@@ -20,6 +25,7 @@ struct injected_ref {
 	struct derivative derived;
 	char *encoded; /* what went into the request (URL, base64, path, id) */
 	bool numeric;  /* an upload id the service gave as a number */
+	bool streamed; /* encoded is a json_base64_file() marker */
 };
 
 struct injection {

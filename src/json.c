@@ -4,11 +4,16 @@
 #include "json.h"
 #include "util.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* The next reference token of a pointer, unescaped (~1 is '/', ~0 '~'). */
 static char *next_token(const char **p)
@@ -346,10 +351,11 @@ static const char b64_alphabet[] =
 static const char b64_pairs[4096][2] = {B64ROW8(0),  B64ROW8(8),  B64ROW8(16), B64ROW8(24),
 					B64ROW8(32), B64ROW8(40), B64ROW8(48), B64ROW8(56)};
 
-char *base64_encode(const void *data, size_t len)
+/* Encodes len bytes into out (4 * ((len + 2) / 3) characters, no NUL);
+ * returns the number of characters written. */
+static size_t base64_into(char *out, const unsigned char *in, size_t len)
 {
-	const unsigned char *in = data;
-	char *out = xmalloc(4 * ((len + 2) / 3) + 1), *o = out;
+	char *o = out;
 	size_t i = 0;
 	for (; i + 2 < len; i += 3) {
 		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
@@ -364,8 +370,65 @@ char *base64_encode(const void *data, size_t len)
 		*o++ = i + 1 < len ? b64_alphabet[(v >> 6) & 63] : '=';
 		*o++ = '=';
 	}
-	*o = '\0';
+	return (size_t)(o - out);
+}
+
+char *base64_encode(const void *data, size_t len)
+{
+	char *out = xmalloc(4 * ((len + 2) / 3) + 1);
+	out[base64_into(out, data, len)] = '\0';
 	return out;
+}
+
+/* Markers start with a control character, which no JSON text and no
+ * string troupe builds can hold unescaped. */
+static const char b64_file_marker[] = "\001troupe-base64-file:";
+
+char *json_base64_file(const char *path)
+{
+	return xasprintf("%s%s", b64_file_marker, path);
+}
+
+bool json_is_base64_file(const char *s)
+{
+	return s && strncmp(s, b64_file_marker, sizeof(b64_file_marker) - 1) == 0;
+}
+
+/* Writes the quoted base64 of the file's bytes, a chunk at a time. */
+static int write_base64_file(FILE *out, const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		return error_set(EX_IOERR, "%s: cannot read: %s", path, strerror(e));
+	}
+	const unsigned char *map = NULL;
+	size_t size = (size_t)st.st_size;
+	if (size) {
+		map = mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+		if (map == MAP_FAILED) {
+			int e = errno;
+			close(fd);
+			return error_set(EX_IOERR, "%s: cannot read: %s", path, strerror(e));
+		}
+	}
+	close(fd);
+	/* 48 KiB of bytes make 64 KiB of text: whole groups of three, so
+	 * only the last chunk pads. */
+	enum { CHUNK = 3 * 16384 };
+	char text[4 * (CHUNK / 3)];
+	fputc('"', out);
+	for (size_t at = 0; at < size; at += CHUNK) {
+		size_t n = size - at < CHUNK ? size - at : CHUNK;
+		fwrite(text, 1, base64_into(text, map + at, n), out);
+	}
+	fputc('"', out);
+	if (map)
+		munmap((void *)map, size);
+	return 0;
 }
 
 /* Bytes a JSON string must escape: controls, '"' and '\\'; the NUL ends
@@ -430,8 +493,10 @@ static void write_string(FILE *out, const char *s)
 	fputc('"', out);
 }
 
-void json_write(FILE *out, const cJSON *item)
+int json_write(FILE *out, const cJSON *item)
 {
+	if (cJSON_IsRaw(item) && json_is_base64_file(item->valuestring))
+		return write_base64_file(out, item->valuestring + sizeof(b64_file_marker) - 1);
 	if (cJSON_IsString(item)) {
 		write_string(out, item->valuestring);
 	} else if (cJSON_IsArray(item) || cJSON_IsObject(item)) {
@@ -448,7 +513,8 @@ void json_write(FILE *out, const cJSON *item)
 				write_string(out, child->string);
 				fputc(':', out);
 			}
-			json_write(out, child);
+			if (json_write(out, child) < 0)
+				return -1;
 		}
 		fputc(object ? '}' : ']', out);
 	} else {
@@ -456,4 +522,5 @@ void json_write(FILE *out, const cJSON *item)
 		fputs(text ? text : "null", out);
 		free(text);
 	}
+	return 0;
 }

@@ -5,6 +5,7 @@
 #define TROUPE_JSON_H
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -33,8 +34,16 @@ int jp_count(cJSON *root, const char *pointer);
 int jp_check(const char *what, const char *pointer);
 
 /* Writes item as compact JSON to out without building the text in
- * memory first (an injected request can be megabytes of base64). */
-void json_write(FILE *out, const cJSON *item);
+ * memory first (an injected request can be megabytes of base64). A raw
+ * item holding a json_base64_file() marker is written as the quoted
+ * base64 of that file's bytes, encoded as it is written. -1 with an
+ * error when such a file cannot be read (part of the JSON may be out). */
+int json_write(FILE *out, const cJSON *item);
+/* The marker for the base64 of the file at path, to be the text of a raw
+ * item (type cJSON_Raw) that json_write streams; the caller frees it. */
+char *json_base64_file(const char *path);
+/* Whether s is such a marker. */
+bool json_is_base64_file(const char *s);
 
 /* Standard base64 with padding; the caller frees the result. */
 char *base64_encode(const void *data, size_t len);

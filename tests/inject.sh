@@ -219,6 +219,7 @@ is "$(sqlite3 .troupe/troupe.db 'SELECT count(*) FROM derivatives')" "$derived" 
 is "$(req 'd["image"]')" "$first" "and sends the same bytes"
 
 check "log after a data-URI injection" inject --profile runway-gen4-image "$prompt"
+cp "$scratch/.req" "$scratch/runway.req"
 troupe log --json --limit 1 >log.json
 like "$(jsonv log.json 'd[0]["request"]["referenceImages"][0]["uri"]')" "^blob:$hex$" \
 	"the logged request has blob:HASH instead of the data URI"
@@ -232,6 +233,23 @@ check "log after a raw base64 injection" inject --profile kling-image "$prompt"
 like "$(last_log 'd[0]["request"]["image"]')" "^blob:$hex$" "raw base64 is replaced too"
 check "no base64 payload is kept in the index" \
 	sh -c '! sqlite3 .troupe/troupe.db "SELECT request FROM requests" | grep -q "/9j/"'
+# Into a pipe the payload is encoded while it is written: it must be the
+# base64 of exactly the derivative the log names, byte for byte.
+sent=$(last_log 'd[0]["request"]["image"][5:]')
+check "the streamed payload is the derivative's bytes" python3 -c '
+import base64, json, sys
+d = json.load(open(sys.argv[1]))
+blob = open(sys.argv[2], "rb").read()
+sys.exit(0 if base64.b64decode(d["image"], validate=True) == blob else 1)' \
+	"$scratch/.req" ".troupe/objects/$(echo "$sent" | cut -c1-2)/$(echo "$sent" | cut -c3-)"
+check "and a data URI's too" python3 -c '
+import base64, json, sys
+d = json.load(open(sys.argv[1]))
+uri = d["referenceImages"][0]["uri"]
+assert uri.startswith("data:image/jpeg;base64,")
+blob = open(sys.argv[2], "rb").read()
+sys.exit(0 if base64.b64decode(uri[23:], validate=True) == blob else 1)' \
+	"$scratch/runway.req" ".troupe/objects/$(echo "$blob" | cut -c1-2)/$(echo "$blob" | cut -c3-)"
 
 # ---- bad input: a clear error and a store left as it was ----
 

@@ -91,5 +91,12 @@ fails_with 65 "-: not an image \\(empty file\\)" "nothing on standard input" \
 fails_with 64 "-: standard input can be added only once" "'-' twice" \
 	sh -c '"$TROUPE" add ren - - <piped.png'
 check "no temporary file is left behind" sh -c '! ls "${TMPDIR:-/tmp}" | grep -q "^troupe-stdin-"'
+# A terminal on standard input (script(1) makes one) is refused rather than
+# waited on; under script the message comes out on its standard output.
+if command -v script >/dev/null; then
+	script -qec "\"$TROUPE\" add ren -" /dev/null >tty.out 2>&1 </dev/null
+	is "$?" 64 "a terminal on standard input is refused"
+	like "$(cat tty.out)" "troupe: add: -: standard input is a terminal" "saying so"
+fi
 
 done_testing

@@ -1,5 +1,5 @@
 -- The first schema of the troupe index. Every blob row names a file under
--- objects/ that was fsynced and renamed into place before the row committed.
+-- objects/ that was fsynced and linked into place before the row committed.
 
 CREATE TABLE blobs (
 	id      INTEGER PRIMARY KEY,

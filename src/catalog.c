@@ -601,6 +601,7 @@ struct add_item {
 /* The image work for one file, done ahead by catalog_add_prepare. */
 struct prepared {
 	const char *path; /* borrowed from the caller */
+	bool known;	  /* its bytes are stored with a thumbnail: no decode */
 	int rc;
 	int code;
 	char *error;
@@ -659,13 +660,13 @@ struct add_batch *catalog_add_begin(struct catalog *cat, const char *slug, const
 /* 1 when the blob with this hash already has a thumbnail row. */
 static int blob_has_thumbnail(struct catalog *cat, const char *hash)
 {
-	sqlite3_stmt *stmt = db_prepare(cat->db, "SELECT 1 FROM blobs b JOIN thumbnails t ON "
-						 "t.blob_id = b.id WHERE b.hash = ?1");
+	sqlite3_stmt *stmt = stmt_get(cat, "SELECT 1 FROM blobs b JOIN thumbnails t ON "
+					   "t.blob_id = b.id WHERE b.hash = ?1");
 	if (!stmt)
 		return -1;
 	sqlite3_bind_text(stmt, 1, hash, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(stmt);
-	sqlite3_finalize(stmt);
+	stmt_put(cat, stmt);
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : db_error(cat->db, "thumbnail");
 }
 
@@ -687,7 +688,7 @@ static int stage_thumbnail(struct store *st, const char *path, struct store_stag
 static void prepare_one(struct prepared *p)
 {
 	p->rc = image_probe(p->path, &p->info);
-	if (p->rc == 0)
+	if (p->rc == 0 && !p->known)
 		p->rc = image_thumbnail(p->path, IMAGE_THUMB_SIDE, &p->thumb, &p->phash);
 	if (p->rc < 0) {
 		p->code = error_code();
@@ -726,6 +727,17 @@ void catalog_add_prepare(struct add_batch *b, char *const *paths, size_t n,
 	b->cursor = 0;
 	for (size_t i = 0; i < n; i++)
 		b->prep[i].path = paths[i];
+	/* Bytes already stored with a thumbnail are not decoded again (adding
+	 * a folder anew after a few files joined it); hashing is a small part
+	 * of a decode, and a store with no thumbnail yet skips even that. */
+	sqlite3_stmt *any = stmt_get(b->cat, "SELECT 1 FROM thumbnails LIMIT 1");
+	bool some = any && sqlite3_step(any) == SQLITE_ROW;
+	stmt_put(b->cat, any);
+	for (size_t i = 0; some && i < n; i++) {
+		char hex[STORE_HASH_HEX + 1];
+		b->prep[i].known = store_hash_file(paths[i], hex) == 0 &&
+				   blob_has_thumbnail(b->cat, hex) == 1;
+	}
 	/* The first file on this thread: it loads the image module and starts
 	 * libvips, which must happen once, before any worker runs. */
 	prepare_one(&b->prep[0]);
@@ -775,7 +787,7 @@ int catalog_add_file(struct add_batch *b, const char *path)
 		store_staged_discard(&item.staged);
 		return -1;
 	}
-	if (!has && ready) {
+	if (!has && ready && !ready->known) {
 		if (store_stage_buffer(b->cat->store, ready->thumb.data, ready->thumb.len,
 				       &item.thumb) < 0) {
 			store_staged_discard(&item.staged);

@@ -322,7 +322,10 @@ static int stage_finish(struct store *st, int fd, struct store_staged *out, int 
 		rc = error_set(EX_IOERR, "%s: %s", out->tmp_path, strerror(errno));
 	if (rc == 0)
 		rc = settle_existing(st, fd, out);
-	close(fd);
+	/* A write error the file system defers to close is still an error. */
+	if (close(fd) < 0 && rc == 0)
+		rc = error_set(EX_IOERR, "%s: %s", out->tmp_path ? out->tmp_path : "blob",
+			       strerror(errno));
 	if (rc < 0)
 		store_staged_discard(out);
 	return rc;
@@ -399,10 +402,12 @@ static int cmp_str(const void *a, const void *b)
 
 int store_publish(struct store *st, struct store_staged *staged, size_t n)
 {
-	size_t pending = 0;
-	for (size_t i = 0; i < n; i++)
+	size_t pending = 0, named = 0;
+	for (size_t i = 0; i < n; i++) {
 		pending += staged[i].tmp_path != NULL;
-	if (!pending)
+		named += staged[i].tmp_path != NULL || staged[i].present;
+	}
+	if (!named)
 		return 0;
 
 	/* A few blobs are fsynced one by one; a batch gets one syncfs, which
@@ -412,13 +417,16 @@ int store_publish(struct store *st, struct store_staged *staged, size_t n)
 	char *tmpdir = xasprintf("%s/tmp", st->root);
 	int tfd = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int rc = -1;
-	char **dirs = xcalloc(pending, sizeof(char *));
+	char **dirs = xcalloc(named, sizeof(char *));
 	size_t ndirs = 0;
 	if (tfd < 0) {
 		error_set(EX_IOERR, "%s: %s", tmpdir, strerror(errno));
 		goto out;
 	}
-	if (pending > STORE_SYNCFS_BATCH) {
+	if (!pending) {
+		/* Every blob was already there: nothing to write, but the
+		 * directory entries are synced below all the same. */
+	} else if (pending > STORE_SYNCFS_BATCH) {
 		if (syncfs(tfd) < 0) {
 			error_set(EX_IOERR, "sync %s: %s", tmpdir, strerror(errno));
 			goto out;
@@ -437,15 +445,19 @@ int store_publish(struct store *st, struct store_staged *staged, size_t n)
 			close(fd);
 		}
 	}
-	bool new_fanout = false;
 	for (size_t i = 0; i < n; i++) {
 		struct store_staged *s = &staged[i];
+		/* A blob found in place may have been linked by a process that
+		 * has not synced its directory yet (or died before it did):
+		 * its directory is synced here too before a row names it. */
+		if (s->present && !s->tmp_path) {
+			dirs[ndirs++] = xasprintf("%s/objects/%.2s", st->root, s->hash);
+			continue;
+		}
 		if (!s->tmp_path)
 			continue;
 		char *dir = xasprintf("%s/objects/%.2s", st->root, s->hash);
-		if (mkdir(dir, 0755) == 0)
-			new_fanout = true;
-		else if (errno != EEXIST) {
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
 			error_set(EX_CANTCREAT, "%s: %s", dir, strerror(errno));
 			free(dir);
 			goto out;
@@ -487,7 +499,9 @@ int store_publish(struct store *st, struct store_staged *staged, size_t n)
 		if (fsync_path(dirs[i]) < 0)
 			goto out;
 	}
-	if (new_fanout) {
+	/* And objects/ itself, whoever made the fan-out directory: the
+	 * process whose mkdir did may not have synced it yet. */
+	if (ndirs) {
 		char *objects = xasprintf("%s/objects", st->root);
 		int r = fsync_path(objects);
 		free(objects);

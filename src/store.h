@@ -1,7 +1,8 @@
 /* store: blobs named by the XXH3-128 of their bytes, under
  * objects/xx/<30 hex>. It is the only room that knows where a blob lives
- * on disk. A blob is staged in tmp/, then published by fsync and rename;
- * nothing in objects/ is ever written in place. */
+ * on disk. A blob is staged in tmp/, then published by fsync and link()
+ * (never over an existing file); nothing in objects/ is ever written in
+ * place. */
 #ifndef TROUPE_STORE_H
 #define TROUPE_STORE_H
 

@@ -147,6 +147,17 @@ static void print_added(struct cli *cli, struct catalog *cat, struct add_batch *
 	}
 }
 
+/* Removes the file standard input was copied to, and its directory. */
+static void stdin_done(char *path)
+{
+	if (!path)
+		return;
+	unlink(path);
+	*strrchr(path, '/') = '\0';
+	rmdir(path);
+	free(path);
+}
+
 /* "-": standard input, read whole into a file of its own (libvips and
  * the store both want a file), named "stdin" so that is the source the
  * index records. The caller removes it with stdin_done(). */
@@ -177,23 +188,10 @@ static char *stdin_to_file(void)
 		error_set(EX_IOERR, "-: cannot read standard input: %s", strerror(errno));
 		if (fd >= 0)
 			close(fd);
-		unlink(path);
-		*strrchr(path, '/') = '\0';
-		rmdir(path);
-		free(path);
+		stdin_done(path);
 		return NULL;
 	}
 	return path;
-}
-
-static void stdin_done(char *path)
-{
-	if (!path)
-		return;
-	unlink(path);
-	*strrchr(path, '/') = '\0';
-	rmdir(path);
-	free(path);
 }
 
 /* An error about the file standard input was copied to names "-". */

@@ -11,7 +11,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -202,37 +201,6 @@ static const char *ext_of(const char *format)
 	return !strcmp(format, "png") ? "png" : !strcmp(format, "webp") ? "webp" : "jpg";
 }
 
-/* The file's bytes as base64, read through a mapping: the derivative is
- * in the page cache after its first use, so nothing is copied but the
- * encoding itself. */
-static char *encode_file(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		error_set(EX_IOERR, "%s: cannot read: %s", path, strerror(errno));
-		return NULL;
-	}
-	struct stat st;
-	if (fstat(fd, &st) < 0) {
-		error_set(EX_IOERR, "%s: cannot read: %s", path, strerror(errno));
-		close(fd);
-		return NULL;
-	}
-	if (st.st_size == 0) {
-		close(fd);
-		return xstrdup("");
-	}
-	void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-	close(fd);
-	if (map == MAP_FAILED) {
-		error_set(EX_IOERR, "%s: cannot read: %s", path, strerror(errno));
-		return NULL;
-	}
-	char *b64 = base64_encode(map, (size_t)st.st_size);
-	munmap(map, (size_t)st.st_size);
-	return b64;
-}
-
 static char *base_url(const struct profile *p)
 {
 	const char *env = p->base_url_env ? getenv(p->base_url_env) : NULL;
@@ -332,7 +300,7 @@ static int encode_ref(const struct profile *p, struct injected_ref *r,
 	}
 	case ENC_BASE64:
 	case ENC_DATA_URI: {
-		char *b64 = encode_file(r->derived.path);
+		char *b64 = base64_encode_file(r->derived.path);
 		if (!b64)
 			return -1;
 		if (p->encoding == ENC_BASE64) {
@@ -376,7 +344,7 @@ static cJSON *fill_template(const cJSON *tmpl, const struct injected_ref *r, con
 			return item;
 		}
 		/* Inside a longer string the payload is needed as text now. */
-		char *text = r->streamed ? encode_file(r->derived.path) : NULL;
+		char *text = r->streamed ? base64_encode_file(r->derived.path) : NULL;
 		if (r->streamed && !text)
 			return NULL;
 		const char *payload = r->streamed ? text : r->encoded;

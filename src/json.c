@@ -394,9 +394,12 @@ bool json_is_base64_file(const char *s)
 	return s && strncmp(s, b64_file_marker, sizeof(b64_file_marker) - 1) == 0;
 }
 
-/* Writes the quoted base64 of the file's bytes, a chunk at a time. */
-static int write_base64_file(FILE *out, const char *path)
+/* Maps the whole file read-only (*map NULL for an empty one); unmap
+ * with munmap(*map, *size) when *map is not NULL. */
+static int map_file(const char *path, const unsigned char **map, size_t *size)
 {
+	*map = NULL;
+	*size = 0;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) < 0) {
@@ -405,17 +408,39 @@ static int write_base64_file(FILE *out, const char *path)
 			close(fd);
 		return error_set(EX_IOERR, "%s: cannot read: %s", path, strerror(e));
 	}
-	const unsigned char *map = NULL;
-	size_t size = (size_t)st.st_size;
-	if (size) {
-		map = mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-		if (map == MAP_FAILED) {
+	*size = (size_t)st.st_size;
+	if (*size) {
+		void *m = mmap(NULL, *size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+		if (m == MAP_FAILED) {
 			int e = errno;
 			close(fd);
 			return error_set(EX_IOERR, "%s: cannot read: %s", path, strerror(e));
 		}
+		*map = m;
 	}
 	close(fd);
+	return 0;
+}
+
+char *base64_encode_file(const char *path)
+{
+	const unsigned char *map;
+	size_t size;
+	if (map_file(path, &map, &size) < 0)
+		return NULL;
+	char *b64 = base64_encode(map, size);
+	if (map)
+		munmap((void *)map, size);
+	return b64;
+}
+
+/* Writes the quoted base64 of the file's bytes, a chunk at a time. */
+static int write_base64_file(FILE *out, const char *path)
+{
+	const unsigned char *map;
+	size_t size;
+	if (map_file(path, &map, &size) < 0)
+		return -1;
 	/* 48 KiB of bytes make 64 KiB of text: whole groups of three, so
 	 * only the last chunk pads. */
 	enum { CHUNK = 3 * 16384 };

@@ -47,5 +47,8 @@ bool json_is_base64_file(const char *s);
 
 /* Standard base64 with padding; the caller frees the result. */
 char *base64_encode(const void *data, size_t len);
+/* The same of a file's bytes, read through a memory map; NULL with an
+ * error naming the file when it cannot be read. */
+char *base64_encode_file(const char *path);
 
 #endif

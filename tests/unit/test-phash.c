@@ -55,7 +55,7 @@ int main(void)
 	   phash_distance(r, hash_of(blob)));
 	ok(phash_distance(0, UINT64_MAX) == 64, "distance counts all 64 bits");
 
-	char dir[] = "/tmp/troupe-phash-XXXXXX";
+	char *dir = temp_template("phash");
 	ok(mkdtemp(dir) != NULL, "temporary directory");
 	char *path = xasprintf("%s/phash.idx", dir);
 	uint64_t gen;
@@ -96,6 +96,7 @@ int main(void)
 	   "a short file is not trusted");
 	unlink(path);
 	rmdir(dir);
+	free(dir);
 	free(path);
 	return tap_done();
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <errno.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -80,14 +81,16 @@ static int get_int(struct loader *l, cJSON *obj, const char *prefix, const char 
 	snprintf(field, sizeof(field), "%s%s", prefix, name);
 	if (!item)
 		return dflt;
-	if (!cJSON_IsNumber(item) || item->valuedouble != (double)(int)item->valuedouble ||
-	    item->valueint < min || item->valueint > max) {
+	/* The range is checked on the double: converting a number out of
+	 * int's range (1e100) is undefined behaviour. */
+	if (!cJSON_IsNumber(item) || !(item->valuedouble >= min && item->valuedouble <= max) ||
+	    item->valuedouble != floor(item->valuedouble)) {
 		char why[96];
 		snprintf(why, sizeof(why), "must be a whole number from %d to %d", min, max);
 		bad(l, field, why);
 		return dflt;
 	}
-	return item->valueint;
+	return (int)item->valuedouble;
 }
 
 static bool get_bool(struct loader *l, cJSON *obj, const char *prefix, const char *name)
@@ -175,8 +178,9 @@ static void load_limits(struct loader *l, cJSON *limits, struct image_recipe *r)
 	r->quality = get_int(l, limits, "references.limits.", "quality", 0, 0, 100);
 	cJSON *bytes = member(limits, "max_bytes");
 	if (bytes) {
-		if (!cJSON_IsNumber(bytes) || bytes->valuedouble < 1)
-			bad(l, "references.limits.max_bytes", "must be a positive number of bytes");
+		if (!cJSON_IsNumber(bytes) || !(bytes->valuedouble >= 1 && bytes->valuedouble <= 1e12))
+			bad(l, "references.limits.max_bytes",
+			    "must be a number of bytes from 1 to 10^12");
 		else
 			r->max_bytes = (int64_t)bytes->valuedouble;
 	}
@@ -187,8 +191,8 @@ static void load_limits(struct loader *l, cJSON *limits, struct image_recipe *r)
 	if (aspect) {
 		cJSON *lo = cJSON_GetArrayItem(aspect, 0), *hi = cJSON_GetArrayItem(aspect, 1);
 		if (!cJSON_IsArray(aspect) || cJSON_GetArraySize(aspect) != 2 ||
-		    !cJSON_IsNumber(lo) || !cJSON_IsNumber(hi) || lo->valuedouble <= 0 ||
-		    hi->valuedouble < lo->valuedouble)
+		    !cJSON_IsNumber(lo) || !cJSON_IsNumber(hi) || !(lo->valuedouble > 0) ||
+		    !(hi->valuedouble >= lo->valuedouble) || !isfinite(hi->valuedouble))
 			bad(l, "references.limits.aspect",
 			    "must be [smallest, largest] width/height");
 		else {

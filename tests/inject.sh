@@ -279,6 +279,18 @@ fails_with 65 "renamed.json: name: \"other\" does not match the file name" \
 	env TROUPE_PROFILE_PATH="$PWD/bad-profiles:$TROUPE_PROFILE_PATH" "$TROUPE" inject --profile renamed "$prompt"
 fails_with 65 "broken.json: references.encoding" "profile validate names the field too" \
 	troupe profile validate bad-profiles/broken.json
+# Numbers beyond what a field can hold are refused, not converted (a
+# double out of int's range is undefined behaviour in C).
+for huge in 1e100 -1e100 2147483648 1.5; do
+	sed "s/\"max\": 3/\"max\": $huge/" "${TROUPE_PROFILE_PATH%%:*}/runway-gen4-image.json" \
+		>bad-profiles/huge.json
+	fails_with 65 "huge.json: references.max: must be a whole number" \
+		"a profile with references.max $huge is refused" troupe profile validate bad-profiles/huge.json
+done
+sed 's/"max_side": [0-9]*/"max_side": 1e100/' "${TROUPE_PROFILE_PATH%%:*}/kling-image.json" >bad-profiles/huge.json
+fails_with 65 "huge.json: references.limits.max_side: must be a whole number" \
+	"a profile with max_side 1e100 is refused" troupe profile validate bad-profiles/huge.json
+rm -f bad-profiles/huge.json
 cp "${TROUPE_PROFILE_PATH%%:*}/runway-gen4-image.json" bad-profiles/
 sed 's/"max": 3/"max": 1/' bad-profiles/runway-gen4-image.json >bad-profiles/r.json &&
 	mv bad-profiles/r.json bad-profiles/runway-gen4-image.json

@@ -21,9 +21,11 @@ static const struct cmd_entry *const commands[] = {
     &cmd_check_entry,	&cmd_calibrate_entry,
 };
 
+static const size_t command_count = sizeof(commands) / sizeof(commands[0]);
+
 const struct cmd_entry *cli_find_command(const char *name)
 {
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+	for (size_t i = 0; i < command_count; i++)
 		if (strcmp(commands[i]->name, name) == 0 ||
 		    (commands[i]->alias && strcmp(commands[i]->alias, name) == 0))
 			return commands[i];
@@ -36,7 +38,7 @@ static void print_usage(FILE *out)
 		     "troupe keeps AI-generated characters consistent: a content-addressed\n"
 		     "store of character sheets and references, queried by tag.\n\n"
 		     "commands:\n");
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+	for (size_t i = 0; i < command_count; i++)
 		fprintf(out, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
 	fprintf(out, "\n'troupe COMMAND --help' shows a command's options; troupe(1) has "
 		     "the rest.\n");
@@ -66,34 +68,35 @@ int main(int argc, char **argv)
 	mallopt(M_MMAP_THRESHOLD, 64 << 20);
 	mallopt(M_TRIM_THRESHOLD, 128 << 20);
 	struct cli cli = {0};
-	int i = 1;
+	enum { OPT_VERSION = 1 };
+	static const struct opt_spec top_specs[] = {
+	    {"version", 0, false, OPT_VERSION},
+	    {NULL, 0, false, 0},
+	};
 	/* Global options come before the command; the option parser of each
 	 * command also accepts them after it. */
-	for (; i < argc && argv[i][0] == '-'; i++) {
-		const char *a = argv[i];
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+	struct opts o;
+	const char *arg;
+	int id;
+	opts_init(&o, &cli, argc, argv, top_specs);
+	o.stop_at_positional = true;
+	while ((id = opts_next(&o, &arg)) != OPT_END && id != OPT_POSITIONAL) {
+		if (id == OPT_ERROR)
+			return finish(-1, NULL);
+		if (id == OPT_HELP) {
 			print_usage(stdout);
 			return EX_OK;
-		} else if (!strcmp(a, "--version")) {
+		}
+		if (id == OPT_VERSION) {
 			printf("troupe %s\n", PACKAGE_VERSION);
 			return EX_OK;
-		} else if (!strcmp(a, "--json")) {
-			cli.json = true;
-		} else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
-			cli.quiet = true;
-		} else if (!strcmp(a, "--store") && i + 1 < argc) {
-			cli.store_dir = argv[++i];
-		} else if (!strncmp(a, "--store=", 8)) {
-			cli.store_dir = a + 8;
-		} else {
-			error_set(EX_USAGE, "unknown option '%s' (see 'troupe --help')", a);
-			return finish(-1, NULL);
 		}
 	}
-	if (i >= argc) {
+	if (id == OPT_END) {
 		print_usage(stderr);
 		return EX_USAGE;
 	}
+	int i = o.i - 1;
 	const struct cmd_entry *cmd = cli_find_command(argv[i]);
 	if (!cmd) {
 		error_set(EX_USAGE, "'%s' is not a troupe command (see 'troupe --help')", argv[i]);

@@ -8,6 +8,8 @@
 #include "util.h"
 
 #include <malloc.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,8 +42,69 @@ static void print_usage(FILE *out)
 		     "commands:\n");
 	for (size_t i = 0; i < command_count; i++)
 		fprintf(out, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
-	fprintf(out, "\n'troupe COMMAND --help' shows a command's options; troupe(1) has "
-		     "the rest.\n");
+	fprintf(out, "\n'troupe help COMMAND' or 'troupe COMMAND --help' shows a command's "
+		     "options;\ntroupe(1) has the rest.\n");
+}
+
+/* Whether candidate is near enough to what the user typed to be named:
+ * one slip in a short word, two in a longer one (never the whole word),
+ * or a word of three letters or more that candidate starts with. Returns
+ * its distance, or SIZE_MAX. */
+static size_t nearness(const char *typed, const char *candidate)
+{
+	size_t len = strlen(typed), d = opts_distance(typed, candidate);
+	if (len >= 3 && strncmp(typed, candidate, len) == 0 && d > 1)
+		d = 1;
+	return d < len && d <= (len < 4 ? 1u : 2u) ? d : SIZE_MAX;
+}
+
+/* The error for a word that names no command, with the nearest names and
+ * aliases, as git suggests them; returns -1. */
+static int unknown_command(const char *typed)
+{
+	enum { MAX_NAMES = 2 * sizeof(commands) / sizeof(commands[0]) + 1 };
+	const char *names[MAX_NAMES];
+	bool alias[MAX_NAMES];
+	size_t distance[MAX_NAMES];
+	size_t n = 0, best = SIZE_MAX, count = 0;
+	alias[n] = false;
+	names[n++] = "help";
+	for (size_t i = 0; i < command_count; i++) {
+		alias[n] = false;
+		names[n++] = commands[i]->name;
+		if (commands[i]->alias) {
+			alias[n] = true;
+			names[n++] = commands[i]->alias;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		distance[i] = nearness(typed, names[i]);
+		if (distance[i] < best)
+			best = distance[i];
+	}
+	/* A command is named once: by its name when that is as near as its
+	 * alias, which follows it. */
+	for (size_t i = 0; i < n; i++)
+		if (alias[i] && distance[i - 1] == distance[i])
+			distance[i] = SIZE_MAX;
+	for (size_t i = 0; i < n; i++)
+		count += best != SIZE_MAX && distance[i] == best;
+	struct strbuf sb = STRBUF_INIT;
+	for (size_t i = 0, shown = 0; i < n && count; i++) {
+		if (distance[i] != best)
+			continue;
+		if (++shown == 1)
+			sb_adds(&sb, "; did you mean ");
+		else
+			sb_adds(&sb, shown == count ? " or " : ", ");
+		sb_addf(&sb, "'%s'", names[i]);
+	}
+	if (count)
+		sb_addc(&sb, '?');
+	error_set(EX_USAGE, "'%s' is not a troupe command (see 'troupe --help')%s", typed,
+		  sb_str(&sb));
+	sb_release(&sb);
+	return -1;
 }
 
 static int finish(int rc, const char *command)
@@ -97,11 +160,27 @@ int main(int argc, char **argv)
 		return EX_USAGE;
 	}
 	int i = o.i - 1;
-	const struct cmd_entry *cmd = cli_find_command(argv[i]);
-	if (!cmd) {
-		error_set(EX_USAGE, "'%s' is not a troupe command (see 'troupe --help')", argv[i]);
-		return finish(-1, NULL);
+	/* "troupe help COMMAND" is "troupe COMMAND --help", word for word. */
+	char help_flag[] = "--help";
+	char *help_argv[] = {NULL, help_flag, NULL};
+	if (strcmp(argv[i], "help") == 0) {
+		if (i + 1 >= argc || strcmp(argv[i + 1], "help") == 0) {
+			print_usage(stdout);
+			return finish(0, NULL);
+		}
+		if (i + 2 < argc) {
+			error_set(EX_USAGE,
+				  "help takes one command (usage: troupe help [COMMAND])");
+			return finish(-1, NULL);
+		}
+		help_argv[0] = argv[i + 1];
+		argv = help_argv;
+		argc = 2;
+		i = 0;
 	}
+	const struct cmd_entry *cmd = cli_find_command(argv[i]);
+	if (!cmd)
+		return finish(unknown_command(argv[i]), NULL);
 	cli.command = cmd->name;
 	int rc = cmd->exec(&cli, argc - i, argv + i);
 	int status = finish(rc, cli.command);

@@ -68,7 +68,8 @@ int cache_file_write(const char *path, const struct iovec *parts, size_t nparts)
  * /tmp when it is unset; the caller frees it. */
 char *temp_template(const char *what);
 
-/* Prints "troupe: warning: ..." on stderr; for skipped inputs. */
+/* Prints "troupe: warning: ..." on stderr, on a line of its own: a
+ * progress bar being drawn is cleared first and drawn again after. */
 void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 bool utf8_valid(const char *s, size_t len);
@@ -92,8 +93,9 @@ int parse_i64(const char *s, int64_t *out);
 /* Human size: "1.2 MB". */
 void format_bytes(uint64_t n, char out[32]);
 
-/* A progress bar on stderr, shown only when stderr is a terminal and the
- * work has more than a handful of items; all calls accept NULL. */
+/* A progress bar on stderr, shown only when stderr is a terminal (not
+ * TERM=dumb) and the work has more than a handful of items; all calls
+ * accept NULL. progress_free() erases it. */
 struct progress;
 struct progress *progress_new(const char *label, size_t total);
 void progress_step(struct progress *p, size_t done);

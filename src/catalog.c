@@ -77,24 +77,6 @@ const char *const catalog_roles[] = {"sheet",	  "face",      "turnaround", "expr
 				     "costume",	  "pose",      "prop",	     "location",
 				     "reference", "generated", NULL};
 
-/* Query fields own these namespaces; a tag cannot use them. */
-static const char *const reserved_namespaces[] = {"character", "role", "format", "hash", NULL};
-
-void strlist_push(struct strlist *l, const char *s)
-{
-	l->items = xrealloc(l->items, (l->n + 1) * sizeof(char *));
-	l->items[l->n++] = xstrdup(s);
-}
-
-void strlist_clear(struct strlist *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->items[i]);
-	free(l->items);
-	l->items = NULL;
-	l->n = 0;
-}
-
 static char *column_text(sqlite3_stmt *stmt, int i)
 {
 	const unsigned char *t = sqlite3_column_text(stmt, i);
@@ -175,7 +157,7 @@ static int tag_normalise(const char *in, char **ns, char **value)
 {
 	if (tag_parse(in, ns, value) < 0)
 		return -1;
-	for (const char *const *r = reserved_namespaces; *r; r++) {
+	for (const char *const *r = query_fields; *r; r++) {
 		if (strcmp(*ns, *r) == 0) {
 			error_set(EX_DATAERR, "tag '%s': the namespace '%s' is a query field", in,
 				  *r);
@@ -1280,33 +1262,6 @@ int catalog_asset_open(struct catalog *cat, int64_t id)
 
 /* ---- queries ---- */
 
-static const struct {
-	const char *name;
-	enum catalog_sort sort;
-	const char *sql;
-} sort_keys[] = {
-    {"id", SORT_ID, "a.id"},	      {"added", SORT_ADDED, "a.added"},
-    {"width", SORT_WIDTH, "a.width"}, {"height", SORT_HEIGHT, "a.height"},
-    {"bytes", SORT_BYTES, "b.bytes"}, {"character", SORT_CHARACTER, "c.slug IS NULL, c.slug"},
-    {"role", SORT_ROLE, "a.role"},
-};
-
-int catalog_sort_parse(const char *text, struct query_options *opts)
-{
-	opts->descending = text[0] == '-';
-	const char *key = text + (opts->descending || text[0] == '+');
-	for (size_t i = 0; i < sizeof(sort_keys) / sizeof(sort_keys[0]); i++) {
-		if (strcmp(key, sort_keys[i].name) == 0) {
-			opts->sort = sort_keys[i].sort;
-			return 0;
-		}
-	}
-	return error_set(EX_USAGE,
-			 "--sort %s: unknown key (id, added, width, height, bytes, "
-			 "character, role; '-' in front for descending)",
-			 text);
-}
-
 static void bind_query(sqlite3_stmt *stmt, const struct query *q)
 {
 	for (size_t i = 0; i < q->nparams; i++) {
@@ -1323,10 +1278,7 @@ int catalog_query(struct catalog *cat, const char *text, const struct query_opti
 	struct query *q = query_compile(text);
 	if (!q)
 		return -1;
-	const char *order = "a.id";
-	for (size_t i = 0; i < sizeof(sort_keys) / sizeof(sort_keys[0]); i++)
-		if (sort_keys[i].sort == opts->sort)
-			order = sort_keys[i].sql;
+	const char *order = query_sort_sql(opts->sort);
 	const char *dir = opts->descending ? "DESC" : "ASC";
 	struct strbuf sql = STRBUF_INIT;
 	sb_adds(&sql, sql_asset_select);

@@ -9,7 +9,9 @@
 #include <stdint.h>
 
 #include "image.h"
+#include "query.h"
 #include "store.h"
+#include "util.h"
 
 struct catalog;
 
@@ -20,14 +22,6 @@ struct catalog *catalog_open(const char *dir);
 int catalog_create(const char *dir, bool *existed);
 void catalog_close(struct catalog *cat);
 const char *catalog_root(const struct catalog *cat);
-
-/* A list of strings; each entry and the array are owned by the list. */
-struct strlist {
-	char **items;
-	size_t n;
-};
-void strlist_push(struct strlist *l, const char *s);
-void strlist_clear(struct strlist *l);
 
 /* Roles an asset may have; NULL-terminated. */
 extern const char *const catalog_roles[];
@@ -135,22 +129,6 @@ int catalog_asset_tag(struct catalog *cat, const int64_t *ids, size_t n, const s
 /* A read-only descriptor on the asset's blob. */
 int catalog_asset_open(struct catalog *cat, int64_t id);
 
-enum catalog_sort {
-	SORT_ID,
-	SORT_ADDED,
-	SORT_WIDTH,
-	SORT_HEIGHT,
-	SORT_BYTES,
-	SORT_CHARACTER,
-	SORT_ROLE
-};
-struct query_options {
-	enum catalog_sort sort;
-	bool descending;
-	int64_t limit; /* 0: no limit */
-};
-/* Parses "added", "-width", ...; -1 with an error for an unknown key. */
-int catalog_sort_parse(const char *text, struct query_options *opts);
 /* Runs a tag query; calls each(asset, ctx) for every match in order and
  * frees the asset after. A non-zero return from each stops the walk. */
 int catalog_query(struct catalog *cat, const char *query, const struct query_options *opts,

@@ -84,7 +84,7 @@ static int cmd_query(struct cli *cli, int argc, char **argv)
 				goto out;
 			break;
 		case OPT_SORT:
-			if (catalog_sort_parse(arg, &qo) < 0)
+			if (query_sort_parse(arg, &qo) < 0)
 				goto out;
 			break;
 		case OPT_POSITIONAL:

@@ -10,7 +10,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "catalog.h"
+#include "asset.h"
+#include "character.h"
 
 struct cli {
 	const char *store_dir; /* --store, or NULL */

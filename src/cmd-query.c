@@ -2,7 +2,10 @@
  * The language itself is in query.c and troupe-query(7). */
 #include "config.h"
 
+#include "asset.h"
+#include "catalog.h"
 #include "commands.h"
+#include "query.h"
 #include "util.h"
 
 #include <stdlib.h>

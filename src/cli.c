@@ -2,6 +2,8 @@
  * print; it never opens the store or runs SQL. */
 #include "config.h"
 
+#include "asset.h"
+#include "character.h"
 #include "cli.h"
 #include "util.h"
 

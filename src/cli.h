@@ -10,7 +10,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "catalog.h"
+#include "asset.h"
+#include "character.h"
 #include "opts.h"
 
 struct cmd_entry {

@@ -3,9 +3,16 @@
  * profile (a local face service or a remote API) or from a file. */
 #include "config.h"
 
+#include "asset.h"
+#include "catalog.h"
+#include "character.h"
 #include "commands.h"
+#include "derivative.h"
 #include "embed.h"
+#include "embedding.h"
 #include "phash.h"
+#include "query.h"
+#include "thumbnail.h"
 #include "util.h"
 #include "vector.h"
 

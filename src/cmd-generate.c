@@ -2,9 +2,12 @@
  * to services, and the record of both. */
 #include "config.h"
 
+#include "asset.h"
+#include "catalog.h"
 #include "commands.h"
 #include "generate.h"
 #include "json.h"
+#include "reqlog.h"
 #include "util.h"
 
 #include <ctype.h>

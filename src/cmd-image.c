@@ -2,7 +2,13 @@
  * and print; the pixels are image.c's and the rows catalog.c's. */
 #include "config.h"
 
+#include "asset.h"
+#include "catalog.h"
+#include "character.h"
 #include "commands.h"
+#include "derivative.h"
+#include "query.h"
+#include "thumbnail.h"
 #include "util.h"
 
 #include <errno.h>

@@ -5,7 +5,9 @@
 
 #include "generate.h"
 #include "http.h"
+#include "ingest.h"
 #include "json.h"
+#include "reqlog.h"
 #include "sha256.h"
 #include "util.h"
 

@@ -3,9 +3,13 @@
  * pointers the profile names; everything else is passed through. */
 #include "config.h"
 
+#include "asset.h"
+#include "character.h"
+#include "derivative.h"
 #include "http.h"
 #include "inject.h"
 #include "json.h"
+#include "query.h"
 #include "util.h"
 
 #include <ctype.h>

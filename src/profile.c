@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include "config.h"
 
+#include "asset.h"
 #include "json.h"
 #include "profile.h"
 #include "sha256.h"

@@ -7,8 +7,8 @@
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 
-#include "catalog.h"
 #include "image.h"
+#include "util.h"
 
 enum profile_output { PROFILE_JSON, PROFILE_TEXT, PROFILE_EMBEDDING };
 enum ref_encoding { ENC_URL, ENC_BASE64, ENC_DATA_URI, ENC_MULTIPART, ENC_PATH, ENC_UPLOAD };

@@ -68,6 +68,21 @@ char *xasprintf(const char *fmt, ...)
 	return sb_detach(&sb);
 }
 
+void strlist_push(struct strlist *l, const char *s)
+{
+	l->items = xrealloc(l->items, (l->n + 1) * sizeof(char *));
+	l->items[l->n++] = xstrdup(s);
+}
+
+void strlist_clear(struct strlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->items[i]);
+	free(l->items);
+	l->items = NULL;
+	l->n = 0;
+}
+
 void sb_grow(struct strbuf *sb, size_t extra)
 {
 	if (sb->len + extra + 1 <= sb->alloc)

@@ -43,6 +43,14 @@ char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* A list of strings; each entry and the array are owned by the list. */
+struct strlist {
+	char **items;
+	size_t n;
+};
+void strlist_push(struct strlist *l, const char *s);
+void strlist_clear(struct strlist *l);
+
 /* The error record. Library functions call error_set() and return -1 (or
  * NULL); only main.c prints the message and exits with error_code(). */
 int error_set(int exit_code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -1,5 +1,6 @@
-/* module: dlopen of troupe's modules. A module resolves troupe's own
- * functions (errors, allocation) from the program, which exports them. */
+/* module: dlopen of troupe's modules. A module reaches the program only
+ * through the host table handed to its one exported init function; the
+ * program is not linked to export anything to it. */
 #define _GNU_SOURCE
 #include "config.h"
 
@@ -41,7 +42,7 @@ static void candidates_for(const char *file, char *candidates[MODULE_CANDIDATES]
 	candidates[3] = xasprintf("%s/%s", MODULE_DIR, file);
 }
 
-const void *module_load(const char *file, const char *symbol, int version)
+const void *module_load(const char *file, const struct module_host *host, int version)
 {
 	struct strbuf tried = STRBUF_INIT;
 	char *candidates[MODULE_CANDIDATES];
@@ -65,7 +66,9 @@ const void *module_load(const char *file, const char *symbol, int version)
 		return NULL;
 	}
 	sb_release(&tried);
-	const int *table = dlsym(handle, symbol);
+	/* POSIX (not ISO C) lets dlsym's pointer be converted to a function. */
+	module_init_fn *init = (module_init_fn *)dlsym(handle, MODULE_INIT_SYMBOL);
+	const int *table = init ? init(host) : NULL;
 	if (!table || *table != version) {
 		dlclose(handle);
 		error_set(EX_SOFTWARE, "the module %s does not match this troupe", file);

@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "module-ext.h"
+
 enum {
 	HTTP_MAX_ATTEMPTS = 4,
 	HTTP_MAX_REDIRECTS = 3,
@@ -182,5 +184,10 @@ static int curl_send(const struct http_request *req, struct http_response *resp)
 	}
 }
 
-/* The module's one exported symbol (see http.c). */
-const struct http_ops troupe_http_ops = {HTTP_OPS_VERSION, curl_send};
+static const struct http_ops curl_ops = {HTTP_OPS_VERSION, curl_send};
+
+/* The module's one exported symbol (see module.h). */
+const void *troupe_module_init(const struct module_host *host)
+{
+	return module_host_accept(host) ? &curl_ops : NULL;
+}

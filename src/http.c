@@ -51,6 +51,9 @@ int http_url_allowed(const char *url)
 	return error_set(EX_USAGE, "%s: only https is allowed (plain http only to loopback)", url);
 }
 
+/* What troupe-http.so may call in the program. */
+static const struct module_host http_host = {MODULE_HOST_UTIL};
+
 static const struct http_ops *ops;
 
 int http_send(const struct http_request *req, struct http_response *resp)
@@ -58,7 +61,7 @@ int http_send(const struct http_request *req, struct http_response *resp)
 	memset(resp, 0, sizeof(*resp));
 	if (http_url_allowed(req->url) < 0)
 		return -1;
-	if (!ops && !(ops = module_load("troupe-http.so", "troupe_http_ops", HTTP_OPS_VERSION)))
+	if (!ops && !(ops = module_load("troupe-http.so", &http_host, HTTP_OPS_VERSION)))
 		return -1;
 	return ops->send(req, resp);
 }

@@ -19,6 +19,8 @@
 #include <unistd.h>
 #include <vips/vips.h>
 
+#include "module-ext.h"
+
 static const struct {
 	const char *loader; /* prefix of the libvips loader class name */
 	const char *format;
@@ -719,9 +721,7 @@ out:
 	return rc;
 }
 
-/* The module's one exported symbol: image.c checks the version and calls
- * through the table. */
-const struct image_ops troupe_image_ops = {
+static const struct image_ops vips_ops = {
     .version = IMAGE_OPS_VERSION,
     .probe = vimg_probe,
     .thumbnail = vimg_thumbnail,
@@ -731,3 +731,13 @@ const struct image_ops troupe_image_ops = {
     .buffer_clear = vimg_buffer_clear,
     .palette = vimg_palette,
 };
+
+/* The module's one exported symbol (see module.h): image.c checks the
+ * version and calls through the table. The image room's host entries
+ * are this module's to need. */
+const void *troupe_module_init(const struct module_host *host)
+{
+	if (!module_host_accept(host) || !host->image_max_pixels || !host->phash_from_gray)
+		return NULL;
+	return &vips_ops;
+}

@@ -7,21 +7,35 @@
 
 #include "image.h"
 #include "module.h"
+#include "phash.h"
 #include "util.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+/* What troupe-image.so may call in the program. */
+static const struct module_host image_host = {
+    MODULE_HOST_UTIL,
+    .image_max_pixels = image_max_pixels,
+    .phash_from_gray = phash_from_gray,
+};
+
 static const struct image_ops *ops;
+/* add's workers may be the first to need pixels, several at once. */
+static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int load(void)
 {
+	pthread_mutex_lock(&load_lock);
 	if (!ops)
-		ops = module_load("troupe-image.so", "troupe_image_ops", IMAGE_OPS_VERSION);
-	return ops ? 0 : -1;
+		ops = module_load("troupe-image.so", &image_host, IMAGE_OPS_VERSION);
+	const struct image_ops *loaded = ops;
+	pthread_mutex_unlock(&load_lock);
+	return loaded ? 0 : -1;
 }
 
 int image_probe(const char *path, struct image_info *out)

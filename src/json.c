@@ -460,7 +460,8 @@ static int write_base64_file(FILE *out, const char *path)
 	fputc('"', out);
 	for (size_t at = 0; at < size; at += CHUNK) {
 		size_t n = size - at < CHUNK ? size - at : CHUNK;
-		fwrite(text, 1, base64_into(text, map + at, n), out);
+		size_t len = base64_into(text, map + at, n);
+		fwrite(text, 1, len, out);
 	}
 	fputc('"', out);
 	if (map)

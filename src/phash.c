@@ -182,7 +182,9 @@ int phash_file_search(const char *path, uint64_t target, int max_distance, struc
 	enum { BLOCK = 4096 };
 	uint8_t dist[BLOCK];
 	for (size_t start = 0; start < count; start += BLOCK) {
-		size_t len = count - start < BLOCK ? count - start : BLOCK;
+		size_t len = count - start;
+		if (len > BLOCK)
+			len = BLOCK;
 		if (!block_distances(m.hashes + start, len, target, max_distance, dist))
 			continue;
 		for (size_t k = 0; k < len; k++) {
@@ -200,7 +202,9 @@ int phash_file_search(const char *path, uint64_t target, int max_distance, struc
 		}
 	}
 	munmap(m.base, m.size);
-	qsort(matches, found, sizeof(*matches), cmp_match);
+	/* qsort wants a valid array even for no elements. */
+	if (found)
+		qsort(matches, found, sizeof(*matches), cmp_match);
 	*out = matches;
 	*n = found;
 	return 0;

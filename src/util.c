@@ -402,17 +402,18 @@ int parse_i64(const char *s, int64_t *out)
 
 void format_bytes(uint64_t n, char out[32])
 {
-	static const char *units[] = {"B", "kB", "MB", "GB", "TB"};
 	double v = (double)n;
 	int u = 0;
 	while (v >= 1000 && u < 4) {
 		v /= 1000;
 		u++;
 	}
-	if (u == 0)
+	if (u == 0) {
 		snprintf(out, 32, "%llu B", (unsigned long long)n);
-	else
+	} else {
+		static const char *const units[] = {"B", "kB", "MB", "GB", "TB"};
 		snprintf(out, 32, "%.1f %s", v, units[u]);
+	}
 }
 
 struct progress {

@@ -67,7 +67,7 @@ int vector_file_write(const char *path, uint64_t generation, uint32_t dim, const
 	    .generation = generation, .count = n, .dim = dim, .rows_offset = rows_offset(n)};
 	memcpy(h.magic, vector_magic, sizeof(h.magic));
 	/* The rows start on a 64-byte boundary, for the scan's loads. */
-	static char zeros[64];
+	static char zeros[64] = {0};
 	size_t pad = (size_t)(h.rows_offset - sizeof(h) - n * sizeof(int64_t));
 	struct iovec parts[] = {{&h, sizeof(h)},
 				{(void *)ids, n * sizeof(int64_t)},
@@ -203,13 +203,18 @@ int vector_file_search(const char *path, const float *query, uint32_t dim, size_
 	}
 	madvise(base, (size_t)st.st_size, MADV_SEQUENTIAL);
 	const int64_t *ids = (const int64_t *)(h + 1);
-	const float *rows = (const float *)((const char *)base + h->rows_offset);
+	/* The rows are floats at their 64-byte aligned offset (see
+	 * vector_file_write); no conversion of the bytes is involved. */
+	const unsigned char *bytes = base;
+	const float *rows = (const void *)(bytes + h->rows_offset);
 	struct vector_hit *heap = xcalloc(k ? k : 1, sizeof(*heap));
 	size_t len = 0;
 	enum { BLOCK = 256 };
 	float scores[BLOCK];
 	for (size_t start = 0; start < h->count; start += BLOCK) {
-		size_t nrows = h->count - start < BLOCK ? h->count - start : BLOCK;
+		size_t nrows = h->count - start;
+		if (nrows > BLOCK)
+			nrows = BLOCK;
 		block_scores(rows + start * dim, nrows, query, dim, scores);
 		for (size_t r = 0; r < nrows; r++) {
 			if (len == k && scores[r] <= heap[0].score)

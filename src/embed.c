@@ -2,6 +2,7 @@
  * generation (inject_auth_headers) and never leave the request headers. */
 #include "config.h"
 
+#include "base64.h"
 #include "embed.h"
 #include "http.h"
 #include "inject.h"

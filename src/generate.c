@@ -3,6 +3,7 @@
  * output registered: outputs are added in one transaction at the end. */
 #include "config.h"
 
+#include "base64.h"
 #include "generate.h"
 #include "http.h"
 #include "json.h"
@@ -17,19 +18,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static char *base64url(const void *data, size_t len)
-{
-	char *s = base64_encode(data, len);
-	size_t j = 0;
-	for (size_t i = 0; s[i]; i++) {
-		if (s[i] == '=')
-			continue;
-		s[j++] = s[i] == '+' ? '-' : s[i] == '/' ? '_' : s[i];
-	}
-	s[j] = '\0';
-	return s;
-}
-
 /* An HS256 JWT: iss = access key, valid from five seconds ago for
  * thirty minutes, signed with the secret key (Kling's scheme). */
 static char *kling_jwt(const char *access, const char *secret)
@@ -42,11 +30,11 @@ static char *kling_jwt(const char *access, const char *secret)
 	cJSON_AddNumberToObject(claims, "nbf", (double)(now - 5));
 	char *payload = cJSON_PrintUnformatted(claims);
 	cJSON_Delete(claims);
-	char *h64 = base64url(header, strlen(header)), *p64 = base64url(payload, strlen(payload));
+	char *h64 = base64url_encode(header, strlen(header)), *p64 = base64url_encode(payload, strlen(payload));
 	char *signing = xasprintf("%s.%s", h64, p64);
 	uint8_t mac[32];
 	hmac_sha256(secret, strlen(secret), signing, strlen(signing), mac);
-	char *s64 = base64url(mac, sizeof(mac));
+	char *s64 = base64url_encode(mac, sizeof(mac));
 	char *token = xasprintf("%s.%s", signing, s64);
 	free(h64);
 	free(p64);
@@ -380,38 +368,11 @@ static char *save_output(const char *dir, size_t index, const void *data, size_t
 	return path;
 }
 
-static int decode_base64(const char *in, struct strbuf *out)
+/* An output given inline: base64, or a data URI holding it. */
+static int decode_output(const char *text, struct strbuf *out)
 {
-	static int8_t table[256];
-	static bool ready;
-	if (!ready) {
-		memset(table, -1, sizeof(table));
-		const char *a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-		for (int i = 0; i < 64; i++)
-			table[(unsigned char)a[i]] = (int8_t)i;
-		table['-'] = 62;
-		table['_'] = 63;
-		ready = true;
-	}
-	const char *comma = strncmp(in, "data:", 5) == 0 ? strchr(in, ',') : NULL;
-	if (comma)
-		in = comma + 1;
-	uint32_t acc = 0;
-	int bits = 0;
-	for (const char *s = in; *s; s++) {
-		if (*s == '=' || *s == '\n' || *s == '\r')
-			continue;
-		int v = table[(unsigned char)*s];
-		if (v < 0)
-			return -1;
-		acc = acc << 6 | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			sb_addc(out, (char)((acc >> bits) & 0xFF));
-		}
-	}
-	return 0;
+	const char *comma = strncmp(text, "data:", 5) == 0 ? strchr(text, ',') : NULL;
+	return base64_decode(comma ? comma + 1 : text, out);
 }
 
 /* Downloads (or decodes) every output into a temporary directory and adds
@@ -490,7 +451,7 @@ static int store_outputs(struct catalog *cat, const struct profile *p, cJSON *an
 			http_response_clear(&resp);
 			strlist_push(&sources, urls[i]);
 		} else {
-			if (decode_base64(b64[i - nurls], &bytes) < 0) {
+			if (decode_output(b64[i - nurls], &bytes) < 0) {
 				sb_release(&bytes);
 				error_set(EX_PROTOCOL, "output %zu: not base64", i + 1);
 				goto out;

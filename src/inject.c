@@ -3,6 +3,7 @@
  * pointers the profile names; everything else is passed through. */
 #include "config.h"
 
+#include "base64.h"
 #include "http.h"
 #include "inject.h"
 #include "json.h"

@@ -1,11 +1,11 @@
-/* embed: one image, one request, one vector. Keys are handled as for
- * generation (inject_auth_headers) and never leave the request headers. */
+/* embed: one image, one request, one vector. Keys come from auth.c, as
+ * for generation, and never leave the request headers. */
 #include "config.h"
 
+#include "auth.h"
 #include "base64.h"
 #include "embed.h"
 #include "http.h"
-#include "inject.h"
 #include "json.h"
 #include "util.h"
 
@@ -44,7 +44,7 @@ int embed_image(const struct profile *p, const char *path, const char *format, f
 	char *body = NULL, *url = NULL, *content_type = NULL;
 	cJSON *answer = NULL;
 	int rc = -1;
-	if (inject_auth_headers(p, &headers) < 0)
+	if (auth_headers(p, &headers) < 0)
 		goto out;
 	profile_headers(p, &headers);
 	const char *env = p->base_url_env ? getenv(p->base_url_env) : NULL;

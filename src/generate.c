@@ -3,11 +3,11 @@
  * output registered: outputs are added in one transaction at the end. */
 #include "config.h"
 
+#include "auth.h"
 #include "base64.h"
 #include "generate.h"
 #include "http.h"
 #include "json.h"
-#include "sha256.h"
 #include "util.h"
 
 #include <errno.h>
@@ -17,72 +17,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-/* An HS256 JWT: iss = access key, valid from five seconds ago for
- * thirty minutes, signed with the secret key (Kling's scheme). */
-static char *kling_jwt(const char *access, const char *secret)
-{
-	const char *header = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
-	int64_t now = time_now();
-	cJSON *claims = cJSON_CreateObject();
-	cJSON_AddStringToObject(claims, "iss", access);
-	cJSON_AddNumberToObject(claims, "exp", (double)(now + 1800));
-	cJSON_AddNumberToObject(claims, "nbf", (double)(now - 5));
-	char *payload = cJSON_PrintUnformatted(claims);
-	cJSON_Delete(claims);
-	char *h64 = base64url_encode(header, strlen(header)), *p64 = base64url_encode(payload, strlen(payload));
-	char *signing = xasprintf("%s.%s", h64, p64);
-	uint8_t mac[32];
-	hmac_sha256(secret, strlen(secret), signing, strlen(signing), mac);
-	char *s64 = base64url_encode(mac, sizeof(mac));
-	char *token = xasprintf("%s.%s", signing, s64);
-	free(h64);
-	free(p64);
-	free(payload);
-	free(signing);
-	free(s64);
-	return token;
-}
-
-int inject_auth_headers(const struct profile *p, struct strlist *headers)
-{
-	if (p->auth == AUTH_NONE)
-		return 0;
-	const char *key = getenv(p->auth_env);
-	if (!key || !*key)
-		return error_set(EX_CONFIG, "profile %s needs its key in $%s", p->name,
-				 p->auth_env);
-	char *line;
-	if (p->auth == AUTH_KLING_JWT) {
-		const char *secret = getenv(p->auth_secret_env);
-		if (!secret || !*secret)
-			return error_set(EX_CONFIG, "profile %s needs its secret key in $%s",
-					 p->name, p->auth_secret_env);
-		char *jwt = kling_jwt(key, secret);
-		line = xasprintf("%s: %s%s", p->auth_header, p->auth_prefix, jwt);
-		free(jwt);
-	} else {
-		line = xasprintf("%s: %s%s", p->auth_header, p->auth_prefix, key);
-	}
-	strlist_push(headers, line);
-	free(line);
-	return 0;
-}
-
-int64_t inject_log(struct catalog *cat, const struct profile *p, const struct injection *in,
-		   const char *kind, const char *status)
-{
-	struct request_ref_row *rows = xcalloc(in->nrefs ? in->nrefs : 1, sizeof(*rows));
-	for (size_t i = 0; i < in->nrefs; i++)
-		rows[i] = (struct request_ref_row){in->refs[i].asset_id, in->refs[i].derived.hash,
-						   in->refs[i].tag};
-	char *redacted = inject_redacted(in);
-	int64_t id = catalog_request_begin(cat, kind, p->name, in->prompt, redacted, status,
-					   &in->characters, rows, in->nrefs);
-	free(redacted);
-	free(rows);
-	return id;
-}
 
 static char *substitute_id(const char *path, const char *id)
 {
@@ -562,7 +496,7 @@ int generate_run(struct catalog *cat, const struct profile *p, const char *input
 	int rc = -1;
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (inject_auth_headers(p, &auth) < 0)
+	if (auth_headers(p, &auth) < 0)
 		return -1;
 	if (inject_run(cat, p, input, is_json, &o->inject, &in) < 0) {
 		strlist_clear(&auth);

@@ -21,8 +21,4 @@ int generate_run(struct catalog *cat, const struct profile *p, const char *input
 		 const struct generate_options *o, struct generate_result *out);
 void generate_result_clear(struct generate_result *r);
 
-/* Records an injection in the log; returns the request id or -1. */
-int64_t inject_log(struct catalog *cat, const struct profile *p, const struct injection *in,
-		   const char *kind, const char *status);
-
 #endif

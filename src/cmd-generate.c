@@ -256,9 +256,8 @@ static int cmd_generate(struct cli *cli, int argc, char **argv)
 	if (cli->json) {
 		cJSON *j = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(j, "outputs");
 		cJSON_AddNumberToObject(j, "request", (double)result.request_id);
-		for (size_t i = 0; i < result.outputs.n; i++) {
-			struct asset *asset =
-			    catalog_asset_get(cat, strtoll(result.outputs.items[i], NULL, 10));
+		for (size_t i = 0; i < result.noutputs; i++) {
+			struct asset *asset = catalog_asset_get(cat, result.outputs[i].asset_id);
 			if (asset)
 				cJSON_AddItemToArray(arr, json_asset(asset));
 			asset_free(asset);
@@ -266,12 +265,13 @@ static int cmd_generate(struct cli *cli, int argc, char **argv)
 		json_print(j);
 	} else if (!cli->quiet) {
 		printf("request %lld: %zu output%s\n", (long long)result.request_id,
-		       result.outputs.n, result.outputs.n == 1 ? "" : "s");
-		for (size_t i = 0; i < result.outputs.n; i++)
-			printf("  #%s\n", result.outputs.items[i]);
+		       result.noutputs, result.noutputs == 1 ? "" : "s");
+		for (size_t i = 0; i < result.noutputs; i++)
+			printf("  #%lld %s\n", (long long)result.outputs[i].asset_id,
+			       result.outputs[i].hash);
 	}
-	for (size_t i = 0; a.output && i < result.outputs.n; i++)
-		if (copy_output(cat, strtoll(result.outputs.items[i], NULL, 10), a.output,
+	for (size_t i = 0; a.output && i < result.noutputs; i++)
+		if (copy_output(cat, result.outputs[i].asset_id, a.output,
 				cli->json || cli->quiet) < 0)
 			goto out;
 	rc = 0;

@@ -427,9 +427,12 @@ static int store_outputs(struct catalog *cat, const struct profile *p, cJSON *an
 		const char *hash, *path;
 		bool existed;
 		catalog_add_result(batch, i, &id, &hash, &path, &existed);
-		char *line = xasprintf("%lld %s", (long long)id, hash);
-		strlist_push(&out->outputs, line);
-		free(line);
+		out->outputs = xrealloc(out->outputs, (out->noutputs + 1) * sizeof(*out->outputs));
+		struct generate_output *o = &out->outputs[out->noutputs++];
+		o->asset_id = id;
+		snprintf(o->hash, sizeof(o->hash), "%s", hash);
+		o->url = i < sources.n && *sources.items[i] ? xstrdup(sources.items[i]) : NULL;
+		o->existed = existed;
 	}
 	rc = 0;
 out:
@@ -649,5 +652,9 @@ done:
 
 void generate_result_clear(struct generate_result *r)
 {
-	strlist_clear(&r->outputs);
+	for (size_t i = 0; i < r->noutputs; i++)
+		free(r->outputs[i].url);
+	free(r->outputs);
+	r->outputs = NULL;
+	r->noutputs = 0;
 }

@@ -333,24 +333,10 @@ static int resolve_asset_text(struct catalog *cat, const char *text, int64_t *id
 	return catalog_asset_resolve(cat, text, id);
 }
 
-static int read_text_file(const char *path, struct strbuf *out)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return error_set(errno == ENOENT ? EX_NOINPUT : EX_IOERR, "%s: %s", path,
-				 strerror(errno));
-	char buf[1 << 16];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		sb_add(out, buf, n);
-	fclose(f);
-	return 0;
-}
-
 static int import_jsonl(struct catalog *cat, const char *path, struct pending **out, size_t *n)
 {
 	struct strbuf text = STRBUF_INIT;
-	if (read_text_file(path, &text) < 0)
+	if (file_read_all(path, &text) < 0)
 		return -1;
 	int rc = 0;
 	size_t line_no = 0;
@@ -412,7 +398,7 @@ static int import_npy(struct catalog *cat, const char *path, const char *hashes,
 			  path);
 		goto out;
 	}
-	if (read_text_file(path, &data) < 0 || read_text_file(hashes, &names) < 0)
+	if (file_read_all(path, &data) < 0 || file_read_all(hashes, &names) < 0)
 		goto out;
 	const unsigned char *b = (const unsigned char *)data.buf;
 	if (data.len < 10 || memcmp(b, "\x93NUMPY", 6) != 0) {
@@ -709,6 +695,13 @@ static int collect_phash(const struct asset *a, void *ctx)
 	return 0;
 }
 
+static int push_shot(const char *path, bool named, void *ctx)
+{
+	(void)named;
+	strlist_push(ctx, path);
+	return 0;
+}
+
 static int cmd_check(struct cli *cli, int argc, char **argv)
 {
 	struct embed_args a = {0};
@@ -734,7 +727,7 @@ static int cmd_check(struct cli *cli, int argc, char **argv)
 	 * is an error; in a directory, other files are skipped. */
 	for (size_t i = 0; i < a.words.n; i++) {
 		struct strlist found = {0};
-		if (collect_files(a.words.items[i], &found) < 0) {
+		if (files_walk(a.words.items[i], push_shot, &found) < 0) {
 			strlist_clear(&found);
 			goto out;
 		}

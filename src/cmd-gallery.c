@@ -128,17 +128,14 @@ static int copy_thumbnail(struct gallery *g, const struct asset *a, char **name)
 	struct strbuf bytes = STRBUF_INIT;
 	if (in < 0)
 		goto out;
-	char buf[1 << 16];
-	ssize_t got;
-	while ((got = read(in, buf, sizeof(buf))) > 0)
-		sb_add(&bytes, buf, (size_t)got);
+	int got = fd_read_all(in, &bytes);
 	close(in);
 	if (got < 0) {
 		error_set(EX_IOERR, "thumbnail of asset %lld: %s", (long long)a->id,
 			  strerror(errno));
 		goto out;
 	}
-	rc = write_file_atomic(dest, bytes.buf, bytes.len);
+	rc = file_write_atomic(dest, bytes.buf, bytes.len);
 	if (rc == 0)
 		strlist_push(&g->written, *name + strlen("thumbs/"));
 out:
@@ -299,7 +296,7 @@ static int cmd_gallery(struct cli *cli, int argc, char **argv)
 		sb_adds(&g.html, "</div>\n</section>\n");
 	sb_addf(&g.html, "<p class=\"count\">%zu image%s.</p>\n</body>\n</html>\n", g.assets,
 		g.assets == 1 ? "" : "s");
-	if (write_file_atomic(index, g.html.buf, g.html.len) < 0)
+	if (file_write_atomic(index, g.html.buf, g.html.len) < 0)
 		goto out;
 	prune_thumbnails(thumbs, &g.written);
 	if (cli->json) {

@@ -51,11 +51,7 @@ struct request_args {
 
 static int read_stream(int fd, const char *what, struct strbuf *out)
 {
-	char buf[1 << 16];
-	ssize_t got;
-	while ((got = read(fd, buf, sizeof(buf))) > 0)
-		sb_add(out, buf, (size_t)got);
-	if (got < 0)
+	if (fd_read_all(fd, out) < 0)
 		return error_set(EX_IOERR, "%s: %s", what, strerror(errno));
 	return 0;
 }
@@ -218,7 +214,7 @@ static int copy_output(struct catalog *cat, int64_t id, const char *dir, bool qu
 	int fd = catalog_asset_open(cat, id), rc = -1;
 	struct strbuf bytes = STRBUF_INIT;
 	if (fd >= 0 && read_stream(fd, a->path, &bytes) == 0)
-		rc = write_file_atomic(dest, bytes.buf, bytes.len);
+		rc = file_write_atomic(dest, bytes.buf, bytes.len);
 	if (fd >= 0)
 		close(fd);
 	if (rc == 0 && !quiet)

@@ -369,29 +369,6 @@ static int sheet_collect(const struct asset *a, void *ctx)
 	return 0;
 }
 
-/* Writes bytes to path through a temporary file and a rename, so a
- * failure never leaves half a file where the user asked for one. */
-int write_file_atomic(const char *path, const void *data, size_t len)
-{
-	char *tmp = xasprintf("%s.tmp-XXXXXX", path);
-	int fd = mkstemp(tmp);
-	if (fd < 0) {
-		error_set(EX_CANTCREAT, "%s: %s", path, strerror(errno));
-		free(tmp);
-		return -1;
-	}
-	int rc = 0;
-	if (write_all(fd, data, len) < 0 || fchmod(fd, 0644) < 0 || fsync(fd) < 0)
-		rc = error_set(EX_IOERR, "%s: %s", path, strerror(errno));
-	close(fd);
-	if (rc == 0 && rename(tmp, path) < 0)
-		rc = error_set(EX_CANTCREAT, "%s: %s", path, strerror(errno));
-	if (rc < 0)
-		unlink(tmp);
-	free(tmp);
-	return rc;
-}
-
 /* A slug or alias of a character selects its assets; anything else is a
  * query. *title and *subtitle are the caller's to free. */
 int select_assets(struct catalog *cat, const char *what, char **query, char **title,
@@ -488,7 +465,7 @@ static int cmd_sheet(struct cli *cli, int argc, char **argv)
 	}
 	if (image_sheet(title_opt ? title_opt : title, subtitle, s.cells, s.n, (int)columns,
 			(int)cell, format, &buf) < 0 ||
-	    write_file_atomic(output, buf.data, buf.len) < 0)
+	    file_write_atomic(output, buf.data, buf.len) < 0)
 		goto out;
 	if (cli->json) {
 		cJSON *j = cJSON_CreateObject();

@@ -31,15 +31,10 @@ int embed_image(const struct profile *p, const char *path, const char *format, f
 	if (p->output != PROFILE_EMBEDDING)
 		return error_set(EX_USAGE, "profile %s is not an embedding profile", p->name);
 	struct strbuf bytes = STRBUF_INIT;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return error_set(errno == ENOENT ? EX_NOINPUT : EX_IOERR, "%s: %s", path,
-				 strerror(errno));
-	char buf[1 << 16];
-	ssize_t got;
-	while ((got = read(fd, buf, sizeof(buf))) > 0)
-		sb_add(&bytes, buf, (size_t)got);
-	close(fd);
+	if (file_read_all(path, &bytes) < 0) {
+		sb_release(&bytes);
+		return -1;
+	}
 	struct strlist headers = {0};
 	char *body = NULL, *url = NULL, *content_type = NULL;
 	cJSON *answer = NULL;

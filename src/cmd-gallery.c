@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "commands.h"
+#include "selection.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -262,15 +263,15 @@ static int cmd_gallery(struct cli *cli, int argc, char **argv)
 	struct catalog *cat = catalog_open(cli->store_dir);
 	if (!cat)
 		goto done;
-	char *query, *title, *subtitle;
-	select_assets(cat, sb_str(&what), &query, &title, &subtitle);
+	struct selection sel;
+	selection_of(cat, sb_str(&what), &sel);
 	struct gallery g = {cat, output, STRBUF_INIT, NULL, false, 0, 0, {0}};
 	char *thumbs = xasprintf("%s/thumbs", output);
 	char *index = xasprintf("%s/index.html", output);
 	struct query_options qo = {SORT_CHARACTER, false, 0};
 	int64_t count;
 	/* Check the query before anything is written. */
-	if (catalog_query_count(cat, query, &count) < 0)
+	if (catalog_query_count(cat, sel.query, &count) < 0)
 		goto out;
 	if (count == 0) {
 		error_set(EX_DATAERR, "%s: no images match",
@@ -281,16 +282,16 @@ static int cmd_gallery(struct cli *cli, int argc, char **argv)
 		goto out;
 	struct strbuf page_title = STRBUF_INIT;
 	sb_adds(&page_title, "troupe: ");
-	html_escape(&page_title, title);
+	html_escape(&page_title, sel.title);
 	sb_addf(&g.html, page_head, page_title.buf);
 	sb_addf(&g.html, "<h1>%s</h1>\n", page_title.buf + 8);
 	sb_release(&page_title);
-	if (*subtitle) {
+	if (*sel.subtitle) {
 		sb_adds(&g.html, "<p class=\"count\">");
-		html_escape(&g.html, subtitle);
+		html_escape(&g.html, sel.subtitle);
 		sb_adds(&g.html, "</p>\n");
 	}
-	if (catalog_query(cat, query, &qo, gallery_asset, &g) < 0 || g.failed)
+	if (catalog_query(cat, sel.query, &qo, gallery_asset, &g) < 0 || g.failed)
 		goto out;
 	if (g.open)
 		sb_adds(&g.html, "</div>\n</section>\n");
@@ -314,9 +315,7 @@ out:
 	free(g.current);
 	free(thumbs);
 	free(index);
-	free(query);
-	free(title);
-	free(subtitle);
+	selection_clear(&sel);
 	catalog_close(cat);
 done:
 	sb_release(&what);

@@ -27,9 +27,7 @@ extern const struct cmd_entry cmd_nearest_entry;
 extern const struct cmd_entry cmd_check_entry;
 extern const struct cmd_entry cmd_calibrate_entry;
 
-/* Shared by the commands that print a request from the log. */
+/* Shared by the commands that print a request from the log (cmd-generate.c). */
 cJSON *json_log_entry(const struct log_entry *e);
-int select_assets(struct catalog *cat, const char *what, char **query, char **title,
-		  char **subtitle);
 
 #endif

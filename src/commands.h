@@ -27,7 +27,4 @@ extern const struct cmd_entry cmd_nearest_entry;
 extern const struct cmd_entry cmd_check_entry;
 extern const struct cmd_entry cmd_calibrate_entry;
 
-/* Shared by the commands that print a request from the log (cmd-generate.c). */
-cJSON *json_log_entry(const struct log_entry *e);
-
 #endif

@@ -1,7 +1,9 @@
-/* cli: option parsing and output shared by the command files. It may
+/* cli: help, usage errors and output shared by the command files. It may
  * print; it never opens the store or runs SQL. */
 #include "config.h"
 
+#include "asset.h"
+#include "character.h"
 #include "cli.h"
 #include "util.h"
 
@@ -9,114 +11,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-void opts_init(struct opts *o, struct cli *cli, int argc, char **argv, const struct opt_spec *specs)
-{
-	memset(o, 0, sizeof(*o));
-	o->cli = cli;
-	o->argc = argc;
-	o->argv = argv;
-	o->i = 1;
-	o->specs = specs;
-}
-
-static const struct opt_spec global_specs[] = {
-    {"help", 'h', false, OPT_HELP}, {"json", 0, false, -100}, {"store", 0, true, -101},
-    {"quiet", 'q', false, -102},    {NULL, 0, false, 0},
-};
-
-static const struct opt_spec *find_long(const struct opt_spec *specs, const char *name, size_t len)
-{
-	for (const struct opt_spec *s = specs; s && s->name; s++)
-		if (strlen(s->name) == len && strncmp(s->name, name, len) == 0)
-			return s;
-	return NULL;
-}
-
-static const struct opt_spec *find_short(const struct opt_spec *specs, char c)
-{
-	for (const struct opt_spec *s = specs; s && s->name; s++)
-		if (s->short_name && s->short_name == c)
-			return s;
-	return NULL;
-}
-
-static int apply_global(struct opts *o, const struct opt_spec *s, const char *arg)
-{
-	switch (s->id) {
-	case -100:
-		o->cli->json = true;
-		break;
-	case -101:
-		o->cli->store_dir = arg;
-		break;
-	case -102:
-		o->cli->quiet = true;
-		break;
-	}
-	return s->id;
-}
-
-int opts_next(struct opts *o, const char **arg)
-{
-	for (;;) {
-		*arg = NULL;
-		if (o->i >= o->argc)
-			return OPT_END;
-		char *word = o->argv[o->i++];
-		if (o->only_positional || word[0] != '-' || word[1] == '\0') {
-			*arg = word;
-			return OPT_POSITIONAL;
-		}
-		if (strcmp(word, "--") == 0) {
-			o->only_positional = true;
-			continue;
-		}
-		const struct opt_spec *s = NULL;
-		const char *inline_arg = NULL;
-		if (word[1] == '-') {
-			const char *name = word + 2;
-			const char *eq = strchr(name, '=');
-			size_t len = eq ? (size_t)(eq - name) : strlen(name);
-			s = find_long(o->specs, name, len);
-			if (!s)
-				s = find_long(global_specs, name, len);
-			if (eq)
-				inline_arg = eq + 1;
-		} else if (word[2] == '\0') {
-			s = find_short(o->specs, word[1]);
-			if (!s)
-				s = find_short(global_specs, word[1]);
-		}
-		if (!s) {
-			if (o->dash_words && word[1] != '-') {
-				*arg = word;
-				return OPT_POSITIONAL;
-			}
-			error_set(EX_USAGE, "unknown option '%s' (see 'troupe %s --help')", word,
-				  o->cli->command);
-			return OPT_ERROR;
-		}
-		if (s->has_arg) {
-			if (inline_arg) {
-				*arg = inline_arg;
-			} else if (o->i < o->argc) {
-				*arg = o->argv[o->i++];
-			} else {
-				error_set(EX_USAGE, "option '%s' needs a value", word);
-				return OPT_ERROR;
-			}
-		} else if (inline_arg) {
-			error_set(EX_USAGE, "option '--%s' takes no value", s->name);
-			return OPT_ERROR;
-		}
-		if (s->id < -3) {
-			apply_global(o, s, *arg);
-			continue;
-		}
-		return s->id;
-	}
-}
 
 void cli_print_help(const struct cmd_entry *cmd)
 {

@@ -1,6 +1,6 @@
-/* cli: what every command file shares: the command table entry, option
- * parsing, and the two output forms (aligned tables for people, JSON for
- * scripts). Only command files and main.c include it. */
+/* cli: what every command file shares: the command table entry, the
+ * option parser (opts.h), and the two output forms (aligned tables for
+ * people, JSON for scripts). Only command files and main.c include it. */
 #ifndef TROUPE_CLI_H
 #define TROUPE_CLI_H
 
@@ -10,14 +10,10 @@
 
 #include <cjson/cJSON.h>
 
-#include "catalog.h"
-
-struct cli {
-	const char *store_dir; /* --store, or NULL */
-	bool json;	       /* --json */
-	bool quiet;	       /* -q */
-	const char *command;   /* name of the running command, for messages */
-};
+#include "asset.h"
+#include "character.h"
+#include "opts.h"
+#include "reqlog.h"
 
 struct cmd_entry {
 	const char *name;
@@ -27,35 +23,6 @@ struct cmd_entry {
 	const char *help;    /* the options, for troupe COMMAND --help */
 	int (*exec)(struct cli *cli, int argc, char **argv);
 };
-
-/* Option ids at or below zero are the parser's; commands number theirs
- * from 1. */
-enum { OPT_END = 0, OPT_POSITIONAL = -1, OPT_ERROR = -2, OPT_HELP = -3 };
-
-struct opt_spec {
-	const char *name; /* long name without "--" */
-	char short_name;  /* 0 for none */
-	bool has_arg;
-	int id;
-};
-
-/* Walks argv after the command name. "--store", "--json" and "-q" are
- * understood everywhere and set cli; "--" ends options. A word starting
- * with '-' that is not a known option is an error, except that when
- * dash_words is true it is returned as a positional argument (for
- * "-tag" and "-term"). */
-struct opts {
-	struct cli *cli;
-	int argc;
-	char **argv;
-	int i;
-	const struct opt_spec *specs;
-	bool dash_words;
-	bool only_positional;
-};
-void opts_init(struct opts *o, struct cli *cli, int argc, char **argv,
-	       const struct opt_spec *specs);
-int opts_next(struct opts *o, const char **arg);
 
 /* Prints a command's usage and options on stdout (for --help). */
 void cli_print_help(const struct cmd_entry *cmd);

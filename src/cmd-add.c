@@ -4,7 +4,11 @@
 #define _GNU_SOURCE
 #include "config.h"
 
+#include "asset.h"
+#include "catalog.h"
+#include "character.h"
 #include "commands.h"
+#include "ingest.h"
 #include "util.h"
 
 #include <errno.h>

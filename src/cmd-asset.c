@@ -2,7 +2,10 @@
  * prefix. */
 #include "config.h"
 
+#include "asset.h"
+#include "catalog.h"
 #include "commands.h"
+#include "reqlog.h"
 #include "util.h"
 
 #include <errno.h>

@@ -3,6 +3,7 @@
  * storing of the threshold are likeness.c's. */
 #include "config.h"
 
+#include "catalog.h"
 #include "cli-embed.h"
 #include "commands.h"
 #include "likeness.h"

@@ -2,6 +2,8 @@
  * prints; the catalog does the rest. */
 #include "config.h"
 
+#include "catalog.h"
+#include "character.h"
 #include "commands.h"
 #include "util.h"
 

@@ -3,9 +3,13 @@
  * likeness.c's. Exit 1 says some shot drifted. */
 #include "config.h"
 
+#include "catalog.h"
+#include "character.h"
 #include "cli-embed.h"
 #include "commands.h"
 #include "embed.h"
+#include "embedding.h"
+#include "image.h"
 #include "likeness.h"
 #include "util.h"
 

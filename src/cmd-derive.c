@@ -3,7 +3,10 @@
  * pixels are image.c's and the cache the catalog's, never touched here. */
 #include "config.h"
 
+#include "asset.h"
+#include "catalog.h"
 #include "commands.h"
+#include "derivative.h"
 #include "util.h"
 
 #include <errno.h>

@@ -4,9 +4,14 @@
  * the parsers vecimport.c's and the rows the catalog's. */
 #include "config.h"
 
+#include "asset.h"
+#include "catalog.h"
 #include "cli-embed.h"
 #include "commands.h"
+#include "derivative.h"
 #include "embed.h"
+#include "embedding.h"
+#include "query.h"
 #include "selection.h"
 #include "util.h"
 #include "vecimport.h"

@@ -3,8 +3,13 @@
  * nothing from anywhere else and needs no JavaScript. */
 #include "config.h"
 
+#include "asset.h"
+#include "catalog.h"
+#include "character.h"
 #include "commands.h"
+#include "query.h"
 #include "selection.h"
+#include "thumbnail.h"
 #include "util.h"
 
 #include <dirent.h>

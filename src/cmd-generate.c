@@ -3,6 +3,8 @@
  * (sending, polling, storing, the log) is generate.c's. */
 #include "config.h"
 
+#include "asset.h"
+#include "catalog.h"
 #include "cli-request.h"
 #include "commands.h"
 #include "generate.h"

@@ -1,6 +1,7 @@
 /* troupe init: make a store, like git init. */
 #include "config.h"
 
+#include "catalog.h"
 #include "commands.h"
 #include "util.h"
 

@@ -3,6 +3,7 @@
  * placing the references is inject.c's, and nothing is sent from here. */
 #include "config.h"
 
+#include "catalog.h"
 #include "cli-request.h"
 #include "commands.h"
 #include "json.h"

@@ -3,7 +3,9 @@
  * the CLI layer's (json_log_entry), shared with show. */
 #include "config.h"
 
+#include "catalog.h"
 #include "commands.h"
+#include "reqlog.h"
 #include "util.h"
 
 #include <stdlib.h>

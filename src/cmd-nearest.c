@@ -3,9 +3,12 @@
  * and vector.c's, a file's vector embed.c's. */
 #include "config.h"
 
+#include "asset.h"
+#include "catalog.h"
 #include "cli-embed.h"
 #include "commands.h"
 #include "embed.h"
+#include "embedding.h"
 #include "util.h"
 #include "vector.h"
 

@@ -2,6 +2,7 @@
  * finding and checking a profile is profile.c's. */
 #include "config.h"
 
+#include "catalog.h"
 #include "commands.h"
 #include "profile.h"
 #include "util.h"

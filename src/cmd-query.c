@@ -2,7 +2,10 @@
  * The language itself is in query.c and troupe-query(7). */
 #include "config.h"
 
+#include "asset.h"
+#include "catalog.h"
 #include "commands.h"
+#include "query.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -84,7 +87,7 @@ static int cmd_query(struct cli *cli, int argc, char **argv)
 				goto out;
 			break;
 		case OPT_SORT:
-			if (catalog_sort_parse(arg, &qo) < 0)
+			if (query_sort_parse(arg, &qo) < 0)
 				goto out;
 			break;
 		case OPT_POSITIONAL:

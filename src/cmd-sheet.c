@@ -3,8 +3,13 @@
  * is image.c's, choosing the assets selection.c's. */
 #include "config.h"
 
+#include "asset.h"
+#include "catalog.h"
 #include "commands.h"
+#include "image.h"
+#include "query.h"
 #include "selection.h"
+#include "thumbnail.h"
 #include "util.h"
 
 #include <stdlib.h>

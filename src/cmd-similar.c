@@ -3,7 +3,10 @@
  * are the catalog's and phash's, never done here. */
 #include "config.h"
 
+#include "asset.h"
+#include "catalog.h"
 #include "commands.h"
+#include "thumbnail.h"
 #include "util.h"
 
 #include <stdlib.h>

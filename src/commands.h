@@ -3,6 +3,7 @@
 #define TROUPE_COMMANDS_H
 
 #include "cli.h"
+#include "reqlog.h"
 
 extern const struct cmd_entry cmd_init_entry;
 extern const struct cmd_entry cmd_character_entry;

@@ -7,7 +7,9 @@
 #include "base64.h"
 #include "generate.h"
 #include "http.h"
+#include "ingest.h"
 #include "json.h"
+#include "reqlog.h"
 #include "util.h"
 
 #include <errno.h>

@@ -5,6 +5,7 @@
 #define TROUPE_GENERATE_H
 
 #include "inject.h"
+#include "store.h"
 
 struct generate_options {
 	struct inject_options inject;

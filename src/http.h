@@ -8,7 +8,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "catalog.h"
 #include "util.h"
 
 struct http_part {

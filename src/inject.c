@@ -3,11 +3,16 @@
  * pointers the profile names; everything else is passed through. */
 #include "config.h"
 
+#include "asset.h"
 #include "auth.h"
 #include "base64.h"
+#include "character.h"
+#include "derivative.h"
 #include "http.h"
 #include "inject.h"
 #include "json.h"
+#include "query.h"
+#include "reqlog.h"
 #include "util.h"
 
 #include <ctype.h>

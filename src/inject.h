@@ -6,7 +6,9 @@
 #define TROUPE_INJECT_H
 
 #include "catalog.h"
+#include "derivative.h"
 #include "profile.h"
+#include "util.h"
 
 struct inject_options {
 	const char *ref_query; /* --ref: use these assets instead of the rule */

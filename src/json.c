@@ -45,14 +45,12 @@ static bool has_selector(const char *pointer)
 	return strstr(pointer, "/[") != NULL;
 }
 
-cJSON *jp_get(cJSON *root, const char *pointer)
+/* A resolved pointer is walked by the plain walkers below and never
+ * resolved again: a member name of the request may itself start with '['
+ * (a ComfyUI node id, a service's answer), and resolving it again would
+ * never end. */
+static cJSON *get_plain(cJSON *root, const char *pointer)
 {
-	if (has_selector(pointer)) {
-		char *plain = jp_resolve(root, pointer, 0);
-		cJSON *item = plain ? jp_get(root, plain) : NULL;
-		free(plain);
-		return item;
-	}
 	cJSON *cur = root;
 	const char *p = pointer;
 	while (cur && *p == '/') {
@@ -69,6 +67,16 @@ cJSON *jp_get(cJSON *root, const char *pointer)
 	return *p ? NULL : cur;
 }
 
+cJSON *jp_get(cJSON *root, const char *pointer)
+{
+	if (!has_selector(pointer))
+		return get_plain(root, pointer);
+	char *plain = jp_resolve(root, pointer, 0);
+	cJSON *item = plain ? get_plain(root, plain) : NULL;
+	free(plain);
+	return item;
+}
+
 int jp_check(const char *what, const char *pointer)
 {
 	if (*pointer && *pointer != '/')
@@ -78,18 +86,8 @@ int jp_check(const char *what, const char *pointer)
 	return 0;
 }
 
-int jp_set(cJSON *root, const char *pointer, cJSON *value)
+static int set_plain(cJSON *root, const char *pointer, cJSON *value)
 {
-	if (has_selector(pointer)) {
-		char *plain = jp_resolve(root, pointer, 0);
-		if (!plain) {
-			cJSON_Delete(value);
-			return error_set(EX_DATAERR, "%s: nothing in the request matches", pointer);
-		}
-		int rc = jp_set(root, plain, value);
-		free(plain);
-		return rc;
-	}
 	if (jp_check("pointer", pointer) < 0 || !*pointer) {
 		cJSON_Delete(value);
 		return *pointer ? -1 : error_set(EX_DATAERR, "cannot replace the whole request");
@@ -157,6 +155,20 @@ int jp_set(cJSON *root, const char *pointer, cJSON *value)
 	}
 	cJSON_Delete(value);
 	return error_set(EX_DATAERR, "%s: not a JSON pointer", pointer);
+}
+
+int jp_set(cJSON *root, const char *pointer, cJSON *value)
+{
+	if (!has_selector(pointer))
+		return set_plain(root, pointer, value);
+	char *plain = jp_resolve(root, pointer, 0);
+	if (!plain) {
+		cJSON_Delete(value);
+		return error_set(EX_DATAERR, "%s: nothing in the request matches", pointer);
+	}
+	int rc = set_plain(root, plain, value);
+	free(plain);
+	return rc;
 }
 
 /* The strings of an item: itself, or those of an array, at any depth. */

@@ -3,9 +3,14 @@
  * through embed.c; this room must never print or parse options. */
 #include "config.h"
 
+#include "asset.h"
 #include "embed.h"
+#include "embedding.h"
+#include "image.h"
 #include "likeness.h"
 #include "phash.h"
+#include "query.h"
+#include "thumbnail.h"
 #include "util.h"
 #include "vector.h"
 

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "catalog.h"
+#include "embedding.h"
 #include "profile.h"
 
 /* Receives a warning meant for the user (the caller decides how to show

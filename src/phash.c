@@ -1,6 +1,6 @@
 /* phash: DCT-based perceptual hashing and the flat scan file. The file is
  * a cache of the index and never the only copy of anything: when its
- * generation differs from the index's, catalog.c rebuilds it. */
+ * generation differs from the index's, thumbnail.c rebuilds it. */
 #include "config.h"
 
 #include "phash.h"

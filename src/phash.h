@@ -1,6 +1,6 @@
 /* phash: the 64-bit perceptual hash of a picture and the flat file that
  * lets "similar" scan a million of them in a few milliseconds. Pure C: the
- * pixels come from image.c, the rows from catalog.c. */
+ * pixels come from image.c, the rows from thumbnail.c. */
 #ifndef TROUPE_PHASH_H
 #define TROUPE_PHASH_H
 

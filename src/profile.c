@@ -4,15 +4,19 @@
 #define _GNU_SOURCE
 #include "config.h"
 
+#include "asset.h"
 #include "json.h"
 #include "profile.h"
+#include "sha256.h"
 #include "util.h"
 
 #include <dirent.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <unistd.h>
 #include <errno.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -80,14 +84,16 @@ static int get_int(struct loader *l, cJSON *obj, const char *prefix, const char 
 	snprintf(field, sizeof(field), "%s%s", prefix, name);
 	if (!item)
 		return dflt;
-	if (!cJSON_IsNumber(item) || item->valuedouble != (double)(int)item->valuedouble ||
-	    item->valueint < min || item->valueint > max) {
+	/* The range is checked on the double: converting a number out of
+	 * int's range (1e100) is undefined behaviour. */
+	if (!cJSON_IsNumber(item) || !(item->valuedouble >= min && item->valuedouble <= max) ||
+	    item->valuedouble != floor(item->valuedouble)) {
 		char why[96];
 		snprintf(why, sizeof(why), "must be a whole number from %d to %d", min, max);
 		bad(l, field, why);
 		return dflt;
 	}
-	return item->valueint;
+	return (int)item->valuedouble;
 }
 
 static bool get_bool(struct loader *l, cJSON *obj, const char *prefix, const char *name)
@@ -175,8 +181,9 @@ static void load_limits(struct loader *l, cJSON *limits, struct image_recipe *r)
 	r->quality = get_int(l, limits, "references.limits.", "quality", 0, 0, 100);
 	cJSON *bytes = member(limits, "max_bytes");
 	if (bytes) {
-		if (!cJSON_IsNumber(bytes) || bytes->valuedouble < 1)
-			bad(l, "references.limits.max_bytes", "must be a positive number of bytes");
+		if (!cJSON_IsNumber(bytes) || !(bytes->valuedouble >= 1 && bytes->valuedouble <= 1e12))
+			bad(l, "references.limits.max_bytes",
+			    "must be a number of bytes from 1 to 10^12");
 		else
 			r->max_bytes = (int64_t)bytes->valuedouble;
 	}
@@ -187,8 +194,8 @@ static void load_limits(struct loader *l, cJSON *limits, struct image_recipe *r)
 	if (aspect) {
 		cJSON *lo = cJSON_GetArrayItem(aspect, 0), *hi = cJSON_GetArrayItem(aspect, 1);
 		if (!cJSON_IsArray(aspect) || cJSON_GetArraySize(aspect) != 2 ||
-		    !cJSON_IsNumber(lo) || !cJSON_IsNumber(hi) || lo->valuedouble <= 0 ||
-		    hi->valuedouble < lo->valuedouble)
+		    !cJSON_IsNumber(lo) || !cJSON_IsNumber(hi) || !(lo->valuedouble > 0) ||
+		    !(hi->valuedouble >= lo->valuedouble) || !isfinite(hi->valuedouble))
 			bad(l, "references.limits.aspect",
 			    "must be [smallest, largest] width/height");
 		else {
@@ -349,8 +356,12 @@ struct profile *profile_load_file(const char *path)
 		sb_release(&text);
 		return NULL;
 	}
-	sb_release(&text);
 	struct profile *p = xcalloc(1, sizeof(*p));
+	uint8_t digest[32];
+	sha256(sb_str(&text), text.len, digest);
+	for (int i = 0; i < 32; i++)
+		snprintf(p->sha256 + 2 * i, 3, "%02x", digest[i]);
+	sb_release(&text);
 	p->raw = root;
 	p->file = xstrdup(path);
 	struct loader l = {p, path, 0};
@@ -509,22 +520,124 @@ void profile_headers(const struct profile *p, struct strlist *headers)
 	}
 }
 
-/* The directories searched, in order; the caller clears the list. */
-static void search_dirs(const char *store_root, struct strlist *dirs)
+const char *profile_builtin_dir(void)
+{
+	/* A program run from the build tree it was made in, not installed,
+	 * takes the source tree's profiles, as it takes the modules beside
+	 * it: a new user's ./troupe finds what make install would put in
+	 * the data directory. */
+#if defined(TROUPE_BUILDDIR) && defined(TROUPE_SRCDIR)
+	static char dir[PATH_MAX];
+	static bool done;
+	if (!done) {
+		char self[PATH_MAX], build[PATH_MAX];
+		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		done = true;
+		if (n > 0) {
+			self[n] = '\0';
+			char *slash = strrchr(self, '/');
+			if (slash)
+				*slash = '\0';
+			if (realpath(TROUPE_BUILDDIR, build) && strcmp(self, build) == 0)
+				snprintf(dir, sizeof(dir), "%s/profiles", TROUPE_SRCDIR);
+		}
+	}
+	if (*dir)
+		return dir;
+#endif
+	return PROFILE_DATADIR;
+}
+
+/* The directories searched, in order, with where each came from; the
+ * caller clears the list. A store's own profiles come after the built-in
+ * ones: a store may come from anyone (a bundle, a remote), so its
+ * profiles can add services but never replace a built-in one. A user
+ * who wants to replace one says so with $TROUPE_PROFILE_PATH. */
+static void search_dirs(const char *store_root, struct strlist *dirs,
+			enum profile_origin origins[], size_t max)
 {
 	const char *env = getenv("TROUPE_PROFILE_PATH");
 	if (env && *env) {
 		char *copy = xstrdup(env), *save = NULL;
-		for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save))
+		for (char *d = strtok_r(copy, ":", &save); d && dirs->n + 2 < max;
+		     d = strtok_r(NULL, ":", &save)) {
+			origins[dirs->n] = PROFILE_FROM_PATH;
 			strlist_push(dirs, d);
+		}
 		free(copy);
 	}
+	origins[dirs->n] = PROFILE_BUILTIN;
+	strlist_push(dirs, profile_builtin_dir());
 	if (store_root) {
 		char *d = xasprintf("%s/profiles", store_root);
+		origins[dirs->n] = PROFILE_FROM_STORE;
 		strlist_push(dirs, d);
 		free(d);
 	}
-	strlist_push(dirs, PROFILE_DATADIR);
+}
+
+enum { MAX_PROFILE_DIRS = 34 };
+
+/* Where the user's trust in store profiles is kept: outside every store,
+ * since a store travels and trust must not travel with it. */
+static char *trust_file(void)
+{
+	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+	if (xdg && *xdg == '/')
+		return xasprintf("%s/troupe/trusted-profiles", xdg);
+	if (home && *home == '/')
+		return xasprintf("%s/.config/troupe/trusted-profiles", home);
+	return NULL;
+}
+
+bool profile_trusted(const struct profile *p)
+{
+	char *file = trust_file();
+	FILE *f = file ? fopen(file, "r") : NULL;
+	bool trusted = false;
+	char line[256];
+	while (f && !trusted && fgets(line, sizeof(line), f))
+		trusted = strncmp(line, p->sha256, 64) == 0 && (line[64] == ' ' || line[64] == '\n');
+	if (f)
+		fclose(f);
+	free(file);
+	return trusted;
+}
+
+int profile_trust(const struct profile *p)
+{
+	if (profile_trusted(p))
+		return 0;
+	char *file = trust_file();
+	if (!file)
+		return error_set(EX_CONFIG, "cannot record trust: neither $XDG_CONFIG_HOME nor "
+					    "$HOME is an absolute path");
+	char *dir = xstrdup(file);
+	*strrchr(dir, '/') = '\0';
+	char *parent = xstrdup(dir);
+	*strrchr(parent, '/') = '\0';
+	int rc = 0;
+	if ((mkdir(parent, 0700) != 0 && errno != EEXIST) ||
+	    (mkdir(dir, 0700) != 0 && errno != EEXIST)) {
+		rc = error_set(EX_CANTCREAT, "%s: %s", dir, strerror(errno));
+		goto out;
+	}
+	int fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		rc = error_set(EX_CANTCREAT, "%s: %s", file, strerror(errno));
+		goto out;
+	}
+	char *line = xasprintf("%s %s %s\n", p->sha256, p->name, p->file);
+	if (write_all(fd, line, strlen(line)) < 0 || fsync(fd) != 0)
+		rc = error_set(EX_IOERR, "%s: %s", file, strerror(errno));
+	free(line);
+	if (close(fd) != 0 && rc == 0)
+		rc = error_set(EX_IOERR, "%s: %s", file, strerror(errno));
+out:
+	free(parent);
+	free(dir);
+	free(file);
+	return rc;
 }
 
 static bool name_ok(const char *name)
@@ -544,7 +657,8 @@ struct profile *profile_load(const char *name, const char *store_root)
 		return NULL;
 	}
 	struct strlist dirs = {0};
-	search_dirs(store_root, &dirs);
+	enum profile_origin origins[MAX_PROFILE_DIRS];
+	search_dirs(store_root, &dirs, origins, MAX_PROFILE_DIRS);
 	struct profile *p = NULL;
 	bool found = false;
 	for (size_t i = 0; i < dirs.n && !found; i++) {
@@ -560,8 +674,23 @@ struct profile *profile_load(const char *name, const char *store_root)
 				profile_free(p);
 				p = NULL;
 			}
+			if (p)
+				p->origin = origins[i];
 		}
 		free(path);
+	}
+	/* A profile that came with the store sends no key until the user
+	 * has said, once, that they trust this very file: otherwise a shared
+	 * store could name any variable of the user's environment as its
+	 * key and send it to a host of its choosing. */
+	if (p && p->origin == PROFILE_FROM_STORE && p->auth != AUTH_NONE && !profile_trusted(p)) {
+		error_set(EX_NOPERM,
+			  "profile %s: it comes from the store (%s) and would send $%s to %s; "
+			  "if you wrote it, run 'troupe profile trust %s'",
+			  name, p->file, p->auth_env, p->base_url ? p->base_url : "its service",
+			  name);
+		profile_free(p);
+		p = NULL;
 	}
 	if (!found)
 		error_set(EX_NOINPUT, "%s: unknown profile (see 'troupe profile list')", name);
@@ -572,7 +701,8 @@ struct profile *profile_load(const char *name, const char *store_root)
 int profile_list(const char *store_root, struct strlist *names, struct strlist *files)
 {
 	struct strlist dirs = {0};
-	search_dirs(store_root, &dirs);
+	enum profile_origin origins[MAX_PROFILE_DIRS];
+	search_dirs(store_root, &dirs, origins, MAX_PROFILE_DIRS);
 	for (size_t i = 0; i < dirs.n; i++) {
 		DIR *d = opendir(dirs.items[i]);
 		struct dirent *e;

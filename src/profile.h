@@ -7,17 +7,21 @@
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 
-#include "catalog.h"
 #include "image.h"
+#include "util.h"
 
 enum profile_output { PROFILE_JSON, PROFILE_TEXT, PROFILE_EMBEDDING };
 enum ref_encoding { ENC_URL, ENC_BASE64, ENC_DATA_URI, ENC_MULTIPART, ENC_PATH, ENC_UPLOAD };
 enum mention_style { MENTION_TAG, MENTION_NAME, MENTION_DESCRIPTION };
 enum auth_scheme { AUTH_NONE, AUTH_BEARER, AUTH_HEADER, AUTH_KLING_JWT };
+/* Where a profile was found: who put it there decides what it may do. */
+enum profile_origin { PROFILE_FROM_FILE, PROFILE_FROM_PATH, PROFILE_BUILTIN, PROFILE_FROM_STORE };
 
 struct profile {
 	char *name;
 	char *file; /* where it was loaded from */
+	enum profile_origin origin;
+	char sha256[65]; /* of the file's bytes, lower-case hex */
 	cJSON *raw; /* the whole document; the pointers below borrow from it */
 	const char *service;
 	const char *doc;
@@ -91,8 +95,10 @@ struct profile {
 };
 
 /* Where profiles are looked for, first match wins: $TROUPE_PROFILE_PATH
- * (colon-separated), then profiles/ in the store (when store_root is not
- * NULL), then the installed data directory. */
+ * (colon-separated), then the built-in ones (profile_builtin_dir), then
+ * profiles/ in the store (when store_root is not NULL), which can add
+ * profiles but not replace a built-in one. A store's profile that sends a
+ * key is refused (EX_NOPERM) until the user trusts it (profile_trust). */
 struct profile *profile_load(const char *name, const char *store_root);
 /* Loads and checks one file; errors name the file and the field. */
 struct profile *profile_load_file(const char *path);
@@ -100,6 +106,15 @@ void profile_free(struct profile *p);
 /* The profile's fixed headers, and a fresh trace id when it asks for
  * one, pushed as "Name: value" lines. */
 void profile_headers(const struct profile *p, struct strlist *headers);
+/* The built-in profiles' directory: the source tree's profiles/ for a
+ * program run from its build tree, else the installed data directory.
+ * Borrowed. */
+const char *profile_builtin_dir(void);
+/* Whether the user has trusted this profile file (its SHA-256), and
+ * recording that they do, in $XDG_CONFIG_HOME/troupe/trusted-profiles
+ * (or ~/.config/troupe/...), outside every store. */
+bool profile_trusted(const struct profile *p);
+int profile_trust(const struct profile *p);
 /* The names of every profile found, sorted, each with the file that wins. */
 int profile_list(const char *store_root, struct strlist *names, struct strlist *files);
 

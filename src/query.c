@@ -157,7 +157,7 @@ static void emit_match(struct parser *p, const char *value)
 	free(pattern);
 }
 
-static const char *const reserved_fields[] = {"character", "role", "format", "hash"};
+const char *const query_fields[] = {"character", "role", "format", "hash", NULL};
 
 static int emit_field(struct parser *p, const char *field, const char *value, size_t column)
 {
@@ -440,15 +440,15 @@ static int emit_term(struct parser *p)
 	}
 	const char *colon = strchr(word, ':');
 	if (colon) {
-		for (size_t i = 0; i < sizeof(reserved_fields) / sizeof(reserved_fields[0]); i++) {
-			size_t n = strlen(reserved_fields[i]);
+		for (size_t i = 0; query_fields[i]; i++) {
+			size_t n = strlen(query_fields[i]);
 			if ((size_t)(colon - word) == n &&
-			    strncasecmp(word, reserved_fields[i], n) == 0) {
+			    strncasecmp(word, query_fields[i], n) == 0) {
 				char *value = xstrdup(colon + 1);
 				for (char *c = value; *c; c++)
 					if (*c >= 'A' && *c <= 'Z')
 						*c = (char)(*c - 'A' + 'a');
-				int rc = emit_field(p, reserved_fields[i], value, column + n + 1);
+				int rc = emit_field(p, query_fields[i], value, column + n + 1);
 				free(value);
 				return rc;
 			}
@@ -733,4 +733,39 @@ void query_free(struct query *q)
 	free(q->set);
 	free(q->pred);
 	free(q);
+}
+
+static const struct {
+	const char *name;
+	enum query_sort sort;
+	const char *sql;
+} sort_keys[] = {
+    {"id", SORT_ID, "a.id"},	      {"added", SORT_ADDED, "a.added"},
+    {"width", SORT_WIDTH, "a.width"}, {"height", SORT_HEIGHT, "a.height"},
+    {"bytes", SORT_BYTES, "b.bytes"}, {"character", SORT_CHARACTER, "c.slug IS NULL, c.slug"},
+    {"role", SORT_ROLE, "a.role"},
+};
+
+int query_sort_parse(const char *text, struct query_options *opts)
+{
+	opts->descending = text[0] == '-';
+	const char *key = text + (opts->descending || text[0] == '+');
+	for (size_t i = 0; i < sizeof(sort_keys) / sizeof(sort_keys[0]); i++) {
+		if (strcmp(key, sort_keys[i].name) == 0) {
+			opts->sort = sort_keys[i].sort;
+			return 0;
+		}
+	}
+	return error_set(EX_USAGE,
+			 "--sort %s: unknown key (id, added, width, height, bytes, "
+			 "character, role; '-' in front for descending)",
+			 text);
+}
+
+const char *query_sort_sql(enum query_sort sort)
+{
+	for (size_t i = 0; i < sizeof(sort_keys) / sizeof(sort_keys[0]); i++)
+		if (sort_keys[i].sort == sort)
+			return sort_keys[i].sql;
+	return "a.id";
 }

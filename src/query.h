@@ -4,6 +4,7 @@
 #ifndef TROUPE_QUERY_H
 #define TROUPE_QUERY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,5 +33,30 @@ struct query {
  * query_free(). Parameter i binds to "?(i+1)" in where. */
 struct query *query_compile(const char *text);
 void query_free(struct query *q);
+
+/* The fields a query writes as FIELD:VALUE ("character:mei"); they own
+ * those namespaces, so a tag may not use one. NULL-terminated. */
+extern const char *const query_fields[];
+
+/* The orders a query's matches can come in (--sort). */
+enum query_sort {
+	SORT_ID,
+	SORT_ADDED,
+	SORT_WIDTH,
+	SORT_HEIGHT,
+	SORT_BYTES,
+	SORT_CHARACTER,
+	SORT_ROLE
+};
+struct query_options {
+	enum query_sort sort;
+	bool descending;
+	int64_t limit; /* 0: no limit */
+};
+/* Parses "added", "-width", ...; -1 with an error for an unknown key. */
+int query_sort_parse(const char *text, struct query_options *opts);
+/* The ORDER BY expression of sort, over the assets "a", their blob "b"
+ * and their character "c"; borrowed. */
+const char *query_sort_sql(enum query_sort sort);
 
 #endif

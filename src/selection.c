@@ -2,7 +2,10 @@
  * live here: no SQL, no printing, no options. */
 #include "config.h"
 
+#include "asset.h"
+#include "character.h"
 #include "selection.h"
+#include "store.h"
 #include "util.h"
 
 #include <stdlib.h>

@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,21 @@ char *xasprintf(const char *fmt, ...)
 	sb_vaddf(&sb, fmt, ap);
 	va_end(ap);
 	return sb_detach(&sb);
+}
+
+void strlist_push(struct strlist *l, const char *s)
+{
+	l->items = xrealloc(l->items, (l->n + 1) * sizeof(char *));
+	l->items[l->n++] = xstrdup(s);
+}
+
+void strlist_clear(struct strlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->items[i]);
+	free(l->items);
+	l->items = NULL;
+	l->n = 0;
 }
 
 void sb_grow(struct strbuf *sb, size_t extra)
@@ -350,14 +366,31 @@ char *temp_template(const char *what)
 	return xasprintf("%s/troupe-%s-XXXXXX", dir && *dir ? dir : "/tmp", what);
 }
 
+/* The bar on the terminal now, if any: a warning must not be glued to its
+ * end, so warn() clears it first and draws it again after. One lock for
+ * both, since warnings may come from worker threads. */
+static pthread_mutex_t progress_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct progress *progress_shown;
+static void progress_draw(const struct progress *p);
+
 void warn(const char *fmt, ...)
 {
+	struct strbuf sb = STRBUF_INIT;
 	va_list ap;
-	fputs("troupe: warning: ", stderr);
+	sb_adds(&sb, "troupe: warning: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	sb_vaddf(&sb, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	sb_addc(&sb, '\n');
+	pthread_mutex_lock(&progress_lock);
+	if (progress_shown)
+		fputs("\r\033[K", stderr);
+	fputs(sb.buf, stderr);
+	if (progress_shown)
+		progress_draw(progress_shown);
+	fflush(stderr);
+	pthread_mutex_unlock(&progress_lock);
+	sb_release(&sb);
 }
 
 bool utf8_valid(const char *str, size_t len)
@@ -489,6 +522,7 @@ void format_bytes(uint64_t n, char out[32])
 struct progress {
 	const char *label;
 	size_t total;
+	size_t done;
 	int last_percent;
 };
 
@@ -496,13 +530,23 @@ enum { PROGRESS_MIN_ITEMS = 8, PROGRESS_WIDTH = 30 };
 
 struct progress *progress_new(const char *label, size_t total)
 {
-	if (total <= PROGRESS_MIN_ITEMS || !isatty(STDERR_FILENO))
+	const char *term = getenv("TERM");
+	if (total <= PROGRESS_MIN_ITEMS || !isatty(STDERR_FILENO) ||
+	    (term && strcmp(term, "dumb") == 0))
 		return NULL;
 	struct progress *p = xcalloc(1, sizeof(*p));
 	p->label = label;
 	p->total = total;
 	p->last_percent = -1;
 	return p;
+}
+
+static void progress_draw(const struct progress *p)
+{
+	int fill = p->last_percent * PROGRESS_WIDTH / 100;
+	fprintf(stderr, "\r%s [%.*s%*s] %3d%% %zu/%zu", p->label, fill,
+		"##############################", PROGRESS_WIDTH - fill, "", p->last_percent,
+		p->done, p->total);
 }
 
 void progress_step(struct progress *p, size_t done)
@@ -512,19 +556,26 @@ void progress_step(struct progress *p, size_t done)
 	int percent = (int)(done * 100 / p->total);
 	if (percent == p->last_percent)
 		return;
+	pthread_mutex_lock(&progress_lock);
 	p->last_percent = percent;
-	int fill = percent * PROGRESS_WIDTH / 100;
-	fprintf(stderr, "\r%s [%.*s%*s] %3d%% %zu/%zu", p->label, fill,
-		"##############################", PROGRESS_WIDTH - fill, "", percent, done,
-		p->total);
+	p->done = done;
+	progress_draw(p);
+	progress_shown = p;
 	fflush(stderr);
+	pthread_mutex_unlock(&progress_lock);
 }
 
 void progress_free(struct progress *p)
 {
 	if (!p)
 		return;
-	fputs("\r\033[K", stderr);
-	fflush(stderr);
+	pthread_mutex_lock(&progress_lock);
+	if (p->last_percent >= 0) {
+		fputs("\r\033[K", stderr);
+		fflush(stderr);
+	}
+	if (progress_shown == p)
+		progress_shown = NULL;
+	pthread_mutex_unlock(&progress_lock);
 	free(p);
 }

@@ -44,6 +44,14 @@ char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* A list of strings; each entry and the array are owned by the list. */
+struct strlist {
+	char **items;
+	size_t n;
+};
+void strlist_push(struct strlist *l, const char *s);
+void strlist_clear(struct strlist *l);
+
 /* The error record. Library functions call error_set() and return -1 (or
  * NULL); only main.c prints the message and exits with error_code(). */
 int error_set(int exit_code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -90,7 +98,8 @@ int files_walk(const char *path, files_walk_fn *each, void *ctx);
  * /tmp when it is unset; the caller frees it. */
 char *temp_template(const char *what);
 
-/* Prints "troupe: warning: ..." on stderr; for skipped inputs. */
+/* Prints "troupe: warning: ..." on stderr, on a line of its own: a
+ * progress bar being drawn is cleared first and drawn again after. */
 void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 bool utf8_valid(const char *s, size_t len);
@@ -114,8 +123,9 @@ int parse_i64(const char *s, int64_t *out);
 /* Human size: "1.2 MB". */
 void format_bytes(uint64_t n, char out[32]);
 
-/* A progress bar on stderr, shown only when stderr is a terminal and the
- * work has more than a handful of items; all calls accept NULL. */
+/* A progress bar on stderr, shown only when stderr is a terminal (not
+ * TERM=dumb) and the work has more than a handful of items; all calls
+ * accept NULL. progress_free() erases it. */
 struct progress;
 struct progress *progress_new(const char *label, size_t total);
 void progress_step(struct progress *p, size_t done);

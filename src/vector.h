@@ -1,7 +1,7 @@
 /* vector: embeddings as unit-length float32 rows, and the flat file per
  * model that "nearest" scans: ids and rows contiguous, memory-mapped, read
  * with a loop the compiler turns into SIMD. Pure C; the rows come from
- * catalog.c. */
+ * embedding.c. */
 #ifndef TROUPE_VECTOR_H
 #define TROUPE_VECTOR_H
 

@@ -107,17 +107,18 @@ like "$(tr -d '\n\t ' <.out)" '"source":"chelsea.jpg","similarity":(1|0.9999)' "
 # A profile whose reference pointer runs through a string in its own
 # template is the profile's fault: an error that names it, nothing sent,
 # and no asset marked as having nothing to embed.
-mkdir -p .troupe/profiles
+mkdir -p my-profiles
 sed -e 's/"name": "jina-clip-v2"/"name": "jina-bad"/' \
 	-e 's/"input": \[\]/"input": "oops"/' -e 's|"pointer": "/input"|"pointer": "/input/images"|' \
-	"$TEST_SRCDIR/../profiles/jina-clip-v2.json" >.troupe/profiles/jina-bad.json
+	"$TEST_SRCDIR/../profiles/jina-clip-v2.json" >my-profiles/jina-bad.json
 troupe add "$photos/rocket.jpg" --role prop >/dev/null
 requests=$(wc -l <requests.log)
 fails_with 78 "profile jina-bad: /input/images: runs through a value that is not an object or array" \
-	"a profile pointer through a string" troupe embed --model jina-clip-v2 --profile jina-bad
+	"a profile pointer through a string" \
+	env TROUPE_PROFILE_PATH="$PWD/my-profiles" "$TROUPE" embed --model jina-clip-v2 --profile jina-bad
 is "$(wc -l <requests.log)" "$requests" "nothing was sent"
 is "$(sqlite3 .troupe/troupe.db 'SELECT count(*) FROM embedding_misses')" 0 "and no miss recorded"
-rm .troupe/profiles/jina-bad.json
+rm -r my-profiles
 unset JINA_API_KEY
 fails_with 78 "needs its key in \\\$JINA_API_KEY" "no key" troupe nearest "$photos/coffee.jpg" --model jina-clip-v2
 export JINA_API_KEY=jina-test-key-123

@@ -301,9 +301,10 @@ done
 # variant NAME BASE PYTHON: a copy of profile BASE named NAME, changed by
 # the Python statements PYTHON acting on the dict p.
 mkdir variants
-TROUPE_PROFILE_PATH=$PWD/variants:$TROUPE_PROFILE_PATH
+TROUPE_PROFILE_PATH=$PWD/variants
+export TROUPE_PROFILE_PATH
 variant() {
-	python3 - "${TROUPE_PROFILE_PATH#*:}" "$@" <<'PY'
+	python3 - "$builtin_profiles" "$@" <<'PY'
 import json, os, sys
 dirs, name, base, code = sys.argv[1].split(":"), sys.argv[2], sys.argv[3], sys.argv[4]
 path = next(os.path.join(d, base + ".json") for d in dirs

@@ -28,10 +28,28 @@ inject() { troupe inject "$@" >"$scratch/.req" 2>"$scratch/.err"; }
 req() { jsonv "$scratch/.req" "$1"; }
 last_log() { troupe log --json --limit 1 >"$scratch/.log" && jsonv "$scratch/.log" "$1"; }
 
+# ---- where profiles come from ----
+
+check "the build-tree troupe finds the built-in profiles by itself" \
+	env -u TROUPE_PROFILE_PATH "$TROUPE" profile list --json
+like "$(cat .out)" '"name":[[:space:]]*"kling-image"' "kling-image among them"
+like "$(cat .out)" "$(cd "$builtin_profiles" && pwd -P)/kling-image.json" "from the source tree's profiles/"
+# A store may come from anyone: its profiles add services, never replace a
+# built-in one, and send no key until the user trusts the file.
+mkdir -p .troupe/profiles
+sed 's/"max": 3/"max": 1/' "$builtin_profiles/runway-gen4-image.json" >.troupe/profiles/runway-gen4-image.json
+check "a store profile with a built-in's name" troupe inject --profile runway-gen4-image "@mei meets @kai"
+is "$(jsonv .out 'len(d["referenceImages"])')" 2 "does not replace the built-in one"
+sed -e 's/"name": "runway-gen4-image"/"name": "runway-mine"/' \
+	"$builtin_profiles/runway-gen4-image.json" >.troupe/profiles/runway-mine.json
+fails_with 77 "profile runway-mine: it comes from the store (.*) and would send \\\$RUNWAYML_API_SECRET to" \
+	"a store profile that sends a key is refused" troupe inject --profile runway-mine "@mei"
+rm -r .troupe/profiles
+
 # ---- every built-in profile ----
 
 check "profile validate accepts every built-in profile" \
-	sh -c '"$TROUPE" profile validate "$0"/*.json' "${TROUPE_PROFILE_PATH%%:*}"
+	sh -c '"$TROUPE" profile validate "$0"/*.json' "$builtin_profiles"
 troupe profile list --json >profiles.json
 services="comfyui fal-flux-kontext gemini-image kling-image kling-video luma-image midjourney
 midjourney-oref minimax-video openai-image-edit pixverse-video replicate-ideogram-character
@@ -269,21 +287,33 @@ printf '{"name": "other", "service": "X", "doc": "https://x", "output": "text",
  "text": {"refs_prefix": " --cref "}, "references": {"encoding": "url"}}\n' >bad-profiles/renamed.json
 fails_with 65 "broken.json: references.encoding: \"carrier-pigeon\" is not one of" \
 	"a broken profile: the error names the field" \
-	env TROUPE_PROFILE_PATH="$PWD/bad-profiles:$TROUPE_PROFILE_PATH" "$TROUPE" inject --profile broken "$prompt"
+	env TROUPE_PROFILE_PATH="$PWD/bad-profiles" "$TROUPE" inject --profile broken "$prompt"
 fails_with 65 "truncated.json: not valid JSON" "a profile that is not JSON" \
-	env TROUPE_PROFILE_PATH="$PWD/bad-profiles:$TROUPE_PROFILE_PATH" "$TROUPE" inject --profile truncated "$prompt"
+	env TROUPE_PROFILE_PATH="$PWD/bad-profiles" "$TROUPE" inject --profile truncated "$prompt"
 fails_with 65 "noprompt.json: prompt: missing" "a profile without a prompt pointer" \
-	env TROUPE_PROFILE_PATH="$PWD/bad-profiles:$TROUPE_PROFILE_PATH" "$TROUPE" inject --profile noprompt "$prompt"
+	env TROUPE_PROFILE_PATH="$PWD/bad-profiles" "$TROUPE" inject --profile noprompt "$prompt"
 fails_with 65 "renamed.json: name: \"other\" does not match the file name" \
 	"a profile whose name is not its file's" \
-	env TROUPE_PROFILE_PATH="$PWD/bad-profiles:$TROUPE_PROFILE_PATH" "$TROUPE" inject --profile renamed "$prompt"
+	env TROUPE_PROFILE_PATH="$PWD/bad-profiles" "$TROUPE" inject --profile renamed "$prompt"
 fails_with 65 "broken.json: references.encoding" "profile validate names the field too" \
 	troupe profile validate bad-profiles/broken.json
-cp "${TROUPE_PROFILE_PATH%%:*}/runway-gen4-image.json" bad-profiles/
+# Numbers beyond what a field can hold are refused, not converted (a
+# double out of int's range is undefined behaviour in C).
+for huge in 1e100 -1e100 2147483648 1.5; do
+	sed "s/\"max\": 3/\"max\": $huge/" "$builtin_profiles/runway-gen4-image.json" \
+		>bad-profiles/huge.json
+	fails_with 65 "huge.json: references.max: must be a whole number" \
+		"a profile with references.max $huge is refused" troupe profile validate bad-profiles/huge.json
+done
+sed 's/"max_side": [0-9]*/"max_side": 1e100/' "$builtin_profiles/kling-image.json" >bad-profiles/huge.json
+fails_with 65 "huge.json: references.limits.max_side: must be a whole number" \
+	"a profile with max_side 1e100 is refused" troupe profile validate bad-profiles/huge.json
+rm -f bad-profiles/huge.json
+cp "$builtin_profiles/runway-gen4-image.json" bad-profiles/
 sed 's/"max": 3/"max": 1/' bad-profiles/runway-gen4-image.json >bad-profiles/r.json &&
 	mv bad-profiles/r.json bad-profiles/runway-gen4-image.json
 check "a profile earlier in TROUPE_PROFILE_PATH overrides the built-in one" \
-	env TROUPE_PROFILE_PATH="$PWD/bad-profiles:$TROUPE_PROFILE_PATH" "$TROUPE" inject \
+	env TROUPE_PROFILE_PATH="$PWD/bad-profiles" "$TROUPE" inject \
 	--profile runway-gen4-image "@mei meets @kai"
 is "$(jsonv .out 'len(d["referenceImages"])')" 1 "its max of 1 applies"
 

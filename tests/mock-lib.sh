@@ -14,9 +14,9 @@ fi
 ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
 export ASAN_OPTIONS
 
-# The built-in profiles, unless the caller chose others.
-: "${TROUPE_PROFILE_PATH:=$TEST_SRCDIR/../profiles}"
-export TROUPE_PROFILE_PATH
+# The built-in profiles, which the build-tree troupe finds by itself, as a
+# user's would: the tests set no TROUPE_PROFILE_PATH of their own.
+builtin_profiles=$TEST_SRCDIR/../profiles
 export TROUPE_HTTP_BACKOFF=0.1
 
 # Test keys: distinctive, so a leak is easy to find with grep.

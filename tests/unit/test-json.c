@@ -125,6 +125,17 @@ int main(void)
 	ok(jp_count(doc, "/nodes/[class_type=VAEDecode]") == 0, "and counts 0");
 	ok(jp_count(doc, "/a/b") == 1, "no selector counts 1");
 
+	/* A member whose name starts with '[' (a ComfyUI node id) is reached
+	 * through a selector and never read as a selector again. */
+	cJSON *nodes = cJSON_Parse("{\"[7\": {\"class_type\": \"CLIPTextEncode\","
+				   " \"inputs\": {\"text\": \"hi\"}}}");
+	is_str(str_at(nodes, "/[class_type=CLIPTextEncode]/inputs/text"), "hi",
+	       "a selector reaches a member named '[7'");
+	ok(jp_set(nodes, "/[class_type=CLIPTextEncode]/inputs/text", cJSON_CreateString("yo")) == 0,
+	   "and sets it");
+	is_str(str_at(nodes, "/[7/inputs/text"), "yo", "the member named '[7' is set");
+	cJSON_Delete(nodes);
+
 	cJSON_Delete(doc);
 
 	/* json_write, which skips plain runs eight bytes at a time: every

@@ -1,0 +1,412 @@
+/* embedding: models, the unit vectors of assets under each, the assets a
+ * model found nothing in, and the flat vector cache file that nearest
+ * searches. A model's dimension is fixed by its first vector; this room
+ * never prints. */
+#include "config.h"
+
+#include "asset.h"
+#include "catalog-int.h"
+#include "embedding.h"
+#include "query.h"
+#include "vector.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool model_name_ok(const char *name)
+{
+	size_t len = strlen(name);
+	return len > 0 && len <= 64 &&
+	       strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789._-") == len;
+}
+
+static int model_fill(sqlite3_stmt *stmt, struct model_info *m)
+{
+	m->id = sqlite3_column_int64(stmt, 0);
+	snprintf(m->name, sizeof(m->name), "%s", (const char *)sqlite3_column_text(stmt, 1));
+	m->dimension = (uint32_t)sqlite3_column_int(stmt, 2);
+	m->has_threshold = sqlite3_column_type(stmt, 3) != SQLITE_NULL;
+	m->threshold = sqlite3_column_double(stmt, 3);
+	m->vectors = sqlite3_column_int64(stmt, 4);
+	return 0;
+}
+
+static const char sql_model_select[] =
+    "SELECT m.id, m.name, m.dimension, m.threshold, m.vectors FROM models m ";
+
+int catalog_model_get(struct catalog *cat, const char *name, struct model_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!model_name_ok(name))
+		return error_set(EX_USAGE,
+				 "--model %s: a model name is lower-case letters, digits, "
+				 "'.', '_' and '-'",
+				 name);
+	char *sql = xasprintf("%sWHERE m.name = ?1", sql_model_select);
+	sqlite3_stmt *stmt = db_prepare(cat->db, sql);
+	free(sql);
+	if (!stmt)
+		return -1;
+	sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		model_fill(stmt, out);
+	sqlite3_finalize(stmt);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc == SQLITE_DONE)
+		return error_set(EX_NOINPUT, "model %s: no vectors yet (see 'troupe embed')", name);
+	return db_error(cat->db, "model");
+}
+
+int catalog_model_list(struct catalog *cat, struct model_info **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	char *sql = xasprintf("%sORDER BY m.name", sql_model_select);
+	sqlite3_stmt *stmt = db_prepare(cat->db, sql);
+	free(sql);
+	if (!stmt)
+		return -1;
+	while (sqlite3_step(stmt) == SQLITE_ROW) {
+		*out = xrealloc(*out, (*n + 1) * sizeof(**out));
+		model_fill(stmt, &(*out)[(*n)++]);
+	}
+	sqlite3_finalize(stmt);
+	return 0;
+}
+
+int catalog_model_set_threshold(struct catalog *cat, const char *name, double threshold)
+{
+	sqlite3_stmt *stmt =
+	    db_prepare(cat->db, "UPDATE models SET threshold = ?2 WHERE name = ?1");
+	if (!stmt)
+		return -1;
+	sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_double(stmt, 2, threshold);
+	int rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : db_error(cat->db, "model");
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+int catalog_embedding_put(struct catalog *cat, int64_t asset_id, const char *model, float *vector,
+			  uint32_t dim)
+{
+	if (!model_name_ok(model))
+		return error_set(EX_USAGE,
+				 "--model %s: a model name is lower-case letters, digits, "
+				 "'.', '_' and '-'",
+				 model);
+	if (vector_normalise(vector, dim) < 0)
+		return error_prefix("asset %lld", (long long)asset_id);
+	/* Inside a caller's transaction (an import) the write joins it. */
+	bool own = sqlite3_get_autocommit(cat->db);
+	if (own && db_begin(cat->db) < 0)
+		return -1;
+	sqlite3_stmt *ins = NULL, *put = NULL;
+	struct model_info m;
+	int rc = -1;
+	ins =
+	    db_prepare(cat->db, "INSERT INTO models(name, dimension, created) VALUES (?1, ?2, ?3) "
+				"ON CONFLICT(name) DO NOTHING");
+	if (!ins)
+		goto out;
+	sqlite3_bind_text(ins, 1, model, -1, SQLITE_STATIC);
+	sqlite3_bind_int(ins, 2, (int)dim);
+	sqlite3_bind_int64(ins, 3, time_now());
+	if (sqlite3_step(ins) != SQLITE_DONE) {
+		db_error(cat->db, "model");
+		goto out;
+	}
+	/* Only id and dimension: the full model row counts its vectors,
+	 * which would make a large import quadratic. */
+	sqlite3_stmt *sel = db_prepare(cat->db, "SELECT id, dimension FROM models WHERE name = ?1");
+	if (!sel)
+		goto out;
+	sqlite3_bind_text(sel, 1, model, -1, SQLITE_STATIC);
+	int found = sqlite3_step(sel);
+	m.id = sqlite3_column_int64(sel, 0);
+	m.dimension = (uint32_t)sqlite3_column_int(sel, 1);
+	sqlite3_finalize(sel);
+	if (found != SQLITE_ROW) {
+		db_error(cat->db, "model");
+		goto out;
+	}
+	/* A model's dimension is fixed once its first vector lands. */
+	if (m.dimension != dim) {
+		error_set(EX_DATAERR,
+			  "asset %lld: a %u-dimensional vector for model %s, which has %u",
+			  (long long)asset_id, dim, model, m.dimension);
+		goto out;
+	}
+	/* An upsert, not REPLACE: the triggers that keep the model's count
+	 * and generation must see an update as an update. */
+	put =
+	    db_prepare(cat->db, "INSERT INTO embeddings(asset_id, model_id, vector, added) "
+				"VALUES (?1, ?2, ?3, ?4) ON CONFLICT(model_id, asset_id) DO UPDATE "
+				"SET vector = excluded.vector, added = excluded.added");
+	if (!put)
+		goto out;
+	sqlite3_bind_int64(put, 1, asset_id);
+	sqlite3_bind_int64(put, 2, m.id);
+	sqlite3_bind_blob(put, 3, vector, (int)(dim * sizeof(float)), SQLITE_STATIC);
+	sqlite3_bind_int64(put, 4, time_now());
+	if (sqlite3_step(put) != SQLITE_DONE) {
+		if (sqlite3_errcode(cat->db) == SQLITE_CONSTRAINT)
+			error_set(EX_NOINPUT, "%lld: no such asset", (long long)asset_id);
+		else
+			db_error(cat->db, "embedding");
+		goto out;
+	}
+	/* A vector for an asset the model once found nothing in. */
+	sqlite3_stmt *unmiss = catalog_stmt_get(
+	    cat, "DELETE FROM embedding_misses WHERE model = ?1 AND asset_id = ?2");
+	if (!unmiss)
+		goto out;
+	sqlite3_bind_text(unmiss, 1, model, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(unmiss, 2, asset_id);
+	int step = sqlite3_step(unmiss);
+	catalog_stmt_put(cat, unmiss);
+	if (step != SQLITE_DONE) {
+		db_error(cat->db, "embedding");
+		goto out;
+	}
+	rc = own ? db_commit(cat->db) : 0;
+out:
+	if (rc < 0 && own)
+		db_rollback(cat->db);
+	sqlite3_finalize(ins);
+	sqlite3_finalize(put);
+	return rc;
+}
+
+int catalog_embedding_has(struct catalog *cat, int64_t asset_id, const char *model)
+{
+	sqlite3_stmt *stmt =
+	    catalog_stmt_get(cat, "SELECT 1 FROM embeddings e JOIN models m ON "
+				  "m.id = e.model_id WHERE m.name = ?1 AND "
+				  "e.asset_id = ?2 UNION ALL SELECT 2 FROM embedding_misses "
+				  "WHERE model = ?1 AND asset_id = ?2");
+	if (!stmt)
+		return -1;
+	sqlite3_bind_text(stmt, 1, model, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, asset_id);
+	int rc = sqlite3_step(stmt);
+	int has = rc == SQLITE_ROW ? sqlite3_column_int(stmt, 0) : 0;
+	catalog_stmt_put(cat, stmt);
+	return rc == SQLITE_ROW ? has : rc == SQLITE_DONE ? 0 : db_error(cat->db, "embedding");
+}
+
+int catalog_embedding_missed(struct catalog *cat, int64_t asset_id, const char *model,
+			     const char *reason)
+{
+	sqlite3_stmt *stmt = db_prepare(
+	    cat->db, "INSERT INTO embedding_misses(model, asset_id, reason, at) VALUES (?1, ?2, "
+		     "?3, ?4) ON CONFLICT(model, asset_id) DO UPDATE SET reason = excluded.reason, "
+		     "at = excluded.at");
+	if (!stmt)
+		return -1;
+	sqlite3_bind_text(stmt, 1, model, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, asset_id);
+	sqlite3_bind_text(stmt, 3, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 4, time_now());
+	int rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : db_error(cat->db, "embedding");
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+int catalog_embedding_get(struct catalog *cat, int64_t asset_id, const char *model, float **vector,
+			  uint32_t *dim)
+{
+	*vector = NULL;
+	sqlite3_stmt *stmt = db_prepare(cat->db, "SELECT e.vector, m.dimension FROM embeddings e "
+						 "JOIN models m ON m.id = e.model_id WHERE "
+						 "m.name = ?1 AND e.asset_id = ?2");
+	if (!stmt)
+		return -1;
+	sqlite3_bind_text(stmt, 1, model, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, asset_id);
+	int rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		*dim = (uint32_t)sqlite3_column_int(stmt, 1);
+		size_t bytes = (size_t)sqlite3_column_bytes(stmt, 0);
+		if (bytes == *dim * sizeof(float)) {
+			*vector = xmalloc(bytes);
+			memcpy(*vector, sqlite3_column_blob(stmt, 0), bytes);
+		}
+	}
+	sqlite3_finalize(stmt);
+	if (*vector)
+		return 0;
+	if (rc == SQLITE_ROW)
+		return error_set(EX_DATAERR, "asset %lld: damaged vector", (long long)asset_id);
+	if (rc == SQLITE_DONE)
+		return error_set(EX_NOINPUT,
+				 "asset %lld has no vector for model %s (run 'troupe "
+				 "embed --model %s')",
+				 (long long)asset_id, model, model);
+	return db_error(cat->db, "embedding");
+}
+
+/* Brings cache/vectors-MODEL.f32 up to the model's generation. */
+static int vector_file_refresh(struct catalog *cat, const struct model_info *m, const char *path)
+{
+	if (db_exec(cat->db, "BEGIN") < 0)
+		return -1;
+	int rc = -1;
+	sqlite3_stmt *gen = db_prepare(cat->db, "SELECT generation FROM models WHERE id = ?1");
+	sqlite3_stmt *rows = NULL;
+	int64_t *ids = NULL;
+	float *data = NULL;
+	size_t n = 0, cap = 0;
+	if (!gen)
+		goto out;
+	sqlite3_bind_int64(gen, 1, m->id);
+	if (sqlite3_step(gen) != SQLITE_ROW) {
+		db_error(cat->db, "model");
+		goto out;
+	}
+	uint64_t generation = (uint64_t)sqlite3_column_int64(gen, 0), have;
+	uint32_t dim;
+	if (vector_file_header(path, &have, &dim) == 0 && have == generation &&
+	    dim == m->dimension) {
+		rc = 0;
+		goto out;
+	}
+	/* Reading every vector through SQLite's pread of each page is most
+	 * of a rebuild's time; a memory map of the index (up to SQLite's
+	 * limit) reads the same pages without a system call each. */
+	db_exec(cat->db, "PRAGMA mmap_size = 2147418112");
+	rows = db_prepare(cat->db, "SELECT asset_id, vector FROM embeddings WHERE model_id = ?1 "
+				   "ORDER BY asset_id");
+	if (!rows)
+		goto out;
+	sqlite3_bind_int64(rows, 1, m->id);
+	size_t row_bytes = m->dimension * sizeof(float);
+	/* The triggers keep the count: one allocation, not a doubling copy
+	 * of gigabytes. */
+	if (m->vectors > 0) {
+		cap = (size_t)m->vectors;
+		ids = xmalloc(cap * sizeof(*ids));
+		data = xmalloc(cap * row_bytes);
+	}
+	while (sqlite3_step(rows) == SQLITE_ROW) {
+		if ((size_t)sqlite3_column_bytes(rows, 1) != row_bytes)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 1024;
+			ids = xrealloc(ids, cap * sizeof(*ids));
+			data = xrealloc(data, cap * row_bytes);
+		}
+		ids[n] = sqlite3_column_int64(rows, 0);
+		memcpy((char *)data + n * row_bytes, sqlite3_column_blob(rows, 1), row_bytes);
+		n++;
+	}
+	rc = vector_file_write(path, generation, m->dimension, ids, data, n);
+out:
+	sqlite3_finalize(gen);
+	sqlite3_finalize(rows);
+	db_exec(cat->db, "COMMIT");
+	db_exec(cat->db, "PRAGMA mmap_size = 0");
+	free(ids);
+	free(data);
+	return rc;
+}
+
+struct id_set {
+	int64_t *ids;
+	size_t n;
+};
+
+static int collect_id(const struct asset *a, void *ctx)
+{
+	struct id_set *s = ctx;
+	s->ids = xrealloc(s->ids, (s->n + 1) * sizeof(*s->ids));
+	s->ids[s->n++] = a->id;
+	return 0;
+}
+
+static int id_allowed(int64_t id, void *ctx)
+{
+	const struct id_set *s = ctx;
+	size_t lo = 0, hi = s->n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (s->ids[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < s->n && s->ids[lo] == id;
+}
+
+int catalog_nearest(struct catalog *cat, const char *model, const float *query, uint32_t dim,
+		    size_t k, const char *where, int (*each)(const struct asset *, float, void *),
+		    void *ctx)
+{
+	struct model_info m;
+	if (catalog_model_get(cat, model, &m) < 0)
+		return -1;
+	if (m.dimension != dim)
+		return error_set(EX_DATAERR, "a %u-dimensional query for model %s, which has %u",
+				 dim, model, m.dimension);
+	char *name = xasprintf("vectors-%s.f32", model);
+	char *path = store_cache_path(cat->store, name);
+	free(name);
+	struct id_set allowed = {0};
+	struct vector_hit *hits = NULL;
+	size_t n = 0;
+	int rc = -1;
+	if (where) {
+		struct query_options qo = {SORT_ID, false, 0};
+		if (catalog_query(cat, where, &qo, collect_id, &allowed) < 0)
+			goto out;
+	}
+	if (vector_file_refresh(cat, &m, path) < 0 ||
+	    vector_file_search(path, query, dim, k, where ? id_allowed : NULL, &allowed, &hits,
+			       &n) < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		struct asset *a = catalog_asset_get(cat, hits[i].id);
+		if (!a)
+			goto out;
+		int stop = each(a, hits[i].score, ctx);
+		asset_free(a);
+		if (stop)
+			break;
+	}
+	rc = 0;
+out:
+	free(allowed.ids);
+	free(hits);
+	free(path);
+	return rc;
+}
+
+int catalog_embeddings(struct catalog *cat, const char *model, const char *character,
+		       int (*each)(int64_t, const char *, const float *, void *), void *ctx)
+{
+	sqlite3_stmt *stmt = db_prepare(
+	    cat->db, "SELECT e.asset_id, c.slug, e.vector, m.dimension FROM embeddings e JOIN "
+		     "models m ON m.id = e.model_id JOIN assets a ON a.id = e.asset_id LEFT JOIN "
+		     "characters c ON c.id = a.character_id WHERE m.name = ?1 AND (?2 IS NULL OR "
+		     "c.slug = ?2) AND a.role <> 'generated' ORDER BY e.asset_id");
+	if (!stmt)
+		return -1;
+	sqlite3_bind_text(stmt, 1, model, -1, SQLITE_STATIC);
+	if (character)
+		sqlite3_bind_text(stmt, 2, character, -1, SQLITE_STATIC);
+	int step;
+	while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+		uint32_t dim = (uint32_t)sqlite3_column_int(stmt, 3);
+		if ((size_t)sqlite3_column_bytes(stmt, 2) != dim * sizeof(float))
+			continue;
+		if (each(sqlite3_column_int64(stmt, 0), (const char *)sqlite3_column_text(stmt, 1),
+			 sqlite3_column_blob(stmt, 2), ctx))
+			break;
+	}
+	int rc = step == SQLITE_ROW || step == SQLITE_DONE ? 0 : db_error(cat->db, "embeddings");
+	sqlite3_finalize(stmt);
+	return rc;
+}

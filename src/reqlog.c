@@ -1,0 +1,215 @@
+/* reqlog: the request log: every injection and generation with its
+ * characters, the references it sent and the assets it made, so that a
+ * shot can be traced back to what made it. It never prints. */
+#include "config.h"
+
+#include "catalog-int.h"
+#include "character.h"
+#include "reqlog.h"
+
+#include <stdlib.h>
+
+int64_t catalog_request_begin(struct catalog *cat, const char *kind, const char *profile,
+			      const char *prompt, const char *request, const char *status,
+			      const struct strlist *slugs, const struct request_ref_row *refs,
+			      size_t nrefs)
+{
+	if (db_begin(cat->db) < 0)
+		return -1;
+	int64_t id = -1;
+	sqlite3_stmt *ins =
+	    db_prepare(cat->db, "INSERT INTO requests(kind, profile, prompt, request, "
+				"status, started) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+	sqlite3_stmt *who = db_prepare(cat->db, "INSERT OR IGNORE INTO request_characters("
+						"request_id, character_id) SELECT ?1, id FROM "
+						"characters WHERE slug = ?2");
+	sqlite3_stmt *ref = db_prepare(
+	    cat->db,
+	    "INSERT INTO request_refs(request_id, position, asset_id, source_hash, "
+	    "sent_hash, tag) SELECT ?1, ?2, a.id, b.hash, ?4, ?5 FROM assets a JOIN blobs b "
+	    "ON b.id = a.blob_id WHERE a.id = ?3");
+	if (!ins || !who || !ref)
+		goto fail;
+	sqlite3_bind_text(ins, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(ins, 2, profile, -1, SQLITE_STATIC);
+	sqlite3_bind_text(ins, 3, prompt, -1, SQLITE_STATIC);
+	sqlite3_bind_text(ins, 4, request, -1, SQLITE_STATIC);
+	sqlite3_bind_text(ins, 5, status, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(ins, 6, time_now());
+	if (sqlite3_step(ins) != SQLITE_DONE) {
+		db_error(cat->db, "request log");
+		goto fail;
+	}
+	id = sqlite3_last_insert_rowid(cat->db);
+	for (size_t i = 0; slugs && i < slugs->n; i++) {
+		sqlite3_reset(who);
+		sqlite3_bind_int64(who, 1, id);
+		sqlite3_bind_text(who, 2, slugs->items[i], -1, SQLITE_STATIC);
+		if (sqlite3_step(who) != SQLITE_DONE) {
+			db_error(cat->db, "request log");
+			goto fail;
+		}
+	}
+	for (size_t i = 0; i < nrefs; i++) {
+		sqlite3_reset(ref);
+		sqlite3_bind_int64(ref, 1, id);
+		sqlite3_bind_int64(ref, 2, (int64_t)i + 1);
+		sqlite3_bind_int64(ref, 3, refs[i].asset_id);
+		sqlite3_bind_text(ref, 4, refs[i].sent_hash, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ref, 5, refs[i].tag, -1, SQLITE_STATIC);
+		if (sqlite3_step(ref) != SQLITE_DONE) {
+			db_error(cat->db, "request log");
+			goto fail;
+		}
+	}
+	if (db_commit(cat->db) < 0)
+		goto fail;
+	goto out;
+fail:
+	db_rollback(cat->db);
+	id = -1;
+out:
+	sqlite3_finalize(ins);
+	sqlite3_finalize(who);
+	sqlite3_finalize(ref);
+	return id;
+}
+
+int catalog_request_finish(struct catalog *cat, int64_t id, const char *status, long http_status,
+			   const char *response, const char *error, int64_t duration_ms)
+{
+	sqlite3_stmt *stmt =
+	    db_prepare(cat->db, "UPDATE requests SET status = ?2, http_status = ?3, "
+				"response = ?4, error = ?5, duration_ms = ?6 "
+				"WHERE id = ?1");
+	if (!stmt)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, id);
+	sqlite3_bind_text(stmt, 2, status, -1, SQLITE_STATIC);
+	if (http_status)
+		sqlite3_bind_int64(stmt, 3, http_status);
+	sqlite3_bind_text(stmt, 4, response, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 5, error, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 6, duration_ms);
+	int rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : db_error(cat->db, "request log");
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+void log_entry_free(struct log_entry *e)
+{
+	if (!e)
+		return;
+	free(e->kind);
+	free(e->profile);
+	free(e->prompt);
+	free(e->request);
+	free(e->response);
+	free(e->status);
+	free(e->error);
+	strlist_clear(&e->characters);
+	strlist_clear(&e->refs);
+	strlist_clear(&e->outputs);
+	free(e);
+}
+
+static const char sql_log_select[] =
+    "SELECT r.id, r.kind, r.profile, r.prompt, r.request, r.response, r.status, r.error, "
+    "r.http_status, r.started, r.duration_ms FROM requests r ";
+
+static void push_rows(struct catalog *cat, const char *sql, int64_t id, struct strlist *out)
+{
+	sqlite3_stmt *stmt = db_prepare(cat->db, sql);
+	if (!stmt)
+		return;
+	sqlite3_bind_int64(stmt, 1, id);
+	while (sqlite3_step(stmt) == SQLITE_ROW)
+		strlist_push(out, (const char *)sqlite3_column_text(stmt, 0));
+	sqlite3_finalize(stmt);
+}
+
+static struct log_entry *log_from_row(struct catalog *cat, sqlite3_stmt *row)
+{
+	struct log_entry *e = xcalloc(1, sizeof(*e));
+	e->id = sqlite3_column_int64(row, 0);
+	e->kind = catalog_column_text(row, 1);
+	e->profile = catalog_column_text(row, 2);
+	e->prompt = catalog_column_text(row, 3);
+	e->request = catalog_column_text(row, 4);
+	e->response = catalog_column_text(row, 5);
+	e->status = catalog_column_text(row, 6);
+	e->error = catalog_column_text(row, 7);
+	e->http_status = sqlite3_column_int(row, 8);
+	e->started = sqlite3_column_int64(row, 9);
+	e->duration_ms = sqlite3_column_int64(row, 10);
+	push_rows(cat,
+		  "SELECT c.slug FROM request_characters rc JOIN characters c ON "
+		  "c.id = rc.character_id WHERE rc.request_id = ?1 ORDER BY c.slug",
+		  e->id, &e->characters);
+	push_rows(cat,
+		  "SELECT coalesce('#' || asset_id, '#-') || ' ' || source_hash || ' ' || "
+		  "coalesce(tag, '') FROM request_refs WHERE request_id = ?1 ORDER BY position",
+		  e->id, &e->refs);
+	push_rows(cat,
+		  "SELECT '#' || o.asset_id || ' ' || b.hash FROM request_outputs o JOIN "
+		  "assets a ON a.id = o.asset_id JOIN blobs b ON b.id = a.blob_id "
+		  "WHERE o.request_id = ?1 ORDER BY o.asset_id",
+		  e->id, &e->outputs);
+	return e;
+}
+
+int catalog_log(struct catalog *cat, const char *character, const char *profile, int64_t limit,
+		int (*each)(const struct log_entry *, void *), void *ctx)
+{
+	struct strbuf sql = STRBUF_INIT;
+	sb_adds(&sql, sql_log_select);
+	sb_adds(&sql, "WHERE (?1 IS NULL OR r.profile = ?1) AND (?2 IS NULL OR r.id IN (SELECT "
+		      "rc.request_id FROM request_characters rc JOIN characters c ON c.id = "
+		      "rc.character_id WHERE c.slug = ?2)) ORDER BY r.id DESC LIMIT ?3");
+	sqlite3_stmt *row = db_prepare(cat->db, sql.buf);
+	sb_release(&sql);
+	if (!row)
+		return -1;
+	if (character) {
+		char *slug = catalog_character_slug(cat, character);
+		if (!slug) {
+			sqlite3_finalize(row);
+			return -1;
+		}
+		sqlite3_bind_text(row, 2, slug, -1, SQLITE_TRANSIENT);
+		free(slug);
+	}
+	if (profile)
+		sqlite3_bind_text(row, 1, profile, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(row, 3, limit > 0 ? limit : -1);
+	int step;
+	while ((step = sqlite3_step(row)) == SQLITE_ROW) {
+		struct log_entry *e = log_from_row(cat, row);
+		int stop = each(e, ctx);
+		log_entry_free(e);
+		if (stop)
+			break;
+	}
+	int rc = step == SQLITE_ROW || step == SQLITE_DONE ? 0 : db_error(cat->db, "log");
+	sqlite3_finalize(row);
+	return rc;
+}
+
+int catalog_asset_request(struct catalog *cat, int64_t asset_id, struct log_entry **out)
+{
+	*out = NULL;
+	struct strbuf sql = STRBUF_INIT;
+	sb_adds(&sql, sql_log_select);
+	sb_adds(&sql, "JOIN request_outputs o ON o.request_id = r.id WHERE o.asset_id = ?1 "
+		      "ORDER BY r.id LIMIT 1");
+	sqlite3_stmt *row = db_prepare(cat->db, sql.buf);
+	sb_release(&sql);
+	if (!row)
+		return -1;
+	sqlite3_bind_int64(row, 1, asset_id);
+	int step = sqlite3_step(row);
+	if (step == SQLITE_ROW)
+		*out = log_from_row(cat, row);
+	sqlite3_finalize(row);
+	return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : db_error(cat->db, "log");
+}

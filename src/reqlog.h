@@ -1,0 +1,56 @@
+/* reqlog: the request log: each injection and generation, the characters
+ * it mentioned, the references it sent and the assets it made, so that a
+ * shot can be traced back to what made it. Nothing here prints. */
+#ifndef TROUPE_REQLOG_H
+#define TROUPE_REQLOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+struct catalog;
+
+struct request_ref_row {
+	int64_t asset_id;
+	const char *sent_hash; /* the derivative that was sent */
+	const char *tag;
+};
+
+/* Records a request (kind "inject" or "generate") with its characters
+ * and references; returns its id, or -1. */
+int64_t catalog_request_begin(struct catalog *cat, const char *kind, const char *profile,
+			      const char *prompt, const char *request, const char *status,
+			      const struct strlist *slugs, const struct request_ref_row *refs,
+			      size_t nrefs);
+/* Sets the outcome; error and response may be NULL. */
+int catalog_request_finish(struct catalog *cat, int64_t id, const char *status, long http_status,
+			   const char *response, const char *error, int64_t duration_ms);
+
+struct log_entry {
+	int64_t id;
+	char *kind;
+	char *profile;
+	char *prompt;
+	char *request;
+	char *response;
+	char *status;
+	char *error;
+	long http_status;
+	int64_t started;
+	int64_t duration_ms;
+	struct strlist characters;
+	struct strlist refs;	/* "#ID HASH tag" of each reference, in order */
+	struct strlist outputs; /* "#ID HASH" of each output */
+};
+/* Frees e and everything it holds; NULL is a no-op. */
+void log_entry_free(struct log_entry *e);
+/* Requests, newest first, optionally only those with a character or a
+ * profile; each(entry, ctx) as catalog_query. */
+int catalog_log(struct catalog *cat, const char *character, const char *profile, int64_t limit,
+		int (*each)(const struct log_entry *, void *), void *ctx);
+/* The request that made an asset, or NULL (and no error) when it was not
+ * generated; free it with log_entry_free(). */
+int catalog_asset_request(struct catalog *cat, int64_t asset_id, struct log_entry **out);
+
+#endif

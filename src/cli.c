@@ -188,6 +188,39 @@ cJSON *json_character(const struct character *c)
 	return o;
 }
 
+cJSON *json_log_entry(const struct log_entry *e)
+{
+	char when[32];
+	time_iso8601(e->started, when);
+	cJSON *j = cJSON_CreateObject();
+	cJSON_AddNumberToObject(j, "id", (double)e->id);
+	cJSON_AddStringToObject(j, "kind", e->kind);
+	cJSON_AddStringToObject(j, "profile", e->profile);
+	cJSON_AddStringToObject(j, "status", e->status);
+	cJSON_AddStringToObject(j, "started", when);
+	cJSON_AddNumberToObject(j, "duration_ms", (double)e->duration_ms);
+	if (e->http_status)
+		cJSON_AddNumberToObject(j, "http_status", (double)e->http_status);
+	if (e->prompt)
+		cJSON_AddStringToObject(j, "prompt", e->prompt);
+	if (e->error)
+		cJSON_AddStringToObject(j, "error", e->error);
+	cJSON_AddItemToObject(j, "characters", json_strlist(&e->characters));
+	cJSON_AddItemToObject(j, "references", json_strlist(&e->refs));
+	cJSON_AddItemToObject(j, "outputs", json_strlist(&e->outputs));
+	cJSON *req = e->request ? cJSON_Parse(e->request) : NULL;
+	if (req)
+		cJSON_AddItemToObject(j, "request", req);
+	else if (e->request)
+		cJSON_AddStringToObject(j, "request", e->request);
+	cJSON *resp = e->response ? cJSON_Parse(e->response) : NULL;
+	if (resp)
+		cJSON_AddItemToObject(j, "response", resp);
+	else if (e->response)
+		cJSON_AddStringToObject(j, "response", e->response);
+	return j;
+}
+
 char *tags_joined(const struct strlist *l)
 {
 	struct strbuf sb = STRBUF_INIT;

@@ -13,6 +13,7 @@
 #include "asset.h"
 #include "character.h"
 #include "opts.h"
+#include "reqlog.h"
 
 struct cmd_entry {
 	const char *name;
@@ -45,6 +46,9 @@ void json_print(cJSON *item);
 cJSON *json_asset(const struct asset *a);
 cJSON *json_character(const struct character *c);
 cJSON *json_strlist(const struct strlist *l);
+/* A request from the log, with its request and response text parsed back
+ * into JSON when they are JSON. */
+cJSON *json_log_entry(const struct log_entry *e);
 
 /* Builds the "ns:value, ..." form of a tag list; the caller frees it. */
 char *tags_joined(const struct strlist *l);

@@ -11,7 +11,6 @@
 #include "ingest.h"
 #include "util.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -46,79 +45,10 @@ static void files_push(struct file_list *l, const char *path, bool explicit)
 	l->n++;
 }
 
-static int cmp_names(const void *a, const void *b)
+static int push_found(const char *path, bool named, void *ctx)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Every regular file under dir, in name order, hidden entries skipped;
- * symbolic links to directories are not followed, so a loop cannot form. */
-static int walk(const char *dir, struct file_list *out, int depth)
-{
-	if (depth > 64)
-		return error_set(EX_DATAERR, "%s: directories nested too deep", dir);
-	DIR *d = opendir(dir);
-	if (!d)
-		return error_set(EX_NOINPUT, "%s: %s", dir, strerror(errno));
-	char **names = NULL;
-	size_t n = 0;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		names = xrealloc(names, (n + 1) * sizeof(char *));
-		names[n++] = xstrdup(e->d_name);
-	}
-	closedir(d);
-	qsort(names, n, sizeof(char *), cmp_names);
-	int rc = 0;
-	for (size_t i = 0; i < n; i++) {
-		char *path = xasprintf("%s/%s", dir, names[i]);
-		struct stat lst, st;
-		if (rc == 0 && lstat(path, &lst) == 0) {
-			if (S_ISDIR(lst.st_mode))
-				rc = walk(path, out, depth + 1);
-			else if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
-				files_push(out, path, false);
-		}
-		free(path);
-		free(names[i]);
-	}
-	free(names);
-	return rc;
-}
-
-static int collect(const char *arg, struct file_list *out)
-{
-	struct stat st;
-	if (stat(arg, &st) < 0)
-		return error_set(errno == ENOENT ? EX_NOINPUT : EX_IOERR, "%s: %s", arg,
-				 strerror(errno));
-	if (S_ISDIR(st.st_mode)) {
-		/* Strip trailing slashes so the paths we print look natural. */
-		char *dir = xstrdup(arg);
-		size_t len = strlen(dir);
-		while (len > 1 && dir[len - 1] == '/')
-			dir[--len] = '\0';
-		int rc = walk(dir, out, 0);
-		free(dir);
-		return rc;
-	}
-	files_push(out, arg, true);
+	files_push(ctx, path, named);
 	return 0;
-}
-
-int collect_files(const char *arg, struct strlist *out)
-{
-	struct file_list files = {0};
-	int rc = collect(arg, &files);
-	for (size_t i = 0; i < files.n; i++) {
-		if (rc == 0)
-			strlist_push(out, files.files[i].path);
-		free(files.files[i].path);
-	}
-	free(files.files);
-	return rc;
 }
 
 static void tick_progress(size_t done, void *bar)
@@ -281,7 +211,7 @@ static int cmd_add(struct cli *cli, int argc, char **argv)
 			if (!(stdin_path = stdin_to_file()))
 				goto out;
 			files_push(&files, stdin_path, true);
-		} else if (collect(args.items[i], &files) < 0) {
+		} else if (files_walk(args.items[i], push_found, &files) < 0) {
 			goto out;
 		}
 	}

@@ -8,6 +8,7 @@
 #include "character.h"
 #include "commands.h"
 #include "query.h"
+#include "selection.h"
 #include "thumbnail.h"
 #include "util.h"
 
@@ -133,17 +134,14 @@ static int copy_thumbnail(struct gallery *g, const struct asset *a, char **name)
 	struct strbuf bytes = STRBUF_INIT;
 	if (in < 0)
 		goto out;
-	char buf[1 << 16];
-	ssize_t got;
-	while ((got = read(in, buf, sizeof(buf))) > 0)
-		sb_add(&bytes, buf, (size_t)got);
+	int got = fd_read_all(in, &bytes);
 	close(in);
 	if (got < 0) {
 		error_set(EX_IOERR, "thumbnail of asset %lld: %s", (long long)a->id,
 			  strerror(errno));
 		goto out;
 	}
-	rc = write_file_atomic(dest, bytes.buf, bytes.len);
+	rc = file_write_atomic(dest, bytes.buf, bytes.len);
 	if (rc == 0)
 		strlist_push(&g->written, *name + strlen("thumbs/"));
 out:
@@ -270,15 +268,15 @@ static int cmd_gallery(struct cli *cli, int argc, char **argv)
 	struct catalog *cat = catalog_open(cli->store_dir);
 	if (!cat)
 		goto done;
-	char *query, *title, *subtitle;
-	select_assets(cat, sb_str(&what), &query, &title, &subtitle);
+	struct selection sel;
+	selection_of(cat, sb_str(&what), &sel);
 	struct gallery g = {cat, output, STRBUF_INIT, NULL, false, 0, 0, {0}};
 	char *thumbs = xasprintf("%s/thumbs", output);
 	char *index = xasprintf("%s/index.html", output);
 	struct query_options qo = {SORT_CHARACTER, false, 0};
 	int64_t count;
 	/* Check the query before anything is written. */
-	if (catalog_query_count(cat, query, &count) < 0)
+	if (catalog_query_count(cat, sel.query, &count) < 0)
 		goto out;
 	if (count == 0) {
 		error_set(EX_DATAERR, "%s: no images match",
@@ -289,22 +287,22 @@ static int cmd_gallery(struct cli *cli, int argc, char **argv)
 		goto out;
 	struct strbuf page_title = STRBUF_INIT;
 	sb_adds(&page_title, "troupe: ");
-	html_escape(&page_title, title);
+	html_escape(&page_title, sel.title);
 	sb_addf(&g.html, page_head, page_title.buf);
 	sb_addf(&g.html, "<h1>%s</h1>\n", page_title.buf + 8);
 	sb_release(&page_title);
-	if (*subtitle) {
+	if (*sel.subtitle) {
 		sb_adds(&g.html, "<p class=\"count\">");
-		html_escape(&g.html, subtitle);
+		html_escape(&g.html, sel.subtitle);
 		sb_adds(&g.html, "</p>\n");
 	}
-	if (catalog_query(cat, query, &qo, gallery_asset, &g) < 0 || g.failed)
+	if (catalog_query(cat, sel.query, &qo, gallery_asset, &g) < 0 || g.failed)
 		goto out;
 	if (g.open)
 		sb_adds(&g.html, "</div>\n</section>\n");
 	sb_addf(&g.html, "<p class=\"count\">%zu image%s.</p>\n</body>\n</html>\n", g.assets,
 		g.assets == 1 ? "" : "s");
-	if (write_file_atomic(index, g.html.buf, g.html.len) < 0)
+	if (file_write_atomic(index, g.html.buf, g.html.len) < 0)
 		goto out;
 	prune_thumbnails(thumbs, &g.written);
 	if (cli->json) {
@@ -322,9 +320,7 @@ out:
 	free(g.current);
 	free(thumbs);
 	free(index);
-	free(query);
-	free(title);
-	free(subtitle);
+	selection_clear(&sel);
 	catalog_close(cat);
 done:
 	sb_release(&what);

@@ -28,14 +28,4 @@ extern const struct cmd_entry cmd_nearest_entry;
 extern const struct cmd_entry cmd_check_entry;
 extern const struct cmd_entry cmd_calibrate_entry;
 
-/* Every file a path names: the file, or the files under a directory
- * (hidden ones skipped), in name order. */
-int collect_files(const char *arg, struct strlist *out);
-
-/* Shared by the commands that write files or take "SLUG or QUERY". */
-int write_file_atomic(const char *path, const void *data, size_t len);
-cJSON *json_log_entry(const struct log_entry *e);
-int select_assets(struct catalog *cat, const char *what, char **query, char **title,
-		  char **subtitle);
-
 #endif

@@ -1,15 +1,15 @@
-/* embed: one image, one request, one vector. Keys are handled as for
- * generation (inject_auth_headers) and never leave the request headers. */
+/* embed: one image, one request, one vector. Keys come from auth.c, as
+ * for generation, and never leave the request headers. */
 #include "config.h"
 
+#include "auth.h"
+#include "base64.h"
 #include "embed.h"
 #include "http.h"
-#include "inject.h"
 #include "json.h"
 #include "util.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,20 +30,15 @@ int embed_image(const struct profile *p, const char *path, const char *format, f
 	if (p->output != PROFILE_EMBEDDING)
 		return error_set(EX_USAGE, "profile %s is not an embedding profile", p->name);
 	struct strbuf bytes = STRBUF_INIT;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return error_set(errno == ENOENT ? EX_NOINPUT : EX_IOERR, "%s: %s", path,
-				 strerror(errno));
-	char buf[1 << 16];
-	ssize_t got;
-	while ((got = read(fd, buf, sizeof(buf))) > 0)
-		sb_add(&bytes, buf, (size_t)got);
-	close(fd);
+	if (file_read_all(path, &bytes) < 0) {
+		sb_release(&bytes);
+		return -1;
+	}
 	struct strlist headers = {0};
 	char *body = NULL, *url = NULL, *content_type = NULL;
 	cJSON *answer = NULL;
 	int rc = -1;
-	if (inject_auth_headers(p, &headers) < 0)
+	if (auth_headers(p, &headers) < 0)
 		goto out;
 	profile_headers(p, &headers);
 	const char *env = p->base_url_env ? getenv(p->base_url_env) : NULL;
@@ -176,4 +171,57 @@ out:
 	strlist_clear(&headers);
 	sb_release(&bytes);
 	return rc;
+}
+
+struct profile *embed_profile_load(const char *model, const char *name, const char *store_root)
+{
+	struct profile *p = profile_load(name ? name : model, store_root);
+	if (!p) {
+		if (!name && error_code() == EX_NOINPUT)
+			error_set(EX_NOINPUT,
+				  "model %s: no embedding profile of that name (give "
+				  "--profile, or import vectors with 'troupe embed import')",
+				  model);
+		return NULL;
+	}
+	if (p->output != PROFILE_EMBEDDING) {
+		error_set(EX_USAGE, "profile %s is not an embedding profile", p->name);
+		profile_free(p);
+		return NULL;
+	}
+	if (strcmp(p->model, model) != 0) {
+		error_set(EX_USAGE, "profile %s computes model %s, not %s", p->name, p->model,
+			  model);
+		profile_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+/* The file goes through the profile's recipe, as stored assets do, so a
+ * file and the same picture in the store are sent as the same bytes; bad
+ * input gets troupe's own error before anything is sent. */
+int embed_file(const struct profile *p, const char *path, float **vector, uint32_t *dim)
+{
+	*vector = NULL;
+	*dim = 0;
+	struct image_buffer buf;
+	if (image_derive(path, &p->limits, &buf) < 0)
+		return error_prefix("%s", path);
+	char *tmp = temp_template("embed");
+	int fd = mkstemp(tmp), rc = -1;
+	if (fd < 0) {
+		error_set(EX_CANTCREAT, "%s: %s", tmp, strerror(errno));
+	} else if (write_all(fd, buf.data, buf.len) < 0) {
+		error_set(EX_IOERR, "%s: %s", tmp, strerror(errno));
+	} else {
+		rc = embed_image(p, tmp, buf.format, vector, dim);
+	}
+	if (fd >= 0) {
+		close(fd);
+		unlink(tmp);
+	}
+	free(tmp);
+	image_buffer_clear(&buf);
+	return rc < 0 ? error_prefix("%s", path) : 0;
 }

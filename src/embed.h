@@ -17,4 +17,16 @@ enum { EMBED_NOTHING = -2 };
 int embed_image(const struct profile *p, const char *path, const char *format, float **vector,
 		uint32_t *dim);
 
+/* The embedding profile for a model: the profile called name, or, when
+ * name is NULL, the one called like the model; it must be an embedding
+ * profile that computes that model. NULL with an error otherwise; the
+ * caller frees it with profile_free. */
+struct profile *embed_profile_load(const char *model, const char *name, const char *store_root);
+
+/* The vector of an image file that need not be in the store, sent as the
+ * profile's recipe makes it (the caller frees *vector). -1 with an error
+ * naming path; EX_DATAERR when the file is not a picture or the model
+ * found nothing to embed in it. */
+int embed_file(const struct profile *p, const char *path, float **vector, uint32_t *dim);
+
 #endif

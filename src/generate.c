@@ -3,12 +3,13 @@
  * output registered: outputs are added in one transaction at the end. */
 #include "config.h"
 
+#include "auth.h"
+#include "base64.h"
 #include "generate.h"
 #include "http.h"
 #include "ingest.h"
 #include "json.h"
 #include "reqlog.h"
-#include "sha256.h"
 #include "util.h"
 
 #include <errno.h>
@@ -18,85 +19,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-static char *base64url(const void *data, size_t len)
-{
-	char *s = base64_encode(data, len);
-	size_t j = 0;
-	for (size_t i = 0; s[i]; i++) {
-		if (s[i] == '=')
-			continue;
-		s[j++] = s[i] == '+' ? '-' : s[i] == '/' ? '_' : s[i];
-	}
-	s[j] = '\0';
-	return s;
-}
-
-/* An HS256 JWT: iss = access key, valid from five seconds ago for
- * thirty minutes, signed with the secret key (Kling's scheme). */
-static char *kling_jwt(const char *access, const char *secret)
-{
-	const char *header = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
-	int64_t now = time_now();
-	cJSON *claims = cJSON_CreateObject();
-	cJSON_AddStringToObject(claims, "iss", access);
-	cJSON_AddNumberToObject(claims, "exp", (double)(now + 1800));
-	cJSON_AddNumberToObject(claims, "nbf", (double)(now - 5));
-	char *payload = cJSON_PrintUnformatted(claims);
-	cJSON_Delete(claims);
-	char *h64 = base64url(header, strlen(header)), *p64 = base64url(payload, strlen(payload));
-	char *signing = xasprintf("%s.%s", h64, p64);
-	uint8_t mac[32];
-	hmac_sha256(secret, strlen(secret), signing, strlen(signing), mac);
-	char *s64 = base64url(mac, sizeof(mac));
-	char *token = xasprintf("%s.%s", signing, s64);
-	free(h64);
-	free(p64);
-	free(payload);
-	free(signing);
-	free(s64);
-	return token;
-}
-
-int inject_auth_headers(const struct profile *p, struct strlist *headers)
-{
-	if (p->auth == AUTH_NONE)
-		return 0;
-	const char *key = getenv(p->auth_env);
-	if (!key || !*key)
-		return error_set(EX_CONFIG, "profile %s needs its key in $%s", p->name,
-				 p->auth_env);
-	char *line;
-	if (p->auth == AUTH_KLING_JWT) {
-		const char *secret = getenv(p->auth_secret_env);
-		if (!secret || !*secret)
-			return error_set(EX_CONFIG, "profile %s needs its secret key in $%s",
-					 p->name, p->auth_secret_env);
-		char *jwt = kling_jwt(key, secret);
-		line = xasprintf("%s: %s%s", p->auth_header, p->auth_prefix, jwt);
-		free(jwt);
-	} else {
-		line = xasprintf("%s: %s%s", p->auth_header, p->auth_prefix, key);
-	}
-	strlist_push(headers, line);
-	free(line);
-	return 0;
-}
-
-int64_t inject_log(struct catalog *cat, const struct profile *p, const struct injection *in,
-		   const char *kind, const char *status)
-{
-	struct request_ref_row *rows = xcalloc(in->nrefs ? in->nrefs : 1, sizeof(*rows));
-	for (size_t i = 0; i < in->nrefs; i++)
-		rows[i] = (struct request_ref_row){in->refs[i].asset_id, in->refs[i].derived.hash,
-						   in->refs[i].tag};
-	char *redacted = inject_redacted(in);
-	int64_t id = catalog_request_begin(cat, kind, p->name, in->prompt, redacted, status,
-					   &in->characters, rows, in->nrefs);
-	free(redacted);
-	free(rows);
-	return id;
-}
 
 static char *substitute_id(const char *path, const char *id)
 {
@@ -382,38 +304,11 @@ static char *save_output(const char *dir, size_t index, const void *data, size_t
 	return path;
 }
 
-static int decode_base64(const char *in, struct strbuf *out)
+/* An output given inline: base64, or a data URI holding it. */
+static int decode_output(const char *text, struct strbuf *out)
 {
-	static int8_t table[256];
-	static bool ready;
-	if (!ready) {
-		memset(table, -1, sizeof(table));
-		const char *a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-		for (int i = 0; i < 64; i++)
-			table[(unsigned char)a[i]] = (int8_t)i;
-		table['-'] = 62;
-		table['_'] = 63;
-		ready = true;
-	}
-	const char *comma = strncmp(in, "data:", 5) == 0 ? strchr(in, ',') : NULL;
-	if (comma)
-		in = comma + 1;
-	uint32_t acc = 0;
-	int bits = 0;
-	for (const char *s = in; *s; s++) {
-		if (*s == '=' || *s == '\n' || *s == '\r')
-			continue;
-		int v = table[(unsigned char)*s];
-		if (v < 0)
-			return -1;
-		acc = acc << 6 | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			sb_addc(out, (char)((acc >> bits) & 0xFF));
-		}
-	}
-	return 0;
+	const char *comma = strncmp(text, "data:", 5) == 0 ? strchr(text, ',') : NULL;
+	return base64_decode(comma ? comma + 1 : text, out);
 }
 
 /* Downloads (or decodes) every output into a temporary directory and adds
@@ -492,7 +387,7 @@ static int store_outputs(struct catalog *cat, const struct profile *p, cJSON *an
 			http_response_clear(&resp);
 			strlist_push(&sources, urls[i]);
 		} else {
-			if (decode_base64(b64[i - nurls], &bytes) < 0) {
+			if (decode_output(b64[i - nurls], &bytes) < 0) {
 				sb_release(&bytes);
 				error_set(EX_PROTOCOL, "output %zu: not base64", i + 1);
 				goto out;
@@ -534,9 +429,12 @@ static int store_outputs(struct catalog *cat, const struct profile *p, cJSON *an
 		const char *hash, *path;
 		bool existed;
 		catalog_add_result(batch, i, &id, &hash, &path, &existed);
-		char *line = xasprintf("%lld %s", (long long)id, hash);
-		strlist_push(&out->outputs, line);
-		free(line);
+		out->outputs = xrealloc(out->outputs, (out->noutputs + 1) * sizeof(*out->outputs));
+		struct generate_output *o = &out->outputs[out->noutputs++];
+		o->asset_id = id;
+		snprintf(o->hash, sizeof(o->hash), "%s", hash);
+		o->url = i < sources.n && *sources.items[i] ? xstrdup(sources.items[i]) : NULL;
+		o->existed = existed;
 	}
 	rc = 0;
 out:
@@ -603,7 +501,7 @@ int generate_run(struct catalog *cat, const struct profile *p, const char *input
 	int rc = -1;
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (inject_auth_headers(p, &auth) < 0)
+	if (auth_headers(p, &auth) < 0)
 		return -1;
 	if (inject_run(cat, p, input, is_json, &o->inject, &in) < 0) {
 		strlist_clear(&auth);
@@ -756,5 +654,9 @@ done:
 
 void generate_result_clear(struct generate_result *r)
 {
-	strlist_clear(&r->outputs);
+	for (size_t i = 0; i < r->noutputs; i++)
+		free(r->outputs[i].url);
+	free(r->outputs);
+	r->outputs = NULL;
+	r->noutputs = 0;
 }

@@ -5,6 +5,7 @@
 #define TROUPE_GENERATE_H
 
 #include "inject.h"
+#include "store.h"
 
 struct generate_options {
 	struct inject_options inject;
@@ -12,17 +13,28 @@ struct generate_options {
 	bool verbose;  /* progress of the task on stderr */
 };
 
-struct generate_result {
-	int64_t request_id;
-	struct strlist outputs; /* "ID HASH" of each stored output */
+/* One output of a request, as it was stored. */
+struct generate_output {
+	int64_t asset_id;
+	char hash[STORE_HASH_HEX + 1];
+	char *url;    /* where the service offered it; NULL when sent inline */
+	bool existed; /* the store held these bytes before */
 };
 
+struct generate_result {
+	int64_t request_id;
+	struct generate_output *outputs; /* in the order the service gave them */
+	size_t noutputs;
+};
+
+/* Injects input (see inject_run), sends it to the profile's service,
+ * waits for the task, and stores every output as a generated asset of
+ * the mentioned character, linked to the request in the log. Fills out
+ * (cleared with generate_result_clear, also after a failure). On failure
+ * the request row says what went wrong and no output is registered. */
 int generate_run(struct catalog *cat, const struct profile *p, const char *input, bool is_json,
 		 const struct generate_options *o, struct generate_result *out);
+/* Frees what out holds; the struct may be reused. */
 void generate_result_clear(struct generate_result *r);
-
-/* Records an injection in the log; returns the request id or -1. */
-int64_t inject_log(struct catalog *cat, const struct profile *p, const struct injection *in,
-		   const char *kind, const char *status);
 
 #endif

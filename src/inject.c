@@ -4,12 +4,15 @@
 #include "config.h"
 
 #include "asset.h"
+#include "auth.h"
+#include "base64.h"
 #include "character.h"
 #include "derivative.h"
 #include "http.h"
 #include "inject.h"
 #include "json.h"
 #include "query.h"
+#include "reqlog.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -523,7 +526,7 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 		goto out;
 	if (inject_mentions(cat, prompt_in, &out->characters, &looks) < 0)
 		goto out;
-	if (p->encoding == ENC_UPLOAD && inject_auth_headers(p, &auth) < 0)
+	if (p->encoding == ENC_UPLOAD && auth_headers(p, &auth) < 0)
 		goto out;
 	/* Spread references go one to a node, so there are no more of them
 	 * than nodes. */
@@ -813,4 +816,19 @@ void injection_clear(struct injection *in)
 	strlist_clear(&in->characters);
 	strlist_clear(&in->multipart_files);
 	memset(in, 0, sizeof(*in));
+}
+
+int64_t inject_log(struct catalog *cat, const struct profile *p, const struct injection *in,
+		   const char *kind, const char *status)
+{
+	struct request_ref_row *rows = xcalloc(in->nrefs ? in->nrefs : 1, sizeof(*rows));
+	for (size_t i = 0; i < in->nrefs; i++)
+		rows[i] = (struct request_ref_row){in->refs[i].asset_id, in->refs[i].derived.hash,
+						   in->refs[i].tag};
+	char *redacted = inject_redacted(in);
+	int64_t id = catalog_request_begin(cat, kind, p->name, in->prompt, redacted, status,
+					   &in->characters, rows, in->nrefs);
+	free(redacted);
+	free(rows);
+	return id;
 }

@@ -55,8 +55,10 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 char *inject_redacted(const struct injection *in);
 void injection_clear(struct injection *in);
 
-/* The headers that authenticate to the profile's service, from the
- * environment variables it names (generate.c); -1 when one is unset. */
-int inject_auth_headers(const struct profile *p, struct strlist *headers);
+/* Records an injection in the log (kind "inject" or "generate", with
+ * its status) with the references it used; returns the request id, or
+ * -1 with an error. */
+int64_t inject_log(struct catalog *cat, const struct profile *p, const struct injection *in,
+		   const char *kind, const char *status);
 
 #endif

@@ -1,6 +1,6 @@
-/* json: JSON pointers (RFC 6901) over cJSON trees, and base64. cJSON as
- * packaged has no pointer support; profiles need get, set and a wildcard
- * walk for result URLs. */
+/* json: JSON pointers (RFC 6901) over cJSON trees, and a writer that
+ * streams base64 file payloads. cJSON as packaged has no pointer support;
+ * profiles need get, set and a wildcard walk for result URLs. */
 #ifndef TROUPE_JSON_H
 #define TROUPE_JSON_H
 
@@ -44,11 +44,5 @@ int json_write(FILE *out, const cJSON *item);
 char *json_base64_file(const char *path);
 /* Whether s is such a marker. */
 bool json_is_base64_file(const char *s);
-
-/* Standard base64 with padding; the caller frees the result. */
-char *base64_encode(const void *data, size_t len);
-/* The same of a file's bytes, read through a memory map; NULL with an
- * error naming the file when it cannot be read. */
-char *base64_encode_file(const char *path);
 
 #endif

@@ -87,7 +87,7 @@ int phash_file_write(const char *path, uint64_t generation, const int64_t *ids,
 	struct iovec parts[] = {{&h, sizeof(h)},
 				{(void *)hashes, n * sizeof(uint64_t)},
 				{(void *)ids, n * sizeof(int64_t)}};
-	return cache_file_write(path, parts, 3);
+	return file_write_atomicv(path, parts, 3);
 }
 
 struct mapped {

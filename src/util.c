@@ -6,7 +6,9 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -225,34 +227,136 @@ void error_release(void)
 	sb_release(&error_text);
 }
 
-int cache_file_write(const char *path, const struct iovec *parts, size_t nparts)
+int fd_read_all(int fd, struct strbuf *out)
 {
-	char *tmp = xasprintf("%s.XXXXXX", path);
+	char buf[1 << 16];
+	for (;;) {
+		ssize_t got = read(fd, buf, sizeof(buf));
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return -1;
+		if (got == 0)
+			return 0;
+		sb_add(out, buf, (size_t)got);
+	}
+}
+
+int file_read_all(const char *path, struct strbuf *out)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return error_set(errno == ENOENT ? EX_NOINPUT : EX_IOERR, "%s: %s", path,
+				 strerror(errno));
+	int rc = fd_read_all(fd, out);
+	if (rc < 0)
+		error_set(EX_IOERR, "%s: %s", path, strerror(errno));
+	close(fd);
+	return rc;
+}
+
+int file_write_atomicv(const char *path, const struct iovec *parts, size_t nparts)
+{
+	char *tmp = xasprintf("%s.tmp-XXXXXX", path);
 	int fd = mkstemp(tmp), rc = -1;
 	if (fd < 0) {
-		error_set(EX_CANTCREAT, "%s: %s", tmp, strerror(errno));
+		error_set(EX_CANTCREAT, "%s: %s", path, strerror(errno));
 		free(tmp);
 		return -1;
 	}
-	for (size_t i = 0; i < nparts; i++) {
-		if ((i == 0 && fchmod(fd, 0644) < 0) ||
-		    write_all(fd, parts[i].iov_base, parts[i].iov_len) < 0) {
-			error_set(EX_IOERR, "%s: %s", tmp, strerror(errno));
-			goto out;
-		}
+	if (fchmod(fd, 0644) < 0)
+		goto fail;
+	for (size_t i = 0; i < nparts; i++)
+		if (write_all(fd, parts[i].iov_base, parts[i].iov_len) < 0)
+			goto fail;
+	/* Synced before the rename, so a crash cannot put an empty or torn
+	 * file where a whole one was; the directory is not synced, which
+	 * only risks the old file coming back, whole. */
+	if (fsync(fd) < 0)
+		goto fail;
+	if (close(fd) < 0) {
+		fd = -1;
+		goto fail;
 	}
-	/* No fsync: a cache is rebuilt from the index whenever it is stale
-	 * or unreadable, so losing it costs one rebuild, never data. */
+	fd = -1;
 	if (rename(tmp, path) < 0) {
-		error_set(EX_IOERR, "%s: %s", path, strerror(errno));
+		error_set(EX_CANTCREAT, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	rc = 0;
+	goto out;
+fail:
+	error_set(EX_IOERR, "%s: %s", path, strerror(errno));
 out:
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	if (rc < 0)
 		unlink(tmp);
 	free(tmp);
+	return rc;
+}
+
+int file_write_atomic(const char *path, const void *data, size_t len)
+{
+	struct iovec part = {(void *)data, len};
+	return file_write_atomicv(path, &part, 1);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int walk_dir(const char *dir, files_walk_fn *each, void *ctx, int depth)
+{
+	if (depth > 64)
+		return error_set(EX_DATAERR, "%s: directories nested too deep", dir);
+	DIR *d = opendir(dir);
+	if (!d)
+		return error_set(EX_NOINPUT, "%s: %s", dir, strerror(errno));
+	char **names = NULL;
+	size_t n = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		names = xrealloc(names, (n + 1) * sizeof(char *));
+		names[n++] = xstrdup(e->d_name);
+	}
+	closedir(d);
+	qsort(names, n, sizeof(char *), cmp_names);
+	int rc = 0;
+	for (size_t i = 0; i < n; i++) {
+		char *path = xasprintf("%s/%s", dir, names[i]);
+		struct stat lst, st;
+		if (rc == 0 && lstat(path, &lst) == 0) {
+			if (S_ISDIR(lst.st_mode))
+				rc = walk_dir(path, each, ctx, depth + 1);
+			else if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+				rc = each(path, false, ctx);
+		}
+		free(path);
+		free(names[i]);
+	}
+	free(names);
+	return rc;
+}
+
+int files_walk(const char *path, files_walk_fn *each, void *ctx)
+{
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return error_set(errno == ENOENT ? EX_NOINPUT : EX_IOERR, "%s: %s", path,
+				 strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return each(path, true, ctx);
+	/* Without trailing slashes the paths found read naturally. */
+	char *dir = xstrdup(path);
+	size_t len = strlen(dir);
+	while (len > 1 && dir[len - 1] == '/')
+		dir[--len] = '\0';
+	int rc = walk_dir(dir, each, ctx, 0);
+	free(dir);
 	return rc;
 }
 

@@ -1,5 +1,6 @@
-/* util: growable strings, the error record, UTF-8 and tag normalisation,
- * time formatting and the stderr progress bar. Nothing here knows about
+/* util: growable strings, the error record, whole-file reads, atomic
+ * writes, the directory walker, UTF-8 and tag normalisation, time
+ * formatting and the stderr progress bar. Nothing here knows about
  * the store, the index or the command line. */
 #ifndef TROUPE_UTIL_H
 #define TROUPE_UTIL_H
@@ -66,11 +67,32 @@ void error_release(void);
  * errno set on failure (no error recorded: the caller names the file). */
 int write_all(int fd, const void *data, size_t len);
 
-/* Writes a cache file whole: the parts into a temporary file beside path,
- * mode 0644, renamed over path; not synced (see util.c). -1 with an
- * error naming the file. */
+/* Reads fd to its end onto out, retrying EINTR; -1 with errno set on
+ * failure (no error recorded: the caller names the input). */
+int fd_read_all(int fd, struct strbuf *out);
+/* Reads the whole file at path onto out; -1 with an error naming it
+ * (EX_NOINPUT when it does not exist, EX_IOERR otherwise). */
+int file_read_all(const char *path, struct strbuf *out);
+
+/* Writes a file whole or not at all: the parts go into a temporary file
+ * beside path (mode 0644), which is fsynced and renamed over path, so a
+ * reader sees the old file or the new one, never half of one. -1 with
+ * an error naming path, and nothing left behind. */
 struct iovec;
-int cache_file_write(const char *path, const struct iovec *parts, size_t nparts);
+int file_write_atomicv(const char *path, const struct iovec *parts, size_t nparts);
+/* The same for one buffer. */
+int file_write_atomic(const char *path, const void *data, size_t len);
+
+/* Called by files_walk for each file found: named is true for a path
+ * given to files_walk itself, false for one found in a directory under
+ * it. A nonzero return stops the walk, which returns it. */
+typedef int files_walk_fn(const char *path, bool named, void *ctx);
+/* Every file a path names: the path itself when it is not a directory
+ * (whatever it is), else every regular file under it, in name order,
+ * hidden entries skipped and symbolic links to directories not followed
+ * (so no loop can form). -1 with an error when the path or a directory
+ * under it cannot be read. */
+int files_walk(const char *path, files_walk_fn *each, void *ctx);
 
 /* A mkstemp/mkdtemp template "DIR/troupe-WHAT-XXXXXX" in $TMPDIR, or
  * /tmp when it is unset; the caller frees it. */

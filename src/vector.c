@@ -73,7 +73,7 @@ int vector_file_write(const char *path, uint64_t generation, uint32_t dim, const
 				{(void *)ids, n * sizeof(int64_t)},
 				{zeros, pad},
 				{(void *)rows, n * dim * sizeof(float)}};
-	return cache_file_write(path, parts, 4);
+	return file_write_atomicv(path, parts, 4);
 }
 
 static bool header_ok(const struct vector_header *h, uint64_t size)

@@ -2,6 +2,7 @@
  * selectors, and base64 (RFC 4648). */
 #include "config.h"
 
+#include "base64.h"
 #include "json.h"
 #include "tap.h"
 #include "util.h"

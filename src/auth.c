@@ -1,0 +1,67 @@
+/* auth: credentials into headers. Keys are read from the environment at
+ * the moment a request is built and handed over only inside the header
+ * list; this room must never print, log or store one. */
+#include "config.h"
+
+#include "auth.h"
+#include "base64.h"
+#include "sha256.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+char *auth_jwt_hs256(const char *claims, const char *secret)
+{
+	static const char header[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
+	char *h64 = base64url_encode(header, strlen(header));
+	char *c64 = base64url_encode(claims, strlen(claims));
+	char *signing = xasprintf("%s.%s", h64, c64);
+	uint8_t mac[32];
+	hmac_sha256(secret, strlen(secret), signing, strlen(signing), mac);
+	char *s64 = base64url_encode(mac, sizeof(mac));
+	char *token = xasprintf("%s.%s", signing, s64);
+	free(h64);
+	free(c64);
+	free(signing);
+	free(s64);
+	return token;
+}
+
+char *auth_kling_jwt(const char *access, const char *secret, int64_t now)
+{
+	cJSON *claims = cJSON_CreateObject();
+	cJSON_AddStringToObject(claims, "iss", access);
+	cJSON_AddNumberToObject(claims, "exp", (double)(now + 1800));
+	cJSON_AddNumberToObject(claims, "nbf", (double)(now - 5));
+	char *text = cJSON_PrintUnformatted(claims);
+	cJSON_Delete(claims);
+	char *token = auth_jwt_hs256(text, secret);
+	free(text);
+	return token;
+}
+
+int auth_headers(const struct profile *p, struct strlist *headers)
+{
+	if (p->auth == AUTH_NONE)
+		return 0;
+	const char *key = getenv(p->auth_env);
+	if (!key || !*key)
+		return error_set(EX_CONFIG, "profile %s needs its key in $%s", p->name,
+				 p->auth_env);
+	char *line;
+	if (p->auth == AUTH_KLING_JWT) {
+		const char *secret = getenv(p->auth_secret_env);
+		if (!secret || !*secret)
+			return error_set(EX_CONFIG, "profile %s needs its secret key in $%s",
+					 p->name, p->auth_secret_env);
+		char *jwt = auth_kling_jwt(key, secret, time_now());
+		line = xasprintf("%s: %s%s", p->auth_header, p->auth_prefix, jwt);
+		free(jwt);
+	} else {
+		line = xasprintf("%s: %s%s", p->auth_header, p->auth_prefix, key);
+	}
+	strlist_push(headers, line);
+	free(line);
+	return 0;
+}

@@ -1,0 +1,142 @@
+/* troupe profile: list, show and validate service profiles. It prints;
+ * finding and checking a profile is profile.c's. */
+#include "config.h"
+
+#include "catalog.h"
+#include "commands.h"
+#include "profile.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static void print_profile_line(const struct profile *p, const char *file, struct table *t)
+{
+	static const char *const encodings[] = {"url",	     "base64", "data_uri",
+						"multipart", "path",   "upload"};
+	char refs[16];
+	snprintf(refs, sizeof(refs), "%d", p->max_refs);
+	const char *row[] = {p->name,
+			     p->service,
+			     p->output == PROFILE_TEXT ? "text" : "http",
+			     encodings[p->encoding],
+			     refs,
+			     file};
+	table_add(t, row);
+}
+
+static int cmd_profile(struct cli *cli, int argc, char **argv)
+{
+	struct opts o;
+	const char *arg;
+	struct strlist args = {0};
+	int id, rc = -1;
+	opts_init(&o, cli, argc, argv, NULL);
+	while ((id = opts_next(&o, &arg)) != OPT_END) {
+		if (id == OPT_ERROR)
+			goto out;
+		if (id == OPT_HELP) {
+			cli_print_help(&cmd_profile_entry);
+			rc = 0;
+			goto out;
+		}
+		strlist_push(&args, arg);
+	}
+	if (!args.n) {
+		cli_usage_error(&cmd_profile_entry, "which subcommand? (list, show, validate)");
+		goto out;
+	}
+	/* Profiles beside a store count when there is one; none is needed. */
+	struct catalog *cat = catalog_open(cli->store_dir);
+	error_clear();
+	char *root = cat ? xstrdup(catalog_root(cat)) : NULL;
+	catalog_close(cat);
+	const char *sub = args.items[0];
+	if (!strcmp(sub, "list")) {
+		struct strlist names = {0}, files = {0};
+		profile_list(root, &names, &files);
+		static const char *const headers[] = {"NAME", "SERVICE", "KIND",
+						      "REFS", "MAX",	 "FILE"};
+		struct table *t = table_new(6, headers);
+		cJSON *arr = cli->json ? cJSON_CreateArray() : NULL;
+		rc = 0;
+		for (size_t i = 0; i < names.n; i++) {
+			struct profile *p = profile_load_file(files.items[i]);
+			if (!p) {
+				warn("%s", error_message());
+				continue;
+			}
+			if (arr) {
+				cJSON *j = cJSON_CreateObject();
+				cJSON_AddStringToObject(j, "name", p->name);
+				cJSON_AddStringToObject(j, "service", p->service);
+				cJSON_AddStringToObject(j, "doc", p->doc);
+				cJSON_AddStringToObject(j, "file", files.items[i]);
+				cJSON_AddItemToArray(arr, j);
+			} else {
+				print_profile_line(p, files.items[i], t);
+			}
+			profile_free(p);
+		}
+		if (arr)
+			json_print(arr);
+		else if (names.n)
+			table_print(t, stdout);
+		table_free(t);
+		strlist_clear(&names);
+		strlist_clear(&files);
+	} else if (!strcmp(sub, "show") && args.n == 2) {
+		struct profile *p = profile_load(args.items[1], root);
+		if (p) {
+			if (!cli->json)
+				printf("# %s\n", p->file);
+			json_print(cJSON_Duplicate(p->raw, 1));
+			profile_free(p);
+			rc = 0;
+		}
+	} else if (!strcmp(sub, "validate") && args.n >= 2) {
+		rc = 0;
+		for (size_t i = 1; i < args.n; i++) {
+			struct stat st;
+			struct profile *p = stat(args.items[i], &st) == 0
+						? profile_load_file(args.items[i])
+						: profile_load(args.items[i], root);
+			if (!p) {
+				rc = -1;
+				break;
+			}
+			/* A file is looked up by its name, so the two must agree. */
+			const char *base = strrchr(args.items[i], '/');
+			base = base ? base + 1 : args.items[i];
+			size_t blen = strlen(base);
+			if (blen > 5 && !strcmp(base + blen - 5, ".json") &&
+			    (strlen(p->name) != blen - 5 || strncmp(base, p->name, blen - 5))) {
+				error_set(EX_DATAERR,
+					  "profile %s: name: \"%s\" does not match the file name",
+					  args.items[i], p->name);
+				profile_free(p);
+				rc = -1;
+				break;
+			}
+			if (!cli->quiet)
+				printf("%s: ok (%s, %s)\n", args.items[i], p->name, p->service);
+			profile_free(p);
+		}
+	} else {
+		cli_usage_error(&cmd_profile_entry, "expected list, show NAME or validate FILE...");
+	}
+	free(root);
+out:
+	strlist_clear(&args);
+	return rc;
+}
+
+const struct cmd_entry cmd_profile_entry = {
+    "profile",
+    NULL,
+    "profile list | show NAME | validate FILE|NAME...",
+    "List, show and check service profiles (the format is in troupe-profile(5)).",
+    "",
+    cmd_profile,
+};

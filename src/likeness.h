@@ -1,0 +1,88 @@
+/* likeness: whether a shot still shows the same character, and the
+ * threshold that tells: a picture scored against a character's references
+ * (embedding similarity; pHash and colour-layout distances as second
+ * opinions), and a model's threshold swept from the store's own
+ * references. Never prints: structs back, warnings through a callback. */
+#ifndef TROUPE_LIKENESS_H
+#define TROUPE_LIKENESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "catalog.h"
+#include "embedding.h"
+#include "profile.h"
+
+/* Receives a warning meant for the user (the caller decides how to show
+ * it). */
+typedef void likeness_warn_fn(const char *message, void *ctx);
+
+/* ---- check ---- */
+
+/* What shots of one character are compared with, for one model. */
+struct likeness;
+
+/* Loads the references of the character slug: the vectors its assets
+ * have for model m (of m's dimension), and the pHashes and colour layouts
+ * of its stored pictures (generated ones left out). Shots are embedded
+ * through p, borrowed for the life of the result. NULL with an
+ * EX_DATAERR error when the character has no vectors for the model.
+ * Free with likeness_free. */
+struct likeness *likeness_new(struct catalog *cat, const struct profile *p,
+			      const struct model_info *m, const char *slug);
+void likeness_free(struct likeness *l);
+
+struct likeness_verdict {
+	bool same; /* embedded, and similar enough */
+	/* Cosine similarity to the closest reference, when the shot gave a
+	 * vector. */
+	bool embedded;
+	double similarity;
+	int64_t similarity_ref;
+	/* Hamming distance of pHashes to the closest picture, -1 for none. */
+	int phash_distance;
+	int64_t phash_ref;
+	/* Mean delta E of the colour layouts to the closest picture, -1 for
+	 * none. */
+	double palette_distance;
+	int64_t palette_ref;
+	/* Why there is no similarity (e.g. "no face in the image"), or "". */
+	char reason[160];
+};
+
+/* Scores the image file shot; a similarity at or above threshold is the
+ * same character. A shot the model finds nothing in (or that is not a
+ * picture) is a verdict of drifted with its reason, not an error. -1 with
+ * an error only when the check itself cannot go on (the service fails, a
+ * vector of the wrong dimension). */
+int likeness_check(struct likeness *l, const char *shot, double threshold,
+		   struct likeness_verdict *out);
+
+/* ---- calibrate ---- */
+
+struct likeness_calibration {
+	double threshold;
+	double balanced_accuracy; /* 0.5 to 1 */
+	size_t same_pairs, other_pairs;
+	double same_mean, same_min;   /* similarity of same-character pairs */
+	double other_mean, other_max; /* and of other-character pairs */
+};
+
+/* The threshold that best separates same (ns similarities of pairs of one
+ * character's references) from other (nd of pairs of different
+ * characters): the one that maximises the mean of the pass rate of same
+ * and the fail rate of other, halfway between neighbouring values. Sorts
+ * both arrays; each must have at least one element. */
+void likeness_sweep(double *same, size_t ns, double *other, size_t nd, double *threshold,
+		    double *accuracy);
+
+/* Calibrates model from every pair of references that have its vectors
+ * and belong to a character, stores the threshold in the catalog, and
+ * fills out. A model that separates the characters poorly gets a warning
+ * through on_warning (with ctx) before the threshold is stored. -1 with
+ * an EX_DATAERR error when there are not enough pairs of either kind. */
+int likeness_calibrate(struct catalog *cat, const char *model, likeness_warn_fn *on_warning,
+		       void *ctx, struct likeness_calibration *out);
+
+#endif

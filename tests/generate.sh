@@ -3,6 +3,7 @@
 # loopback stand-ins (tests/mock-services.py), which check each request
 # against the service's documented shape; then the ways a service fails.
 . "${TEST_SRCDIR:-$(dirname "$0")}/lib.sh"
+require vips sqlite3
 . "$TEST_SRCDIR/mock-lib.sh"
 
 start_mock

@@ -3,6 +3,7 @@
 # references, description, seed and negative prompt where its service
 # wants them, and changes nothing else in the request.
 . "${TEST_SRCDIR:-$(dirname "$0")}/lib.sh"
+require vips sqlite3
 . "$TEST_SRCDIR/mock-lib.sh"
 
 # Upload profiles (PixVerse, ComfyUI) send references at inject time.

@@ -1,6 +1,7 @@
 #!/bin/sh
 # troupe add: files, directories, deduplication and the blob layout.
 . "${TEST_SRCDIR:-$(dirname "$0")}/lib.sh"
+require vips sqlite3 xxh128sum
 
 troupe init >/dev/null
 troupe character new mei >/dev/null
@@ -57,7 +58,7 @@ is "$(find .troupe/tmp -type f | wc -l | tr -d ' ')" 0 "tmp/ is empty after adds
 # More than a handful of files on a terminal draws a progress bar.
 mkdir many
 for i in 1 2 3 4 5 6 7 8 9 10; do noise_jpeg many/$i.jpg 16 16; done
-if command -v script >/dev/null && script -qec true /dev/null >/dev/null 2>&1 </dev/null; then
+if test_have_prereq TTY "progress bar on a terminal"; then
 	script -qec "$TROUPE add many --role reference" /dev/null >tty.out 2>&1
 	like "$(cat tty.out)" "adding \[#+ *\] +[0-9]+%" "progress bar on a terminal"
 fi
@@ -93,7 +94,7 @@ fails_with 64 "-: standard input can be added only once" "'-' twice" \
 check "no temporary file is left behind" sh -c '! ls "${TMPDIR:-/tmp}" | grep -q "^troupe-stdin-"'
 # A terminal on standard input (script(1) makes one) is refused rather than
 # waited on; under script the message comes out on its standard output.
-if command -v script >/dev/null && script -qec true /dev/null >/dev/null 2>&1 </dev/null; then
+if test_have_prereq TTY "a terminal on standard input is refused" "saying so"; then
 	script -qec "\"$TROUPE\" add ren -" /dev/null >tty.out 2>&1 </dev/null
 	is "$?" 64 "a terminal on standard input is refused"
 	like "$(cat tty.out)" "troupe: add: -: standard input is a terminal" "saying so"

@@ -1,6 +1,7 @@
 #!/bin/sh
 # troupe show, tag, rm, cat, path and hash.
 . "${TEST_SRCDIR:-$(dirname "$0")}/lib.sh"
+require vips sqlite3 xxh128sum
 
 troupe init >/dev/null
 troupe character new mei >/dev/null

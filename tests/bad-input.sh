@@ -2,6 +2,7 @@
 # Bad input: each gives a clear "troupe: ..." error, a non-zero status
 # from sysexits.h, and a store exactly as it was before.
 . "${TEST_SRCDIR:-$(dirname "$0")}/lib.sh"
+require vips sqlite3
 
 troupe init >/dev/null
 troupe character new mei >/dev/null
@@ -90,7 +91,8 @@ fails_with 66 "999: no such asset" "rm of an unknown asset changes nothing" trou
 # A damaged store is reported, not papered over.
 blob=$(troupe path 1)
 chmod u+w "$blob" && mv "$blob" "$blob.gone"
+test_when_finished 'mv "$blob.gone" "$blob"'
 fails_with 74 "blob [0-9a-f]+: No such file" "cat of a missing blob" troupe cat 1
-mv "$blob.gone" "$blob"
+check "the blob is back after the test" test -f "$blob"
 
 done_testing

@@ -1,6 +1,7 @@
 #!/bin/sh
 # troupe character new|list|show|edit|rm.
 . "${TEST_SRCDIR:-$(dirname "$0")}/lib.sh"
+require vips sqlite3
 
 troupe init >/dev/null
 check "new with every field" troupe character new mei --name "Mei" \

@@ -2,6 +2,7 @@
 # Several troupe processes on one store: a busy index is waited for,
 # never reported as an error, and nothing is lost.
 . "${TEST_SRCDIR:-$(dirname "$0")}/lib.sh"
+require vips sqlite3
 
 troupe init >/dev/null
 troupe character new mei >/dev/null

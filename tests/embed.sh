@@ -2,6 +2,7 @@
 # Embeddings: import, storage rules, nearest, calibrate, and embed through
 # a loopback stand-in for a remote multimodal embedding API.
 . "${TEST_SRCDIR:-$(dirname "$0")}/lib.sh"
+require sqlite3 xxh128sum python3
 
 troupe init >/dev/null
 troupe character new mei >/dev/null
@@ -90,7 +91,7 @@ fails_with 66 "no embedding profile of that name" "a model with no profile" \
 # embed through a stand-in for the remote API, which checks the shape.
 python3 "$TEST_SRCDIR/mock-embeddings.py" port requests.log &
 mock=$!
-trap 'kill $mock 2>/dev/null; rm -rf "$scratch"' EXIT
+test_atexit 'kill $mock'
 for i in $(seq 1 150); do [ -s port ] && break; sleep 0.2; done
 export TROUPE_JINA_URL="http://127.0.0.1:$(cat port)" JINA_API_KEY=jina-test-key-123
 check "embed through the API" troupe embed --model jina-clip-v2 'character:mei'
@@ -111,6 +112,7 @@ mkdir -p my-profiles
 sed -e 's/"name": "jina-clip-v2"/"name": "jina-bad"/' \
 	-e 's/"input": \[\]/"input": "oops"/' -e 's|"pointer": "/input"|"pointer": "/input/images"|' \
 	"$TEST_SRCDIR/../profiles/jina-clip-v2.json" >my-profiles/jina-bad.json
+test_when_finished 'rm -r my-profiles'
 troupe add "$photos/rocket.jpg" --role prop >/dev/null
 requests=$(wc -l <requests.log)
 fails_with 78 "profile jina-bad: /input/images: runs through a value that is not an object or array" \
@@ -118,7 +120,6 @@ fails_with 78 "profile jina-bad: /input/images: runs through a value that is not
 	env TROUPE_PROFILE_PATH="$PWD/my-profiles" "$TROUPE" embed --model jina-clip-v2 --profile jina-bad
 is "$(wc -l <requests.log)" "$requests" "nothing was sent"
 is "$(sqlite3 .troupe/troupe.db 'SELECT count(*) FROM embedding_misses')" 0 "and no miss recorded"
-rm -r my-profiles
 unset JINA_API_KEY
 fails_with 78 "needs its key in \\\$JINA_API_KEY" "no key" troupe nearest "$photos/coffee.jpg" --model jina-clip-v2
 export JINA_API_KEY=jina-test-key-123

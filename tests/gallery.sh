@@ -2,6 +2,7 @@
 # troupe gallery: a static page, checked in a real browser (headless
 # Chromium): no console errors, every image decodes, and a screenshot.
 . "${TEST_SRCDIR:-$(dirname "$0")}/lib.sh"
+require vips vipsheader sqlite3
 
 troupe init >/dev/null
 troupe character new mei --name "Mei <b>&</b>" --describe "a cat; \"quoted\" <script>alert(1)</script>" \
@@ -39,12 +40,12 @@ fails_with 65 "no images match" "gallery of nothing" troupe gallery 'role:locati
 check "nothing written for nothing" test ! -e empty
 fails_with 64 "no output directory" "gallery without -o" troupe gallery
 
-browser=$(command -v chromium || command -v chromium-browser || true)
-if [ -z "$browser" ]; then
-	fail "headless Chromium is needed for the browser checks (apt-get install chromium)"
-	done_testing
-	exit
-fi
+# CHROMIUM: a headless browser, under either name Debian has used.
+prereq_CHROMIUM() {
+	prereq_why="the browser checks need headless Chromium (apt-get install chromium)"
+	browser=$(command -v chromium || command -v chromium-browser)
+}
+require CHROMIUM
 run_browser() {
 	timeout 120 "$browser" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
 		--disable-background-networking --disable-component-update --disable-sync \

@@ -3,6 +3,7 @@
 # loopback stand-ins (tests/mock-services.py), which check each request
 # against the service's documented shape; then the ways a service fails.
 . "${TEST_SRCDIR:-$(dirname "$0")}/lib.sh"
+require vips sqlite3
 . "$TEST_SRCDIR/mock-lib.sh"
 
 start_mock
@@ -22,20 +23,8 @@ troupe add mei mei-face.png --role face >/dev/null
 troupe add mei mei-sheet.jpg --role sheet >/dev/null
 troupe add kai kai-face.png --role face >/dev/null
 
-cat >workflow.json <<'EOF'
-{
-  "3": {"class_type": "KSampler", "inputs": {"steps": 20, "cfg": 7, "sampler_name": "euler",
-        "scheduler": "normal", "denoise": 1, "model": ["4", 0], "positive": ["6", 0],
-        "negative": ["7", 0], "latent_image": ["5", 0]}},
-  "4": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "sdxl.safetensors"}},
-  "5": {"class_type": "EmptyLatentImage", "inputs": {"width": 1024, "height": 1024, "batch_size": 1}},
-  "6": {"class_type": "CLIPTextEncode", "inputs": {"text": "@mei walks into the sea", "clip": ["4", 1]}},
-  "7": {"class_type": "CLIPTextEncode", "inputs": {"text": "watermark", "clip": ["4", 1]}},
-  "8": {"class_type": "VAEDecode", "inputs": {"samples": ["3", 0], "vae": ["4", 2]}},
-  "9": {"class_type": "SaveImage", "inputs": {"filename_prefix": "troupe", "images": ["8", 0]}},
-  "10": {"class_type": "LoadImage", "inputs": {"image": "reference.png"}}
-}
-EOF
+# A ComfyUI workflow in the API format, with one LoadImage node.
+cp "$TEST_SRCDIR/data/comfyui-workflow.json" workflow.json
 
 # Everything troupe prints in this test, to look for keys in at the end.
 all_output=$scratch/all-output

@@ -2,6 +2,7 @@
 # Pictures: thumbnails and pHashes at add time, similar, derive and sheet,
 # on real photographs.
 . "${TEST_SRCDIR:-$(dirname "$0")}/lib.sh"
+require vips vipsheader sqlite3
 
 photos=$TEST_SRCDIR/data/photos
 troupe init >/dev/null

@@ -1,6 +1,7 @@
 #!/bin/sh
 # troupe init and how a store is found.
 . "${TEST_SRCDIR:-$(dirname "$0")}/lib.sh"
+require sqlite3
 
 check "init makes a store here" troupe init
 like "$(cat .out)" "Initialised empty troupe store in .*/\.troupe" "init says where"

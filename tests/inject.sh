@@ -3,6 +3,7 @@
 # references, description, seed and negative prompt where its service
 # wants them, and changes nothing else in the request.
 . "${TEST_SRCDIR:-$(dirname "$0")}/lib.sh"
+require vips sqlite3
 . "$TEST_SRCDIR/mock-lib.sh"
 
 # Upload profiles (PixVerse, ComfyUI) send references at inject time.
@@ -137,20 +138,15 @@ is "$(req '[d["model"], d["subject_reference"][0]["type"], len(d["subject_refere
 like "$(req 'd["subject_reference"][0]["image"][0][:30]')" '^data:image/jpeg;base64,' \
 	"minimax: the image is a data URI"
 
-cat >workflow.json <<'EOF'
-{
-  "3": {"class_type": "KSampler", "inputs": {"steps": 20, "cfg": 7, "sampler_name": "euler",
-        "scheduler": "normal", "denoise": 1, "model": ["4", 0], "positive": ["6", 0],
-        "negative": ["7", 0], "latent_image": ["5", 0]}},
-  "4": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "sdxl.safetensors"}},
-  "5": {"class_type": "EmptyLatentImage", "inputs": {"width": 1024, "height": 1024, "batch_size": 1}},
-  "6": {"class_type": "CLIPTextEncode", "inputs": {"text": "@mei and @kai on deck", "clip": ["4", 1]}},
-  "7": {"class_type": "CLIPTextEncode", "inputs": {"text": "watermark", "clip": ["4", 1]}},
-  "8": {"class_type": "VAEDecode", "inputs": {"samples": ["3", 0], "vae": ["4", 2]}},
-  "9": {"class_type": "SaveImage", "inputs": {"filename_prefix": "troupe", "images": ["8", 0]}},
-  "10": {"class_type": "LoadImage", "inputs": {"image": "first.png"}},
-  "11": {"class_type": "LoadImage", "inputs": {"image": "second.png"}}
-}
+# The shared workflow with two people in its prompt and a second LoadImage
+# node, so that each node gets one reference.
+python3 - "$TEST_SRCDIR/data/comfyui-workflow.json" >workflow.json <<'EOF'
+import json, sys
+w = json.load(open(sys.argv[1]))
+w["6"]["inputs"]["text"] = "@mei and @kai on deck"
+w["10"]["inputs"]["image"] = "first.png"
+w["11"] = {"class_type": "LoadImage", "inputs": {"image": "second.png"}}
+json.dump(w, sys.stdout)
 EOF
 check "comfyui (a workflow, references uploaded)" inject --profile comfyui --workflow workflow.json
 is "$(req 'd["6"]["inputs"]["text"]')" "Mei (a cat in a study) and Kai (a tall sailor) on deck" \
@@ -274,17 +270,9 @@ sys.exit(0 if base64.b64decode(uri[23:], validate=True) == blob else 1)' \
 fails_with 66 "nosuch: unknown profile" "unknown profile" troupe inject --profile nosuch "$prompt"
 fails_with 64 "a profile name is" "a profile name with a slash" \
 	troupe inject --profile ../etc/passwd "$prompt"
+# Profiles broken in four ways, shared with tests/unit/test-profile.c.
 mkdir bad-profiles
-printf '{"name": "broken", "service": "X", "doc": "https://x", "base_url": "https://x",
- "request": {"path": "/x"}, "prompt": "/prompt",
- "references": {"encoding": "carrier-pigeon", "pointer": "/r", "item": "{ref}"},
- "outputs": {"urls": "/u"}}\n' >bad-profiles/broken.json
-printf '{"name": "truncated", "service": ' >bad-profiles/truncated.json
-printf '{"name": "noprompt", "service": "X", "doc": "https://x", "base_url": "https://x",
- "request": {"path": "/x"}, "references": {"pointer": "/r", "item": "{ref}"},
- "outputs": {"urls": "/u"}}\n' >bad-profiles/noprompt.json
-printf '{"name": "other", "service": "X", "doc": "https://x", "output": "text",
- "text": {"refs_prefix": " --cref "}, "references": {"encoding": "url"}}\n' >bad-profiles/renamed.json
+cp "$TEST_SRCDIR"/data/bad-profiles/*.json bad-profiles/
 fails_with 65 "broken.json: references.encoding: \"carrier-pigeon\" is not one of" \
 	"a broken profile: the error names the field" \
 	env TROUPE_PROFILE_PATH="$PWD/bad-profiles" "$TROUPE" inject --profile broken "$prompt"

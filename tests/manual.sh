@@ -3,13 +3,9 @@
 # every option a command's --help lists is in that page (or in troupe(1),
 # for the options every command takes).
 . "${TEST_SRCDIR:-$(dirname "$0")}/lib.sh"
+require mandoc
 
 man=$TEST_SRCDIR/../man
-if ! command -v mandoc >/dev/null; then
-	fail "mandoc is needed to check the manual (apt-get install mandoc)"
-	done_testing
-	exit
-fi
 for page in "$man"/*.[157]; do
 	is "$(mandoc -T lint -W warning "$page" 2>&1)" "" "$(basename "$page") is clean mandoc"
 done

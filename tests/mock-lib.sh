@@ -1,12 +1,7 @@
 # Helpers for the tests that talk to services: source after lib.sh. They
 # start tests/mock-services.py (the loopback stand-ins for every service)
 # and read JSON with python3, which these tests need.
-
-if ! command -v python3 >/dev/null 2>&1; then
-	echo "not ok 1 - python3 is needed for the service stand-ins (apt-get install python3)"
-	echo "1..1"
-	exit 1
-fi
+require python3
 
 # LeakSanitizer's stop-the-world tracer (sanitizer builds only) now and then
 # crashes with signal 11 while libcurl's resolver thread runs; leaks are
@@ -41,7 +36,7 @@ start_mock() {
 	python3 "$TEST_SRCDIR/mock-services.py" "$scratch/mock.port" "$mock_log" \
 		--control "$mock_control" --lifetime 900 2>"$scratch/mock.err" &
 	mock_pid=$!
-	trap 'kill "$mock_pid" 2>/dev/null; rm -rf "$scratch"' EXIT
+	test_atexit 'kill "$mock_pid"'
 	tries=0
 	while [ ! -s "$scratch/mock.port" ] && [ "$tries" -lt 300 ]; do
 		sleep 0.1

@@ -1,6 +1,7 @@
 #!/bin/sh
 # The tag query language, end to end on a real store.
 . "${TEST_SRCDIR:-$(dirname "$0")}/lib.sh"
+require vips
 
 troupe init >/dev/null
 troupe character new mei --tag series:mirror >/dev/null

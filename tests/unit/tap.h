@@ -3,6 +3,7 @@
 #define TROUPE_TAP_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int tap_count, tap_failed;
@@ -28,6 +29,27 @@ static int tap_count, tap_failed;
 			printf("#   got '%s'\n#   want '%s'\n", g_ ? g_ : "(null)",                \
 			       w_ ? w_ : "(null)");                                                \
 	} while (0)
+
+/* An ok() whose failure leaves nothing the later tests could use: the
+ * run stops there, saying so, instead of crashing on what is missing. */
+#define ok_or_bail(cond, ...)                                                                      \
+	do {                                                                                       \
+		int bail_ = (cond) ? 0 : 1;                                                        \
+		ok(!bail_, __VA_ARGS__);                                                           \
+		if (bail_) {                                                                       \
+			printf("Bail out! %s:%d\n", __FILE__, __LINE__);                           \
+			exit(1);                                                                   \
+		}                                                                                  \
+	} while (0)
+
+/* Unit tests that reach pixels load the image module from the build
+ * tree, where libtool leaves it, unless TROUPE_MODULE_DIR says otherwise. */
+static inline void tap_find_modules(void)
+{
+#ifdef TEST_MODULE_DIR
+	setenv("TROUPE_MODULE_DIR", TEST_MODULE_DIR, 0);
+#endif
+}
 
 static inline int tap_done(void)
 {

@@ -1,5 +1,5 @@
 /* Unit tests for json: JSON pointers (RFC 6901) with wildcards and
- * selectors, and base64 (RFC 4648). */
+ * selectors, and base64 (RFC 4648) of memory and of files. */
 #include "config.h"
 
 #include "base64.h"
@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 static void check_b64(const char *in, size_t len, const char *want)
 {
@@ -69,6 +70,66 @@ int main(void)
 		free(s);
 	}
 	ok(round_trips == 11, "every byte value round-trips, at every length mod 3");
+
+	/* A file's base64, mapped whole or streamed by json_write in chunks:
+	 * the same text as from memory, at sizes around the chunk of 48 KiB. */
+	char *dir = temp_template("json");
+	ok(mkdtemp(dir) != NULL, "temporary directory");
+	char *path = xasprintf("%s/bytes", dir);
+	static const size_t sizes[] = {0, 1, 2, 3, 49151, 49152, 49153, 100001};
+	int same_mapped = 0, same_streamed = 0;
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		size_t len = sizes[k];
+		unsigned char *data = xmalloc(len + 1);
+		for (size_t i = 0; i < len; i++)
+			data[i] = (unsigned char)(i * 131 + (i >> 9));
+		FILE *f = fopen(path, "wb");
+		fwrite(data, 1, len, f);
+		fclose(f);
+		char *want = base64_encode(data, len);
+		char *mapped = base64_encode_file(path);
+		same_mapped += mapped && strcmp(mapped, want) == 0;
+		cJSON *raw = cJSON_CreateRaw("");
+		free(raw->valuestring);
+		raw->valuestring = json_base64_file(path);
+		char *buf = NULL;
+		size_t buflen = 0;
+		FILE *mem = open_memstream(&buf, &buflen);
+		int rc = json_write(mem, raw);
+		fclose(mem);
+		same_streamed += rc == 0 && buflen == strlen(want) + 2 && buf[0] == '"' &&
+				 memcmp(buf + 1, want, strlen(want)) == 0 && buf[buflen - 1] == '"';
+		free(buf);
+		cJSON_Delete(raw);
+		free(mapped);
+		free(want);
+		free(data);
+	}
+	ok(same_mapped == 8, "base64_encode_file is base64_encode of the bytes (%d of 8 sizes)",
+	   same_mapped);
+	ok(same_streamed == 8, "json_write streams the same text, quoted (%d of 8 sizes)",
+	   same_streamed);
+	char *marker = json_base64_file(path);
+	ok(json_is_base64_file(marker) && !json_is_base64_file(path) &&
+	       !json_is_base64_file(NULL) && !json_is_base64_file(""),
+	   "a marker is told from a path and from nothing");
+	free(marker);
+	unlink(path);
+	error_clear();
+	ok(base64_encode_file(path) == NULL && strstr(error_message(), path) &&
+	       strstr(error_message(), "cannot read"),
+	   "a missing file is an error naming it: %s", error_message());
+	cJSON *gone = cJSON_CreateRaw("");
+	free(gone->valuestring);
+	gone->valuestring = json_base64_file(path);
+	FILE *devnull = fopen("/dev/null", "w");
+	ok(json_write(devnull, gone) < 0 && strstr(error_message(), path),
+	   "and json_write of it fails, naming it");
+	fclose(devnull);
+	cJSON_Delete(gone);
+	rmdir(dir);
+	free(path);
+	free(dir);
 
 	cJSON *doc = cJSON_Parse(
 	    "{\"a\": {\"b\": [\"x\", \"y\"]}, \"m~n\": \"tilde\", \"p/q\": \"slash\","

@@ -11,11 +11,14 @@
 #include "ingest.h"
 #include "thumbnail.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct add_item {
@@ -103,9 +106,31 @@ static int blob_has_thumbnail(struct catalog *cat, const char *hash)
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : db_error(cat->db, "thumbnail");
 }
 
+/* 0 when path is a regular file; -1 with an error otherwise. Nothing is
+ * read: the open does not wait for a FIFO's writer (O_NONBLOCK), and the
+ * type comes from the opened file, so a FIFO or /dev/zero never reaches
+ * the hash or the decoder, which would wait on it or read it forever. */
+static int regular_file(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return error_set(errno == ENOENT ? EX_NOINPUT : EX_IOERR, "%s", strerror(errno));
+	struct stat st;
+	int rc = fstat(fd, &st);
+	int saved = errno;
+	close(fd);
+	if (rc < 0)
+		return error_set(EX_IOERR, "%s", strerror(saved));
+	if (!S_ISREG(st.st_mode))
+		return error_set(EX_DATAERR, "not a regular file");
+	return 0;
+}
+
 static void prepare_one(struct prepared *p)
 {
-	p->rc = image_probe(p->path, &p->info);
+	p->rc = regular_file(p->path);
+	if (p->rc == 0)
+		p->rc = image_probe(p->path, &p->info);
 	if (p->rc == 0 && !p->known)
 		p->rc = image_thumbnail(p->path, IMAGE_THUMB_SIDE, &p->thumb, &p->phash);
 	if (p->rc < 0) {
@@ -153,8 +178,9 @@ void catalog_add_prepare(struct add_batch *b, char *const *paths, size_t n,
 	catalog_stmt_put(b->cat, any);
 	for (size_t i = 0; some && i < n; i++) {
 		char hex[STORE_HASH_HEX + 1];
-		b->prep[i].known =
-		    store_hash_file(paths[i], hex) == 0 && blob_has_thumbnail(b->cat, hex) == 1;
+		b->prep[i].known = regular_file(paths[i]) == 0 &&
+				   store_hash_file(paths[i], hex) == 0 &&
+				   blob_has_thumbnail(b->cat, hex) == 1;
 	}
 	/* The first file on this thread: it loads the image module and starts
 	 * libvips, which must happen once, before any worker runs. */
@@ -196,7 +222,7 @@ int catalog_add_file(struct add_batch *b, const char *path)
 	}
 	if (ready)
 		item.info = ready->info;
-	else if (image_probe(path, &item.info) < 0)
+	else if (regular_file(path) < 0 || image_probe(path, &item.info) < 0)
 		return error_prefix("%s", path);
 	if (store_stage_file(b->cat->store, path, &item.staged) < 0)
 		return -1;
@@ -234,6 +260,8 @@ int catalog_add_file(struct add_batch *b, const char *path)
 int catalog_add_video(struct add_batch *b, const char *path)
 {
 	unsigned char head[12] = {0};
+	if (regular_file(path) < 0)
+		return error_prefix("%s", path);
 	FILE *f = fopen(path, "rb");
 	size_t got = f ? fread(head, 1, sizeof(head), f) : 0;
 	if (f)

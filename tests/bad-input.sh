@@ -54,6 +54,16 @@ fails_with 65 "truncated.jpg: truncated JPEG" "a good and a bad file add nothing
 	troupe add mei good.jpg truncated.jpg
 is "$(find .troupe/tmp -type f | wc -l | tr -d ' ')" 0 "tmp/ holds nothing after failures"
 
+# Not a regular file: refused before a byte of it is read, even when the
+# store already has a thumbnail and would hash it to look for a match.
+mkfifo pipe.jpg
+fails_with 65 "pipe.jpg: not a regular file" "a FIFO named on the command line" \
+	timeout 10 "$TROUPE" add mei pipe.jpg
+fails_with 65 "/dev/zero: not a regular file" "/dev/zero named on the command line" \
+	timeout 10 "$TROUPE" add mei /dev/zero
+fails_with 65 "pipe.jpg: not a regular file" "a FIFO next to a good file adds nothing" \
+	timeout 10 "$TROUPE" add mei good.jpg pipe.jpg
+
 fails_with 66 "nobody: unknown character" "unknown character" troupe add nobody good.jpg
 fails_with 64 "--role hero: not a role" "unknown role" troupe add mei good.jpg --role hero
 fails_with 65 "namespace 'character' is a query field" "reserved namespace in --tag" \

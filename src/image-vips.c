@@ -5,6 +5,7 @@
  * nothing from libvips reaches the user raw. */
 #include "config.h"
 
+#include "image-heif.h"
 #include "image.h"
 #include "phash.h"
 #include "util.h"
@@ -156,6 +157,14 @@ static int vimg_probe(const char *path, struct image_info *out)
 	pthread_mutex_lock(&vips_lock);
 	int rc = probe_locked(path, out);
 	pthread_mutex_unlock(&vips_lock);
+	/* libvips decodes HEIC through libheif, which takes libde265's word
+	 * that a damaged picture decoded: so the check decodes it first,
+	 * outside the lock, since it is a full decode. */
+	if (rc == 0 && strcmp(out->format, "heif") == 0) {
+		char why[256];
+		if (image_heif_check(path, why, sizeof(why)) < 0)
+			rc = error_set(EX_DATAERR, "%s", why);
+	}
 	return rc;
 }
 

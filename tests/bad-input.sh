@@ -43,6 +43,32 @@ head -c $((size / 2)) good.jpg >holed.jpg
 printf '\377\331' >>holed.jpg
 fails_with 65 "holed.jpg: cannot decode the image" "a JPEG cut short but given an end marker" \
 	troupe add mei holed.jpg
+# HEIC is decoded by libde265, which conceals damage and leaves what it
+# could not decode as the heap left it: a HEIC with one bit flipped in its
+# coded data is refused, never thumbnailed from stale memory.
+prereq_HEIF_SAVE() {
+	prereq_why="needs libvips with the HEIF saver, and python3"
+	command -v python3 >/dev/null 2>&1 &&
+		vips thumbnail "$TEST_SRCDIR/data/photos/astronaut.jpg" heic-src.png 128 >/dev/null 2>&1 &&
+		vips copy heic-src.png good.heic >/dev/null 2>&1
+}
+if test_have_prereq HEIF_SAVE "an intact HEIC is added" "a HEIC with a flipped bit is refused" \
+	"similar refuses it too"; then
+	python3 - good.heic flipped.heic <<'PY'
+import struct, sys
+data = bytearray(open(sys.argv[1], "rb").read())
+box = data.find(b"mdat")
+size = struct.unpack(">I", data[box - 4:box])[0]
+# One bit in the middle of the coded picture.
+data[box + 4 + (size - 8) // 2] ^= 0x08
+open(sys.argv[2], "wb").write(data)
+PY
+	check "an intact HEIC is added" troupe add mei good.heic
+	fails_with 65 "flipped.heic: damaged HEIF image" "a HEIC with a flipped bit is refused" \
+		troupe add mei flipped.heic
+	fails_with 65 "flipped.heic: damaged HEIF image" "similar refuses it too" \
+		troupe similar flipped.heic
+fi
 fails_with 65 "text.png: not an image" "similar of a non-image" troupe similar text.png
 fails_with 65 "truncated.jpg: truncated JPEG" "similar of a truncated JPEG" troupe similar truncated.jpg
 fails_with 66 "nothing-here: no such file, and not an asset" "similar of neither a file nor an asset" \

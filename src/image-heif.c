@@ -319,6 +319,9 @@ static int heif_decode_run(const char *path, struct heif_run *run, char *why, si
 	current = run;
 	/* Registered on this context only: libvips's own decodes keep
 	 * libheif's plugins. */
+	/* The run is found through a thread-local: the tiles of a grid must
+	 * be decoded on this thread, not on libheif's workers. */
+	heif_context_set_max_decoding_threads(ctx, 0);
 	struct heif_error e = heif_register_decoder(ctx, &check_plugin);
 	if (!e.code)
 		e = heif_register_decoder(ctx, &other_plugin);

@@ -419,6 +419,21 @@ static void recipe_box(const struct image_recipe *r, int w, int h, int *bw, int 
 		*bh = 1;
 }
 
+/* -1 with an error when a picture troupe is about to make, w x h, has more
+ * pixels than the limit on pictures it reads. */
+static int made_size_check(const char *what, int w, int h)
+{
+	int64_t pixels = (int64_t)w * h, limit = image_max_pixels();
+	if (limit < 0)
+		return -1;
+	if (pixels > limit)
+		return error_set(EX_DATAERR,
+				 "%s would be %dx%d, %.1f megapixels, over the limit of %g "
+				 "(TROUPE_MAX_MEGAPIXELS)",
+				 what, w, h, pixels / 1e6, limit / 1e6);
+	return 0;
+}
+
 static int encode_stripped(VipsImage *im, const char *format, int quality, void **data,
 			   size_t *len);
 
@@ -502,6 +517,10 @@ static int vimg_derive(const char *path, const struct image_recipe *r, struct im
 		return -1;
 	int bw, bh;
 	recipe_box(r, w, h, &bw, &bh);
+	/* What troupe makes is held to the limit of what it reads: the
+	 * recipe's size is known before a pixel of it is made. */
+	if (made_size_check("the derivative", bw, bh) < 0)
+		return -1;
 	int quality = r->quality;
 	/* Quality steps down first (it costs least to look at); when the
 	 * floor is reached, the size steps down by a fifth and quality starts
@@ -674,6 +693,8 @@ static int vimg_sheet(const char *title, const char *subtitle, const struct imag
 	 * the width of the grid. */
 	int title_h = 40, subtitle_h = subtitle && *subtitle ? 60 : 0;
 	int head_h = SHEET_MARGIN + title_h + subtitle_h + SHEET_TITLE_GAP;
+	if (made_size_check("the sheet", width, head_h + grid_h + SHEET_MARGIN) < 0)
+		goto out;
 	if (solid(width, head_h + grid_h + SHEET_MARGIN, sheet_background, &t[1]) ||
 	    draw_text(t[1], title, "sans bold 26", SHEET_MARGIN, SHEET_MARGIN,
 		      width - 2 * SHEET_MARGIN, title_h, sheet_ink, &t[2]) ||

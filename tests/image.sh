@@ -103,6 +103,11 @@ fails_with 64 "--min-side 500 is larger than --max-side 100" "contradictory side
 	troupe derive 1 --max-side 100 --min-side 500
 fails_with 64 "--quality 0" "quality out of range" troupe derive 1 --quality 0
 fails_with 66 "4242: no such asset" "derive of an unknown asset" troupe derive 4242
+# The pixel limit holds for what derive makes, not only for what it reads.
+fails_with 65 "the derivative would be [0-9]+x[0-9]+, [0-9.]+ megapixels, over the limit of 100 \(TROUPE_MAX_MEGAPIXELS\)" \
+	"--min-side 60000 is over the pixel limit" timeout 20 "$TROUPE" derive 3 --min-side 60000
+fails_with 65 "over the limit of 1 \(TROUPE_MAX_MEGAPIXELS\)" "the limit on what is made is configurable" \
+	env TROUPE_MAX_MEGAPIXELS=1 "$TROUPE" derive 3 --min-side 1500
 
 # sheet: a character, a query, both formats.
 check "sheet of a character" troupe sheet mei -o mei.png
@@ -115,5 +120,8 @@ fails_with 64 "must end in .png, .jpg or .jpeg" "sheet to an unknown format" tro
 fails_with 65 "no images match" "sheet of nothing" troupe sheet 'role:location' -o none.png
 check "no file left behind by a failed sheet" test ! -e none.png
 fails_with 64 "no output file" "sheet without -o" troupe sheet mei
+fails_with 65 "the sheet would be [0-9]+x[0-9]+, .*over the limit of 0.1 \(TROUPE_MAX_MEGAPIXELS\)" \
+	"a sheet over the pixel limit is not drawn" env TROUPE_MAX_MEGAPIXELS=0.1 "$TROUPE" sheet photo -o big.png
+check "no file left behind by a sheet over the limit" test ! -e big.png
 
 done_testing

@@ -75,8 +75,10 @@ static void print_added(struct cli *cli, struct catalog *cat, struct add_batch *
 		} else if (!cli->quiet) {
 			if (stdin_path && strcmp(path, stdin_path) == 0)
 				path = "-";
+			char *shown = cli_escape(path);
 			printf("%s %s  #%lld  %s\n", existed ? "present" : "added  ", hash,
-			       (long long)id, path);
+			       (long long)id, shown);
+			free(shown);
 		}
 	}
 }
@@ -231,7 +233,9 @@ static int cmd_add(struct cli *cli, int argc, char **argv)
 			 * user named must go in, or nothing does. */
 			if (files.files[i].explicit || error_code() != EX_DATAERR)
 				goto out;
-			warn("skipped %s", error_message());
+			char *why = cli_escape(error_message());
+			warn("skipped %s", why);
+			free(why);
 			skipped++;
 		}
 	}

@@ -61,6 +61,15 @@ out:
 	return rc;
 }
 
+/* Prints one "  label      text" line of show, the text escaped for the
+ * terminal (a source is a file name; a prompt came from anyone). */
+static void print_field(const char *label, const char *text)
+{
+	char *shown = cli_escape(text);
+	printf("  %-10s %s\n", label, shown);
+	free(shown);
+}
+
 static void print_asset(const struct asset *a, const struct log_entry *made)
 {
 	char added[32], size[32];
@@ -68,21 +77,27 @@ static void print_asset(const struct asset *a, const struct log_entry *made)
 	format_bytes((uint64_t)a->bytes, size);
 	char *tags = tags_joined(&a->tags);
 	printf("asset %lld\n", (long long)a->id);
-	printf("  hash       %s\n", a->hash);
-	printf("  character  %s\n", a->character ? a->character : "(none)");
-	printf("  role       %s\n", a->role);
-	printf("  tags       %s\n", tags);
+	print_field("hash", a->hash);
+	print_field("character", a->character ? a->character : "(none)");
+	print_field("role", a->role);
+	print_field("tags", tags);
 	printf("  image      %dx%d %s, %s\n", a->width, a->height, a->format, size);
-	printf("  source     %s\n", a->source ? a->source : "(unknown)");
-	printf("  added      %s\n", added);
-	printf("  path       %s\n", a->path);
+	print_field("source", a->source ? a->source : "(unknown)");
+	print_field("added", added);
+	print_field("path", a->path);
 	if (made) {
-		printf("  made by    request %lld (%s, %s)\n", (long long)made->id, made->profile,
-		       made->status);
+		char *profile = cli_escape(made->profile), *status = cli_escape(made->status);
+		printf("  made by    request %lld (%s, %s)\n", (long long)made->id, profile,
+		       status);
+		free(profile);
+		free(status);
 		if (made->prompt)
-			printf("  prompt     %s\n", made->prompt);
-		for (size_t i = 0; i < made->refs.n; i++)
-			printf("  %s %s\n", i ? "          " : "reference", made->refs.items[i]);
+			print_field("prompt", made->prompt);
+		for (size_t i = 0; i < made->refs.n; i++) {
+			char *ref = cli_escape(made->refs.items[i]);
+			printf("  %s %s\n", i ? "          " : "reference", ref);
+			free(ref);
+		}
 	}
 	free(tags);
 }

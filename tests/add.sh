@@ -92,6 +92,23 @@ fails_with 65 "-: not an image \\(empty file\\)" "nothing on standard input" \
 fails_with 64 "-: standard input can be added only once" "'-' twice" \
 	sh -c '"$TROUPE" add ren - - <piped.png'
 check "no temporary file is left behind" sh -c '! ls "${TMPDIR:-/tmp}" | grep -q "^troupe-stdin-"'
+# A file name is text for a terminal: an escape sequence in it (this one
+# sets the window title) is printed escaped, never raw, by add and show.
+evil=$(printf 'title\033]0;pwned\007.png')
+noise_png "$evil" 20 20
+controls=$(printf '[\001-\011\013-\037\177]')
+check "add a file whose name holds an escape sequence" troupe add ren "$evil" --role prop
+cp .out add.out
+check "add prints no control character" sh -c '! LC_ALL=C grep -q "$1" add.out' - "$controls"
+like "$(cat add.out)" ' title\\x1b\]0;pwned\\x07\.png$' "add prints the name with \\x escapes"
+id=$(sed -n 's/^added *[0-9a-f]* *#\([0-9]*\).*/\1/p' add.out)
+check "show that asset" troupe show "$id"
+cp .out show.out
+check "show prints no control character" sh -c '! LC_ALL=C grep -q "$1" show.out' - "$controls"
+like "$(cat show.out)" 'source +title\\x1b\]0;pwned\\x07\.png' "show prints the source escaped"
+like "$(troupe show "$id" --json)" '"source":	"title\\u001b]0;pwned\\u0007.png"' \
+	"JSON keeps the name, escaped as JSON"
+
 # A terminal on standard input (script(1) makes one) is refused rather than
 # waited on; under script the message comes out on its standard output.
 if test_have_prereq TTY "a terminal on standard input is refused" "saying so"; then

@@ -5,6 +5,7 @@
 #include "asset.h"
 #include "catalog.h"
 #include "commands.h"
+#include "derivative.h"
 #include "reqlog.h"
 #include "util.h"
 
@@ -206,6 +207,42 @@ static int cmd_rm(struct cli *cli, int argc, char **argv)
 	return rc;
 }
 
+enum { OPT_FORCE = 1 };
+
+static const struct opt_spec cat_specs[] = {
+    {"force", 'f', false, OPT_FORCE},
+    {NULL, 0, false, 0},
+};
+
+/* The words of cat and path, which take options of their own; *force is
+ * set by --force where specs has it. */
+static int collect_words(struct cli *cli, const struct cmd_entry *entry, int argc, char **argv,
+			 const struct opt_spec *specs, struct strlist *words, bool *force,
+			 bool *help)
+{
+	struct opts o;
+	const char *arg;
+	int id;
+	*help = false;
+	opts_init(&o, cli, argc, argv, specs);
+	while ((id = opts_next(&o, &arg)) != OPT_END) {
+		if (id == OPT_ERROR)
+			return -1;
+		if (id == OPT_HELP) {
+			cli_print_help(entry);
+			*help = true;
+			return 0;
+		}
+		if (id == OPT_FORCE)
+			*force = true;
+		else
+			strlist_push(words, arg);
+	}
+	if (words->n == 0)
+		return cli_usage_error(entry, "no asset given");
+	return 0;
+}
+
 static int copy_to_stdout(int fd)
 {
 	char buf[1 << 16];
@@ -224,12 +261,29 @@ static int copy_to_stdout(int fd)
 
 static int cmd_cat(struct cli *cli, int argc, char **argv)
 {
-	int64_t *ids;
-	size_t n;
-	struct catalog *cat;
-	bool help;
-	int rc = resolve_args(cli, &cmd_cat_entry, argc, argv, &ids, &n, NULL, &cat, &help);
-	for (size_t i = 0; rc == 0 && !help && i < n; i++) {
+	struct strlist words = {0};
+	struct catalog *cat = NULL;
+	bool help, force = false;
+	int rc = collect_words(cli, &cmd_cat_entry, argc, argv, cat_specs, &words, &force, &help);
+	if (rc < 0 || help)
+		goto out;
+	/* Pictures on a terminal are noise at best and control sequences
+	 * at worst. */
+	if (!force && isatty(STDOUT_FILENO)) {
+		rc = error_set(EX_USAGE, "standard output is a terminal; redirect it to a file "
+					 "or a pipe, or give --force");
+		goto out;
+	}
+	rc = -1;
+	cat = catalog_open(cli->store_dir);
+	if (!cat)
+		goto out;
+	int64_t *ids = xcalloc(words.n, sizeof(int64_t));
+	rc = 0;
+	/* Every asset is looked up before a byte is written. */
+	for (size_t i = 0; rc == 0 && i < words.n; i++)
+		rc = catalog_asset_resolve(cat, words.items[i], &ids[i]);
+	for (size_t i = 0; rc == 0 && i < words.n; i++) {
 		int fd = catalog_asset_open(cat, ids[i]);
 		if (fd < 0) {
 			rc = -1;
@@ -239,35 +293,58 @@ static int cmd_cat(struct cli *cli, int argc, char **argv)
 		close(fd);
 	}
 	free(ids);
+out:
+	strlist_clear(&words);
 	catalog_close(cat);
 	return rc;
 }
 
+/* The blob path of an asset, or else of a derivative with that hash. */
+static char *word_path(struct catalog *cat, const char *word)
+{
+	int64_t id;
+	if (catalog_asset_resolve(cat, word, &id) == 0) {
+		struct asset *a = catalog_asset_get(cat, id);
+		char *path = a ? xstrdup(a->path) : NULL;
+		asset_free(a);
+		return path;
+	}
+	if (error_code() != EX_NOINPUT)
+		return NULL;
+	/* Not found, the asset's error stands. */
+	char *path;
+	return catalog_derivative_find(cat, word, &path) > 0 ? path : NULL;
+}
+
 static int cmd_path(struct cli *cli, int argc, char **argv)
 {
-	int64_t *ids;
-	size_t n;
-	struct catalog *cat;
-	bool help;
-	int rc = resolve_args(cli, &cmd_path_entry, argc, argv, &ids, &n, NULL, &cat, &help);
-	cJSON *arr = cli->json && rc == 0 && !help ? cJSON_CreateArray() : NULL;
-	for (size_t i = 0; rc == 0 && !help && i < n; i++) {
-		struct asset *a = catalog_asset_get(cat, ids[i]);
-		if (!a) {
-			rc = -1;
-			break;
-		}
-		if (arr)
-			cJSON_AddItemToArray(arr, cJSON_CreateString(a->path));
-		else
-			puts(a->path);
-		asset_free(a);
+	struct strlist words = {0}, paths = {0};
+	struct catalog *cat = NULL;
+	bool help, force = false;
+	int rc = collect_words(cli, &cmd_path_entry, argc, argv, NULL, &words, &force, &help);
+	if (rc < 0 || help)
+		goto out;
+	rc = -1;
+	cat = catalog_open(cli->store_dir);
+	if (!cat)
+		goto out;
+	for (size_t i = 0; i < words.n; i++) {
+		char *path = word_path(cat, words.items[i]);
+		if (!path)
+			goto out;
+		strlist_push(&paths, path);
+		free(path);
 	}
-	if (arr && rc == 0)
-		json_print(arr);
-	else
-		cJSON_Delete(arr);
-	free(ids);
+	if (cli->json) {
+		json_print(json_strlist(&paths));
+	} else {
+		for (size_t i = 0; i < paths.n; i++)
+			puts(paths.items[i]);
+	}
+	rc = 0;
+out:
+	strlist_clear(&words);
+	strlist_clear(&paths);
 	catalog_close(cat);
 	return rc;
 }
@@ -297,8 +374,18 @@ const struct cmd_entry cmd_rm_entry = {
     cmd_rm,
 };
 const struct cmd_entry cmd_cat_entry = {
-    "cat", NULL, "cat ASSET...", "Write an asset's bytes to standard output.", "", cmd_cat,
+    "cat",
+    NULL,
+    "cat ASSET... [--force]",
+    "Write an asset's bytes to standard output.",
+    "  -f, --force             write to standard output even when it is a terminal\n",
+    cmd_cat,
 };
 const struct cmd_entry cmd_path_entry = {
-    "path", NULL, "path ASSET...", "Print the path of an asset's blob in the store.", "", cmd_path,
+    "path",
+    NULL,
+    "path ASSET|DERIVATIVE...",
+    "Print the path of an asset's blob, or a derivative's, in the store.",
+    "",
+    cmd_path,
 };

@@ -8,6 +8,7 @@
 #include "derivative.h"
 #include "image.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,4 +110,41 @@ done:
 	image_buffer_clear(&buf);
 	free(key);
 	return rc;
+}
+
+int catalog_derivative_find(struct catalog *cat, const char *prefix, char **path)
+{
+	*path = NULL;
+	size_t len = strlen(prefix);
+	if (len < 8 || len > STORE_HASH_HEX || strspn(prefix, "0123456789abcdefABCDEF") != len)
+		return 0;
+	char lower[STORE_HASH_HEX + 1];
+	for (size_t i = 0; i <= len; i++)
+		lower[i] = (char)tolower((unsigned char)prefix[i]);
+	/* One blob may be the derivative of several recipes: DISTINCT. */
+	sqlite3_stmt *stmt =
+	    catalog_stmt_get(cat, "SELECT DISTINCT b.hash FROM derivatives d JOIN blobs b ON "
+				  "b.id = d.blob_id WHERE substr(b.hash, 1, ?2) = ?1 LIMIT 2");
+	if (!stmt)
+		return -1;
+	sqlite3_bind_text(stmt, 1, lower, (int)len, SQLITE_STATIC);
+	sqlite3_bind_int(stmt, 2, (int)len);
+	char found[STORE_HASH_HEX + 1] = "";
+	int matches = 0, step;
+	while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (!matches)
+			snprintf(found, sizeof(found), "%s",
+				 (const char *)sqlite3_column_text(stmt, 0));
+		matches++;
+	}
+	catalog_stmt_put(cat, stmt);
+	if (step != SQLITE_DONE)
+		return db_error(cat->db, "derivative");
+	if (matches > 1)
+		return error_set(EX_USAGE, "%s: the start of the hashes of several derivatives",
+				 prefix);
+	if (!matches)
+		return 0;
+	*path = store_blob_path(cat->store, found);
+	return 1;
 }

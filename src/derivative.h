@@ -30,4 +30,11 @@ void derivative_clear(struct derivative *d);
 int catalog_derive(struct catalog *cat, int64_t asset_id, const struct image_recipe *recipe,
 		   struct derivative *out);
 
+/* Finds a derivative by its hash or a prefix of it (8 to 32 hex digits,
+ * either case), since services given a derivative (a Midjourney URL)
+ * name it by hash. 1 with *path set to its blob (the caller frees), 0
+ * when prefix is not such a prefix or no derivative has it, -1 with an
+ * EX_USAGE error when it matches several. */
+int catalog_derivative_find(struct catalog *cat, const char *prefix, char **path);
+
 #endif

@@ -53,6 +53,15 @@ check "removing a tag nobody has is fine" troupe tag 1 -never-used
 
 check "cat writes the bytes" sh -c '"$TROUPE" cat 1 >out.jpg'
 check "cat output equals the original" cmp a.jpg out.jpg
+# A picture is not written to a terminal unless asked for.
+if test_have_prereq TTY "cat to a terminal is refused" "saying why" "cat --force writes to a terminal"; then
+	script -qec "\"$TROUPE\" cat 1" /dev/null >tty.out 2>&1 </dev/null
+	is "$?" 64 "cat to a terminal is refused"
+	like "$(cat tty.out)" "troupe: cat: standard output is a terminal; .*--force" "saying why"
+	script -qec "\"$TROUPE\" cat --force 1" /dev/null >tty.out 2>&1 </dev/null
+	check "cat --force writes to a terminal" test "$(wc -c <tty.out)" -ge "$(wc -c <a.jpg)"
+fi
+check "cat -f to a pipe" sh -c '"$TROUPE" cat -f 1 | cmp - a.jpg'
 check "path" troupe path 1
 check "path names the blob" cmp a.jpg "$(cat .out)"
 

@@ -58,6 +58,14 @@ like "$(tr -d '\n\t ' <.out)" '"width":100,"height":100,"format":"jpeg"' "fits 1
 like "$(tr -d '\n\t ' <.out)" '"cached":false' "first time is made"
 path=$(tr -d '\n\t ' <.out | sed 's/.*"path":"\([^"]*\)".*/\1/')
 like "$(vipsheader "$path")" "100x100 uchar, 3 bands, srgb, jpegload" "the file is that JPEG"
+# A derivative is named by its hash where a service is given it (a
+# Midjourney URL), so path answers for that hash too.
+derived=$(tr -d '\n\t ' <.out | sed 's/.*"hash":"\([0-9a-f]*\)".*/\1/')
+check "path of a derivative's hash" troupe path "$derived"
+is "$(cat .out)" "$path" "is the derivative's blob"
+check "path of a prefix of it" troupe path "$(echo "$derived" | cut -c1-12)"
+is "$(cat .out)" "$path" "is the same blob"
+fails_with 66 "0123456789ab: no such asset" "path of a hash nothing has" troupe path 0123456789ab
 check "the same recipe again" troupe derive 1 --max-side 100 --json
 like "$(tr -d '\n\t ' <.out)" '"cached":true' "is served from the cache"
 is "$(sqlite3 .troupe/troupe.db 'SELECT count(*) FROM derivatives')" 1 "one cached derivative"

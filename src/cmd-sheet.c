@@ -29,6 +29,7 @@ static const struct opt_spec sheet_specs[] = {
 struct sheet_assets {
 	struct catalog *cat;
 	struct image_sheet_cell *cells;
+	int64_t *ids; /* the asset of each cell */
 	size_t n;
 	int failed;
 };
@@ -44,12 +45,15 @@ static int sheet_collect(const struct asset *a, void *ctx)
 		return 1;
 	}
 	s->cells = xrealloc(s->cells, (s->n + 1) * sizeof(*s->cells));
+	s->ids = xrealloc(s->ids, (s->n + 1) * sizeof(*s->ids));
+	s->ids[s->n] = a->id;
 	char *tags = tags_joined(&a->tags);
 	struct image_sheet_cell *c = &s->cells[s->n++];
 	c->thumb_path = thumb;
-	c->caption = *tags ? xasprintf("%s · %s", a->role, tags) : xstrdup(a->role);
+	/* A sheet of a query mixes characters: each card says whose it is. */
+	c->caption = a->character ? xasprintf("%s · %s", a->character, a->role) : xstrdup(a->role);
+	c->tags = tags;
 	c->detail = xasprintf("%.12s  %dx%d", a->hash, a->width, a->height);
-	free(tags);
 	return 0;
 }
 
@@ -109,7 +113,7 @@ static int cmd_sheet(struct cli *cli, int argc, char **argv)
 		goto done;
 	struct selection sel;
 	selection_of(cat, sb_str(&what), &sel);
-	struct sheet_assets s = {cat, NULL, 0, 0};
+	struct sheet_assets s = {cat, NULL, NULL, 0, 0};
 	struct query_options qo = {SORT_CHARACTER, false, 0};
 	struct image_buffer buf = {0};
 	if (catalog_query(cat, sel.query, &qo, sheet_collect, &s) < 0 || s.failed)
@@ -128,6 +132,15 @@ static int cmd_sheet(struct cli *cli, int argc, char **argv)
 		cJSON_AddNumberToObject(j, "images", (double)s.n);
 		cJSON_AddNumberToObject(j, "width", buf.width);
 		cJSON_AddNumberToObject(j, "height", buf.height);
+		cJSON *cards = cJSON_AddArrayToObject(j, "cards");
+		for (size_t i = 0; i < s.n; i++) {
+			cJSON *card = cJSON_CreateObject();
+			cJSON_AddNumberToObject(card, "id", (double)s.ids[i]);
+			cJSON_AddStringToObject(card, "caption", s.cells[i].caption);
+			cJSON_AddStringToObject(card, "tags", s.cells[i].tags);
+			cJSON_AddStringToObject(card, "detail", s.cells[i].detail);
+			cJSON_AddItemToArray(cards, card);
+		}
 		json_print(j);
 	} else if (!cli->quiet) {
 		printf("%s: %zu image%s, %dx%d\n", output, s.n, s.n == 1 ? "" : "s", buf.width,
@@ -139,9 +152,11 @@ out:
 	for (size_t i = 0; i < s.n; i++) {
 		free((char *)s.cells[i].thumb_path);
 		free((char *)s.cells[i].caption);
+		free((char *)s.cells[i].tags);
 		free((char *)s.cells[i].detail);
 	}
 	free(s.cells);
+	free(s.ids);
 	selection_clear(&sel);
 	catalog_close(cat);
 done:

@@ -563,8 +563,21 @@ static int vimg_derive(const char *path, const struct image_recipe *r, struct im
 enum {
 	SHEET_MARGIN = 32,
 	SHEET_GAP = 20,
-	SHEET_CAPTION = 52,
+	SHEET_CAPTION = 66,
 	SHEET_TITLE_GAP = 20,
+};
+
+/* The caption lines under a card's picture: where each starts below the
+ * square and the most it may take. The boxes do not overlap, and every
+ * line is drawn on one line, so no caption runs into the next. */
+static const struct {
+	const char *font;
+	int top;
+	int height;
+} sheet_lines[3] = {
+    {"sans bold 13", 6, 18},
+    {"sans 11", 26, 16},
+    {"monospace 11", 44, 16},
 };
 
 static const double sheet_background[3] = {246, 244, 239};
@@ -592,47 +605,149 @@ out:
 	return rc;
 }
 
-/* Draws text (plain, escaped here for Pango) in colour onto base at x, y,
- * wrapped to width and clipped to max_height. */
+/* Renders plain text (escaped here for Pango) as a mask; width 0 for one
+ * line, or wrapped to width. */
+static int render_text(const char *text, const char *font, int width, VipsImage **out)
+{
+	char *markup = g_markup_escape_text(text, -1);
+	int failed = width > 0 ? vips_text(out, markup, "font", font, "width", width, "dpi", 72,
+					   "wrap", VIPS_TEXT_WRAP_WORD_CHAR, NULL)
+			       : vips_text(out, markup, "font", font, "dpi", 72, NULL);
+	g_free(markup);
+	return failed ? -1 : 0;
+}
+
+/* Puts mask, in colour, onto base at x, y. */
+static int paint(VipsImage *base, VipsImage *mask, int x, int y, const double colour[3],
+		 VipsImage **out)
+{
+	VipsImage *t[2] = {NULL};
+	int rc = -1;
+	if (vips_embed(mask, &t[0], x, y, vips_image_get_width(base), vips_image_get_height(base),
+		       NULL) ||
+	    solid(vips_image_get_width(base), vips_image_get_height(base), colour, &t[1]) ||
+	    vips_ifthenelse(t[0], t[1], base, out, "blend", TRUE, NULL))
+		goto out;
+	rc = 0;
+out:
+	unref_all(t, 2);
+	return rc;
+}
+
+/* Cuts mask to at most width x height, keeping whole lines of font: a
+ * line that does not fit is left out, never shown in part. */
+static int clip_lines(VipsImage *mask, const char *font, int width, int height, VipsImage **out)
+{
+	int mw = vips_image_get_width(mask), mh = vips_image_get_height(mask);
+	if (mw <= width && mh <= height) {
+		*out = mask;
+		g_object_ref(mask);
+		return 0;
+	}
+	int keep = mh < height ? mh : height;
+	if (mh > height) {
+		VipsImage *probe = NULL;
+		if (render_text("Ag", font, 0, &probe) < 0)
+			return -1;
+		int line = vips_image_get_height(probe);
+		g_object_unref(probe);
+		if (line > 0 && line <= height)
+			keep = height / line * line;
+	}
+	return vips_extract_area(mask, out, 0, 0, mw < width ? mw : width, keep, NULL) ? -1 : 0;
+}
+
+/* Draws text in colour onto base at x, y, wrapped to width and cut to
+ * the whole lines that fit in max_height. */
 static int draw_text(VipsImage *base, const char *text, const char *font, int x, int y, int width,
 		     int max_height, const double colour[3], VipsImage **out)
 {
-	VipsImage *t[4] = {NULL};
+	VipsImage *t[2] = {NULL};
 	int rc = -1;
 	if (!text || !*text) {
 		*out = base;
 		g_object_ref(base);
 		return 0;
 	}
-	char *markup = g_markup_escape_text(text, -1);
-	int failed = vips_text(&t[0], markup, "font", font, "width", width, "dpi", 72, "wrap",
-			       VIPS_TEXT_WRAP_WORD_CHAR, NULL);
-	g_free(markup);
-	if (failed)
-		goto out;
-	VipsImage *mask = t[0];
-	int mh = vips_image_get_height(mask), mw = vips_image_get_width(mask);
-	if (mh > max_height || mw > width) {
-		if (vips_extract_area(mask, &t[1], 0, 0, mw < width ? mw : width,
-				      mh < max_height ? mh : max_height, NULL))
-			goto out;
-		mask = t[1];
-	}
-	if (vips_embed(mask, &t[2], x, y, vips_image_get_width(base), vips_image_get_height(base),
-		       NULL) ||
-	    solid(vips_image_get_width(base), vips_image_get_height(base), colour, &t[3]) ||
-	    vips_ifthenelse(t[2], t[3], base, out, "blend", TRUE, NULL))
+	if (render_text(text, font, width, &t[0]) < 0 ||
+	    clip_lines(t[0], font, width, max_height, &t[1]) < 0 ||
+	    paint(base, t[1], x, y, colour, out) < 0)
 		goto out;
 	rc = 0;
 out:
-	unref_all(t, 4);
+	unref_all(t, 2);
 	return rc;
 }
 
-/* One cell: a white card with the thumbnail centred and two captions. */
+/* The length of the longest start of text, cut at a character boundary,
+ * that is at most len bytes. */
+static size_t utf8_cut(const char *text, size_t len)
+{
+	while (len > 0 && ((unsigned char)text[len] & 0xC0) == 0x80)
+		len--;
+	return len;
+}
+
+/* Draws text on one line at x, y; when it is wider than width, the
+ * longest start of it that fits with an ellipsis after it. */
+static int draw_line(VipsImage *base, const char *text, const char *font, int x, int y, int width,
+		     int max_height, const double colour[3], VipsImage **out)
+{
+	VipsImage *mask = NULL, *clipped = NULL;
+	char *cut = NULL;
+	int rc = -1;
+	if (!text || !*text) {
+		*out = base;
+		g_object_ref(base);
+		return 0;
+	}
+	if (render_text(text, font, 0, &mask) < 0)
+		goto out;
+	if (vips_image_get_width(mask) > width) {
+		/* Binary search on the length: the longest start that fits. */
+		size_t len = strlen(text), lo = 0, hi = len;
+		while (lo < hi) {
+			size_t mid = utf8_cut(text, (lo + hi + 1) / 2);
+			if (mid <= lo) {
+				hi = lo;
+				break;
+			}
+			g_free(cut);
+			cut = g_strdup_printf("%.*s…", (int)mid, text);
+			VipsImage *try = NULL;
+			if (render_text(cut, font, 0, &try) < 0)
+				goto out;
+			bool fits = vips_image_get_width(try) <= width;
+			g_object_unref(try);
+			if (fits)
+				lo = mid;
+			else
+				hi = utf8_cut(text, mid - 1);
+		}
+		g_free(cut);
+		cut = g_strdup_printf("%.*s…", (int)lo, text);
+		g_object_unref(mask);
+		mask = NULL;
+		if (render_text(cut, font, 0, &mask) < 0)
+			goto out;
+	}
+	if (clip_lines(mask, font, width, max_height, &clipped) < 0 ||
+	    paint(base, clipped, x, y, colour, out) < 0)
+		goto out;
+	rc = 0;
+out:
+	g_free(cut);
+	if (mask)
+		g_object_unref(mask);
+	if (clipped)
+		g_object_unref(clipped);
+	return rc;
+}
+
+/* One cell: a white card with the thumbnail centred and three captions. */
 static int sheet_cell(const struct image_sheet_cell *c, int side, VipsImage **out)
 {
-	VipsImage *t[6] = {NULL};
+	VipsImage *t[7] = {NULL};
 	int rc = -1;
 	int w = side, h = side + SHEET_CAPTION;
 	if (solid(w, h, sheet_card, &t[0]))
@@ -649,16 +764,19 @@ static int sheet_cell(const struct image_sheet_cell *c, int side, VipsImage **ou
 			goto out;
 		card = t[3];
 	}
-	if (draw_text(card, c->caption, "sans bold 13", 8, side + 6, w - 16, 18, sheet_ink,
-		      &t[4]) ||
-	    draw_text(t[4], c->detail, "monospace 11", 8, side + 27, w - 16, 16, sheet_muted,
-		      &t[5]))
-		goto out;
-	*out = t[5];
-	t[5] = NULL;
+	const char *lines[3] = {c->caption, c->tags, c->detail};
+	const double *colours[3] = {sheet_ink, sheet_muted, sheet_muted};
+	for (int i = 0; i < 3; i++) {
+		if (draw_line(card, lines[i], sheet_lines[i].font, 8, side + sheet_lines[i].top,
+			      w - 16, sheet_lines[i].height, colours[i], &t[4 + i]))
+			goto out;
+		card = t[4 + i];
+	}
+	*out = t[6];
+	t[6] = NULL;
 	rc = 0;
 out:
-	unref_all(t, 6);
+	unref_all(t, 7);
 	return rc;
 }
 

@@ -72,11 +72,13 @@ char *image_recipe_key(const struct image_recipe *r);
  * colour converted to sRGB, alpha flattened on white for JPEG. */
 int image_derive(const char *path, const struct image_recipe *r, struct image_buffer *out);
 
-/* One cell of a contact sheet: a thumbnail file and two caption lines. */
+/* One cell of a contact sheet: a thumbnail file and three caption lines,
+ * each drawn on one line and cut short with an ellipsis when too long. */
 struct image_sheet_cell {
 	const char *thumb_path;
-	const char *caption;
-	const char *detail;
+	const char *caption; /* in bold: whose picture, and its role */
+	const char *tags;    /* the asset's tags, or "" */
+	const char *detail;  /* in small type: hash and size */
 };
 
 /* Lays cells out in a grid under a title and a subtitle, on a plain
@@ -92,7 +94,7 @@ int image_palette(const char *path, float lab[IMAGE_PALETTE_CELLS * 3]);
 double image_palette_distance(const float *a, const float *b);
 
 /* The module's interface: one table, checked by version. */
-#define IMAGE_OPS_VERSION 2
+#define IMAGE_OPS_VERSION 3
 struct image_ops {
 	int version;
 	int (*probe)(const char *path, struct image_info *out);

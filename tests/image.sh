@@ -127,6 +127,25 @@ check "two columns of 256-pixel cells make a sheet under 700 pixels wide ($w)" t
 fails_with 64 "must end in .png, .jpg or .jpeg" "sheet to an unknown format" troupe sheet mei -o mei.gif
 fails_with 65 "no images match" "sheet of nothing" troupe sheet 'role:location' -o none.png
 check "no file left behind by a failed sheet" test ! -e none.png
+# Captions: a generated picture with many tags. Its tags line is cut
+# short on one line, so the card between the first caption line and the
+# next is blank (it used to show the top of a wrapped second line), and a
+# sheet of a query says whose each picture is.
+troupe add mei "$photos/rocket.jpg" --role generated --tag kling --tag shot:0412 \
+	--tag look:winter-coat --tag mood:melancholy --tag lighting:golden-hour --tag take:3 >/dev/null
+check "sheet of a generated picture with many tags" troupe sheet 'role:generated' -o gen.png --json
+like "$(tr -d '\n\t' <.out)" '"caption":"mei · generated"' "each card names the character"
+like "$(tr -d '\n\t' <.out)" '"tags":"kling, lighting:golden-hour, ' "and carries the tags"
+# One card: 32-pixel margin, a heading of 92 pixels, then the 256-pixel
+# square; the caption lines start 6, 26 and 44 pixels under it.
+blank_rows() { # FILE TOP ROWS: the card's text column is white there
+	vips extract_area "$1" strip.png 40 $((92 + 256 + $2)) 240 "$3" >/dev/null 2>&1 &&
+		[ "$(vips min strip.png)" = 255.000000 ]
+}
+check "nothing between the first caption line and the tags" blank_rows gen.png 22 4
+check "nothing between the tags and the hash" blank_rows gen.png 40 4
+inked_rows() { ! blank_rows "$@"; }
+check "the tags line is drawn" inked_rows gen.png 26 16
 fails_with 64 "no output file" "sheet without -o" troupe sheet mei
 fails_with 65 "the sheet would be [0-9]+x[0-9]+, .*over the limit of 0.1 \(TROUPE_MAX_MEGAPIXELS\)" \
 	"a sheet over the pixel limit is not drawn" env TROUPE_MAX_MEGAPIXELS=0.1 "$TROUPE" sheet photo -o big.png

@@ -27,6 +27,15 @@ fails_with 65 "truncated.png: (truncated PNG|not a readable image)" "truncated P
 	troupe add mei truncated.png
 fails_with 65 "drawing.svg: (unsupported image format|not an image)" "SVG is not accepted" \
 	troupe add mei drawing.svg
+prereq_JXL_SAVE() {
+	prereq_why="needs libvips with the JPEG XL saver"
+	vips copy good.png good.jxl >/dev/null 2>&1
+}
+# The README and troupe-add(1) say JPEG XL is refused: libvips marks its
+# reader untrusted, and troupe blocks those.
+if test_have_prereq JXL_SAVE "JPEG XL is refused"; then
+	fails_with 65 "good.jxl: unsupported image format" "JPEG XL is refused" troupe add mei good.jxl
+fi
 fails_with 65 "bomb.png: 100000x100000 is 10000.0 megapixels, over the limit of 100 " \
 	"decompression bomb refused from its header" troupe add mei "$TEST_SRCDIR/data/bomb.png"
 fails_with 65 "bomb.png: 100000x100000" "similar refuses the bomb too" \

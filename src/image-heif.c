@@ -22,6 +22,9 @@
  * before libde265 writes it. Two decodes with different fills give the
  * same pixels only when libde265 wrote every pixel. */
 struct heif_run {
+	/* Read through the thread-local below, which cppcheck does not
+	 * follow. */
+	/* cppcheck-suppress unusedStructMember */
 	unsigned char fill;
 	bool damaged; /* libde265 reported an error or a warning */
 	bool hevc;    /* at least one HEVC picture was decoded */

@@ -91,26 +91,10 @@ static int make_dir(const char *path)
 	return 0;
 }
 
-/* mkdir -p: the store's parent directories are made as needed. */
-static int make_dirs(const char *path)
-{
-	char *p = xstrdup(path);
-	int rc = 0;
-	for (char *slash = strchr(p + 1, '/'); slash && rc == 0; slash = strchr(slash + 1, '/')) {
-		*slash = '\0';
-		rc = make_dir(p);
-		*slash = '/';
-	}
-	if (rc == 0)
-		rc = make_dir(p);
-	free(p);
-	return rc;
-}
-
 int store_create(const char *dir, bool *existed)
 {
 	*existed = is_store_dir(dir);
-	if (make_dirs(dir) < 0)
+	if (file_make_dirs(dir, 0755) < 0)
 		return -1;
 	char *objects = xasprintf("%s/objects", dir);
 	char *tmp = xasprintf("%s/tmp", dir);

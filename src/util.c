@@ -242,6 +242,25 @@ int fd_read_all(int fd, struct strbuf *out)
 	}
 }
 
+int file_make_dirs(const char *path, mode_t mode)
+{
+	char *p = xstrdup(path);
+	int rc = 0;
+	for (char *slash = strchr(p + 1, '/');; slash = strchr(slash + 1, '/')) {
+		if (slash)
+			*slash = '\0';
+		if (*p && mkdir(p, mode) < 0 && errno != EEXIST) {
+			rc = error_set(EX_CANTCREAT, "%s: %s", p, strerror(errno));
+			break;
+		}
+		if (!slash)
+			break;
+		*slash = '/';
+	}
+	free(p);
+	return rc;
+}
+
 int file_read_all(const char *path, struct strbuf *out)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <sysexits.h>
 #include <time.h>
 
@@ -73,6 +74,9 @@ int fd_read_all(int fd, struct strbuf *out);
 /* Reads the whole file at path onto out; -1 with an error naming it
  * (EX_NOINPUT when it does not exist, EX_IOERR otherwise). */
 int file_read_all(const char *path, struct strbuf *out);
+/* mkdir -p: the directory and any parents it lacks, each made with mode;
+ * -1 with an error naming the one that could not be made. */
+int file_make_dirs(const char *path, mode_t mode);
 
 /* Writes a file whole or not at all: the parts go into a temporary file
  * beside path (mode 0644), which is fsynced and renamed over path, so a

@@ -45,7 +45,26 @@ sed -e 's/"name": "runway-gen4-image"/"name": "runway-mine"/' \
 	"$builtin_profiles/runway-gen4-image.json" >.troupe/profiles/runway-mine.json
 fails_with 77 "profile runway-mine: it comes from the store (.*) and would send \\\$RUNWAYML_API_SECRET to" \
 	"a store profile that sends a key is refused" troupe inject --profile runway-mine "@mei"
-rm -r .troupe/profiles
+# Trust is the user's, recorded outside the store, and lapses when the file
+# changes.
+user_home=$HOME
+HOME=$PWD/home
+check "profile show of an untrusted store profile still works" troupe profile show runway-mine
+check "profile trust" troupe profile trust runway-mine
+like "$(cat .out)" "trusted runway-mine: .*runway-mine.json \(sha256 [0-9a-f]{64}\)" "says what it trusted"
+like "$(cat home/.config/troupe/trusted-profiles)" "^[0-9a-f]{64} runway-mine " "recorded in the user's config"
+check "a trusted store profile is used" troupe inject --profile runway-mine "@mei"
+printf ' \n' >>.troupe/profiles/runway-mine.json
+fails_with 77 "would send" "a changed file must be trusted again" troupe inject --profile runway-mine "@mei"
+rm -r .troupe/profiles home
+HOME=$user_home
+# An installed troupe whose data directory is missing says where it looked.
+mkdir -p elsewhere
+cp "$TROUPE" elsewhere/troupe
+fails_with 78 "profile: no profiles found \(looked in .*profiles\)" \
+	"profile list with no profiles anywhere says where it looked" \
+	env TROUPE_MODULE_DIR="$(dirname "$TROUPE")/.libs" elsewhere/troupe profile list
+rm -r elsewhere
 
 # ---- every built-in profile ----
 

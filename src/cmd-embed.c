@@ -35,14 +35,14 @@ static int collect_todo(const struct asset *a, void *ctx)
 	struct todo *t = ctx;
 	if (catalog_format_is_video(a->format))
 		return 0;
-	int has = catalog_embedding_has(t->cat, a->id, t->model);
-	if (has < 0)
+	enum embedding_state has;
+	if (catalog_embedding_has(t->cat, a->id, t->model, &has) < 0)
 		return 1;
-	if (has == 1) {
+	if (has == EMBEDDING_VECTOR) {
 		t->skipped++;
 		return 0;
 	}
-	if (has == 2 && !t->retry) {
+	if (has == EMBEDDING_MISSED && !t->retry) {
 		t->missed_before++;
 		return 0;
 	}

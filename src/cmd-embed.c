@@ -102,7 +102,7 @@ static int cmd_embed(struct cli *cli, int argc, char **argv)
 		int erc = embed_image(p, d.path, d.format, &v, &dim);
 		derivative_clear(&d);
 		if (erc == EMBED_NOTHING) {
-			warn("asset %lld: %s", (long long)t.ids[i], error_message());
+			warn_user("asset %lld: %s", (long long)t.ids[i], error_message());
 			/* Remembered, so the next run does not send it again. */
 			if (catalog_embedding_missed(cat, t.ids[i], a.model, error_message()) < 0)
 				goto out;

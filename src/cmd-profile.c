@@ -64,7 +64,7 @@ static int cmd_profile(struct cli *cli, int argc, char **argv)
 		for (size_t i = 0; i < names.n; i++) {
 			struct profile *p = profile_load_file(files.items[i]);
 			if (!p) {
-				warn("%s", error_message());
+				warn_user("%s", error_message());
 				continue;
 			}
 			if (arr) {

@@ -369,7 +369,7 @@ int catalog_nearest(struct catalog *cat, const char *model, const float *query, 
 		if (catalog_query(cat, where, &qo, collect_id, &allowed) < 0)
 			goto out;
 	}
-	if (vector_file_refresh(cat, &m, path) < 0 ||
+	if (!path || vector_file_refresh(cat, &m, path) < 0 ||
 	    vector_file_search(path, query, dim, k, where ? id_allowed : NULL, &allowed, &hits,
 			       &n) < 0)
 		goto out;

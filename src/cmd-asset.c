@@ -81,8 +81,14 @@ static void print_asset(const struct asset *a, const struct log_entry *made)
 		       made->status);
 		if (made->prompt)
 			printf("  prompt     %s\n", made->prompt);
-		for (size_t i = 0; i < made->refs.n; i++)
-			printf("  %s %s\n", i ? "          " : "reference", made->refs.items[i]);
+		for (size_t i = 0; i < made->nrefs; i++) {
+			const struct log_ref *r = &made->refs[i];
+			char id[24] = "-";
+			if (r->asset_id)
+				snprintf(id, sizeof(id), "%lld", (long long)r->asset_id);
+			printf("  %s #%s %s %s\n", i ? "          " : "reference", id,
+			       r->source_hash, r->tag ? r->tag : "");
+		}
 	}
 	free(tags);
 }

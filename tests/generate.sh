@@ -67,7 +67,7 @@ end_to_end() {
 		true "$profile: stored as $kind ($(jsonv "show-$profile.json" 'd["format"]'))"
 	is "$(jsonv "show-$profile.json" '[d["request"]["profile"], d["request"]["status"], d["request"]["characters"]]')" \
 		"[\"$profile\", \"succeeded\", [\"mei\"]]" "$profile: show names the request that made it"
-	like "$(jsonv "show-$profile.json" 'd["request"]["references"][0]')" "^#[12] $hex mei$" \
+	like "$(jsonv "show-$profile.json" '"#%s %s %s" % tuple(d["request"]["references"][0][k] for k in ("asset", "hash", "tag"))')" "^#[12] $hex mei$" \
 		"$profile: and the reference it was given"
 	is "$(last_log '[d[0]["id"] == '"$(jsonv "$profile.json" 'd["request"]')"', d[0]["status"], len(d[0]["outputs"])]')" \
 		'[true, "succeeded", 1]' "$profile: the log row is the request, succeeded, with its output"

@@ -81,8 +81,14 @@ static void print_asset(const struct asset *a, const struct log_entry *made)
 		       made->status);
 		if (made->prompt)
 			printf("  prompt     %s\n", made->prompt);
-		for (size_t i = 0; i < made->refs.n; i++)
-			printf("  %s %s\n", i ? "          " : "reference", made->refs.items[i]);
+		for (size_t i = 0; i < made->nrefs; i++) {
+			const struct log_ref *r = &made->refs[i];
+			char id[24] = "-";
+			if (r->asset_id)
+				snprintf(id, sizeof(id), "%lld", (long long)r->asset_id);
+			printf("  %s #%s %s %s\n", i ? "          " : "reference", id,
+			       r->source_hash, r->tag ? r->tag : "");
+		}
 	}
 	free(tags);
 }
@@ -94,7 +100,8 @@ static int cmd_show(struct cli *cli, int argc, char **argv)
 	struct catalog *cat;
 	bool help;
 	int rc = resolve_args(cli, &cmd_show_entry, argc, argv, &ids, &n, NULL, &cat, &help);
-	cJSON *arr = cli->json && n > 1 ? cJSON_CreateArray() : NULL;
+	/* ASSET... is a listing: an array, whatever the count (troupe(1)). */
+	cJSON *arr = cli->json ? cJSON_CreateArray() : NULL;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		struct asset *a = catalog_asset_get(cat, ids[i]);
 		struct log_entry *made = NULL;
@@ -109,8 +116,6 @@ static int cmd_show(struct cli *cli, int argc, char **argv)
 			cJSON_AddItemToObject(j, "request", json_log_entry(made));
 		if (arr)
 			cJSON_AddItemToArray(arr, j);
-		else if (j)
-			json_print(j);
 		else
 			print_asset(a, made);
 		log_entry_free(made);
@@ -175,17 +180,26 @@ static int cmd_rm(struct cli *cli, int argc, char **argv)
 	struct catalog *cat;
 	bool help;
 	int rc = resolve_args(cli, &cmd_rm_entry, argc, argv, &ids, &n, NULL, &cat, &help);
+	/* The assets as they were, read before they go. */
+	cJSON *arr = cli->json && rc == 0 && !help ? cJSON_CreateArray() : NULL;
+	for (size_t i = 0; arr && rc == 0 && i < n; i++) {
+		struct asset *a = catalog_asset_get(cat, ids[i]);
+		if (!a)
+			rc = -1;
+		else
+			cJSON_AddItemToArray(arr, json_asset(a));
+		asset_free(a);
+	}
 	if (rc == 0 && !help)
 		rc = catalog_asset_rm(cat, ids, n);
-	if (rc == 0 && !help && cli->json) {
-		cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "removed");
-		for (size_t i = 0; i < n; i++)
-			cJSON_AddItemToArray(arr, cJSON_CreateNumber((double)ids[i]));
-		json_print(o);
+	if (rc == 0 && arr) {
+		json_print(arr);
+		arr = NULL;
 	} else if (rc == 0 && !help && !cli->quiet) {
 		for (size_t i = 0; i < n; i++)
 			printf("removed asset #%lld\n", (long long)ids[i]);
 	}
+	cJSON_Delete(arr);
 	free(ids);
 	catalog_close(cat);
 	return rc;

@@ -44,7 +44,7 @@ static int collect_shots(const struct strlist *words, struct strlist *shots)
 					strlist_clear(&found);
 					return -1;
 				}
-				warn("skipped %s: %s", found.items[k], error_message());
+				warn_user("skipped %s: %s", found.items[k], error_message());
 				continue;
 			}
 			strlist_push(shots, found.items[k]);

@@ -210,7 +210,7 @@ static void prune_thumbnails(const char *thumbs, const struct strlist *keep)
 		if (!used) {
 			char *path = xasprintf("%s/%s", thumbs, e->d_name);
 			if (unlink(path) < 0)
-				warn("%s: %s", path, strerror(errno));
+				warn_user("%s: %s", path, strerror(errno));
 			free(path);
 		}
 	}

@@ -34,8 +34,8 @@ static int log_row(const struct log_entry *e, void *ctx)
 	char id[24], when[32], refs[16], outs[16];
 	snprintf(id, sizeof(id), "%lld", (long long)e->id);
 	time_iso8601(e->started, when);
-	snprintf(refs, sizeof(refs), "%zu", e->refs.n);
-	snprintf(outs, sizeof(outs), "%zu", e->outputs.n);
+	snprintf(refs, sizeof(refs), "%zu", e->nrefs);
+	snprintf(outs, sizeof(outs), "%zu", e->noutputs);
 	char *chars = tags_joined(&e->characters);
 	const char *row[] = {
 	    id, when, e->kind, e->profile, e->status, chars, refs, outs, e->error ? e->error : ""};

@@ -65,7 +65,7 @@ static int cmd_profile(struct cli *cli, int argc, char **argv)
 		for (size_t i = 0; i < names.n; i++) {
 			struct profile *p = profile_load_file(files.items[i]);
 			if (!p) {
-				warn("%s", error_message());
+				warn_user("%s", error_message());
 				continue;
 			}
 			if (arr) {
@@ -109,6 +109,8 @@ static int cmd_profile(struct cli *cli, int argc, char **argv)
 			rc = 0;
 		}
 	} else if (!strcmp(sub, "validate") && args.n >= 2) {
+		/* FILE|NAME... is a listing: an array, printed when all passed. */
+		cJSON *arr = cli->json ? cJSON_CreateArray() : NULL;
 		rc = 0;
 		for (size_t i = 1; i < args.n; i++) {
 			struct stat st;
@@ -132,10 +134,22 @@ static int cmd_profile(struct cli *cli, int argc, char **argv)
 				rc = -1;
 				break;
 			}
-			if (!cli->quiet)
+			if (arr) {
+				cJSON *j = cJSON_CreateObject();
+				cJSON_AddStringToObject(j, "profile", args.items[i]);
+				cJSON_AddStringToObject(j, "name", p->name);
+				cJSON_AddStringToObject(j, "service", p->service);
+				cJSON_AddStringToObject(j, "file", p->file);
+				cJSON_AddItemToArray(arr, j);
+			} else if (!cli->quiet) {
 				printf("%s: ok (%s, %s)\n", args.items[i], p->name, p->service);
+			}
 			profile_free(p);
 		}
+		if (rc == 0 && arr)
+			json_print(arr);
+		else
+			cJSON_Delete(arr);
 	} else if (!strcmp(sub, "trust") && args.n >= 2) {
 		rc = 0;
 		cJSON *arr = cli->json ? cJSON_CreateArray() : NULL;

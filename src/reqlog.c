@@ -108,8 +108,17 @@ void log_entry_free(struct log_entry *e)
 	free(e->status);
 	free(e->error);
 	strlist_clear(&e->characters);
-	strlist_clear(&e->refs);
-	strlist_clear(&e->outputs);
+	for (size_t i = 0; i < e->nrefs; i++) {
+		free(e->refs[i].source_hash);
+		free(e->refs[i].sent_hash);
+		free(e->refs[i].tag);
+	}
+	free(e->refs);
+	for (size_t i = 0; i < e->noutputs; i++) {
+		free(e->outputs[i].hash);
+		free(e->outputs[i].url);
+	}
+	free(e->outputs);
 	free(e);
 }
 
@@ -125,6 +134,45 @@ static void push_rows(struct catalog *cat, const char *sql, int64_t id, struct s
 	sqlite3_bind_int64(stmt, 1, id);
 	while (sqlite3_step(stmt) == SQLITE_ROW)
 		strlist_push(out, (const char *)sqlite3_column_text(stmt, 0));
+	sqlite3_finalize(stmt);
+}
+
+/* A failed read leaves the list short; the entry is still worth showing. */
+static void read_refs(struct catalog *cat, struct log_entry *e)
+{
+	sqlite3_stmt *stmt = db_prepare(cat->db, "SELECT asset_id, source_hash, sent_hash, tag "
+						 "FROM request_refs WHERE request_id = ?1 "
+						 "ORDER BY position");
+	if (!stmt)
+		return;
+	sqlite3_bind_int64(stmt, 1, e->id);
+	while (sqlite3_step(stmt) == SQLITE_ROW) {
+		e->refs = xrealloc(e->refs, (e->nrefs + 1) * sizeof(*e->refs));
+		struct log_ref *r = &e->refs[e->nrefs++];
+		r->asset_id = sqlite3_column_int64(stmt, 0);
+		r->source_hash = catalog_column_text(stmt, 1);
+		r->sent_hash = catalog_column_text(stmt, 2);
+		r->tag = catalog_column_text(stmt, 3);
+	}
+	sqlite3_finalize(stmt);
+}
+
+static void read_outputs(struct catalog *cat, struct log_entry *e)
+{
+	sqlite3_stmt *stmt = db_prepare(
+	    cat->db, "SELECT o.asset_id, b.hash, o.url FROM request_outputs o JOIN assets a ON "
+		     "a.id = o.asset_id JOIN blobs b ON b.id = a.blob_id WHERE o.request_id = ?1 "
+		     "ORDER BY o.asset_id");
+	if (!stmt)
+		return;
+	sqlite3_bind_int64(stmt, 1, e->id);
+	while (sqlite3_step(stmt) == SQLITE_ROW) {
+		e->outputs = xrealloc(e->outputs, (e->noutputs + 1) * sizeof(*e->outputs));
+		struct log_output *o = &e->outputs[e->noutputs++];
+		o->asset_id = sqlite3_column_int64(stmt, 0);
+		o->hash = catalog_column_text(stmt, 1);
+		o->url = catalog_column_text(stmt, 2);
+	}
 	sqlite3_finalize(stmt);
 }
 
@@ -146,15 +194,8 @@ static struct log_entry *log_from_row(struct catalog *cat, sqlite3_stmt *row)
 		  "SELECT c.slug FROM request_characters rc JOIN characters c ON "
 		  "c.id = rc.character_id WHERE rc.request_id = ?1 ORDER BY c.slug",
 		  e->id, &e->characters);
-	push_rows(cat,
-		  "SELECT coalesce('#' || asset_id, '#-') || ' ' || source_hash || ' ' || "
-		  "coalesce(tag, '') FROM request_refs WHERE request_id = ?1 ORDER BY position",
-		  e->id, &e->refs);
-	push_rows(cat,
-		  "SELECT '#' || o.asset_id || ' ' || b.hash FROM request_outputs o JOIN "
-		  "assets a ON a.id = o.asset_id JOIN blobs b ON b.id = a.blob_id "
-		  "WHERE o.request_id = ?1 ORDER BY o.asset_id",
-		  e->id, &e->outputs);
+	read_refs(cat, e);
+	read_outputs(cat, e);
 	return e;
 }
 

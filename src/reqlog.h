@@ -27,6 +27,21 @@ int64_t catalog_request_begin(struct catalog *cat, const char *kind, const char 
 int catalog_request_finish(struct catalog *cat, int64_t id, const char *status, long http_status,
 			   const char *response, const char *error, int64_t duration_ms);
 
+/* A reference a request sent, as the log keeps it. */
+struct log_ref {
+	int64_t asset_id;  /* 0 when the asset has been removed since */
+	char *source_hash; /* the asset's blob */
+	char *sent_hash;   /* the derivative that was sent */
+	char *tag;	   /* NULL when it had none */
+};
+
+/* An asset a request made. */
+struct log_output {
+	int64_t asset_id;
+	char *hash; /* its blob */
+	char *url;  /* where the service offered it; NULL when not known */
+};
+
 struct log_entry {
 	int64_t id;
 	char *kind;
@@ -40,8 +55,10 @@ struct log_entry {
 	int64_t started;
 	int64_t duration_ms;
 	struct strlist characters;
-	struct strlist refs;	/* "#ID HASH tag" of each reference, in order */
-	struct strlist outputs; /* "#ID HASH" of each output */
+	struct log_ref *refs; /* each reference, in the order of the request */
+	size_t nrefs;
+	struct log_output *outputs; /* each output, by asset id */
+	size_t noutputs;
 };
 /* Frees e and everything it holds; NULL is a no-op. */
 void log_entry_free(struct log_entry *e);

@@ -136,8 +136,11 @@ static bool hash_valid(const char *hash)
 char *store_cache_path(const struct store *st, const char *name)
 {
 	char *dir = xasprintf("%s/cache", st->root);
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		warn("%s: %s", dir, strerror(errno));
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		error_set(EX_CANTCREAT, "%s: %s", dir, strerror(errno));
+		free(dir);
+		return NULL;
+	}
 	free(dir);
 	return xasprintf("%s/cache/%s", st->root, name);
 }

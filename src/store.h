@@ -30,7 +30,8 @@ const char *store_db_path(const struct store *st);
 
 /* The path of a cache file beside the index (cache/NAME), made from the
  * index and rebuilt from it when stale; the caller frees it. The cache
- * directory is created on demand. */
+ * directory is created on demand; NULL, with the error set, when it
+ * cannot be. */
 char *store_cache_path(const struct store *st, const char *name);
 
 /* The path a blob with this hash has (whether or not it is there); the

@@ -386,13 +386,13 @@ char *temp_template(const char *what)
 }
 
 /* The bar on the terminal now, if any: a warning must not be glued to its
- * end, so warn() clears it first and draws it again after. One lock for
+ * end, so warn_user() clears it first and draws it again after. One lock for
  * both, since warnings may come from worker threads. */
 static pthread_mutex_t progress_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct progress *progress_shown;
 static void progress_draw(const struct progress *p);
 
-void warn(const char *fmt, ...)
+void warn_user(const char *fmt, ...)
 {
 	struct strbuf sb = STRBUF_INIT;
 	va_list ap;

@@ -103,8 +103,10 @@ int files_walk(const char *path, files_walk_fn *each, void *ctx);
 char *temp_template(const char *what);
 
 /* Prints "troupe: warning: ..." on stderr, on a line of its own: a
- * progress bar being drawn is cleared first and drawn again after. */
-void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+ * progress bar being drawn is cleared first and drawn again after. For
+ * command files only: the domain reports through error_set(). (Not
+ * "warn": that would interpose libc's warn(3) and be exported.) */
+void warn_user(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 bool utf8_valid(const char *s, size_t len);
 /* Checks s is valid UTF-8 without control characters other than tab and

@@ -203,10 +203,10 @@ is "$(req 'd["prompt"]')" "Kai (a tall sailor) and Mei (a cat in a study)." "des
 
 check "@slug:look" inject --profile runway-gen4-image "@mei:winter in the snow"
 is "$(req 'd["promptText"]')" "@mei in the snow" "the look is dropped from the prompt"
-is "$(last_log '[r.split()[0] for r in d[0]["references"]]')" '["#2"]' \
+is "$(last_log '[r["asset"] for r in d[0]["references"]]')" '[2]' \
 	"the reference is the asset tagged look:winter"
 check "--ref picks the references" inject --profile runway-gen4-image --ref 'role:sheet' "$prompt"
-is "$(last_log '[r.split()[0] for r in d[0]["references"]]')" '["#2"]' "--ref role:sheet chose asset 2"
+is "$(last_log '[r["asset"] for r in d[0]["references"]]')" '[2]' "--ref role:sheet chose asset 2"
 
 cat >kling-video.json <<'EOF'
 {"model_name": "kling-v2-master", "prompt": "@mei sleeps", "negative_prompt": "low quality",
@@ -261,7 +261,9 @@ check "blob:HASH names the derivative that was sent" \
 	test -f ".troupe/objects/$(echo "$blob" | cut -c1-2)/$(echo "$blob" | cut -c3-)"
 is "$(jsonv log.json '[d[0]["kind"], d[0]["status"], d[0]["profile"], d[0]["characters"]]')" \
 	'["inject", "injected", "runway-gen4-image", ["mei"]]' "the log row says what was injected"
-like "$(jsonv log.json 'd[0]["references"][0]')" "^#1 $hex mei$" "and which asset, as which tag"
+like "$(jsonv log.json '"#%s %s %s" % tuple(d[0]["references"][0][k] for k in ("asset", "hash", "tag"))')" "^#1 $hex mei$" "and which asset, as which tag"
+is "$(jsonv log.json 'd[0]["references"][0]["sent"]')" "$blob" \
+	"and the hash of the derivative sent, the blob named in the request"
 check "log after a raw base64 injection" inject --profile kling-image "$prompt"
 like "$(last_log 'd[0]["request"]["image"]')" "^blob:$hex$" "raw base64 is replaced too"
 check "no base64 payload is kept in the index" \

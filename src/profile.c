@@ -310,6 +310,15 @@ static void load_sending(struct loader *l, cJSON *root)
 		if (!p->poll_done.n)
 			bad(l, "task.done", "missing (the statuses that mean finished)");
 		p->poll_error = get_pointer(l, task, "task.", "error", false);
+		cJSON *names = get_object(l, task, "task.", "status_names", false), *name;
+		cJSON_ArrayForEach(name, names) {
+			if (!cJSON_IsString(name)) {
+				bad(l, "task.status_names", "values must be strings");
+				break;
+			}
+			strlist_push(&p->status_names, name->string);
+			strlist_push(&p->status_names, name->valuestring);
+		}
 		p->poll_interval_ms = get_int(l, task, "task.", "interval_ms", 2000, 10, 600000);
 		p->poll_timeout_s = get_int(l, task, "task.", "timeout_s", 900, 1, 86400);
 		cJSON *result = get_object(l, task, "task.", "result", false);
@@ -488,6 +497,7 @@ void profile_free(struct profile *p)
 	strlist_clear(&p->roles);
 	strlist_clear(&p->poll_done);
 	strlist_clear(&p->poll_failed);
+	strlist_clear(&p->status_names);
 	free(p->name);
 	free(p->file);
 	free(p);

@@ -77,6 +77,7 @@ struct profile {
 	struct strlist poll_done;
 	struct strlist poll_failed;
 	const char *poll_error;
+	struct strlist status_names; /* pairs: a status as sent, its name */
 	int poll_interval_ms;
 	int poll_timeout_s;
 	const char *result_path;  /* one more GET after done, with {id}, {value} */

@@ -544,6 +544,7 @@ struct progress {
 	size_t total;
 	size_t done;
 	int last_percent;
+	char *status; /* a status line's text; NULL for a bar */
 };
 
 enum { PROGRESS_MIN_ITEMS = 8, PROGRESS_WIDTH = 30 };
@@ -561,8 +562,43 @@ struct progress *progress_new(const char *label, size_t total)
 	return p;
 }
 
+static bool progress_wanted(void)
+{
+	const char *term = getenv("TERM");
+	return isatty(STDERR_FILENO) && !(term && strcmp(term, "dumb") == 0);
+}
+
+struct progress *progress_new_status(const char *label)
+{
+	if (!progress_wanted())
+		return NULL;
+	struct progress *p = xcalloc(1, sizeof(*p));
+	p->label = label;
+	p->last_percent = -1;
+	p->status = xstrdup("");
+	return p;
+}
+
+void progress_status(struct progress *p, const char *text)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&progress_lock);
+	free(p->status);
+	p->status = xstrdup(text);
+	p->last_percent = 0;
+	progress_draw(p);
+	progress_shown = p;
+	fflush(stderr);
+	pthread_mutex_unlock(&progress_lock);
+}
+
 static void progress_draw(const struct progress *p)
 {
+	if (p->status) {
+		fprintf(stderr, "\r\033[K%s %s", p->label, p->status);
+		return;
+	}
 	int fill = p->last_percent * PROGRESS_WIDTH / 100;
 	fprintf(stderr, "\r%s [%.*s%*s] %3d%% %zu/%zu", p->label, fill,
 		"##############################", PROGRESS_WIDTH - fill, "", p->last_percent,
@@ -597,5 +633,6 @@ void progress_free(struct progress *p)
 	if (progress_shown == p)
 		progress_shown = NULL;
 	pthread_mutex_unlock(&progress_lock);
+	free(p->status);
 	free(p);
 }

@@ -136,5 +136,11 @@ struct progress;
 struct progress *progress_new(const char *label, size_t total);
 void progress_step(struct progress *p, size_t done);
 void progress_free(struct progress *p);
+/* A line on stderr for a wait with nothing to count ("label text"), shown
+ * under the same conditions as the bar, whatever the count; cleared the
+ * same way by warn() and progress_free(). */
+struct progress *progress_new_status(const char *label);
+/* Replaces the status line's text (copied) and draws it. */
+void progress_status(struct progress *p, const char *text);
 
 #endif

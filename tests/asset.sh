@@ -73,6 +73,36 @@ check "rm the newest" troupe rm 3
 check "add after removing the newest" troupe add mei b.png --role sheet
 like "$(cat .out)" " #4 " "the newest id removed is not given again"
 
+# edit changes an asset's role and character in place: its id, tags,
+# embeddings and log links stay. The links are made here by hand.
+troupe character new ren >/dev/null
+sqlite3 .troupe/troupe.db "INSERT INTO models(name, dimension, created) VALUES ('m', 2, 0);
+	INSERT INTO embeddings(asset_id, model_id, vector, added) VALUES (1, 1, x'0000803f00000000', 0);
+	INSERT INTO requests(kind, profile, status, started) VALUES ('generate', 'p', 'succeeded', 0);
+	INSERT INTO request_outputs(request_id, asset_id) VALUES (1, 1)"
+check "edit --role --character" troupe edit 1 --role pose --character ren
+is "$(cat .out)" "#1  ren  pose" "edit says what each asset is now"
+check "the edited asset keeps its id" troupe show 1
+like "$(cat .out)" "character +ren" "its character changed"
+like "$(cat .out)" "role +pose" "its role changed"
+like "$(cat .out)" "tags +.*look:winter" "its tags stay"
+like "$(cat .out)" "made by +request 1" "its log link stays"
+is "$(sqlite3 .troupe/troupe.db 'SELECT count(*) FROM embeddings WHERE asset_id = 1')" 1 \
+	"its embedding stays"
+check "edit --no-character" troupe edit 1 --no-character --json
+like "$(tr -d ' \t\n' <.out)" '^\[{"id":1,.*"role":"pose"' "--json prints an array of the edited assets"
+is "$(troupe query 'character:ren' --count)" 0 "the asset belongs to no character"
+fails_with 64 "--role hero: not a role" "edit refuses a bad role" troupe edit 1 --role hero
+fails_with 66 "nobody" "edit refuses an unknown character" troupe edit 1 --character nobody
+fails_with 64 "nothing to change" "edit with nothing to change" troupe edit 1
+fails_with 64 "together" "--character and --no-character together" \
+	troupe edit 1 --character ren --no-character
+fails_with 66 "no such asset" "a bad asset changes nothing" troupe edit 1 '#99' --role face
+troupe add a.jpg --role face >/dev/null
+twin=$(sqlite3 .troupe/troupe.db "SELECT max(id) FROM assets")
+fails_with 65 "asset #$twin is already this picture" \
+	"edit refuses to make an asset another one's twin" troupe edit 1 --role face
+
 # A store made before ids were kept keeps every id, tag and link when it
 # is migrated. It is made here as that troupe made it, from the first
 # five schema files, with rows that point at the assets from every side.

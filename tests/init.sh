@@ -29,6 +29,25 @@ fails_with 78 "no troupe store here" "no store is a configuration error" \
 	sh -c 'cd /tmp/troupe-nostore.'$$' && "$TROUPE" character list'
 rmdir /tmp/troupe-nostore.$$
 fails_with 78 "not a troupe store" "--store on a plain directory" troupe --store deep character list
+# A directory that holds a store is not one; the message says which is.
+fails_with 78 "other is not a troupe store; did you mean other/.troupe\\?" \
+	"--store naming the directory that holds a store suggests the store" troupe --store other character list
+fails_with 78 "other is not a troupe store; did you mean other/.troupe\\?" \
+	"and so does TROUPE_DIR" env TROUPE_DIR=other "$TROUPE" character list
+# init never makes a store loose among a project's files: a directory
+# with anything else in it is refused, and nothing is made there.
+mkdir proj && echo "INT. STUDY - NIGHT" >proj/script.txt
+fails_with 64 "proj holds other files \\(script.txt\\) and is not a troupe store.*'troupe init proj' makes proj/.troupe" \
+	"init --store on a project's directory is refused" troupe --store proj init
+is "$(ls -A proj)" "script.txt" "and leaves it as it was"
+fails_with 64 "other is not a troupe store; did you mean other/.troupe\\?" \
+	"init --store on a directory that holds a store suggests it" troupe --store other init
+check "init --store on an empty directory" sh -c 'mkdir empty && "$TROUPE" --store empty init'
+check "makes the store there" test -f empty/troupe.db
+check "init --store on a store again" troupe --store empty init
+like "$(cat .out)" "Reinitialised existing" "is harmless"
+check "init DIR on the project makes DIR/.troupe" troupe init proj
+check "beside the project's files" test -f proj/.troupe/troupe.db -a -f proj/script.txt
 fails_with 64 "not a troupe command" "unknown command" troupe frobnicate
 fails_with 64 "unknown option" "unknown option" troupe character list --frob
 

@@ -82,6 +82,21 @@ check "the half-good import left no model behind" sh -c \
 	'test "$(sqlite3 .troupe/troupe.db "SELECT count(*) FROM models WHERE name = \"fresh\"")" = 0'
 fails_with 65 "m.hashes names 2 assets for the 3 rows|shape" "rows and names disagree" sh -c \
 	'sed "s/(2, 3)/(3, 3)/" m.npy >m3.npy; "$TROUPE" embed import --model clip m3.npy --hashes m.hashes'
+# A hostile header: (2^46 + 1) * 65536 * 4 bytes wraps round to 2^18, the
+# bytes that follow it, so a size check that wraps would let every row be
+# read far past the file (a SIGSEGV). It is refused, and nothing stored.
+python3 - <<'PY'
+import struct
+header = "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, 65536), }" % (2**46 + 1)
+header += " " * (118 - len(header)) + "\n"
+with open("wrap.npy", "wb") as f:
+    f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode())
+    f.write(b"\0" * 2**18)
+PY
+head -n 1 m.hashes >wrap.hashes
+fails_with 65 "wrap.npy: 262144 bytes of data for shape \\(70368744177665, 65536\\)" \
+	"a .npy shape whose size wraps round is refused" \
+	troupe embed import --model clip wrap.npy --hashes wrap.hashes
 fails_with 64 "needs --hashes" "a .npy without hashes" troupe embed import --model clip m.npy
 fails_with 66 "model nothing: no vectors yet" "an unknown model" troupe nearest 1 --model nothing
 fails_with 64 "--model Bad!: a model name" "a bad model name" troupe embed import --model 'Bad!' v.jsonl

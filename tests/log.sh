@@ -2,7 +2,7 @@
 # troupe log: a request whose process died is shown as such, and
 # log prune removes old requests but keeps the provenance of outputs.
 . "${TEST_SRCDIR:-$(dirname "$0")}/lib.sh"
-require vips sqlite3
+require vips sqlite3 python3
 
 troupe init >/dev/null
 troupe character new mei >/dev/null

@@ -4,6 +4,7 @@
 #ifndef TROUPE_REQLOG_H
 #define TROUPE_REQLOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,7 +19,9 @@ struct request_ref_row {
 };
 
 /* Records a request (kind "inject" or "generate") with its characters
- * and references; returns its id, or -1. */
+ * and references, and the process that made it (pid, start time, host),
+ * so that a listing can tell a running request from one whose process
+ * died; returns its id, or -1. */
 int64_t catalog_request_begin(struct catalog *cat, const char *kind, const char *profile,
 			      const char *prompt, const char *request, const char *status,
 			      const struct strlist *slugs, const struct request_ref_row *refs,
@@ -63,9 +66,17 @@ struct log_entry {
 /* Frees e and everything it holds; NULL is a no-op. */
 void log_entry_free(struct log_entry *e);
 /* Requests, newest first, optionally only those with a character or a
- * profile; each(entry, ctx) as catalog_query. */
+ * profile; each(entry, ctx) as catalog_query. A "running" request whose
+ * process is known to be gone (on this host) has the status "died". */
 int catalog_log(struct catalog *cat, const char *character, const char *profile, int64_t limit,
 		int (*each)(const struct log_entry *, void *), void *ctx);
+/* Removes the requests that began before `before` (a Unix time), with
+ * their characters and references, in one transaction. Kept are those
+ * that made an asset still in the store (its provenance) and those still
+ * running in a live process. *pruned and *kept (either may be NULL) get
+ * the counts; with dry_run nothing is removed, only counted. */
+int catalog_log_prune(struct catalog *cat, int64_t before, bool dry_run, int64_t *pruned,
+		      int64_t *kept);
 /* The request that made an asset, or NULL (and no error) when it was not
  * generated; free it with log_entry_free(). */
 int catalog_asset_request(struct catalog *cat, int64_t asset_id, struct log_entry **out);

@@ -234,7 +234,7 @@ static int cmd_add(struct cli *cli, int argc, char **argv)
 			if (files.files[i].explicit || error_code() != EX_DATAERR)
 				goto out;
 			char *why = cli_escape(error_message());
-			warn("skipped %s", why);
+			warn_user("skipped %s", why);
 			free(why);
 			skipped++;
 		}

@@ -45,7 +45,26 @@ sed -e 's/"name": "runway-gen4-image"/"name": "runway-mine"/' \
 	"$builtin_profiles/runway-gen4-image.json" >.troupe/profiles/runway-mine.json
 fails_with 77 "profile runway-mine: it comes from the store (.*) and would send \\\$RUNWAYML_API_SECRET to" \
 	"a store profile that sends a key is refused" troupe inject --profile runway-mine "@mei"
-rm -r .troupe/profiles
+# Trust is the user's, recorded outside the store, and lapses when the file
+# changes.
+user_home=$HOME
+HOME=$PWD/home
+check "profile show of an untrusted store profile still works" troupe profile show runway-mine
+check "profile trust" troupe profile trust runway-mine
+like "$(cat .out)" "trusted runway-mine: .*runway-mine.json \(sha256 [0-9a-f]{64}\)" "says what it trusted"
+like "$(cat home/.config/troupe/trusted-profiles)" "^[0-9a-f]{64} runway-mine " "recorded in the user's config"
+check "a trusted store profile is used" troupe inject --profile runway-mine "@mei"
+printf ' \n' >>.troupe/profiles/runway-mine.json
+fails_with 77 "would send" "a changed file must be trusted again" troupe inject --profile runway-mine "@mei"
+rm -r .troupe/profiles home
+HOME=$user_home
+# An installed troupe whose data directory is missing says where it looked.
+mkdir -p elsewhere
+cp "$TROUPE" elsewhere/troupe
+fails_with 78 "profile: no profiles found \(looked in .*profiles\)" \
+	"profile list with no profiles anywhere says where it looked" \
+	env TROUPE_MODULE_DIR="$(dirname "$TROUPE")/.libs" elsewhere/troupe profile list
+rm -r elsewhere
 
 # ---- every built-in profile ----
 
@@ -184,10 +203,10 @@ is "$(req 'd["prompt"]')" "Kai (a tall sailor) and Mei (a cat in a study)." "des
 
 check "@slug:look" inject --profile runway-gen4-image "@mei:winter in the snow"
 is "$(req 'd["promptText"]')" "@mei in the snow" "the look is dropped from the prompt"
-is "$(last_log '[r.split()[0] for r in d[0]["references"]]')" '["#2"]' \
+is "$(last_log '[r["asset"] for r in d[0]["references"]]')" '[2]' \
 	"the reference is the asset tagged look:winter"
 check "--ref picks the references" inject --profile runway-gen4-image --ref 'role:sheet' "$prompt"
-is "$(last_log '[r.split()[0] for r in d[0]["references"]]')" '["#2"]' "--ref role:sheet chose asset 2"
+is "$(last_log '[r["asset"] for r in d[0]["references"]]')" '[2]' "--ref role:sheet chose asset 2"
 
 cat >kling-video.json <<'EOF'
 {"model_name": "kling-v2-master", "prompt": "@mei sleeps", "negative_prompt": "low quality",
@@ -242,7 +261,9 @@ check "blob:HASH names the derivative that was sent" \
 	test -f ".troupe/objects/$(echo "$blob" | cut -c1-2)/$(echo "$blob" | cut -c3-)"
 is "$(jsonv log.json '[d[0]["kind"], d[0]["status"], d[0]["profile"], d[0]["characters"]]')" \
 	'["inject", "injected", "runway-gen4-image", ["mei"]]' "the log row says what was injected"
-like "$(jsonv log.json 'd[0]["references"][0]')" "^#1 $hex mei$" "and which asset, as which tag"
+like "$(jsonv log.json '"#%s %s %s" % tuple(d[0]["references"][0][k] for k in ("asset", "hash", "tag"))')" "^#1 $hex mei$" "and which asset, as which tag"
+is "$(jsonv log.json 'd[0]["references"][0]["sent"]')" "$blob" \
+	"and the hash of the derivative sent, the blob named in the request"
 check "log after a raw base64 injection" inject --profile kling-image "$prompt"
 like "$(last_log 'd[0]["request"]["image"]')" "^blob:$hex$" "raw base64 is replaced too"
 check "no base64 payload is kept in the index" \

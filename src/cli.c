@@ -49,50 +49,6 @@ struct table *table_new(int columns, const char *const *headers)
 	return t;
 }
 
-/* The length of the valid UTF-8 sequence at s (1 to 4), or 0 when the
- * bytes there are not one (overlong forms, surrogates and code points
- * past U+10FFFF included). */
-static size_t utf8_sequence(const unsigned char *s)
-{
-	if (s[0] < 0x80)
-		return 1;
-	size_t len = s[0] >= 0xF0 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC2 ? 2 : 0;
-	if (!len || s[0] > 0xF4)
-		return 0;
-	uint32_t cp = s[0] & (0x7F >> len);
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3F);
-	}
-	static const uint32_t least[5] = {0, 0, 0x80, 0x800, 0x10000};
-	if (cp < least[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-		return 0;
-	return len;
-}
-
-char *cli_escape(const char *text)
-{
-	if (!text)
-		return NULL;
-	struct strbuf out = {0};
-	const unsigned char *s = (const unsigned char *)text;
-	while (*s) {
-		size_t len = utf8_sequence(s);
-		if (len == 0 || *s < 0x20 || *s == 0x7F) {
-			sb_addf(&out, "\\x%02x", *s);
-			s++;
-		} else if (len == 2 && s[0] == 0xC2 && s[1] < 0xA0) {
-			sb_addf(&out, "\\u%04x", (unsigned)s[1]);
-			s += 2;
-		} else {
-			sb_add(&out, (const char *)s, len);
-			s += len;
-		}
-	}
-	return sb_detach(&out);
-}
-
 void table_add(struct table *t, const char *const *cells)
 {
 	t->cells = xrealloc(t->cells, (t->rows + 1) * (size_t)t->columns * sizeof(char *));
@@ -100,7 +56,7 @@ void table_add(struct table *t, const char *const *cells)
 	 * it must not reach the terminal as a control sequence. */
 	for (int c = 0; c < t->columns; c++)
 		t->cells[t->rows * (size_t)t->columns + (size_t)c] =
-		    cli_escape(cells[c] ? cells[c] : "");
+		    text_escape(cells[c] ? cells[c] : "");
 	t->rows++;
 }
 

@@ -31,14 +31,9 @@ int cli_usage_error(const struct cmd_entry *cmd, const char *why);
 const struct cmd_entry *cli_find_command(const char *name);
 int cli_parse_int(const char *option, const char *text, int64_t min, int64_t max, int64_t *out);
 
-/* Text for people, made safe for a terminal: C0 control characters, DEL
- * and bytes that are not UTF-8 become \xHH, C1 controls \u0080 to \u009f;
- * everything else is kept. NULL for NULL; the caller frees the result.
- * JSON needs none of it (cJSON escapes controls). */
-char *cli_escape(const char *text);
 
 /* A table of text cells printed with aligned columns; every cell is
- * escaped with cli_escape. */
+ * escaped with text_escape. */
 struct table;
 struct table *table_new(int columns, const char *const *headers);
 void table_add(struct table *t, const char *const *cells);

@@ -75,7 +75,7 @@ static void print_added(struct cli *cli, struct catalog *cat, struct add_batch *
 		} else if (!cli->quiet) {
 			if (stdin_path && strcmp(path, stdin_path) == 0)
 				path = "-";
-			char *shown = cli_escape(path);
+			char *shown = text_escape(path);
 			printf("%s %s  #%lld  %s\n", existed ? "present" : "added  ", hash,
 			       (long long)id, shown);
 			free(shown);
@@ -233,7 +233,7 @@ static int cmd_add(struct cli *cli, int argc, char **argv)
 			 * user named must go in, or nothing does. */
 			if (files.files[i].explicit || error_code() != EX_DATAERR)
 				goto out;
-			char *why = cli_escape(error_message());
+			char *why = text_escape(error_message());
 			warn_user("skipped %s", why);
 			free(why);
 			skipped++;

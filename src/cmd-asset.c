@@ -66,7 +66,7 @@ out:
  * terminal (a source is a file name; a prompt came from anyone). */
 static void print_field(const char *label, const char *text)
 {
-	char *shown = cli_escape(text);
+	char *shown = text_escape(text);
 	printf("  %-10s %s\n", label, shown);
 	free(shown);
 }
@@ -87,7 +87,7 @@ static void print_asset(const struct asset *a, const struct log_entry *made)
 	print_field("added", added);
 	print_field("path", a->path);
 	if (made) {
-		char *profile = cli_escape(made->profile), *status = cli_escape(made->status);
+		char *profile = text_escape(made->profile), *status = text_escape(made->status);
 		printf("  made by    request %lld (%s, %s)\n", (long long)made->id, profile,
 		       status);
 		free(profile);
@@ -99,7 +99,7 @@ static void print_asset(const struct asset *a, const struct log_entry *made)
 			char id[24] = "-";
 			if (r->asset_id)
 				snprintf(id, sizeof(id), "%lld", (long long)r->asset_id);
-			char *tag = cli_escape(r->tag ? r->tag : "");
+			char *tag = text_escape(r->tag ? r->tag : "");
 			printf("  %s #%s %s %s\n", i ? "          " : "reference", id,
 			       r->source_hash, tag);
 			free(tag);

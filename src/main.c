@@ -116,10 +116,14 @@ static int finish(int rc, const char *command)
 	}
 	if (rc == 0)
 		return EX_OK;
+	/* Messages quote file names and what services answered: escaped, so
+	 * that none reaches the terminal as a control sequence. */
+	char *why = text_escape(error_message());
 	if (command)
-		fprintf(stderr, "troupe: %s: %s\n", command, error_message());
+		fprintf(stderr, "troupe: %s: %s\n", command, why);
 	else
-		fprintf(stderr, "troupe: %s\n", error_message());
+		fprintf(stderr, "troupe: %s\n", why);
+	free(why);
 	return error_code();
 }
 

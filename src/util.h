@@ -108,6 +108,11 @@ char *temp_template(const char *what);
  * "warn": that would interpose libc's warn(3) and be exported.) */
 void warn_user(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Text for people, made safe for a terminal: C0 control characters, DEL
+ * and bytes that are not UTF-8 become \xHH, C1 controls \u0080 to \u009f;
+ * everything else is kept. NULL for NULL; the caller frees the result.
+ * JSON needs none of it (cJSON escapes controls). */
+char *text_escape(const char *text);
 bool utf8_valid(const char *s, size_t len);
 /* Checks s is valid UTF-8 without control characters other than tab and
  * newline; on failure records "what: invalid UTF-8" and returns -1. */

@@ -108,6 +108,13 @@ check "show prints no control character" sh -c '! LC_ALL=C grep -q "$1" show.out
 like "$(cat show.out)" 'source +title\\x1b\]0;pwned\\x07\.png' "show prints the source escaped"
 like "$(troupe show "$id" --json)" '"source":	"title\\u001b]0;pwned\\u0007.png"' \
 	"JSON keeps the name, escaped as JSON"
+# Errors and warnings name files too: escaped as well.
+printf 'not a picture' >"$evil.jpg"
+"$TROUPE" add ren "$evil.jpg" --role prop 2>add.err
+check "an error naming such a file prints no control character" \
+	sh -c '! LC_ALL=C grep -q "$1" add.err' - "$controls"
+like "$(cat add.err)" 'title\\x1b\]0;pwned\\x07\.png\.jpg' "the error names it with \\x escapes"
+rm -f "$evil.jpg"
 
 # A terminal on standard input (script(1) makes one) is refused rather than
 # waited on; under script the message comes out on its standard output.

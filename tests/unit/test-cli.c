@@ -1,4 +1,4 @@
-/* Unit tests for cli: cli_escape, which every line printed for people
+/* Unit tests for cli: text_escape, which every line printed for people
  * goes through, against each kind of byte a terminal would act on. */
 #include "config.h"
 
@@ -11,7 +11,7 @@
 
 static void escapes(const char *text, const char *want, const char *what)
 {
-	char *got = cli_escape(text);
+	char *got = text_escape(text);
 	is_str(got, want, "%s", what);
 	free(got);
 }
@@ -31,6 +31,6 @@ int main(void)
 	escapes("surrogate\355\240\200", "surrogate\\xed\\xa0\\x80", "a UTF-16 surrogate");
 	escapes("big\364\220\200\200", "big\\xf4\\x90\\x80\\x80", "past U+10FFFF");
 	escapes("", "", "the empty string");
-	ok(cli_escape(NULL) == NULL, "NULL stays NULL");
+	ok(text_escape(NULL) == NULL, "NULL stays NULL");
 	return tap_done();
 }

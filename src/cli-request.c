@@ -20,6 +20,7 @@ enum {
 	OPT_OUTPUT,
 	OPT_TIMEOUT,
 	OPT_VERBOSE,
+	OPT_KEEP_SEED,
 };
 
 static const struct opt_spec inject_specs[] = {
@@ -31,6 +32,7 @@ static const struct opt_spec inject_specs[] = {
     {"output", 'o', true, OPT_OUTPUT},
     {"timeout", 0, true, OPT_TIMEOUT},
     {"verbose", 'v', false, OPT_VERBOSE},
+    {"keep-seed", 0, false, OPT_KEEP_SEED},
     {NULL, 0, false, 0},
 };
 
@@ -78,6 +80,9 @@ int cli_request_parse(struct cli *cli, const struct cmd_entry *entry, int argc, 
 			break;
 		case OPT_VERBOSE:
 			a->verbose = true;
+			break;
+		case OPT_KEEP_SEED:
+			a->inject.keep_seed = true;
 			break;
 		case OPT_POSITIONAL:
 			if (a->prompt.len)

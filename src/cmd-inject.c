@@ -70,7 +70,8 @@ static const char request_help[] =
     "  -f, --file FILE         the request (JSON) or prompt; '-' or no prompt: stdin\n"
     "      --workflow FILE     the same as --file (for ComfyUI workflows)\n"
     "      --ref QUERY         use the assets QUERY selects as references\n"
-    "      --aspect RATIO      set the aspect ratio where the profile puts it\n";
+    "      --aspect RATIO      set the aspect ratio where the profile puts it\n"
+    "      --keep-seed         keep a workflow's own sampler seed\n";
 
 const struct cmd_entry cmd_inject_entry = {
     "inject",

@@ -151,7 +151,8 @@ EOF
 check "comfyui (a workflow, references uploaded)" inject --profile comfyui --workflow workflow.json
 is "$(req 'd["6"]["inputs"]["text"]')" "Mei (a cat in a study) and Kai (a tall sailor) on deck" \
 	"comfyui: the first CLIPTextEncode gets the prompt"
-is "$(req 'd["7"]["inputs"]["text"]')" "watermark" "comfyui: the second CLIPTextEncode is untouched"
+is "$(req 'd["7"]["inputs"]["text"]')" "watermark, blurry, extra limbs" \
+	"comfyui: the sampler's negative node gets Mei's negative prompt"
 is "$(req 'd["3"]["inputs"]["seed"]')" 42 "comfyui: KSampler gets Mei's seed"
 is "$(req '[d["10"]["inputs"]["image"] != "first.png", d["11"]["inputs"]["image"] != "second.png"]')" \
 	"[true, true]" "comfyui: each LoadImage node gets one uploaded reference (spread)"
@@ -161,6 +162,47 @@ is "$(req 'sorted(d)')" '["10", "11", "3", "4", "5", "6", "7", "8", "9"]' \
 	"comfyui: inject prints the workflow itself, not the /prompt wrapper"
 fails_with 64 "fills a request you give it" "comfyui: a bare prompt is refused (needs a workflow)" \
 	troupe inject --profile comfyui "$prompt"
+# A workflow as ComfyUI saves it: the negative node has the lower id, and
+# the sampler holds a seed of its own. The sampler's links decide.
+wf="$TEST_SRCDIR/data/comfyui-workflow-negative-first.json"
+check "comfyui: negative node first" inject --profile comfyui --workflow "$wf"
+is "$(req '[d["7"]["inputs"]["text"], d["6"]["inputs"]["text"]]')" \
+	'["Mei (a cat in a study) reads by the window", "text, watermark, blurry, extra limbs"]' \
+	"comfyui: the prompt goes to the sampler's positive node, negatives to its negative"
+is "$(req 'd["10"]["inputs"]["image"] != "example.png"')" true "comfyui: the LoadImage node gets Mei"
+is "$(req 'd["3"]["inputs"]["seed"]')" 42 "comfyui: Mei's seed replaces the workflow's"
+is "$(last_log '[r.split()[0] for r in d[0]["references"]]')" '["#1"]' "comfyui: the reference is logged"
+check "comfyui --keep-seed" inject --profile comfyui --keep-seed --workflow "$wf"
+is "$(req 'd["3"]["inputs"]["seed"]')" 156680208700286 "comfyui: --keep-seed keeps the workflow's seed"
+# The custom sampler: conditioning through a guider, the seed in a noise
+# node, a ControlNet between the text and the guider.
+python3 - "$wf" >custom.json <<'EOF'
+import json, sys
+w = json.load(open(sys.argv[1]))
+w["3"] = {"class_type": "SamplerCustomAdvanced", "inputs": {"noise": ["11", 0],
+          "guider": ["12", 0], "sampler": ["13", 0], "sigmas": ["14", 0], "latent_image": ["5", 0]}}
+w["11"] = {"class_type": "RandomNoise", "inputs": {"noise_seed": 7}}
+w["12"] = {"class_type": "CFGGuider", "inputs": {"model": ["4", 0], "positive": ["15", 0],
+           "negative": ["6", 0], "cfg": 8}}
+w["15"] = {"class_type": "ControlNetApply", "inputs": {"conditioning": ["7", 0],
+           "control_net": ["16", 0], "image": ["10", 0], "strength": 1}}
+w["16"] = {"class_type": "ControlNetLoader", "inputs": {"control_net_name": "pose.safetensors"}}
+json.dump(w, sys.stdout)
+EOF
+check "comfyui: SamplerCustomAdvanced" inject --profile comfyui --workflow custom.json
+is "$(req '[d["7"]["inputs"]["text"][:3], d["6"]["inputs"]["text"], d["11"]["inputs"]["noise_seed"]]')" \
+	'["Mei", "text, watermark, blurry, extra limbs", 42]' \
+	"comfyui: through the guider and the ControlNet to the text nodes; the noise node's seed"
+python3 -c 'import json,sys; w=json.load(open(sys.argv[1])); del w["3"]; json.dump(w, sys.stdout)' \
+	"$wf" >nosampler.json
+fails_with 65 "the workflow has no sampler \(a node of type KSampler, " \
+	"comfyui: a workflow without a sampler is refused, naming why" \
+	troupe inject --profile comfyui --workflow nosampler.json
+python3 -c 'import json,sys; w=json.load(open(sys.argv[1])); w["3"]["inputs"]["positive"]=["5", 0]; json.dump(w, sys.stdout)' \
+	"$wf" >notext.json
+fails_with 65 "no sampler's /inputs/positive input leads to a text node" \
+	"comfyui: a sampler whose positive input leads to no text is refused" \
+	troupe inject --profile comfyui --workflow notext.json
 
 check "midjourney" inject --profile midjourney "$prompt"
 like "$(cat "$scratch/.req")" "^Mei \(a cat in a study\) walks into the sea --cref https://cdn\.example\.com/refs/$hex\.jpg https://cdn\.example\.com/refs/$hex\.jpg --cw 100 --seed 42 --no blurry, extra limbs$" \

@@ -109,9 +109,18 @@ int inject_mentions(struct catalog *cat, const char *prompt, struct strlist *slu
 
 /* ---- choosing references ---- */
 
+static bool strlist_has(const struct strlist *l, const char *s)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->items[i], s) == 0)
+			return true;
+	return false;
+}
+
 struct candidates {
 	int64_t *ids;
 	char **roles;
+	char **owners; /* the asset's character's slug, "" for none */
 	size_t n;
 	int64_t limit;
 };
@@ -121,17 +130,22 @@ static int collect_candidate(const struct asset *a, void *ctx)
 	struct candidates *c = ctx;
 	c->ids = xrealloc(c->ids, (c->n + 1) * sizeof(*c->ids));
 	c->roles = xrealloc(c->roles, (c->n + 1) * sizeof(*c->roles));
+	c->owners = xrealloc(c->owners, (c->n + 1) * sizeof(*c->owners));
 	c->ids[c->n] = a->id;
 	c->roles[c->n] = xstrdup(a->role);
+	c->owners[c->n] = xstrdup(a->character ? a->character : "");
 	c->n++;
 	return c->limit && (int64_t)c->n >= c->limit;
 }
 
 static void candidates_free(struct candidates *c)
 {
-	for (size_t i = 0; i < c->n; i++)
+	for (size_t i = 0; i < c->n; i++) {
 		free(c->roles[i]);
+		free(c->owners[i]);
+	}
 	free(c->roles);
+	free(c->owners);
 	free(c->ids);
 }
 
@@ -465,13 +479,6 @@ static bool first_seed(struct catalog *cat, const struct strlist *slugs, int64_t
 
 /* ---- graph requests ---- */
 
-static bool strlist_has(const struct strlist *l, const char *s)
-{
-	for (size_t i = 0; i < l->n; i++)
-		if (strcmp(l->items[i], s) == 0)
-			return true;
-	return false;
-}
 
 /* A link in a graph request is [node id, output index]. */
 static const char *link_target(cJSON *v)
@@ -694,14 +701,18 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 		ids = c.ids;
 		nids = c.n;
 		c.ids = NULL;
+		/* A reference of a mentioned character is named as that
+		 * character, so that a tag in the prompt still finds it; the
+		 * others belong to no one mention. */
+		for (size_t i = 0; i < nids; i++)
+			strlist_push(&owner, strlist_has(&out->characters, c.owners[i])
+						 ? c.owners[i]
+						 : "");
 		candidates_free(&c);
 		if (nids == 0) {
 			error_set(EX_DATAERR, "--ref %s: no assets match", o->ref_query);
 			goto out;
 		}
-		/* References picked by a query belong to no one mention. */
-		for (size_t i = 0; i < nids; i++)
-			strlist_push(&owner, "");
 	} else {
 		for (size_t i = 0; i < out->characters.n; i++) {
 			int64_t *mine;

@@ -230,6 +230,13 @@ is "$(last_log '[r.split()[0] for r in d[0]["references"]]')" '["#2"]' \
 	"the reference is the asset tagged look:winter"
 check "--ref picks the references" inject --profile runway-gen4-image --ref 'role:sheet' "$prompt"
 is "$(last_log '[r.split()[0] for r in d[0]["references"]]')" '["#2"]' "--ref role:sheet chose asset 2"
+is "$(req '[d["promptText"], [r["tag"] for r in d["referenceImages"]]]')" \
+	'["@mei walks into the sea", ["mei"]]' \
+	"--ref: a mentioned character's reference carries her tag, as the prompt does"
+check "--ref of a character the prompt does not mention" \
+	inject --profile runway-gen4-image --ref 'character:kai' "$prompt"
+is "$(req '[r["tag"] for r in d["referenceImages"]]')" '["ref1"]' \
+	"--ref: a reference of no mentioned character is ref1"
 
 cat >kling-video.json <<'EOF'
 {"model_name": "kling-v2-master", "prompt": "@mei sleeps", "negative_prompt": "low quality",

@@ -43,6 +43,13 @@ static int read_stream(int fd, const char *what, struct strbuf *out)
 	return 0;
 }
 
+static void warn_unplaced(const char *profile, const char *slug, int max_refs, void *ctx)
+{
+	(void)ctx;
+	warn("profile %s takes %d reference%s: no image of @%s is sent", profile, max_refs,
+	     max_refs == 1 ? "" : "s", slug);
+}
+
 int cli_request_parse(struct cli *cli, const struct cmd_entry *entry, int argc, char **argv,
 		      struct cli_request *a, bool *help)
 {
@@ -50,6 +57,7 @@ int cli_request_parse(struct cli *cli, const struct cmd_entry *entry, int argc, 
 	const char *arg;
 	int id;
 	*help = false;
+	a->inject.unplaced = warn_unplaced;
 	opts_init(&o, cli, argc, argv, inject_specs);
 	while ((id = opts_next(&o, &arg)) != OPT_END) {
 		switch (id) {

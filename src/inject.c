@@ -723,6 +723,9 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 				strlist_clear(&owner);
 				goto out;
 			}
+			if (nmine && (int)nids >= max_refs && o->unplaced)
+				o->unplaced(p->name, out->characters.items[i], max_refs,
+					    o->unplaced_ctx);
 			for (size_t k = 0; k < nmine && (int)nids < max_refs; k++) {
 				ids = xrealloc(ids, (nids + 1) * sizeof(*ids));
 				ids[nids++] = mine[k];

@@ -218,6 +218,17 @@ like "$(jsonv .out 'd["prompt"]')" ' --cref https://' "the text comes as {\"prom
 check "two characters" inject --profile runway-gen4-image "@mei meets @kai"
 is "$(req '[d["promptText"], [r["tag"] for r in d["referenceImages"]]]')" \
 	'["@mei meets @kai", ["mei", "kai"]]' "one reference for each, tagged by slug"
+check "two characters, a profile that takes one reference" \
+	inject --profile kling-image "@mei meets @kai"
+is "$(cat "$scratch/.err")" "troupe: warning: profile kling-image takes 1 reference: no image of @kai is sent" \
+	"the character left without an image is named"
+is "$(last_log '[r.split()[2] for r in d[0]["references"]]')" '["mei"]' "only mei's reference is sent"
+python3 -c 'import json,sys; w=json.load(open(sys.argv[1])); w["6"]["inputs"]["text"]="@mei and @kai"; json.dump(w, sys.stdout)' \
+	"$TEST_SRCDIR/data/comfyui-workflow.json" >one-node.json
+check "a workflow with fewer LoadImage nodes than characters" \
+	inject --profile comfyui --workflow one-node.json
+like "$(cat "$scratch/.err")" "profile comfyui takes 1 reference: no image of @kai is sent" \
+	"comfyui: the character with no LoadImage node is named"
 check "mention: name" inject --profile openai-image-edit "@kai waves; mail kai@example.com"
 is "$(req 'd["prompt"]')" "Kai waves; mail kai@example.com Kai: a tall sailor." \
 	"name mention; an e-mail address is not a mention"

@@ -602,6 +602,24 @@ static int place_in_graph(const struct profile *p, cJSON *graph, struct placemen
 	return 0;
 }
 
+/* What the request's model needs when it carries references, set where
+ * the request has nothing (a user's own choice stays). */
+static int apply_model_rules(const struct profile *p, cJSON *request)
+{
+	cJSON *model = p->models ? jp_get(request, p->model_pointer) : NULL;
+	cJSON *rule = cJSON_IsString(model)
+			  ? cJSON_GetObjectItemCaseSensitive(p->models, model->valuestring)
+			  : NULL;
+	cJSON *set = cJSON_GetObjectItemCaseSensitive(rule, "with_references"), *v;
+	cJSON_ArrayForEach(v, set)
+	{
+		if (!jp_get(request, v->string) &&
+		    jp_set(request, v->string, cJSON_Duplicate(v, 1)) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int inject_run(struct catalog *cat, const struct profile *p, const char *input, bool is_json,
 	       const struct inject_options *o, struct injection *out)
 {
@@ -884,6 +902,8 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 				goto out;
 		}
 	}
+	if (out->nrefs && apply_model_rules(p, request) < 0)
+		goto out;
 	out->request = request;
 	request = NULL;
 	rc = 0;

@@ -84,6 +84,18 @@ check "kling-image: the reference is a JPEG of at least 300 px ($size)" \
 is "$(req '"negative_prompt" in d')" false \
 	"kling-image: no negative_prompt (unsupported with an image)"
 
+# kling-v1-5 needs image_reference with an image (the profile's models
+# rule); a request's own value stays, and other models get none.
+echo '{"model_name": "kling-v1-5", "prompt": "@mei"}' >kling-v15.json
+check "kling-image: a kling-v1-5 request" inject --profile kling-image --file kling-v15.json
+is "$(req 'd.get("image_reference")')" subject "kling-image: kling-v1-5 with an image gets image_reference"
+echo '{"model_name": "kling-v1-5", "image_reference": "face", "prompt": "@mei"}' >kling-face.json
+check "kling-image: a kling-v1-5 request with face" inject --profile kling-image --file kling-face.json
+is "$(req 'd["image_reference"]')" face "kling-image: the request's image_reference stays"
+echo '{"model_name": "kling-v2", "prompt": "@mei"}' >kling-v2.json
+check "kling-image: a kling-v2 request" inject --profile kling-image --file kling-v2.json
+is "$(req '"image_reference" in d')" false "kling-image: no image_reference for a model without the rule"
+
 check "kling-video" inject --profile kling-video "$prompt"
 is "$(req '[d["model_name"], d["mode"], d["duration"]]')" '["kling-v1-6", "std", "5"]' \
 	"kling-video: template fields"

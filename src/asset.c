@@ -6,6 +6,7 @@
 
 #include "asset.h"
 #include "catalog-int.h"
+#include "character.h"
 #include "query.h"
 
 #include <stdio.h>
@@ -227,6 +228,81 @@ int catalog_asset_rm(struct catalog *cat, const int64_t *ids, size_t n)
 	return 0;
 fail:
 	sqlite3_finalize(stmt);
+	db_rollback(cat->db);
+	return -1;
+}
+
+static const char sql_asset_edit[] =
+    "UPDATE assets SET role = coalesce(?2, role), "
+    "character_id = CASE WHEN ?3 THEN NULL WHEN ?4 IS NOT NULL THEN ?4 ELSE character_id END "
+    "WHERE id = ?1";
+/* Another asset of the same blob, character and role as asset ?1. */
+static const char sql_asset_twin[] =
+    "SELECT t.id FROM assets a JOIN assets t ON t.blob_id = a.blob_id AND "
+    "t.character_id IS a.character_id AND t.role = a.role AND t.id <> a.id WHERE a.id = ?1 "
+    "LIMIT 1";
+
+int catalog_asset_edit(struct catalog *cat, const int64_t *ids, size_t n,
+		       const struct asset_edit *edit)
+{
+	if (edit->role && !catalog_role_valid(edit->role))
+		return error_set(EX_USAGE,
+				 "--role %s: not a role (sheet, face, turnaround, expression, "
+				 "costume, pose, prop, location, reference, generated)",
+				 edit->role);
+	int64_t character_id = 0;
+	if (edit->character && !edit->no_character) {
+		struct character *c = catalog_character_get(cat, edit->character);
+		if (!c)
+			return -1;
+		character_id = c->id;
+		character_free(c);
+	}
+	if (db_begin(cat->db) < 0)
+		return -1;
+	sqlite3_stmt *update = db_prepare(cat->db, sql_asset_edit);
+	sqlite3_stmt *twin = db_prepare(cat->db, sql_asset_twin);
+	if (!update || !twin)
+		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_reset(update);
+		sqlite3_clear_bindings(update);
+		sqlite3_bind_int64(update, 1, ids[i]);
+		if (edit->role)
+			sqlite3_bind_text(update, 2, edit->role, -1, SQLITE_STATIC);
+		sqlite3_bind_int(update, 3, edit->no_character);
+		if (character_id)
+			sqlite3_bind_int64(update, 4, character_id);
+		if (sqlite3_step(update) != SQLITE_DONE) {
+			db_error(cat->db, "edit");
+			goto fail;
+		}
+		/* Adding finds the asset already there for the same blob,
+		 * character and role; an edit must not make a second one. */
+		sqlite3_reset(twin);
+		sqlite3_bind_int64(twin, 1, ids[i]);
+		int rc = sqlite3_step(twin);
+		if (rc == SQLITE_ROW) {
+			error_set(EX_DATAERR,
+				  "#%lld: asset #%lld is already this picture with that character "
+				  "and role",
+				  (long long)ids[i], (long long)sqlite3_column_int64(twin, 0));
+			goto fail;
+		}
+		if (rc != SQLITE_DONE) {
+			db_error(cat->db, "edit");
+			goto fail;
+		}
+	}
+	sqlite3_finalize(update);
+	sqlite3_finalize(twin);
+	update = twin = NULL;
+	if (db_commit(cat->db) < 0)
+		goto fail;
+	return 0;
+fail:
+	sqlite3_finalize(update);
+	sqlite3_finalize(twin);
 	db_rollback(cat->db);
 	return -1;
 }

@@ -48,6 +48,21 @@ struct asset *catalog_asset_get(struct catalog *cat, int64_t id);
 /* Removes the asset rows, all in one transaction; their blobs stay until
  * gc. */
 int catalog_asset_rm(struct catalog *cat, const int64_t *ids, size_t n);
+/* What catalog_asset_edit() changes; a NULL field and a false flag leave
+ * that part as it is. */
+struct asset_edit {
+	const char *role;      /* a new role (catalog_role_valid) */
+	const char *character; /* a new character, by slug */
+	bool no_character;     /* the assets belong to no character */
+};
+/* Changes the role and character of each asset in place, all in one
+ * transaction, so its id, tags, embeddings, derivatives and log links
+ * stay. Validated as adding is: EX_USAGE for a bad role, EX_NOINPUT for
+ * an unknown character, EX_DATAERR when an asset would become another
+ * one (the same blob with the same character and role, which adding
+ * never makes twice); then nothing changes. */
+int catalog_asset_edit(struct catalog *cat, const int64_t *ids, size_t n,
+		       const struct asset_edit *edit);
 /* Adds and removes tags on each asset, all in one transaction. */
 int catalog_asset_tag(struct catalog *cat, const int64_t *ids, size_t n, const struct strlist *add,
 		      const struct strlist *remove);

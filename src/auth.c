@@ -1,10 +1,13 @@
 /* auth: credentials into headers. Keys are read from the environment at
  * the moment a request is built and handed over only inside the header
- * list; this room must never print, log or store one. */
+ * list, and registered with http as secrets, so that a service which
+ * echoes one back gets it cut out of its answer; this room must never
+ * print, log or store one. */
 #include "config.h"
 
 #include "auth.h"
 #include "base64.h"
+#include "http.h"
 #include "sha256.h"
 #include "util.h"
 
@@ -49,13 +52,16 @@ int auth_headers(const struct profile *p, struct strlist *headers)
 	if (!key || !*key)
 		return error_set(EX_CONFIG, "profile %s needs its key in $%s", p->name,
 				 p->auth_env);
+	http_secret_add(key);
 	char *line;
 	if (p->auth == AUTH_KLING_JWT) {
 		const char *secret = getenv(p->auth_secret_env);
 		if (!secret || !*secret)
 			return error_set(EX_CONFIG, "profile %s needs its secret key in $%s",
 					 p->name, p->auth_secret_env);
+		http_secret_add(secret);
 		char *jwt = auth_kling_jwt(key, secret, time_now());
+		http_secret_add(jwt);
 		line = xasprintf("%s: %s%s", p->auth_header, p->auth_prefix, jwt);
 		free(jwt);
 	} else {

@@ -10,8 +10,10 @@
 #include "profile.h"
 
 /* Pushes onto headers the "Name: value" lines that authenticate to the
- * profile's service (none for a profile without auth). -1 with an
- * EX_CONFIG error naming the variable when one is unset or empty. */
+ * profile's service (none for a profile without auth), and registers
+ * every key and token it uses with http_secret_add, so that no answer
+ * read afterwards holds one. -1 with an EX_CONFIG error naming the
+ * variable when one is unset or empty. */
 int auth_headers(const struct profile *p, struct strlist *headers);
 
 /* A JWT signed with HMAC-SHA256 (RFC 7519): the header

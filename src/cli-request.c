@@ -46,7 +46,7 @@ static int read_stream(int fd, const char *what, struct strbuf *out)
 static void warn_unplaced(const char *profile, const char *slug, int max_refs, void *ctx)
 {
 	(void)ctx;
-	warn("profile %s takes %d reference%s: no image of @%s is sent", profile, max_refs,
+	warn_user("profile %s takes %d reference%s: no image of @%s is sent", profile, max_refs,
 	     max_refs == 1 ? "" : "s", slug);
 }
 

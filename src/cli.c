@@ -206,8 +206,28 @@ cJSON *json_log_entry(const struct log_entry *e)
 	if (e->error)
 		cJSON_AddStringToObject(j, "error", e->error);
 	cJSON_AddItemToObject(j, "characters", json_strlist(&e->characters));
-	cJSON_AddItemToObject(j, "references", json_strlist(&e->refs));
-	cJSON_AddItemToObject(j, "outputs", json_strlist(&e->outputs));
+	cJSON *refs = cJSON_AddArrayToObject(j, "references");
+	for (size_t i = 0; i < e->nrefs; i++) {
+		const struct log_ref *r = &e->refs[i];
+		cJSON *o = cJSON_CreateObject();
+		if (r->asset_id)
+			cJSON_AddNumberToObject(o, "asset", (double)r->asset_id);
+		else
+			cJSON_AddNullToObject(o, "asset");
+		cJSON_AddStringToObject(o, "hash", r->source_hash);
+		cJSON_AddStringToObject(o, "sent", r->sent_hash);
+		add_string_or_null(o, "tag", r->tag);
+		cJSON_AddItemToArray(refs, o);
+	}
+	cJSON *outs = cJSON_AddArrayToObject(j, "outputs");
+	for (size_t i = 0; i < e->noutputs; i++) {
+		const struct log_output *out = &e->outputs[i];
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "asset", (double)out->asset_id);
+		cJSON_AddStringToObject(o, "hash", out->hash);
+		add_string_or_null(o, "url", out->url);
+		cJSON_AddItemToArray(outs, o);
+	}
 	cJSON *req = e->request ? cJSON_Parse(e->request) : NULL;
 	if (req)
 		cJSON_AddItemToObject(j, "request", req);

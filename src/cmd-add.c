@@ -231,7 +231,7 @@ static int cmd_add(struct cli *cli, int argc, char **argv)
 			 * user named must go in, or nothing does. */
 			if (files.files[i].explicit || error_code() != EX_DATAERR)
 				goto out;
-			warn("skipped %s", error_message());
+			warn_user("skipped %s", error_message());
 			skipped++;
 		}
 	}

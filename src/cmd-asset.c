@@ -81,8 +81,14 @@ static void print_asset(const struct asset *a, const struct log_entry *made)
 		       made->status);
 		if (made->prompt)
 			printf("  prompt     %s\n", made->prompt);
-		for (size_t i = 0; i < made->refs.n; i++)
-			printf("  %s %s\n", i ? "          " : "reference", made->refs.items[i]);
+		for (size_t i = 0; i < made->nrefs; i++) {
+			const struct log_ref *r = &made->refs[i];
+			char id[24] = "-";
+			if (r->asset_id)
+				snprintf(id, sizeof(id), "%lld", (long long)r->asset_id);
+			printf("  %s #%s %s %s\n", i ? "          " : "reference", id,
+			       r->source_hash, r->tag ? r->tag : "");
+		}
 	}
 	free(tags);
 }
@@ -94,7 +100,8 @@ static int cmd_show(struct cli *cli, int argc, char **argv)
 	struct catalog *cat;
 	bool help;
 	int rc = resolve_args(cli, &cmd_show_entry, argc, argv, &ids, &n, NULL, &cat, &help);
-	cJSON *arr = cli->json && n > 1 ? cJSON_CreateArray() : NULL;
+	/* ASSET... is a listing: an array, whatever the count (troupe(1)). */
+	cJSON *arr = cli->json ? cJSON_CreateArray() : NULL;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		struct asset *a = catalog_asset_get(cat, ids[i]);
 		struct log_entry *made = NULL;
@@ -109,8 +116,6 @@ static int cmd_show(struct cli *cli, int argc, char **argv)
 			cJSON_AddItemToObject(j, "request", json_log_entry(made));
 		if (arr)
 			cJSON_AddItemToArray(arr, j);
-		else if (j)
-			json_print(j);
 		else
 			print_asset(a, made);
 		log_entry_free(made);
@@ -175,17 +180,26 @@ static int cmd_rm(struct cli *cli, int argc, char **argv)
 	struct catalog *cat;
 	bool help;
 	int rc = resolve_args(cli, &cmd_rm_entry, argc, argv, &ids, &n, NULL, &cat, &help);
+	/* The assets as they were, read before they go. */
+	cJSON *arr = cli->json && rc == 0 && !help ? cJSON_CreateArray() : NULL;
+	for (size_t i = 0; arr && rc == 0 && i < n; i++) {
+		struct asset *a = catalog_asset_get(cat, ids[i]);
+		if (!a)
+			rc = -1;
+		else
+			cJSON_AddItemToArray(arr, json_asset(a));
+		asset_free(a);
+	}
 	if (rc == 0 && !help)
 		rc = catalog_asset_rm(cat, ids, n);
-	if (rc == 0 && !help && cli->json) {
-		cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "removed");
-		for (size_t i = 0; i < n; i++)
-			cJSON_AddItemToArray(arr, cJSON_CreateNumber((double)ids[i]));
-		json_print(o);
+	if (rc == 0 && arr) {
+		json_print(arr);
+		arr = NULL;
 	} else if (rc == 0 && !help && !cli->quiet) {
 		for (size_t i = 0; i < n; i++)
 			printf("removed asset #%lld\n", (long long)ids[i]);
 	}
+	cJSON_Delete(arr);
 	free(ids);
 	catalog_close(cat);
 	return rc;
@@ -286,4 +300,111 @@ const struct cmd_entry cmd_cat_entry = {
 };
 const struct cmd_entry cmd_path_entry = {
     "path", NULL, "path ASSET...", "Print the path of an asset's blob in the store.", "", cmd_path,
+};
+
+enum { OPT_EDIT_ROLE = 1, OPT_EDIT_CHARACTER, OPT_EDIT_NO_CHARACTER };
+
+static const struct opt_spec edit_specs[] = {
+    {"role", 'r', true, OPT_EDIT_ROLE},
+    {"character", 'c', true, OPT_EDIT_CHARACTER},
+    {"no-character", 0, false, OPT_EDIT_NO_CHARACTER},
+    {NULL, 0, false, 0},
+};
+
+/* Reads edit's options and its ASSET words; 1 after --help. */
+static int edit_parse(struct cli *cli, int argc, char **argv, struct asset_edit *edit,
+		      struct strlist *refs)
+{
+	struct opts o;
+	const char *arg;
+	int id;
+	opts_init(&o, cli, argc, argv, edit_specs);
+	while ((id = opts_next(&o, &arg)) != OPT_END) {
+		switch (id) {
+		case OPT_ERROR:
+			return -1;
+		case OPT_HELP:
+			cli_print_help(&cmd_edit_entry);
+			return 1;
+		case OPT_EDIT_ROLE:
+			edit->role = arg;
+			break;
+		case OPT_EDIT_CHARACTER:
+			edit->character = arg;
+			break;
+		case OPT_EDIT_NO_CHARACTER:
+			edit->no_character = true;
+			break;
+		case OPT_POSITIONAL:
+			strlist_push(refs, arg);
+			break;
+		}
+	}
+	if (edit->character && edit->no_character)
+		return cli_usage_error(&cmd_edit_entry, "--character and --no-character together");
+	if (!edit->role && !edit->character && !edit->no_character)
+		return cli_usage_error(&cmd_edit_entry,
+				       "nothing to change (--role, --character or --no-character)");
+	if (refs->n == 0)
+		return cli_usage_error(&cmd_edit_entry, "no asset given");
+	return 0;
+}
+
+static int cmd_edit(struct cli *cli, int argc, char **argv)
+{
+	struct asset_edit edit = {0};
+	struct strlist refs = {0};
+	struct catalog *cat = NULL;
+	int64_t *ids = NULL;
+	cJSON *arr = NULL;
+	int rc = edit_parse(cli, argc, argv, &edit, &refs);
+	if (rc != 0) {
+		rc = rc > 0 ? 0 : -1;
+		goto out;
+	}
+	rc = -1;
+	cat = catalog_open(cli->store_dir);
+	if (!cat)
+		goto out;
+	ids = xcalloc(refs.n, sizeof(int64_t));
+	for (size_t i = 0; i < refs.n; i++)
+		if (catalog_asset_resolve(cat, refs.items[i], &ids[i]) < 0)
+			goto out;
+	if (catalog_asset_edit(cat, ids, refs.n, &edit) < 0)
+		goto out;
+	arr = cli->json ? cJSON_CreateArray() : NULL;
+	for (size_t i = 0; (arr || !cli->quiet) && i < refs.n; i++) {
+		struct asset *a = catalog_asset_get(cat, ids[i]);
+		if (!a)
+			goto out;
+		if (arr)
+			cJSON_AddItemToArray(arr, json_asset(a));
+		else
+			printf("#%lld  %s  %s\n", (long long)a->id,
+			       a->character ? a->character : "(none)", a->role);
+		asset_free(a);
+	}
+	if (arr) {
+		json_print(arr);
+		arr = NULL;
+	}
+	rc = 0;
+out:
+	cJSON_Delete(arr);
+	free(ids);
+	strlist_clear(&refs);
+	catalog_close(cat);
+	return rc;
+}
+
+const struct cmd_entry cmd_edit_entry = {
+    "edit",
+    NULL,
+    "edit ASSET... [--role ROLE] [--character SLUG | --no-character]",
+    "Change assets' role or character in place, keeping their ids, tags and links.",
+    "  -r, --role ROLE         sheet, face, turnaround, expression, costume, pose,\n"
+    "                          prop, location, reference, generated\n"
+    "  -c, --character SLUG    the character the assets belong to\n"
+    "      --no-character      the assets belong to no character\n",
+    cmd_edit,
 };

@@ -14,7 +14,7 @@
 static void print_warning(const char *message, void *ctx)
 {
 	(void)ctx;
-	warn("%s", message);
+	warn_user("%s", message);
 }
 
 static int cmd_calibrate(struct cli *cli, int argc, char **argv)

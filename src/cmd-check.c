@@ -3,6 +3,7 @@
  * likeness.c's. Exit 1 says some shot drifted. */
 #include "config.h"
 
+#include "asset.h"
 #include "catalog.h"
 #include "character.h"
 #include "cli-embed.h"
@@ -17,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 
 static int push_shot(const char *path, bool named, void *ctx)
 {
@@ -25,45 +28,131 @@ static int push_shot(const char *path, bool named, void *ctx)
 	return 0;
 }
 
-/* Shots must be pictures: one named on the command line that is not is
- * an error; in a directory, other files are skipped. */
-static int collect_shots(const struct strlist *words, struct strlist *shots)
+/* The shots to check, in order: where each one's bytes are, what the
+ * output calls it, and why it cannot be read ("" when it can). */
+struct shots {
+	struct strlist paths;
+	struct strlist labels;
+	struct strlist unreadable;
+	int64_t *assets; /* the stored asset each is, or 0 for a file */
+	size_t cap;
+};
+
+static void shots_push(struct shots *s, const char *path, const char *label, const char *why,
+		       int64_t asset)
+{
+	if (s->paths.n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 16;
+		s->assets = xrealloc(s->assets, s->cap * sizeof(*s->assets));
+	}
+	s->assets[s->paths.n] = asset;
+	strlist_push(&s->paths, path);
+	strlist_push(&s->labels, label);
+	strlist_push(&s->unreadable, why);
+}
+
+static void shots_clear(struct shots *s)
+{
+	strlist_clear(&s->paths);
+	strlist_clear(&s->labels);
+	strlist_clear(&s->unreadable);
+	free(s->assets);
+}
+
+/* Whether a file's name says it is a picture, so that one found in a
+ * directory that cannot be read is a shot that failed, not another file
+ * (notes, a shot list) to pass over. */
+static bool named_as_picture(const char *path)
+{
+	static const char *const exts[] = {"jpg",  "jpeg", "png",  "webp", "gif", "tif", "tiff",
+					   "heic", "heif", "avif", "jxl",  "bmp", NULL};
+	const char *dot = strrchr(path, '.');
+	if (!dot || strchr(dot, '/'))
+		return false;
+	for (const char *const *e = exts; *e; e++)
+		if (strcasecmp(dot + 1, *e) == 0)
+			return true;
+	return false;
+}
+
+/* A word that names no file but is written as an asset is (an id, '#id'
+ * or a hash prefix) is taken as a stored asset. */
+static bool written_as_asset(const char *word)
+{
+	size_t len = strlen(word);
+	if (word[0] == '#' || (len && strspn(word, "0123456789") == len))
+		return true;
+	return len >= 8 && strspn(word, "0123456789abcdefABCDEF") == len;
+}
+
+/* Shots are files, directories of them, or stored assets. A file named
+ * on the command line that is not a picture is an error. In a directory,
+ * a file named as a picture that cannot be read is a shot that fails;
+ * other files are skipped with a warning. */
+static int collect_shots(struct catalog *cat, const struct strlist *words, struct shots *shots)
 {
 	for (size_t i = 0; i < words->n; i++) {
+		const char *word = words->items[i];
+		struct stat st;
+		if (stat(word, &st) < 0 && written_as_asset(word)) {
+			int64_t id;
+			if (catalog_asset_resolve(cat, word, &id) < 0)
+				return -1;
+			struct asset *a = catalog_asset_get(cat, id);
+			if (!a)
+				return -1;
+			char *label = xasprintf("#%lld", (long long)id);
+			shots_push(shots, a->path, label, "", id);
+			free(label);
+			asset_free(a);
+			continue;
+		}
 		struct strlist found = {0};
-		if (files_walk(words->items[i], push_shot, &found) < 0) {
+		if (files_walk(word, push_shot, &found) < 0) {
 			strlist_clear(&found);
 			return -1;
 		}
 		for (size_t k = 0; k < found.n; k++) {
 			struct image_info info;
-			bool named = strcmp(found.items[k], words->items[i]) == 0;
-			if (image_probe(found.items[k], &info) < 0) {
-				if (named || error_code() != EX_DATAERR) {
-					error_prefix("%s", found.items[k]);
-					strlist_clear(&found);
-					return -1;
-				}
-				warn("skipped %s: %s", found.items[k], error_message());
+			const char *path = found.items[k];
+			bool named = strcmp(path, word) == 0;
+			if (image_probe(path, &info) == 0) {
+				shots_push(shots, path, path, "", 0);
 				continue;
 			}
-			strlist_push(shots, found.items[k]);
+			if (named || error_code() != EX_DATAERR) {
+				error_prefix("%s", path);
+				strlist_clear(&found);
+				return -1;
+			}
+			if (named_as_picture(path))
+				shots_push(shots, path, path, error_message(), 0);
+			else
+				warn_user("skipped %s: %s", path, error_message());
 		}
 		strlist_clear(&found);
 	}
-	if (!shots->n)
+	if (!shots->paths.n)
 		return error_set(EX_DATAERR, "no pictures to check");
 	return 0;
 }
 
-static cJSON *verdict_json(const char *shot, const char *slug, const char *model, double threshold,
-			   const struct likeness_verdict *v)
+/* The verdict's word: a shot that could not be read did not pass. */
+static const char *verdict_word(const struct likeness_verdict *v, bool unreadable)
+{
+	return unreadable ? "unreadable" : v->same ? "same" : "drifted";
+}
+
+static cJSON *verdict_json(const char *shot, int64_t asset, const char *slug, const char *model,
+			   double threshold, const struct likeness_verdict *v, bool unreadable)
 {
 	cJSON *j = cJSON_CreateObject();
 	cJSON_AddStringToObject(j, "shot", shot);
+	if (asset)
+		cJSON_AddNumberToObject(j, "asset", (double)asset);
 	cJSON_AddStringToObject(j, "character", slug);
 	cJSON_AddStringToObject(j, "model", model);
-	cJSON_AddStringToObject(j, "verdict", v->same ? "same" : "drifted");
+	cJSON_AddStringToObject(j, "verdict", verdict_word(v, unreadable));
 	cJSON_AddBoolToObject(j, "pass", v->same);
 	if (v->embedded) {
 		cJSON_AddNumberToObject(j, "similarity", v->similarity);
@@ -84,7 +173,8 @@ static cJSON *verdict_json(const char *shot, const char *slug, const char *model
 	return j;
 }
 
-static void verdict_row(struct table *t, const char *shot, const struct likeness_verdict *v)
+static void verdict_row(struct table *t, const char *shot, const struct likeness_verdict *v,
+			bool unreadable)
 {
 	char sim[24] = "-", bref[24] = "-", pd[24] = "-", cd[24] = "-";
 	if (v->palette_distance >= 0)
@@ -96,7 +186,7 @@ static void verdict_row(struct table *t, const char *shot, const struct likeness
 	if (v->phash_distance >= 0)
 		snprintf(pd, sizeof(pd), "%d", v->phash_distance);
 	char *shot_text = *v->reason ? xasprintf("%s (%s)", shot, v->reason) : xstrdup(shot);
-	const char *row[] = {v->same ? "same" : "drifted", sim, bref, pd, cd, shot_text};
+	const char *row[] = {verdict_word(v, unreadable), sim, bref, pd, cd, shot_text};
 	table_add(t, row);
 	free(shot_text);
 }
@@ -107,10 +197,10 @@ static int cmd_check(struct cli *cli, int argc, char **argv)
 	struct catalog *cat = NULL;
 	struct profile *p = NULL;
 	struct likeness *l = NULL;
-	struct strlist shots = {0};
+	struct shots shots = {0};
 	char *slug = NULL;
 	bool help;
-	int rc = -1, drifted = 0;
+	int rc = -1, drifted = 0, unreadable = 0;
 	cJSON *json = NULL;
 	struct table *table = NULL;
 	const unsigned takes = CLI_EMBED_TAKES(CLI_EMBED_PROFILE) |
@@ -124,10 +214,9 @@ static int cmd_check(struct cli *cli, int argc, char **argv)
 		cli_usage_error(&cmd_check_entry, "which shots, and --character SLUG");
 		goto out;
 	}
-	if (collect_shots(&a.words, &shots) < 0)
-		goto out;
 	cat = catalog_open(cli->store_dir);
-	if (!cat || !(slug = catalog_character_slug(cat, a.character)))
+	if (!cat || collect_shots(cat, &a.words, &shots) < 0 ||
+	    !(slug = catalog_character_slug(cat, a.character)))
 		goto out;
 	struct model_info m;
 	if (catalog_model_get(cat, a.model, &m) < 0 ||
@@ -149,16 +238,28 @@ static int cmd_check(struct cli *cli, int argc, char **argv)
 		json = cJSON_CreateArray();
 	else
 		table = table_new(6, headers);
-	for (size_t s = 0; s < shots.n; s++) {
+	for (size_t s = 0; s < shots.paths.n; s++) {
 		struct likeness_verdict v;
-		if (likeness_check(l, shots.items[s], threshold, &v) < 0)
+		const char *why = shots.unreadable.items[s];
+		bool failed_read = *why != '\0';
+		if (failed_read) {
+			memset(&v, 0, sizeof(v));
+			v.phash_distance = -1;
+			v.palette_distance = -1;
+			snprintf(v.reason, sizeof(v.reason), "cannot be read: %s", why);
+			unreadable++;
+		} else if (likeness_check(l, shots.paths.items[s], threshold, &v) < 0) {
 			goto out;
-		drifted += !v.same;
+		} else {
+			drifted += !v.same;
+		}
+		const char *label = shots.labels.items[s];
 		if (json)
-			cJSON_AddItemToArray(
-			    json, verdict_json(shots.items[s], slug, a.model, threshold, &v));
+			cJSON_AddItemToArray(json,
+					     verdict_json(label, shots.assets[s], slug, a.model,
+							  threshold, &v, failed_read));
 		else
-			verdict_row(table, shots.items[s], &v);
+			verdict_row(table, label, &v, failed_read);
 	}
 	if (json)
 		json_print(json);
@@ -172,14 +273,24 @@ out:
 	likeness_free(l);
 	profile_free(p);
 	catalog_close(cat);
-	/* Exit 1 says some shot drifted; any other failure keeps its code. */
-	if (rc == 0 && drifted) {
-		error_set(1, "%d of %zu shot%s drifted from @%s", drifted, shots.n,
-			  shots.n == 1 ? "" : "s", slug);
+	/* Exit 1 says some shot drifted or could not be read; any other
+	 * failure keeps its code. */
+	size_t nshots = shots.paths.n;
+	if (rc == 0 && drifted && unreadable) {
+		error_set(1, "%d of %zu shots drifted from @%s, and %d could not be read", drifted,
+			  nshots, slug, unreadable);
+		rc = -1;
+	} else if (rc == 0 && drifted) {
+		error_set(1, "%d of %zu shot%s drifted from @%s", drifted, nshots,
+			  nshots == 1 ? "" : "s", slug);
+		rc = -1;
+	} else if (rc == 0 && unreadable) {
+		error_set(1, "%d of %zu shot%s could not be read", unreadable, nshots,
+			  nshots == 1 ? "" : "s");
 		rc = -1;
 	}
 	free(slug);
-	strlist_clear(&shots);
+	shots_clear(&shots);
 	cli_embed_clear(&a);
 	return rc;
 }
@@ -187,8 +298,8 @@ out:
 const struct cmd_entry cmd_check_entry = {
     "check",
     NULL,
-    "check SHOT... --character SLUG [--model NAME] [--threshold T]",
-    "Score shots against a character's references; exit 1 if any drifted.",
+    "check SHOT|ASSET... --character SLUG [--model NAME] [--threshold T]",
+    "Score shots or stored assets against a character's references; exit 1 if any failed.",
     "  -c, --character SLUG    the character the shots should show\n"
     "  -m, --model NAME        the embedding model (default face)\n"
     "  -t, --threshold T       cosine similarity needed (default: the calibrated one)\n",

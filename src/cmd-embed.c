@@ -35,14 +35,14 @@ static int collect_todo(const struct asset *a, void *ctx)
 	struct todo *t = ctx;
 	if (catalog_format_is_video(a->format))
 		return 0;
-	int has = catalog_embedding_has(t->cat, a->id, t->model);
-	if (has < 0)
+	enum embedding_state has;
+	if (catalog_embedding_has(t->cat, a->id, t->model, &has) < 0)
 		return 1;
-	if (has == 1) {
+	if (has == EMBEDDING_VECTOR) {
 		t->skipped++;
 		return 0;
 	}
-	if (has == 2 && !t->retry) {
+	if (has == EMBEDDING_MISSED && !t->retry) {
 		t->missed_before++;
 		return 0;
 	}
@@ -102,7 +102,7 @@ static int cmd_embed(struct cli *cli, int argc, char **argv)
 		int erc = embed_image(p, d.path, d.format, &v, &dim);
 		derivative_clear(&d);
 		if (erc == EMBED_NOTHING) {
-			warn("asset %lld: %s", (long long)t.ids[i], error_message());
+			warn_user("asset %lld: %s", (long long)t.ids[i], error_message());
 			/* Remembered, so the next run does not send it again. */
 			if (catalog_embedding_missed(cat, t.ids[i], a.model, error_message()) < 0)
 				goto out;

@@ -186,26 +186,6 @@ static int gallery_asset(const struct asset *a, void *ctx)
 	return 0;
 }
 
-/* mkdir -p: the directory and any parents it lacks. */
-static int make_dir(const char *path)
-{
-	char *p = xstrdup(path);
-	for (char *slash = strchr(p + 1, '/');; slash = strchr(slash + 1, '/')) {
-		if (slash)
-			*slash = '\0';
-		if (*p && mkdir(p, 0755) < 0 && errno != EEXIST) {
-			error_set(EX_CANTCREAT, "%s: %s", p, strerror(errno));
-			free(p);
-			return -1;
-		}
-		if (!slash)
-			break;
-		*slash = '/';
-	}
-	free(p);
-	return 0;
-}
-
 /* A name troupe gives a thumbnail: 32 hex digits and ".jpg". */
 static bool thumbnail_name(const char *name)
 {
@@ -230,7 +210,7 @@ static void prune_thumbnails(const char *thumbs, const struct strlist *keep)
 		if (!used) {
 			char *path = xasprintf("%s/%s", thumbs, e->d_name);
 			if (unlink(path) < 0)
-				warn("%s: %s", path, strerror(errno));
+				warn_user("%s: %s", path, strerror(errno));
 			free(path);
 		}
 	}
@@ -283,7 +263,7 @@ static int cmd_gallery(struct cli *cli, int argc, char **argv)
 			  *sb_str(&what) ? sb_str(&what) : "store");
 		goto out;
 	}
-	if (make_dir(output) < 0 || make_dir(thumbs) < 0)
+	if (file_make_dirs(output, 0755) < 0 || file_make_dirs(thumbs, 0755) < 0)
 		goto out;
 	struct strbuf page_title = STRBUF_INIT;
 	sb_adds(&page_title, "troupe: ");

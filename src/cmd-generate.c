@@ -16,8 +16,30 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Copies an output into the -o directory as HASH.EXT. */
-static int copy_output(struct catalog *cat, int64_t id, const char *dir, bool quiet)
+/* How the wait is shown: with -v a line per status change, else a
+ * status line on a terminal (elapsed time and the status by name). */
+struct waiting {
+	bool verbose;
+	struct progress *line;
+};
+
+static void on_progress(void *ctx, const char *task, const char *status, double elapsed_s,
+			bool changed)
+{
+	struct waiting *w = ctx;
+	if (w->verbose) {
+		if (changed)
+			fprintf(stderr, "troupe: generate: task %s: %s\n", task, status);
+		return;
+	}
+	char *text = xasprintf("%s, %d s", status, (int)elapsed_s);
+	progress_status(w->line, text);
+	free(text);
+}
+
+/* Copies an output into the -o directory as HASH.EXT; *written is the
+ * copy's path, which the caller frees. */
+static int copy_output(struct catalog *cat, int64_t id, const char *dir, char **written)
 {
 	struct asset *a = catalog_asset_get(cat, id);
 	if (!a)
@@ -32,10 +54,11 @@ static int copy_output(struct catalog *cat, int64_t id, const char *dir, bool qu
 		rc = file_write_atomic(dest, bytes.buf, bytes.len);
 	if (fd >= 0)
 		close(fd);
-	if (rc == 0 && !quiet)
-		printf("%s\n", dest);
 	sb_release(&bytes);
-	free(dest);
+	if (rc == 0)
+		*written = dest;
+	else
+		free(dest);
 	asset_free(a);
 	return rc;
 }
@@ -47,6 +70,7 @@ static int cmd_generate(struct cli *cli, int argc, char **argv)
 	struct catalog *cat = NULL;
 	struct profile *p = NULL;
 	struct generate_result result = {0};
+	struct strlist copies = {0};
 	bool help, is_json = false;
 	int rc = -1;
 	if (cli_request_parse(cli, &cmd_generate_entry, argc, argv, &a, &help) < 0 || help) {
@@ -61,16 +85,30 @@ static int cmd_generate(struct cli *cli, int argc, char **argv)
 	if (!cat || !(p = profile_load(a.profile, catalog_root(cat))) ||
 	    cli_request_input(&a, &input, &is_json) < 0)
 		goto out;
-	struct generate_options o = {a.inject, (int)a.timeout, a.verbose};
-	if (generate_run(cat, p, sb_str(&input), is_json, &o, &result) < 0)
+	struct waiting wait = {a.verbose, a.verbose ? NULL : progress_new_status("generate:")};
+	struct generate_options o = {a.inject, (int)a.timeout, on_progress, &wait};
+	int ran = generate_run(cat, p, sb_str(&input), is_json, &o, &result);
+	progress_free(wait.line);
+	if (ran < 0)
 		goto out;
+	for (size_t i = 0; a.output && i < result.noutputs; i++) {
+		char *written = NULL;
+		if (copy_output(cat, result.outputs[i].asset_id, a.output, &written) < 0)
+			goto out;
+		strlist_push(&copies, written);
+		free(written);
+	}
 	if (cli->json) {
 		cJSON *j = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(j, "outputs");
 		cJSON_AddNumberToObject(j, "request", (double)result.request_id);
 		for (size_t i = 0; i < result.noutputs; i++) {
 			struct asset *asset = catalog_asset_get(cat, result.outputs[i].asset_id);
-			if (asset)
-				cJSON_AddItemToArray(arr, json_asset(asset));
+			if (asset) {
+				cJSON *item = json_asset(asset);
+				if (i < copies.n)
+					cJSON_AddStringToObject(item, "copy", copies.items[i]);
+				cJSON_AddItemToArray(arr, item);
+			}
 			asset_free(asset);
 		}
 		json_print(j);
@@ -80,13 +118,12 @@ static int cmd_generate(struct cli *cli, int argc, char **argv)
 		for (size_t i = 0; i < result.noutputs; i++)
 			printf("  #%lld %s\n", (long long)result.outputs[i].asset_id,
 			       result.outputs[i].hash);
+		for (size_t i = 0; i < copies.n; i++)
+			printf("%s\n", copies.items[i]);
 	}
-	for (size_t i = 0; a.output && i < result.noutputs; i++)
-		if (copy_output(cat, result.outputs[i].asset_id, a.output,
-				cli->json || cli->quiet) < 0)
-			goto out;
 	rc = 0;
 out:
+	strlist_clear(&copies);
 	generate_result_clear(&result);
 	profile_free(p);
 	catalog_close(cat);
@@ -105,7 +142,7 @@ const struct cmd_entry cmd_generate_entry = {
     "      --ref QUERY         use the assets QUERY selects as references\n"
     "      --aspect RATIO      set the aspect ratio where the profile puts it\n"
     "  -o, --output DIR        also copy the outputs to DIR\n"
-    "      --timeout S         give up waiting for the task after S seconds\n"
+    "      --timeout S         give up after S seconds, every transfer included\n"
     "  -v, --verbose           report the task's status changes on stderr\n",
     cmd_generate,
 };

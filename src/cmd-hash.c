@@ -11,34 +11,48 @@ static int cmd_hash(struct cli *cli, int argc, char **argv)
 {
 	struct opts o;
 	const char *arg;
-	int id, files = 0;
+	struct strlist files = {0};
+	cJSON *arr = NULL;
+	int id, rc = -1;
 	opts_init(&o, cli, argc, argv, NULL);
+	/* Every option is read before any file is hashed: --json after the
+	 * files counts, as getopt_long would have it. */
 	while ((id = opts_next(&o, &arg)) != OPT_END) {
 		if (id == OPT_ERROR)
-			return -1;
+			goto out;
 		if (id == OPT_HELP) {
 			cli_print_help(&cmd_hash_entry);
-			return 0;
+			rc = 0;
+			goto out;
 		}
-		char hex[STORE_HASH_HEX + 1];
-		if (store_hash_file(arg, hex) < 0)
-			return -1;
-		if (cli->json) {
-			cJSON *line = cJSON_CreateObject();
-			cJSON_AddStringToObject(line, "hash", hex);
-			cJSON_AddStringToObject(line, "file", arg);
-			char *text = cJSON_PrintUnformatted(line);
-			puts(text);
-			free(text);
-			cJSON_Delete(line);
-		} else {
-			printf("%s  %s\n", hex, arg);
-		}
-		files++;
+		strlist_push(&files, arg);
 	}
-	if (!files)
-		return cli_usage_error(&cmd_hash_entry, "no file given");
-	return 0;
+	if (!files.n) {
+		cli_usage_error(&cmd_hash_entry, "no file given");
+		goto out;
+	}
+	arr = cli->json ? cJSON_CreateArray() : NULL;
+	for (size_t i = 0; i < files.n; i++) {
+		char hex[STORE_HASH_HEX + 1];
+		if (store_hash_file(files.items[i], hex) < 0)
+			goto out;
+		if (arr) {
+			cJSON *item = cJSON_CreateObject();
+			cJSON_AddStringToObject(item, "hash", hex);
+			cJSON_AddStringToObject(item, "file", files.items[i]);
+			cJSON_AddItemToArray(arr, item);
+		} else {
+			printf("%s  %s\n", hex, files.items[i]);
+		}
+	}
+	if (arr)
+		json_print(arr);
+	arr = NULL;
+	rc = 0;
+out:
+	cJSON_Delete(arr);
+	strlist_clear(&files);
+	return rc;
 }
 
 const struct cmd_entry cmd_hash_entry = {
@@ -46,6 +60,6 @@ const struct cmd_entry cmd_hash_entry = {
     NULL,
     "hash FILE...",
     "Print the XXH3-128 content hash of files ('-': standard input), as xxh128sum does.",
-    "  --json   one JSON object per line: {\"hash\": ..., \"file\": ...}\n",
+    "  --json   an array of {\"hash\": ..., \"file\": ...}, one for each file\n",
     cmd_hash,
 };

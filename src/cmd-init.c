@@ -32,7 +32,14 @@ static int cmd_init(struct cli *cli, int argc, char **argv)
 	    cli->store_dir ? xstrdup(cli->store_dir) : xasprintf("%s/.troupe", where ? where : ".");
 	bool existed;
 	int rc = catalog_create(dir, &existed);
-	if (rc == 0 && !cli->quiet) {
+	if (rc == 0 && cli->json) {
+		char *real = realpath(dir, NULL);
+		cJSON *j = cJSON_CreateObject();
+		cJSON_AddStringToObject(j, "store", real ? real : dir);
+		cJSON_AddBoolToObject(j, "created", !existed);
+		json_print(j);
+		free(real);
+	} else if (rc == 0 && !cli->quiet) {
 		char *real = realpath(dir, NULL);
 		printf("%s troupe store in %s\n",
 		       existed ? "Reinitialised existing" : "Initialised empty", real ? real : dir);

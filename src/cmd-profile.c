@@ -1,4 +1,4 @@
-/* troupe profile: list, show and validate service profiles. It prints;
+/* troupe profile: list, show, validate and trust service profiles. It prints;
  * finding and checking a profile is profile.c's. */
 #include "config.h"
 
@@ -44,7 +44,8 @@ static int cmd_profile(struct cli *cli, int argc, char **argv)
 		strlist_push(&args, arg);
 	}
 	if (!args.n) {
-		cli_usage_error(&cmd_profile_entry, "which subcommand? (list, show, validate)");
+		cli_usage_error(&cmd_profile_entry,
+				"which subcommand? (list, show, validate, trust)");
 		goto out;
 	}
 	/* Profiles beside a store count when there is one; none is needed. */
@@ -64,7 +65,7 @@ static int cmd_profile(struct cli *cli, int argc, char **argv)
 		for (size_t i = 0; i < names.n; i++) {
 			struct profile *p = profile_load_file(files.items[i]);
 			if (!p) {
-				warn("%s", error_message());
+				warn_user("%s", error_message());
 				continue;
 			}
 			if (arr) {
@@ -79,15 +80,27 @@ static int cmd_profile(struct cli *cli, int argc, char **argv)
 			}
 			profile_free(p);
 		}
-		if (arr)
+		if (arr) {
 			json_print(arr);
-		else if (names.n)
+		} else if (names.n) {
 			table_print(t, stdout);
+		} else {
+			/* Nothing found is most often an install that went wrong:
+			 * say where to look. */
+			struct strlist dirs = {0};
+			profile_dirs(root, &dirs);
+			struct strbuf where = STRBUF_INIT;
+			for (size_t i = 0; i < dirs.n; i++)
+				sb_addf(&where, "%s%s", i ? ", " : "", dirs.items[i]);
+			rc = error_set(EX_CONFIG, "no profiles found (looked in %s)", where.buf);
+			sb_release(&where);
+			strlist_clear(&dirs);
+		}
 		table_free(t);
 		strlist_clear(&names);
 		strlist_clear(&files);
 	} else if (!strcmp(sub, "show") && args.n == 2) {
-		struct profile *p = profile_load(args.items[1], root);
+		struct profile *p = profile_find(args.items[1], root);
 		if (p) {
 			if (!cli->json)
 				printf("# %s\n", p->file);
@@ -96,12 +109,14 @@ static int cmd_profile(struct cli *cli, int argc, char **argv)
 			rc = 0;
 		}
 	} else if (!strcmp(sub, "validate") && args.n >= 2) {
+		/* FILE|NAME... is a listing: an array, printed when all passed. */
+		cJSON *arr = cli->json ? cJSON_CreateArray() : NULL;
 		rc = 0;
 		for (size_t i = 1; i < args.n; i++) {
 			struct stat st;
 			struct profile *p = stat(args.items[i], &st) == 0
 						? profile_load_file(args.items[i])
-						: profile_load(args.items[i], root);
+						: profile_find(args.items[i], root);
 			if (!p) {
 				rc = -1;
 				break;
@@ -119,12 +134,50 @@ static int cmd_profile(struct cli *cli, int argc, char **argv)
 				rc = -1;
 				break;
 			}
-			if (!cli->quiet)
+			if (arr) {
+				cJSON *j = cJSON_CreateObject();
+				cJSON_AddStringToObject(j, "profile", args.items[i]);
+				cJSON_AddStringToObject(j, "name", p->name);
+				cJSON_AddStringToObject(j, "service", p->service);
+				cJSON_AddStringToObject(j, "file", p->file);
+				cJSON_AddItemToArray(arr, j);
+			} else if (!cli->quiet) {
 				printf("%s: ok (%s, %s)\n", args.items[i], p->name, p->service);
+			}
 			profile_free(p);
 		}
+		if (rc == 0 && arr)
+			json_print(arr);
+		else
+			cJSON_Delete(arr);
+	} else if (!strcmp(sub, "trust") && args.n >= 2) {
+		rc = 0;
+		cJSON *arr = cli->json ? cJSON_CreateArray() : NULL;
+		for (size_t i = 1; i < args.n && rc == 0; i++) {
+			struct profile *p = profile_find(args.items[i], root);
+			if (!p) {
+				rc = -1;
+				break;
+			}
+			rc = profile_trust(p);
+			if (rc == 0 && arr) {
+				cJSON *j = cJSON_CreateObject();
+				cJSON_AddStringToObject(j, "name", p->name);
+				cJSON_AddStringToObject(j, "file", p->file);
+				cJSON_AddStringToObject(j, "sha256", p->sha256);
+				cJSON_AddItemToArray(arr, j);
+			} else if (rc == 0 && !cli->quiet) {
+				printf("trusted %s: %s (sha256 %s)\n", p->name, p->file, p->sha256);
+			}
+			profile_free(p);
+		}
+		if (arr && rc == 0)
+			json_print(arr);
+		else
+			cJSON_Delete(arr);
 	} else {
-		cli_usage_error(&cmd_profile_entry, "expected list, show NAME or validate FILE...");
+		cli_usage_error(&cmd_profile_entry,
+				"expected list, show NAME, validate FILE... or trust NAME...");
 	}
 	free(root);
 out:
@@ -135,8 +188,8 @@ out:
 const struct cmd_entry cmd_profile_entry = {
     "profile",
     NULL,
-    "profile list | show NAME | validate FILE|NAME...",
-    "List, show and check service profiles (the format is in troupe-profile(5)).",
+    "profile list | show NAME | validate FILE|NAME... | trust NAME...",
+    "List, show, check and trust service profiles (the format is in troupe-profile(5)).",
     "",
     cmd_profile,
 };

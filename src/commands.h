@@ -11,6 +11,7 @@ extern const struct cmd_entry cmd_add_entry;
 extern const struct cmd_entry cmd_query_entry;
 extern const struct cmd_entry cmd_show_entry;
 extern const struct cmd_entry cmd_tag_entry;
+extern const struct cmd_entry cmd_edit_entry;
 extern const struct cmd_entry cmd_rm_entry;
 extern const struct cmd_entry cmd_cat_entry;
 extern const struct cmd_entry cmd_path_entry;

@@ -81,23 +81,30 @@ static int pragma_int(sqlite3 *db, const char *sql, int *out)
 	return rc == SQLITE_ROW ? 0 : db_error(db, "index");
 }
 
-static int migrate(sqlite3 *db)
+/* 0 when no row breaks a foreign key, else an EX_DATAERR error naming the
+ * first. */
+static int foreign_keys_hold(sqlite3 *db)
 {
-	int current, app_id;
-	if (pragma_int(db, "PRAGMA user_version", &current) < 0 ||
-	    pragma_int(db, "PRAGMA application_id", &app_id) < 0)
+	sqlite3_stmt *stmt = db_prepare(db, "PRAGMA foreign_key_check");
+	if (!stmt)
 		return -1;
-	if (app_id != 0 && app_id != DB_APPLICATION_ID)
-		return error_set(EX_DATAERR, "index: not a troupe index (application_id %#x)",
-				 (unsigned)app_id);
-	int newest = db_schema_version();
-	if (current > newest)
-		return error_set(EX_CONFIG,
-				 "index: schema version %d is newer than this troupe knows (%d); "
-				 "upgrade troupe",
-				 current, newest);
-	if (current == newest)
-		return 0;
+	int rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		rc = error_set(EX_DATAERR, "index: row %lld of %s refers to a missing %s row",
+			       (long long)sqlite3_column_int64(stmt, 1),
+			       (const char *)sqlite3_column_text(stmt, 0),
+			       (const char *)sqlite3_column_text(stmt, 2));
+	else if (rc == SQLITE_DONE)
+		rc = 0;
+	else
+		rc = db_error(db, "index");
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+static int migrate_locked(sqlite3 *db)
+{
+	int current;
 	if (db_begin(db) < 0)
 		return -1;
 	/* Read again under the write lock: another process may have migrated. */
@@ -119,12 +126,43 @@ static int migrate(sqlite3 *db)
 	char *app = xasprintf("PRAGMA application_id = %d", DB_APPLICATION_ID);
 	int rc = db_exec(db, app);
 	free(app);
-	if (rc < 0 || db_commit(db) < 0)
+	if (rc < 0 || foreign_keys_hold(db) < 0 || db_commit(db) < 0)
 		goto fail;
 	return 0;
 fail:
 	db_rollback(db);
 	return -1;
+}
+
+static int migrate(sqlite3 *db)
+{
+	int current, app_id;
+	if (pragma_int(db, "PRAGMA user_version", &current) < 0 ||
+	    pragma_int(db, "PRAGMA application_id", &app_id) < 0)
+		return -1;
+	if (app_id != 0 && app_id != DB_APPLICATION_ID)
+		return error_set(EX_DATAERR, "index: not a troupe index (application_id %#x)",
+				 (unsigned)app_id);
+	int newest = db_schema_version();
+	if (current > newest)
+		return error_set(EX_CONFIG,
+				 "index: schema version %d is newer than this troupe knows (%d); "
+				 "upgrade troupe",
+				 current, newest);
+	if (current == newest)
+		return 0;
+	/* A migration may rebuild a table (SQLite's twelve-step ALTER): with
+	 * foreign keys on, dropping the old table would cascade into every
+	 * row that references it. They are off for the migration, which must
+	 * leave no dangling reference behind (checked before commit), and on
+	 * again after, whatever happened. The pragma is a no-op inside a
+	 * transaction, so it is set before BEGIN. */
+	if (db_exec(db, "PRAGMA foreign_keys = OFF") < 0)
+		return -1;
+	int rc = migrate_locked(db);
+	if (db_exec(db, "PRAGMA foreign_keys = ON") < 0)
+		rc = -1;
+	return rc;
 }
 
 sqlite3 *db_open(const char *path, bool create)

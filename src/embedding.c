@@ -181,21 +181,27 @@ out:
 	return rc;
 }
 
-int catalog_embedding_has(struct catalog *cat, int64_t asset_id, const char *model)
+int catalog_embedding_has(struct catalog *cat, int64_t asset_id, const char *model,
+			  enum embedding_state *state)
 {
+	*state = EMBEDDING_NONE;
 	sqlite3_stmt *stmt =
-	    catalog_stmt_get(cat, "SELECT 1 FROM embeddings e JOIN models m ON "
+	    catalog_stmt_get(cat, "SELECT ?3 FROM embeddings e JOIN models m ON "
 				  "m.id = e.model_id WHERE m.name = ?1 AND "
-				  "e.asset_id = ?2 UNION ALL SELECT 2 FROM embedding_misses "
+				  "e.asset_id = ?2 UNION ALL SELECT ?4 FROM embedding_misses "
 				  "WHERE model = ?1 AND asset_id = ?2");
 	if (!stmt)
 		return -1;
 	sqlite3_bind_text(stmt, 1, model, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 2, asset_id);
+	sqlite3_bind_int(stmt, 3, EMBEDDING_VECTOR);
+	sqlite3_bind_int(stmt, 4, EMBEDDING_MISSED);
 	int rc = sqlite3_step(stmt);
-	int has = rc == SQLITE_ROW ? sqlite3_column_int(stmt, 0) : 0;
+	if (rc == SQLITE_ROW)
+		*state = sqlite3_column_int(stmt, 0) == EMBEDDING_VECTOR ? EMBEDDING_VECTOR
+									 : EMBEDDING_MISSED;
 	catalog_stmt_put(cat, stmt);
-	return rc == SQLITE_ROW ? has : rc == SQLITE_DONE ? 0 : db_error(cat->db, "embedding");
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_error(cat->db, "embedding");
 }
 
 int catalog_embedding_missed(struct catalog *cat, int64_t asset_id, const char *model,
@@ -363,7 +369,7 @@ int catalog_nearest(struct catalog *cat, const char *model, const float *query, 
 		if (catalog_query(cat, where, &qo, collect_id, &allowed) < 0)
 			goto out;
 	}
-	if (vector_file_refresh(cat, &m, path) < 0 ||
+	if (!path || vector_file_refresh(cat, &m, path) < 0 ||
 	    vector_file_search(path, query, dim, k, where ? id_allowed : NULL, &allowed, &hits,
 			       &n) < 0)
 		goto out;

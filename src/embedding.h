@@ -31,10 +31,16 @@ int catalog_model_set_threshold(struct catalog *cat, const char *name, double th
  * catalog_begin() the write joins that transaction. */
 int catalog_embedding_put(struct catalog *cat, int64_t asset_id, const char *model, float *vector,
 			  uint32_t dim);
-/* 1 when the asset has a vector for the model, 2 when the model found
- * nothing to embed in it before (catalog_embedding_missed), 0 when
- * neither. */
-int catalog_embedding_has(struct catalog *cat, int64_t asset_id, const char *model);
+/* What a model has made of an asset so far. */
+enum embedding_state {
+	EMBEDDING_NONE,	  /* never embedded: embed asks the model */
+	EMBEDDING_VECTOR, /* a vector is stored */
+	EMBEDDING_MISSED, /* the model found nothing to embed (catalog_embedding_missed) */
+};
+/* Sets *state to what the model has for the asset; returns 0, or -1 with
+ * the error set (and *state EMBEDDING_NONE). */
+int catalog_embedding_has(struct catalog *cat, int64_t asset_id, const char *model,
+			  enum embedding_state *state);
 /* Records that the model found nothing in the asset (reason: the
  * service's words), so that embed does not ask again unless told to. */
 int catalog_embedding_missed(struct catalog *cat, int64_t asset_id, const char *model,

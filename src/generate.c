@@ -1,6 +1,8 @@
 /* generate: one request to a service, from injection to stored outputs.
  * A failure anywhere leaves the request row saying what went wrong and no
- * output registered: outputs are added in one transaction at the end. */
+ * output registered: outputs are added in one transaction at the end.
+ * One deadline bounds every transfer of a request, and no key a service
+ * echoes back reaches the log, an error or the caller's progress. */
 #include "config.h"
 
 #include "auth.h"
@@ -120,9 +122,11 @@ static const char *status_text(cJSON *item, char buf[32])
 	if (cJSON_IsString(item))
 		return item->valuestring;
 	if (cJSON_IsNumber(item)) {
-		/* Task ids can be large integers: never in exponent form. */
+		/* Task ids can be large integers: never in exponent form. The
+		 * range is checked first: converting a double outside long
+		 * long's is undefined. */
 		double v = item->valuedouble;
-		if (v == (double)(long long)v)
+		if (v >= -0x1p63 && v < 0x1p63 && v == (double)(long long)v)
 			snprintf(buf, 32, "%lld", (long long)v);
 		else
 			snprintf(buf, 32, "%.17g", v);
@@ -134,9 +138,34 @@ static const char *status_text(cJSON *item, char buf[32])
 /* Polls until the task reaches a status in done (returns the final
  * answer) or failed, or timeout_s seconds from start (the whole wait,
  * the first request included) pass. */
+static double since(struct timespec start)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - start.tv_sec) + (now.tv_nsec - start.tv_nsec) / 1e9;
+}
+
+/* The status by the name the profile gives it (Pixverse's 5 is
+ * "generating"), else as the service said it. Borrowed. */
+static const char *status_name(const struct profile *p, const char *status)
+{
+	for (size_t i = 0; i + 1 < p->status_names.n; i += 2)
+		if (!strcmp(p->status_names.items[i], status))
+			return p->status_names.items[i + 1];
+	return status;
+}
+
+static void report(const struct generate_options *o, const char *id, const char *status,
+		   struct timespec start, bool changed)
+{
+	if (o->progress)
+		o->progress(o->progress_ctx, id, status, since(start), changed);
+}
+
 static cJSON *poll_task(const struct profile *p, const char *base, const char *id,
 			const struct strlist *auth, struct timespec start, int timeout_s,
-			bool verbose, struct strbuf *last_body, long *http_status)
+			const struct generate_options *o, struct strbuf *last_body,
+			long *http_status)
 {
 	char *path = substitute_id(p->poll_path, id);
 	char *url = xasprintf("%s%s", base, path);
@@ -194,8 +223,10 @@ static cJSON *poll_task(const struct profile *p, const char *base, const char *i
 		free(status_pointer);
 		if (!status)
 			status = "(no status yet)";
-		if (verbose && (!previous || strcmp(previous, status) != 0))
-			fprintf(stderr, "troupe: generate: task %s: %s\n", id, status);
+		/* Errors quote the status as the service sent it; only the
+		 * progress shows its name. */
+		report(o, id, status_name(p, status), start,
+		       !previous || strcmp(previous, status) != 0);
 		free(previous);
 		previous = xstrdup(status);
 		if (in_list(&p->poll_done, status)) {
@@ -226,6 +257,10 @@ static cJSON *poll_task(const struct profile *p, const char *base, const char *i
 		int64_t v;
 		if (env && parse_i64(env, &v) == 0 && v >= 1 && v <= 600000)
 			interval = (int)v;
+		/* Never sleep past the deadline. */
+		double left_ms = (timeout_s - since(start)) * 1000;
+		if (left_ms < interval)
+			interval = left_ms > 1 ? (int)left_ms : 1;
 		struct timespec ts = {interval / 1000, (interval % 1000) * 1000000L};
 		nanosleep(&ts, NULL);
 	}
@@ -375,6 +410,8 @@ static int store_outputs(struct catalog *cat, const struct profile *p, cJSON *an
 			struct http_response resp;
 			if (http_send(&req, &resp) < 0) {
 				http_response_clear(&resp);
+				if (error_code() == EX_TEMPFAIL)
+					error_prefix("output %zu not downloaded in time", i + 1);
 				goto out;
 			}
 			if (resp.status < 200 || resp.status > 299) {
@@ -452,30 +489,64 @@ out:
 	return rc;
 }
 
+enum {
+	/* The deadline of a request to a profile without a task. */
+	GENERATE_DEFAULT_TIMEOUT = 900,
+	/* A string in a logged response longer than this (an image as
+	 * base64) is kept as its length only. */
+	LOG_STRING_MAX = 4096,
+	/* An error message or a logged response is cut to this. */
+	LOG_TEXT_MAX = 4096,
+	LOG_RESPONSE_MAX = 65536,
+};
+
+static void shorten_strings(cJSON *item)
+{
+	/* cJSON parses at most CJSON_NESTING_LIMIT levels deep, which bounds
+	 * this recursion. */
+	if (cJSON_IsString(item) && strlen(item->valuestring) > LOG_STRING_MAX) {
+		char *note = xasprintf("(%zu bytes, not kept)", strlen(item->valuestring));
+		cJSON_SetValuestring(item, note);
+		free(note);
+		return;
+	}
+	cJSON *child;
+	cJSON_ArrayForEach(child, item)
+		shorten_strings(child);
+}
+
+/* Cuts text (which it takes) to max bytes, at a UTF-8 character's start,
+ * saying how much went. */
+static char *cut_text(char *text, size_t max)
+{
+	size_t len = strlen(text);
+	if (len <= max)
+		return text;
+	size_t keep = max;
+	while (keep && ((unsigned char)text[keep] & 0xc0) == 0x80)
+		keep--;
+	char *cut = xasprintf("%.*s... (%zu more bytes cut)", (int)keep, text, len - keep);
+	free(text);
+	return cut;
+}
+
 /* A response fit for the log: long strings (images as base64) become the
- * length they had. */
+ * length they had, no secret is left in it, and it is cut to a size a log
+ * can hold. */
 static char *redact_response(const struct strbuf *body)
 {
 	cJSON *doc = cJSON_ParseWithLength(sb_str(body), body->len);
-	if (!doc)
-		return excerpt(body);
-	cJSON *stack[256];
-	int depth = 0;
-	stack[depth++] = doc;
-	while (depth) {
-		cJSON *item = stack[--depth];
-		if (cJSON_IsString(item) && strlen(item->valuestring) > 4096) {
-			char *note = xasprintf("(%zu bytes, not kept)", strlen(item->valuestring));
-			cJSON_SetValuestring(item, note);
-			free(note);
-		} else {
-			cJSON *child;
-			cJSON_ArrayForEach(child, item) if (depth < 256) stack[depth++] = child;
-		}
+	char *text;
+	if (doc) {
+		shorten_strings(doc);
+		text = cJSON_PrintUnformatted(doc);
+		cJSON_Delete(doc);
+	} else {
+		text = excerpt(body);
 	}
-	char *text = cJSON_PrintUnformatted(doc);
-	cJSON_Delete(doc);
-	return text;
+	char *clean = http_redact(text);
+	free(text);
+	return cut_text(clean, LOG_RESPONSE_MAX);
 }
 
 int generate_run(struct catalog *cat, const struct profile *p, const char *input, bool is_json,
@@ -501,9 +572,16 @@ int generate_run(struct catalog *cat, const struct profile *p, const char *input
 	int rc = -1;
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* --timeout covers the whole request: uploads, the first request,
+	 * every poll and every download. */
+	int limit = o->timeout_s	? o->timeout_s
+		    : p->poll_timeout_s ? p->poll_timeout_s
+					: GENERATE_DEFAULT_TIMEOUT;
 	if (auth_headers(p, &auth) < 0)
 		return -1;
+	http_deadline_set(limit);
 	if (inject_run(cat, p, input, is_json, &o->inject, &in) < 0) {
+		http_deadline_clear();
 		strlist_clear(&auth);
 		return -1;
 	}
@@ -610,10 +688,7 @@ int generate_run(struct catalog *cat, const struct profile *p, const char *input
 		}
 		char *task = xstrdup(id);
 		cJSON_Delete(answer);
-		/* --timeout covers the whole wait, the first request included. */
-		int limit = o->timeout_s ? o->timeout_s : p->poll_timeout_s;
-		answer =
-		    poll_task(p, base, task, &auth, t0, limit, o->verbose, &last, &http_status);
+		answer = poll_task(p, base, task, &auth, t0, limit, o, &last, &http_status);
 		if (answer && p->result_path)
 			answer = fetch_result(p, base, task, answer, &auth, &last, &http_status);
 		if (!answer) {
@@ -626,12 +701,15 @@ int generate_run(struct catalog *cat, const struct profile *p, const char *input
 	}
 	rc = store_outputs(cat, p, answer, &in, out->request_id, base, "", out);
 done:
+	http_deadline_clear();
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	int64_t ms = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
 	if (out->request_id > 0) {
 		char *response = last.len ? redact_response(&last) : NULL;
-		/* The message is built by troupe and never holds a header value. */
-		char *message = rc < 0 ? xstrdup(error_message()) : NULL;
+		/* The message never holds a header value, but it may quote what
+		 * a service said, at any length. */
+		char *message =
+		    rc < 0 ? cut_text(http_redact(error_message()), LOG_TEXT_MAX) : NULL;
 		int saved_code = error_code();
 		catalog_request_finish(cat, out->request_id, rc == 0 ? "succeeded" : "failed",
 				       http_status, response, message, ms);

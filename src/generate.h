@@ -1,16 +1,24 @@
 /* generate: inject, send, poll, download, store, record. Keys come only
  * from the environment variables a profile names, and never reach the
- * index, a log row, an error message or verbose output. */
+ * index, a log row, an error message or the progress callback, even when
+ * a service echoes one back. */
 #ifndef TROUPE_GENERATE_H
 #define TROUPE_GENERATE_H
 
 #include "inject.h"
 #include "store.h"
 
+/* Called while a task is waited for, after every poll: the task's id,
+ * its status by name (see the profile's task.status_names), the seconds
+ * since the request began, and whether the status changed. */
+typedef void generate_progress_fn(void *ctx, const char *task, const char *status, double elapsed_s,
+				  bool changed);
+
 struct generate_options {
 	struct inject_options inject;
-	int timeout_s; /* 0: the profile's */
-	bool verbose;  /* progress of the task on stderr */
+	int timeout_s;			/* 0: the profile's task.timeout_s; bounds every transfer */
+	generate_progress_fn *progress; /* or NULL */
+	void *progress_ctx;
 };
 
 /* One output of a request, as it was stored. */

@@ -1,8 +1,11 @@
 /* http-curl: the libcurl half of the http room, built as a module
  * (troupe-http.so) that http.c loads on first use, so commands that send
  * nothing never load libcurl and its libraries. Invariants: verification
- * is never turned off, a plain-http request is never redirected, and no
- * header value ever reaches an error message (they carry the keys). */
+ * is never turned off, a plain-http request is never redirected, a
+ * header or a body never follows a redirect to another host (redirects
+ * are followed here, not by libcurl, which would carry custom headers
+ * such as x-goog-api-key along), and no header value ever reaches an
+ * error message (they carry the keys). */
 #define _GNU_SOURCE
 #include "config.h"
 
@@ -24,6 +27,11 @@ enum {
 	HTTP_MAX_REDIRECTS = 3,
 	HTTP_CONNECT_TIMEOUT = 15,
 	HTTP_TOTAL_TIMEOUT = 300,
+	/* A body-less request whose answer comes slower than this for
+	 * HTTP_STALL_S seconds has stalled. Requests with a body are left
+	 * alone: a service may work for minutes before its first byte. */
+	HTTP_LOW_SPEED = 1024,
+	HTTP_STALL_S = 20,
 };
 #define HTTP_DEFAULT_MAX (64u << 20)
 
@@ -59,24 +67,45 @@ static size_t on_header(char *data, size_t size, size_t n, void *ctx)
 	return len;
 }
 
-static CURL *make_handle(const struct http_request *req, struct sink *sink,
+/* Where one attempt goes: the request's URL, or where it was redirected;
+ * with_body false once a 303 (or a 301/302 of a POST) turned it into a
+ * GET. */
+struct hop {
+	const char *url;
+	const char *method;
+	bool with_body;
+};
+
+static long stall_seconds(void)
+{
+	const char *env = getenv("TROUPE_HTTP_STALL_S");
+	long v = env ? strtol(env, NULL, 10) : 0;
+	return v >= 1 && v <= 3600 ? v : HTTP_STALL_S;
+}
+
+static CURL *make_handle(const struct http_request *req, const struct hop *hop, struct sink *sink,
 			 struct curl_slist **headers, curl_mime **mime, char errbuf[])
 {
 	CURL *h = curl_easy_init();
 	if (!h)
 		return NULL;
-	curl_easy_setopt(h, CURLOPT_URL, req->url);
+	curl_easy_setopt(h, CURLOPT_URL, hop->url);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	/* Redirects are followed over https only; a plain-http (loopback)
-	 * request is not redirected at all, so it cannot be sent elsewhere. */
-	bool plain = strncmp(req->url, "http://", 7) == 0;
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, plain ? 0L : 1L);
-	curl_easy_setopt(h, CURLOPT_MAXREDIRS, (long)HTTP_MAX_REDIRECTS);
+	bool plain = strncmp(hop->url, "http://", 7) == 0;
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, plain ? "http" : "https");
-	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "https");
+	if (!req->body && !req->nparts) {
+		curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, (long)HTTP_LOW_SPEED);
+		curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, stall_seconds());
+	}
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	/* More certificates to trust (a company's proxy, a test's own
+	 * authority); verification itself stays on. */
+	const char *ca = getenv("TROUPE_CA_BUNDLE");
+	if (ca && *ca)
+		curl_easy_setopt(h, CURLOPT_CAINFO, ca);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)HTTP_CONNECT_TIMEOUT);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "troupe/" PACKAGE_VERSION);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
@@ -85,11 +114,11 @@ static CURL *make_handle(const struct http_request *req, struct sink *sink,
 	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)sink->max);
 	for (size_t i = 0; i < req->headers.n; i++)
 		*headers = curl_slist_append(*headers, req->headers.items[i]);
-	if (req->body && !req->raw_body)
+	if (hop->with_body && req->body && !req->raw_body)
 		*headers = curl_slist_append(*headers, "Content-Type: application/json");
 	*headers = curl_slist_append(*headers, "Expect:");
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, *headers);
-	if (req->nparts) {
+	if (hop->with_body && req->nparts) {
 		*mime = curl_mime_init(h);
 		for (size_t i = 0; i < req->nparts; i++) {
 			curl_mimepart *part = curl_mime_addpart(*mime);
@@ -104,15 +133,97 @@ static CURL *make_handle(const struct http_request *req, struct sink *sink,
 				curl_mime_type(part, req->parts[i].mime);
 		}
 		curl_easy_setopt(h, CURLOPT_MIMEPOST, *mime);
-	} else if (req->body) {
+	} else if (hop->with_body && req->body) {
 		if (req->raw_body)
 			curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body);
 	}
-	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
-	if (!strcmp(req->method, "GET"))
+	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, hop->method);
+	if (!strcmp(hop->method, "GET"))
 		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
 	return h;
+}
+
+/* Scheme, host (lower-cased) and port of an absolute URL, the scheme's
+ * default port when none is written; false when it does not parse. */
+static bool origin_of(const char *url, char **scheme, char **host, char **port)
+{
+	CURLU *u = curl_url();
+	*scheme = *host = *port = NULL;
+	bool ok = u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+		  curl_url_get(u, CURLUPART_SCHEME, scheme, 0) == CURLUE_OK &&
+		  curl_url_get(u, CURLUPART_HOST, host, 0) == CURLUE_OK &&
+		  curl_url_get(u, CURLUPART_PORT, port, CURLU_DEFAULT_PORT) == CURLUE_OK;
+	curl_url_cleanup(u);
+	if (ok)
+		for (char *c = *host; *c; c++)
+			if (*c >= 'A' && *c <= 'Z')
+				*c = (char)(*c - 'A' + 'a');
+	return ok;
+}
+
+static bool same_origin(const char *url, const char *target)
+{
+	char *s1, *h1, *p1, *s2, *h2, *p2;
+	bool ok1 = origin_of(url, &s1, &h1, &p1), ok2 = origin_of(target, &s2, &h2, &p2);
+	bool same = ok1 && ok2 && !strcmp(s1, s2) && !strcmp(h1, h2) && !strcmp(p1, p2);
+	curl_free(s1);
+	curl_free(h1);
+	curl_free(p1);
+	curl_free(s2);
+	curl_free(h2);
+	curl_free(p2);
+	return same;
+}
+
+/* The host of url for a message: never its path or query, which may hold
+ * a signature. The caller frees it with curl_free. */
+static char *host_of(const char *url)
+{
+	char *scheme, *host, *port;
+	origin_of(url, &scheme, &host, &port);
+	curl_free(scheme);
+	curl_free(port);
+	return host;
+}
+
+static bool is_redirect(long status)
+{
+	return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+/* Decides where a redirect from the request may go: 0 with hop updated
+ * (target is copied into *owned), -1 with an error when it may not. */
+static int next_hop(const struct http_request *req, struct hop *hop, long status,
+		    const char *target, char **owned, int redirects)
+{
+	if (redirects >= HTTP_MAX_REDIRECTS)
+		return error_set(EX_PROTOCOL, "%s: more than %d redirects", req->url,
+				 HTTP_MAX_REDIRECTS);
+	if (strncmp(target, "https://", 8) != 0)
+		return error_set(EX_PROTOCOL, "%s: redirected to a URL that is not https",
+				 req->url);
+	/* The host the caller named is the one trusted with the request;
+	 * anything it carries stays there. */
+	bool carries = req->headers.n || req->body || req->nparts;
+	if (carries && !same_origin(req->url, target)) {
+		char *host = host_of(target);
+		error_set(EX_PROTOCOL,
+			  "%s: redirected to another host (%s); troupe sends the "
+			  "request's headers and body only to the host it names",
+			  req->url, host ? host : "?");
+		curl_free(host);
+		return -1;
+	}
+	if (status == 303 || ((status == 301 || status == 302) && strcmp(hop->method, "GET") &&
+			      strcmp(hop->method, "HEAD"))) {
+		hop->method = "GET";
+		hop->with_body = false;
+	}
+	free(*owned);
+	*owned = xstrdup(target);
+	hop->url = *owned;
+	return 0;
 }
 
 static void sleep_seconds(double s)
@@ -135,36 +246,64 @@ static int curl_send(const struct http_request *req, struct http_response *resp)
 		backoff = strtod(env, NULL);
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	char *redirected = NULL;
+	int rc_out;
 	for (int attempt = 1;; attempt++) {
 		struct sink sink = {resp, req->max_response ? req->max_response : HTTP_DEFAULT_MAX,
 				    false};
-		struct curl_slist *headers = NULL;
-		curl_mime *mime = NULL;
+		struct hop hop = {req->url, req->method, true};
+		CURLcode rc = CURLE_OK;
 		char errbuf[CURL_ERROR_SIZE] = "";
-		sb_reset(&resp->body);
-		retry_after = 0;
-		CURL *h = make_handle(req, &sink, &headers, &mime, errbuf);
-		if (!h)
-			return error_set(EX_SOFTWARE, "libcurl: cannot make a handle");
-		/* Every attempt gets only what is left of the budget. */
-		double left = budget - resp->seconds;
-		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(left > 0.001 ? left * 1000 : 1));
-		CURLcode rc = curl_easy_perform(h);
-		resp->attempts = attempt;
-		resp->status = 0;
-		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
-		char *ctype = NULL;
-		curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ctype);
-		free(resp->content_type);
-		resp->content_type = ctype ? xstrdup(ctype) : NULL;
-		curl_easy_cleanup(h);
-		curl_mime_free(mime);
-		curl_slist_free_all(headers);
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		resp->seconds = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
-		if (sink.overflow || rc == CURLE_FILESIZE_EXCEEDED)
-			return error_set(EX_PROTOCOL, "%s: response larger than %zu bytes",
-					 req->url, sink.max);
+		for (int redirects = 0;; redirects++) {
+			struct curl_slist *headers = NULL;
+			curl_mime *mime = NULL;
+			sb_reset(&resp->body);
+			retry_after = 0;
+			errbuf[0] = '\0';
+			CURL *h = make_handle(req, &hop, &sink, &headers, &mime, errbuf);
+			if (!h) {
+				rc_out = error_set(EX_SOFTWARE, "libcurl: cannot make a handle");
+				goto out;
+			}
+			/* Every attempt gets only what is left of the budget. */
+			double left = budget - resp->seconds;
+			curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
+					 (long)(left > 0.001 ? left * 1000 : 1));
+			rc = curl_easy_perform(h);
+			resp->attempts = attempt;
+			resp->status = 0;
+			curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
+			char *ctype = NULL;
+			curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ctype);
+			free(resp->content_type);
+			resp->content_type = ctype ? xstrdup(ctype) : NULL;
+			char *target = NULL;
+			curl_easy_getinfo(h, CURLINFO_REDIRECT_URL, &target);
+			/* A plain-http (loopback) answer is never followed. */
+			int hop_rc =
+			    rc == CURLE_OK && is_redirect(resp->status) && target &&
+				    strncmp(hop.url, "https://", 8) == 0
+				? next_hop(req, &hop, resp->status, target, &redirected, redirects)
+				: 1;
+			curl_easy_cleanup(h);
+			curl_mime_free(mime);
+			curl_slist_free_all(headers);
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			resp->seconds =
+			    (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+			if (hop_rc < 0) {
+				sb_reset(&resp->body);
+				rc_out = -1;
+				goto out;
+			}
+			if (hop_rc > 0)
+				break;
+		}
+		if (sink.overflow || rc == CURLE_FILESIZE_EXCEEDED) {
+			rc_out = error_set(EX_PROTOCOL, "%s: response larger than %zu bytes",
+					   req->url, sink.max);
+			goto out;
+		}
 		bool transient = rc == CURLE_OK
 				     ? resp->status == 429 || resp->status >= 500
 				     : rc == CURLE_OPERATION_TIMEDOUT ||
@@ -172,16 +311,20 @@ static int curl_send(const struct http_request *req, struct http_response *resp)
 					   rc == CURLE_GOT_NOTHING;
 		double wait = retry_after > 0 ? retry_after : backoff;
 		if (!transient || attempt >= HTTP_MAX_ATTEMPTS || resp->seconds + wait >= budget) {
+			rc_out = 0;
 			if (rc != CURLE_OK)
-				return error_set(
+				rc_out = error_set(
 				    rc == CURLE_OPERATION_TIMEDOUT ? EX_TEMPFAIL : EX_UNAVAILABLE,
 				    "%s: %s", req->url, *errbuf ? errbuf : curl_easy_strerror(rc));
-			return 0;
+			goto out;
 		}
 		/* Exponential backoff; the server's Retry-After wins when given. */
 		sleep_seconds(wait);
 		backoff *= 2;
 	}
+out:
+	free(redirected);
+	return rc_out;
 }
 
 static const struct http_ops curl_ops = {HTTP_OPS_VERSION, curl_send};

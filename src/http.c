@@ -11,6 +11,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 /* The host part of a URL, exactly: 127.0.0.0/8 in dotted digits,
@@ -56,14 +58,126 @@ static const struct module_host http_host = {MODULE_HOST_UTIL};
 
 static const struct http_ops *ops;
 
+static bool deadline_set;
+static struct timespec deadline;
+
+static double seconds_left(void)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(deadline.tv_sec - now.tv_sec) + (deadline.tv_nsec - now.tv_nsec) / 1e9;
+}
+
+void http_deadline_set(double seconds)
+{
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += (time_t)seconds;
+	deadline.tv_nsec += (long)((seconds - (double)(time_t)seconds) * 1e9);
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	deadline_set = true;
+}
+
+void http_deadline_clear(void)
+{
+	deadline_set = false;
+}
+
+/* The secrets registered by auth: few, and kept until exit. */
+static struct strlist secrets;
+
+void http_secret_add(const char *secret)
+{
+	if (!secret || !*secret)
+		return;
+	for (size_t i = 0; i < secrets.n; i++)
+		if (!strcmp(secrets.items[i], secret))
+			return;
+	strlist_push(&secrets, secret);
+	/* A service that answers in JSON may escape '/' as "\/". */
+	if (strchr(secret, '/')) {
+		struct strbuf esc = STRBUF_INIT;
+		for (const char *c = secret; *c; c++)
+			sb_adds(&esc, *c == '/' ? "\\/" : (char[]){*c, 0});
+		strlist_push(&secrets, esc.buf);
+		sb_release(&esc);
+	}
+}
+
+static void redact_one(struct strbuf *sb, const char *secret)
+{
+	size_t n = strlen(secret);
+	if (!sb->len || !memmem(sb->buf, sb->len, secret, n))
+		return;
+	struct strbuf out = STRBUF_INIT;
+	const char *s = sb->buf, *end = sb->buf + sb->len;
+	for (;;) {
+		const char *hit = memmem(s, (size_t)(end - s), secret, n);
+		if (!hit) {
+			sb_add(&out, s, (size_t)(end - s));
+			break;
+		}
+		sb_add(&out, s, (size_t)(hit - s));
+		sb_adds(&out, HTTP_REDACTED);
+		s = hit + n;
+	}
+	sb_release(sb);
+	*sb = out;
+}
+
+void http_redact_buf(struct strbuf *sb)
+{
+	/* Longest first, so a secret that holds another is cut whole. */
+	bool *done = xcalloc(secrets.n + 1, sizeof(bool));
+	for (size_t k = 0; k < secrets.n; k++) {
+		size_t best = secrets.n;
+		for (size_t i = 0; i < secrets.n; i++)
+			if (!done[i] && (best == secrets.n ||
+					 strlen(secrets.items[i]) > strlen(secrets.items[best])))
+				best = i;
+		done[best] = true;
+		redact_one(sb, secrets.items[best]);
+	}
+	free(done);
+}
+
+char *http_redact(const char *text)
+{
+	struct strbuf sb = STRBUF_INIT;
+	sb_adds(&sb, text ? text : "");
+	http_redact_buf(&sb);
+	return sb_detach(&sb);
+}
+
+/* Images and videos are stored, never printed: their bytes are kept. */
+static bool is_media(const char *content_type)
+{
+	return content_type && (strncasecmp(content_type, "image/", 6) == 0 ||
+				strncasecmp(content_type, "video/", 6) == 0);
+}
+
 int http_send(const struct http_request *req, struct http_response *resp)
 {
 	memset(resp, 0, sizeof(*resp));
 	if (http_url_allowed(req->url) < 0)
 		return -1;
+	struct http_request bounded = *req;
+	if (deadline_set) {
+		double left = seconds_left();
+		if (left <= 0)
+			return error_set(EX_TEMPFAIL, "%s: not sent: the time allowed has run out",
+					 req->url);
+		if (bounded.budget_s <= 0 || bounded.budget_s > left)
+			bounded.budget_s = left;
+	}
 	if (!ops && !(ops = module_load("troupe-http.so", &http_host, HTTP_OPS_VERSION)))
 		return -1;
-	return ops->send(req, resp);
+	int rc = ops->send(&bounded, resp);
+	if (!is_media(resp->content_type))
+		http_redact_buf(&resp->body);
+	return rc;
 }
 
 void http_response_clear(struct http_response *resp)

@@ -1,7 +1,9 @@
 /* http: libcurl behind the policy troupe keeps for every service: TLS
- * verification on, https only except to loopback, few redirects, bounded
- * responses, 429 and 5xx retried with backoff that honours Retry-After.
- * Header values (which carry keys) are never recorded or printed. */
+ * verification on, https only except to loopback, few redirects and none
+ * that carries a header or a body to another host, bounded responses and
+ * times, 429 and 5xx retried with backoff that honours Retry-After.
+ * Header values (which carry keys) are never recorded or printed, and a
+ * registered secret is cut out of every answer before anyone reads it. */
 #ifndef TROUPE_HTTP_H
 #define TROUPE_HTTP_H
 
@@ -39,9 +41,32 @@ struct http_response {
 	int attempts;
 };
 
-/* Sends a request; retries 429 and 5xx up to four times. Returns 0 when a
- * response arrived (any status), -1 with an error when none did. */
+/* Sends a request; retries 429 and 5xx up to four times. A redirect is
+ * followed (https only, at most three) to the same scheme, host and port
+ * with everything the request had; to another host only when the request
+ * has no header and no body of its own (an output download), and
+ * otherwise refused, so no key and no body leave the host the caller
+ * named. The request's budget is cut to the deadline (http_deadline_set);
+ * a body-less request also fails when its answer stalls (under 1 kB/s for
+ * 20 s). Every registered secret in a text answer is replaced by
+ * HTTP_REDACTED. Returns 0 when a response arrived (any status), -1 with
+ * an error when none did. */
 int http_send(const struct http_request *req, struct http_response *resp);
+/* What a redacted secret becomes. */
+#define HTTP_REDACTED "[redacted]"
+/* Every request sent from now until http_deadline_clear() ends by at most
+ * seconds from now; one sent after it has passed fails at once with
+ * EX_TEMPFAIL. */
+void http_deadline_set(double seconds);
+void http_deadline_clear(void);
+/* Registers a secret (a key, a token made from one) for redaction until
+ * exit; empty strings are ignored. The text is copied. */
+void http_secret_add(const char *secret);
+/* Replaces every registered secret in text (and its JSON-escaped form)
+ * with HTTP_REDACTED; returns a new string the caller frees. */
+char *http_redact(const char *text);
+/* The same in place on a buffer. */
+void http_redact_buf(struct strbuf *sb);
 void http_response_clear(struct http_response *resp);
 /* 0 if troupe may talk to this URL: https, or http to a loopback host. */
 int http_url_allowed(const char *url);

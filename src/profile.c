@@ -367,6 +367,15 @@ static void load_sending(struct loader *l, cJSON *root)
 		if (!p->poll_done.n)
 			bad(l, "task.done", "missing (the statuses that mean finished)");
 		p->poll_error = get_pointer(l, task, "task.", "error", false);
+		cJSON *names = get_object(l, task, "task.", "status_names", false), *name;
+		cJSON_ArrayForEach(name, names) {
+			if (!cJSON_IsString(name)) {
+				bad(l, "task.status_names", "values must be strings");
+				break;
+			}
+			strlist_push(&p->status_names, name->string);
+			strlist_push(&p->status_names, name->valuestring);
+		}
 		p->poll_interval_ms = get_int(l, task, "task.", "interval_ms", 2000, 10, 600000);
 		p->poll_timeout_s = get_int(l, task, "task.", "timeout_s", 900, 1, 86400);
 		cJSON *result = get_object(l, task, "task.", "result", false);
@@ -560,6 +569,7 @@ void profile_free(struct profile *p)
 	strlist_clear(&p->poll_done);
 	strlist_clear(&p->poll_failed);
 	strlist_clear(&p->sampler_types);
+	strlist_clear(&p->status_names);
 	free(p->name);
 	free(p->file);
 	free(p);
@@ -686,14 +696,9 @@ int profile_trust(const struct profile *p)
 					    "$HOME is an absolute path");
 	char *dir = xstrdup(file);
 	*strrchr(dir, '/') = '\0';
-	char *parent = xstrdup(dir);
-	*strrchr(parent, '/') = '\0';
-	int rc = 0;
-	if ((mkdir(parent, 0700) != 0 && errno != EEXIST) ||
-	    (mkdir(dir, 0700) != 0 && errno != EEXIST)) {
-		rc = error_set(EX_CANTCREAT, "%s: %s", dir, strerror(errno));
+	int rc = file_make_dirs(dir, 0700);
+	if (rc < 0)
 		goto out;
-	}
 	int fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		rc = error_set(EX_CANTCREAT, "%s: %s", file, strerror(errno));
@@ -706,7 +711,6 @@ int profile_trust(const struct profile *p)
 	if (close(fd) != 0 && rc == 0)
 		rc = error_set(EX_IOERR, "%s: %s", file, strerror(errno));
 out:
-	free(parent);
 	free(dir);
 	free(file);
 	return rc;
@@ -719,25 +723,29 @@ static bool name_ok(const char *name)
 	       strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-_.") == len && name[0] != '.';
 }
 
-struct profile *profile_load(const char *name, const char *store_root)
+static int name_check(const char *name)
 {
-	if (!name_ok(name)) {
-		error_set(EX_USAGE,
-			  "--profile %s: a profile name is lower-case letters, digits, "
-			  "'-', '_' and '.'",
-			  name);
-		return NULL;
-	}
+	if (name_ok(name))
+		return 0;
+	return error_set(EX_USAGE,
+			 "--profile %s: a profile name is lower-case letters, digits, "
+			 "'-', '_' and '.'",
+			 name);
+}
+
+/* Loads the file that wins for name, and checks that it calls itself so. */
+static struct profile *load_found(const char *name, const char *store_root, bool *found)
+{
 	struct strlist dirs = {0};
 	enum profile_origin origins[MAX_PROFILE_DIRS];
 	search_dirs(store_root, &dirs, origins, MAX_PROFILE_DIRS);
 	struct profile *p = NULL;
-	bool found = false;
-	for (size_t i = 0; i < dirs.n && !found; i++) {
+	*found = false;
+	for (size_t i = 0; i < dirs.n && !*found; i++) {
 		char *path = xasprintf("%s/%s.json", dirs.items[i], name);
 		struct stat st;
 		if (stat(path, &st) == 0) {
-			found = true;
+			*found = true;
 			p = profile_load_file(path);
 			if (p && strcmp(p->name, name) != 0) {
 				error_set(EX_DATAERR,
@@ -751,6 +759,21 @@ struct profile *profile_load(const char *name, const char *store_root)
 		}
 		free(path);
 	}
+	if (!*found)
+		error_set(EX_NOINPUT, "%s: unknown profile (see 'troupe profile list')", name);
+	strlist_clear(&dirs);
+	return p;
+}
+
+struct profile *profile_find(const char *name, const char *store_root)
+{
+	bool found;
+	return name_check(name) < 0 ? NULL : load_found(name, store_root, &found);
+}
+
+struct profile *profile_load(const char *name, const char *store_root)
+{
+	struct profile *p = profile_find(name, store_root);
 	/* A profile that came with the store sends no key until the user
 	 * has said, once, that they trust this very file: otherwise a shared
 	 * store could name any variable of the user's environment as its
@@ -764,10 +787,13 @@ struct profile *profile_load(const char *name, const char *store_root)
 		profile_free(p);
 		p = NULL;
 	}
-	if (!found)
-		error_set(EX_NOINPUT, "%s: unknown profile (see 'troupe profile list')", name);
-	strlist_clear(&dirs);
 	return p;
+}
+
+void profile_dirs(const char *store_root, struct strlist *dirs)
+{
+	enum profile_origin origins[MAX_PROFILE_DIRS];
+	search_dirs(store_root, dirs, origins, MAX_PROFILE_DIRS);
 }
 
 int profile_list(const char *store_root, struct strlist *names, struct strlist *files)

@@ -92,6 +92,7 @@ struct profile {
 	struct strlist poll_done;
 	struct strlist poll_failed;
 	const char *poll_error;
+	struct strlist status_names; /* pairs: a status as sent, its name */
 	int poll_interval_ms;
 	int poll_timeout_s;
 	const char *result_path;  /* one more GET after done, with {id}, {value} */
@@ -115,6 +116,11 @@ struct profile {
  * profiles but not replace a built-in one. A store's profile that sends a
  * key is refused (EX_NOPERM) until the user trusts it (profile_trust). */
 struct profile *profile_load(const char *name, const char *store_root);
+/* The same file, without the trust check: for showing and trusting it,
+ * never for sending. */
+struct profile *profile_find(const char *name, const char *store_root);
+/* The directories searched, in order (the caller clears the list). */
+void profile_dirs(const char *store_root, struct strlist *dirs);
 /* Loads and checks one file; errors name the file and the field. */
 struct profile *profile_load_file(const char *path);
 void profile_free(struct profile *p);

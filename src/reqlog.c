@@ -7,7 +7,82 @@
 #include "character.h"
 #include "reqlog.h"
 
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The start time of process pid: field 22 of /proc/PID/stat, in clock
+ * ticks since boot; -1 when it cannot be read (no such process, no /proc). */
+static int64_t process_start(int64_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%lld/stat", (long long)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	size_t got = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[got] = '\0';
+	/* Field 2, the command name, may hold spaces and parentheses; field 3
+	 * starts after the last ')'. */
+	char *p = strrchr(buf, ')');
+	if (!p)
+		return -1;
+	p++;
+	for (int field = 3; field < 22; field++) {
+		p += strspn(p, " ");
+		p += strcspn(p, " ");
+	}
+	char *end;
+	errno = 0;
+	long long start = strtoll(p, &end, 10);
+	return end == p || errno ? -1 : start;
+}
+
+/* This machine's name, for telling its processes from another's when a
+ * store is shared; "" when it has none. */
+static void host_name(char out[256])
+{
+	if (gethostname(out, 256) != 0)
+		out[0] = '\0';
+	out[255] = '\0';
+}
+
+/* Which process began a request, as the row recorded it. */
+struct request_process {
+	int64_t pid;   /* 0: not recorded (a row from before) */
+	int64_t start; /* -1: not known */
+	const char *host;
+};
+
+static struct request_process process_from_row(sqlite3_stmt *row, int first)
+{
+	struct request_process rp = {0, -1, NULL};
+	if (sqlite3_column_type(row, first) != SQLITE_NULL)
+		rp.pid = sqlite3_column_int64(row, first);
+	if (sqlite3_column_type(row, first + 1) != SQLITE_NULL)
+		rp.start = sqlite3_column_int64(row, first + 1);
+	rp.host = (const char *)sqlite3_column_text(row, first + 2);
+	return rp;
+}
+
+/* True only when the process is known to be gone: on this host, no such
+ * pid, or the pid now names a process that started at another time.
+ * Anything that cannot be told (an old row, another host) is not gone. */
+static bool process_gone(const struct request_process *rp)
+{
+	char here[256];
+	host_name(here);
+	if (rp->pid <= 0 || !rp->host || strcmp(rp->host, here) != 0)
+		return false;
+	if (kill((pid_t)rp->pid, 0) < 0 && errno == ESRCH)
+		return true;
+	int64_t start = rp->start >= 0 ? process_start(rp->pid) : -1;
+	return start >= 0 && start != rp->start;
+}
 
 int64_t catalog_request_begin(struct catalog *cat, const char *kind, const char *profile,
 			      const char *prompt, const char *request, const char *status,
@@ -19,7 +94,8 @@ int64_t catalog_request_begin(struct catalog *cat, const char *kind, const char 
 	int64_t id = -1;
 	sqlite3_stmt *ins =
 	    db_prepare(cat->db, "INSERT INTO requests(kind, profile, prompt, request, "
-				"status, started) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+				"status, started, pid, pid_start, host) VALUES (?1, ?2, ?3, ?4, "
+				"?5, ?6, ?7, ?8, ?9)");
 	sqlite3_stmt *who = db_prepare(cat->db, "INSERT OR IGNORE INTO request_characters("
 						"request_id, character_id) SELECT ?1, id FROM "
 						"characters WHERE slug = ?2");
@@ -36,6 +112,13 @@ int64_t catalog_request_begin(struct catalog *cat, const char *kind, const char 
 	sqlite3_bind_text(ins, 4, request, -1, SQLITE_STATIC);
 	sqlite3_bind_text(ins, 5, status, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(ins, 6, time_now());
+	char host[256];
+	host_name(host);
+	int64_t start = process_start((int64_t)getpid());
+	sqlite3_bind_int64(ins, 7, (int64_t)getpid());
+	if (start >= 0)
+		sqlite3_bind_int64(ins, 8, start);
+	sqlite3_bind_text(ins, 9, host, -1, SQLITE_TRANSIENT);
 	if (sqlite3_step(ins) != SQLITE_DONE) {
 		db_error(cat->db, "request log");
 		goto fail;
@@ -108,14 +191,23 @@ void log_entry_free(struct log_entry *e)
 	free(e->status);
 	free(e->error);
 	strlist_clear(&e->characters);
-	strlist_clear(&e->refs);
-	strlist_clear(&e->outputs);
+	for (size_t i = 0; i < e->nrefs; i++) {
+		free(e->refs[i].source_hash);
+		free(e->refs[i].sent_hash);
+		free(e->refs[i].tag);
+	}
+	free(e->refs);
+	for (size_t i = 0; i < e->noutputs; i++) {
+		free(e->outputs[i].hash);
+		free(e->outputs[i].url);
+	}
+	free(e->outputs);
 	free(e);
 }
 
 static const char sql_log_select[] =
     "SELECT r.id, r.kind, r.profile, r.prompt, r.request, r.response, r.status, r.error, "
-    "r.http_status, r.started, r.duration_ms FROM requests r ";
+    "r.http_status, r.started, r.duration_ms, r.pid, r.pid_start, r.host FROM requests r ";
 
 static void push_rows(struct catalog *cat, const char *sql, int64_t id, struct strlist *out)
 {
@@ -125,6 +217,45 @@ static void push_rows(struct catalog *cat, const char *sql, int64_t id, struct s
 	sqlite3_bind_int64(stmt, 1, id);
 	while (sqlite3_step(stmt) == SQLITE_ROW)
 		strlist_push(out, (const char *)sqlite3_column_text(stmt, 0));
+	sqlite3_finalize(stmt);
+}
+
+/* A failed read leaves the list short; the entry is still worth showing. */
+static void read_refs(struct catalog *cat, struct log_entry *e)
+{
+	sqlite3_stmt *stmt = db_prepare(cat->db, "SELECT asset_id, source_hash, sent_hash, tag "
+						 "FROM request_refs WHERE request_id = ?1 "
+						 "ORDER BY position");
+	if (!stmt)
+		return;
+	sqlite3_bind_int64(stmt, 1, e->id);
+	while (sqlite3_step(stmt) == SQLITE_ROW) {
+		e->refs = xrealloc(e->refs, (e->nrefs + 1) * sizeof(*e->refs));
+		struct log_ref *r = &e->refs[e->nrefs++];
+		r->asset_id = sqlite3_column_int64(stmt, 0);
+		r->source_hash = catalog_column_text(stmt, 1);
+		r->sent_hash = catalog_column_text(stmt, 2);
+		r->tag = catalog_column_text(stmt, 3);
+	}
+	sqlite3_finalize(stmt);
+}
+
+static void read_outputs(struct catalog *cat, struct log_entry *e)
+{
+	sqlite3_stmt *stmt = db_prepare(
+	    cat->db, "SELECT o.asset_id, b.hash, o.url FROM request_outputs o JOIN assets a ON "
+		     "a.id = o.asset_id JOIN blobs b ON b.id = a.blob_id WHERE o.request_id = ?1 "
+		     "ORDER BY o.asset_id");
+	if (!stmt)
+		return;
+	sqlite3_bind_int64(stmt, 1, e->id);
+	while (sqlite3_step(stmt) == SQLITE_ROW) {
+		e->outputs = xrealloc(e->outputs, (e->noutputs + 1) * sizeof(*e->outputs));
+		struct log_output *o = &e->outputs[e->noutputs++];
+		o->asset_id = sqlite3_column_int64(stmt, 0);
+		o->hash = catalog_column_text(stmt, 1);
+		o->url = catalog_column_text(stmt, 2);
+	}
 	sqlite3_finalize(stmt);
 }
 
@@ -142,19 +273,19 @@ static struct log_entry *log_from_row(struct catalog *cat, sqlite3_stmt *row)
 	e->http_status = sqlite3_column_int(row, 8);
 	e->started = sqlite3_column_int64(row, 9);
 	e->duration_ms = sqlite3_column_int64(row, 10);
+	/* A request is "running" until its process finishes it; one whose
+	 * process is gone never will be. */
+	struct request_process rp = process_from_row(row, 11);
+	if (e->status && strcmp(e->status, "running") == 0 && process_gone(&rp)) {
+		free(e->status);
+		e->status = xstrdup("died");
+	}
 	push_rows(cat,
 		  "SELECT c.slug FROM request_characters rc JOIN characters c ON "
 		  "c.id = rc.character_id WHERE rc.request_id = ?1 ORDER BY c.slug",
 		  e->id, &e->characters);
-	push_rows(cat,
-		  "SELECT coalesce('#' || asset_id, '#-') || ' ' || source_hash || ' ' || "
-		  "coalesce(tag, '') FROM request_refs WHERE request_id = ?1 ORDER BY position",
-		  e->id, &e->refs);
-	push_rows(cat,
-		  "SELECT '#' || o.asset_id || ' ' || b.hash FROM request_outputs o JOIN "
-		  "assets a ON a.id = o.asset_id JOIN blobs b ON b.id = a.blob_id "
-		  "WHERE o.request_id = ?1 ORDER BY o.asset_id",
-		  e->id, &e->outputs);
+	read_refs(cat, e);
+	read_outputs(cat, e);
 	return e;
 }
 
@@ -212,4 +343,70 @@ int catalog_asset_request(struct catalog *cat, int64_t asset_id, struct log_entr
 		*out = log_from_row(cat, row);
 	sqlite3_finalize(row);
 	return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : db_error(cat->db, "log");
+}
+
+int catalog_log_prune(struct catalog *cat, int64_t before, bool dry_run, int64_t *pruned,
+		      int64_t *kept)
+{
+	int64_t n_pruned = 0, n_kept = 0;
+	int64_t *ids = NULL;
+	size_t n = 0, cap = 0;
+	if (db_begin(cat->db) < 0)
+		return -1;
+	sqlite3_stmt *old = db_prepare(
+	    cat->db, "SELECT r.id, r.status = 'running', EXISTS (SELECT 1 FROM request_outputs o "
+		     "WHERE o.request_id = r.id), r.pid, r.pid_start, r.host FROM requests r "
+		     "WHERE r.started < ?1 ORDER BY r.id");
+	sqlite3_stmt *del = db_prepare(cat->db, "DELETE FROM requests WHERE id = ?1");
+	if (!old || !del)
+		goto fail;
+	sqlite3_bind_int64(old, 1, before);
+	int step;
+	while ((step = sqlite3_step(old)) == SQLITE_ROW) {
+		struct request_process rp = process_from_row(old, 3);
+		/* An output's provenance (show walks back to the request that
+		 * made it) and a request still under way stay. */
+		if (sqlite3_column_int(old, 2) ||
+		    (sqlite3_column_int(old, 1) && !process_gone(&rp))) {
+			n_kept++;
+			continue;
+		}
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			ids = xrealloc(ids, cap * sizeof(*ids));
+		}
+		ids[n++] = sqlite3_column_int64(old, 0);
+	}
+	if (step != SQLITE_DONE) {
+		db_error(cat->db, "log prune");
+		goto fail;
+	}
+	/* Deleted after the walk: rows removed under a running SELECT of the
+	 * same table may be skipped or seen twice. */
+	for (size_t i = 0; !dry_run && i < n; i++) {
+		sqlite3_reset(del);
+		sqlite3_bind_int64(del, 1, ids[i]);
+		if (sqlite3_step(del) != SQLITE_DONE) {
+			db_error(cat->db, "log prune");
+			goto fail;
+		}
+	}
+	n_pruned = (int64_t)n;
+	sqlite3_finalize(old);
+	sqlite3_finalize(del);
+	old = del = NULL;
+	if (db_commit(cat->db) < 0)
+		goto fail;
+	free(ids);
+	if (pruned)
+		*pruned = n_pruned;
+	if (kept)
+		*kept = n_kept;
+	return 0;
+fail:
+	sqlite3_finalize(old);
+	sqlite3_finalize(del);
+	db_rollback(cat->db);
+	free(ids);
+	return -1;
 }

@@ -7,6 +7,7 @@
 #include "store.h"
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -33,6 +34,24 @@ static bool is_store_dir(const char *dir)
 	return ok;
 }
 
+/* Whether dir is not a store but holds one where troupe looks by default,
+ * which is what a user naming a project's directory usually meant. */
+static bool holds_store(const char *dir)
+{
+	char *inner = xasprintf("%s/%s", dir, STORE_DEFAULT_NAME);
+	bool held = is_store_dir(inner);
+	free(inner);
+	return held;
+}
+
+static int not_a_store(const char *dir)
+{
+	if (holds_store(dir))
+		return error_set(EX_CONFIG, "%s is not a troupe store; did you mean %s/%s?", dir,
+				 dir, STORE_DEFAULT_NAME);
+	return error_set(EX_CONFIG, "%s: not a troupe store (run 'troupe init')", dir);
+}
+
 static struct store *store_at(const char *dir)
 {
 	struct store *st = xcalloc(1, sizeof(*st));
@@ -48,7 +67,7 @@ struct store *store_open(const char *dir)
 		dir = getenv("TROUPE_DIR");
 	if (dir && *dir) {
 		if (!is_store_dir(dir)) {
-			error_set(EX_CONFIG, "%s: not a troupe store (run 'troupe init')", dir);
+			not_a_store(dir);
 			return NULL;
 		}
 		return store_at(dir);
@@ -91,26 +110,57 @@ static int make_dir(const char *path)
 	return 0;
 }
 
-/* mkdir -p: the store's parent directories are made as needed. */
-static int make_dirs(const char *path)
+/* The names a store's own directory holds, so that what a failed init
+ * left behind does not count as someone else's files. */
+static bool store_own_name(const char *name)
 {
-	char *p = xstrdup(path);
+	static const char *const own[] = {"objects",   "tmp",		"cache",	 "profiles",
+					  "troupe.db", "troupe.db-wal", "troupe.db-shm", NULL};
+	for (const char *const *n = own; *n; n++)
+		if (strcmp(name, *n) == 0)
+			return true;
+	return false;
+}
+
+/* A store is made only where nothing else is: a directory that does not
+ * exist yet, an empty one, or one holding only a store's own names. A
+ * store's files loose among a project's would be hard to tell apart and
+ * to remove, so a directory holding anything else is refused. */
+static int store_place_free(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0
+				       : error_set(EX_CANTCREAT, "%s: %s", dir, strerror(errno));
+	const char *other = NULL;
+	struct dirent *e;
+	while (!other && (e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && !store_own_name(e->d_name))
+			other = e->d_name;
 	int rc = 0;
-	for (char *slash = strchr(p + 1, '/'); slash && rc == 0; slash = strchr(slash + 1, '/')) {
-		*slash = '\0';
-		rc = make_dir(p);
-		*slash = '/';
-	}
-	if (rc == 0)
-		rc = make_dir(p);
-	free(p);
+	if (other && holds_store(dir))
+		rc = error_set(
+		    EX_USAGE,
+		    "%s is not a troupe store; did you mean %s/%s? (a new store is not made "
+		    "among other files)",
+		    dir, dir, STORE_DEFAULT_NAME);
+	else if (other)
+		rc =
+		    error_set(EX_USAGE,
+			      "%s holds other files (%s) and is not a troupe store; a new store is "
+			      "made only in a new or empty directory ('troupe init %s' makes "
+			      "%s/%s)",
+			      dir, other, dir, dir, STORE_DEFAULT_NAME);
+	closedir(d);
 	return rc;
 }
 
 int store_create(const char *dir, bool *existed)
 {
 	*existed = is_store_dir(dir);
-	if (make_dirs(dir) < 0)
+	if (!*existed && store_place_free(dir) < 0)
+		return -1;
+	if (file_make_dirs(dir, 0755) < 0)
 		return -1;
 	char *objects = xasprintf("%s/objects", dir);
 	char *tmp = xasprintf("%s/tmp", dir);
@@ -152,8 +202,11 @@ static bool hash_valid(const char *hash)
 char *store_cache_path(const struct store *st, const char *name)
 {
 	char *dir = xasprintf("%s/cache", st->root);
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		warn("%s: %s", dir, strerror(errno));
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		error_set(EX_CANTCREAT, "%s: %s", dir, strerror(errno));
+		free(dir);
+		return NULL;
+	}
 	free(dir);
 	return xasprintf("%s/cache/%s", st->root, name);
 }

@@ -17,10 +17,14 @@ struct store;
 
 /* Locates the store: dir if given, else $TROUPE_DIR, else the nearest
  * .troupe/ from the working directory upwards. NULL with an error
- * (EX_CONFIG) when there is none. Free with store_free(). */
+ * (EX_CONFIG) when there is none; the message suggests DIR/.troupe when
+ * a named directory is not a store but holds one. Free with store_free(). */
 struct store *store_open(const char *dir);
 /* Makes the layout of a new store at dir (the .troupe directory itself).
- * *existed is set when a store was already there; that is not an error. */
+ * *existed is set when a store was already there; that is not an error.
+ * A new store is made only in a directory that does not exist or holds
+ * nothing but a store's own files: anything else is EX_USAGE, with the
+ * DIR/.troupe suggestion when it holds a store. */
 int store_create(const char *dir, bool *existed);
 void store_free(struct store *st);
 
@@ -30,7 +34,8 @@ const char *store_db_path(const struct store *st);
 
 /* The path of a cache file beside the index (cache/NAME), made from the
  * index and rebuilt from it when stale; the caller frees it. The cache
- * directory is created on demand. */
+ * directory is created on demand; NULL, with the error set, when it
+ * cannot be. */
 char *store_cache_path(const struct store *st, const char *name);
 
 /* The path a blob with this hash has (whether or not it is there); the

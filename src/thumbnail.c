@@ -220,7 +220,7 @@ int catalog_similar(struct catalog *cat, uint64_t phash, int max_distance, int64
 	size_t n = 0;
 	int rc = -1;
 	sqlite3_stmt *row = NULL, *tags = NULL;
-	if (phash_file_refresh(cat, path) < 0 ||
+	if (!path || phash_file_refresh(cat, path) < 0 ||
 	    phash_file_search(path, phash, max_distance, &matches, &n) < 0)
 		goto out;
 	struct strbuf sql = STRBUF_INIT;

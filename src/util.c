@@ -242,6 +242,25 @@ int fd_read_all(int fd, struct strbuf *out)
 	}
 }
 
+int file_make_dirs(const char *path, mode_t mode)
+{
+	char *p = xstrdup(path);
+	int rc = 0;
+	for (char *slash = strchr(p + 1, '/');; slash = strchr(slash + 1, '/')) {
+		if (slash)
+			*slash = '\0';
+		if (*p && mkdir(p, mode) < 0 && errno != EEXIST) {
+			rc = error_set(EX_CANTCREAT, "%s: %s", p, strerror(errno));
+			break;
+		}
+		if (!slash)
+			break;
+		*slash = '/';
+	}
+	free(p);
+	return rc;
+}
+
 int file_read_all(const char *path, struct strbuf *out)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -367,13 +386,13 @@ char *temp_template(const char *what)
 }
 
 /* The bar on the terminal now, if any: a warning must not be glued to its
- * end, so warn() clears it first and draws it again after. One lock for
+ * end, so warn_user() clears it first and draws it again after. One lock for
  * both, since warnings may come from worker threads. */
 static pthread_mutex_t progress_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct progress *progress_shown;
 static void progress_draw(const struct progress *p);
 
-void warn(const char *fmt, ...)
+void warn_user(const char *fmt, ...)
 {
 	struct strbuf sb = STRBUF_INIT;
 	va_list ap;
@@ -525,6 +544,7 @@ struct progress {
 	size_t total;
 	size_t done;
 	int last_percent;
+	char *status; /* a status line's text; NULL for a bar */
 };
 
 enum { PROGRESS_MIN_ITEMS = 8, PROGRESS_WIDTH = 30 };
@@ -542,8 +562,43 @@ struct progress *progress_new(const char *label, size_t total)
 	return p;
 }
 
+static bool progress_wanted(void)
+{
+	const char *term = getenv("TERM");
+	return isatty(STDERR_FILENO) && !(term && strcmp(term, "dumb") == 0);
+}
+
+struct progress *progress_new_status(const char *label)
+{
+	if (!progress_wanted())
+		return NULL;
+	struct progress *p = xcalloc(1, sizeof(*p));
+	p->label = label;
+	p->last_percent = -1;
+	p->status = xstrdup("");
+	return p;
+}
+
+void progress_status(struct progress *p, const char *text)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&progress_lock);
+	free(p->status);
+	p->status = xstrdup(text);
+	p->last_percent = 0;
+	progress_draw(p);
+	progress_shown = p;
+	fflush(stderr);
+	pthread_mutex_unlock(&progress_lock);
+}
+
 static void progress_draw(const struct progress *p)
 {
+	if (p->status) {
+		fprintf(stderr, "\r\033[K%s %s", p->label, p->status);
+		return;
+	}
 	int fill = p->last_percent * PROGRESS_WIDTH / 100;
 	fprintf(stderr, "\r%s [%.*s%*s] %3d%% %zu/%zu", p->label, fill,
 		"##############################", PROGRESS_WIDTH - fill, "", p->last_percent,
@@ -578,5 +633,6 @@ void progress_free(struct progress *p)
 	if (progress_shown == p)
 		progress_shown = NULL;
 	pthread_mutex_unlock(&progress_lock);
+	free(p->status);
 	free(p);
 }

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <sysexits.h>
 #include <time.h>
 
@@ -73,6 +74,9 @@ int fd_read_all(int fd, struct strbuf *out);
 /* Reads the whole file at path onto out; -1 with an error naming it
  * (EX_NOINPUT when it does not exist, EX_IOERR otherwise). */
 int file_read_all(const char *path, struct strbuf *out);
+/* mkdir -p: the directory and any parents it lacks, each made with mode;
+ * -1 with an error naming the one that could not be made. */
+int file_make_dirs(const char *path, mode_t mode);
 
 /* Writes a file whole or not at all: the parts go into a temporary file
  * beside path (mode 0644), which is fsynced and renamed over path, so a
@@ -99,8 +103,10 @@ int files_walk(const char *path, files_walk_fn *each, void *ctx);
 char *temp_template(const char *what);
 
 /* Prints "troupe: warning: ..." on stderr, on a line of its own: a
- * progress bar being drawn is cleared first and drawn again after. */
-void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+ * progress bar being drawn is cleared first and drawn again after. For
+ * command files only: the domain reports through error_set(). (Not
+ * "warn": that would interpose libc's warn(3) and be exported.) */
+void warn_user(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 bool utf8_valid(const char *s, size_t len);
 /* Checks s is valid UTF-8 without control characters other than tab and
@@ -130,5 +136,11 @@ struct progress;
 struct progress *progress_new(const char *label, size_t total);
 void progress_step(struct progress *p, size_t done);
 void progress_free(struct progress *p);
+/* A line on stderr for a wait with nothing to count ("label text"), shown
+ * under the same conditions as the bar, whatever the count; cleared the
+ * same way by warn() and progress_free(). */
+struct progress *progress_new_status(const char *label);
+/* Replaces the status line's text (copied) and draws it. */
+void progress_status(struct progress *p, const char *text);
 
 #endif

@@ -7,8 +7,11 @@
 #include "vecimport.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <math.h>
+#include <limits.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,12 +69,39 @@ int vecimport_jsonl(const char *text, const char *name, vecimport_fn *each, void
 	return rc;
 }
 
+/* One dimension of a shape, a decimal number from 1 to max followed by
+ * sep; *p moves past both. Read with strtoull, so a number too large for
+ * any integer type is refused rather than wrapped or undefined. */
+static bool shape_dim(const char **p, char sep, unsigned long long max, size_t *out)
+{
+	const char *s = *p;
+	while (*s == ' ')
+		s++;
+	if (*s < '0' || *s > '9')
+		return false;
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || v < 1 || v > max || v > SIZE_MAX)
+		return false;
+	while (*end == ' ')
+		end++;
+	if (*end != sep)
+		return false;
+	*p = end + 1;
+	*out = (size_t)v;
+	return true;
+}
+
 /* The header of a .npy file: where the data starts and its shape. */
 static int npy_header(const unsigned char *b, size_t len, const char *name, size_t *start,
 		      size_t *rows, size_t *cols)
 {
 	if (len < 10 || memcmp(b, "\x93NUMPY", 6) != 0)
 		return error_set(EX_DATAERR, "%s: not a NumPy .npy file", name);
+	if (b[6] < 1 || b[6] > 3)
+		return error_set(EX_DATAERR, "%s: .npy format version %u is not known", name,
+				 (unsigned)b[6]);
 	/* Version 1 has a 2-byte header length, later ones 4 bytes. */
 	size_t at = b[6] == 1 ? 10 : 12;
 	size_t header_len = b[6] == 1 ? (size_t)(b[8] | b[9] << 8)
@@ -84,23 +114,26 @@ static int npy_header(const unsigned char *b, size_t len, const char *name, size
 	bool f4 = strstr(header, "'descr': '<f4'") != NULL;
 	bool fortran = strstr(header, "'fortran_order': True") != NULL;
 	const char *shape = strstr(header, "'shape': (");
-	long r = -1, c = -1;
 	if (shape)
-		sscanf(shape, "'shape': (%ld, %ld)", &r, &c);
+		shape += strlen("'shape': (");
+	bool shaped = shape && shape_dim(&shape, ',', ULLONG_MAX, rows) &&
+		      shape_dim(&shape, ')', MAX_DIM, cols);
 	free(header);
-	if (!f4 || fortran || r < 1 || c < 1 || c > MAX_DIM)
+	if (!f4 || fortran || !shaped)
 		return error_set(EX_DATAERR,
-				 "%s: expected a float32 ('<f4') C-order matrix of shape (N, D)",
-				 name);
+				 "%s: expected a float32 ('<f4') C-order matrix of shape (N, D), "
+				 "D at most %d",
+				 name, MAX_DIM);
+	/* header_len <= len - at was checked, so start <= len. */
 	*start = at + header_len;
-	*rows = (size_t)r;
-	*cols = (size_t)c;
 	/* rows * cols * 4 must not wrap: a shape like (2^46 + 512, 65536)
-	 * would otherwise pass the size check below. */
+	 * would otherwise pass the size check below, and the rows would be
+	 * read past the end of the buffer. The division bounds rows first, so
+	 * the product below cannot overflow. */
 	size_t data = len - *start;
 	if (*rows > data / sizeof(float) / *cols || *rows * *cols * sizeof(float) != data)
-		return error_set(EX_DATAERR, "%s: %zu bytes of data for shape (%ld, %ld)", name,
-				 data, r, c);
+		return error_set(EX_DATAERR, "%s: %zu bytes of data for shape (%zu, %zu)", name,
+				 data, *rows, *cols);
 	return 0;
 }
 

@@ -82,6 +82,21 @@ check "the half-good import left no model behind" sh -c \
 	'test "$(sqlite3 .troupe/troupe.db "SELECT count(*) FROM models WHERE name = \"fresh\"")" = 0'
 fails_with 65 "m.hashes names 2 assets for the 3 rows|shape" "rows and names disagree" sh -c \
 	'sed "s/(2, 3)/(3, 3)/" m.npy >m3.npy; "$TROUPE" embed import --model clip m3.npy --hashes m.hashes'
+# A hostile header: (2^46 + 1) * 65536 * 4 bytes wraps round to 2^18, the
+# bytes that follow it, so a size check that wraps would let every row be
+# read far past the file (a SIGSEGV). It is refused, and nothing stored.
+python3 - <<'PY'
+import struct
+header = "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, 65536), }" % (2**46 + 1)
+header += " " * (118 - len(header)) + "\n"
+with open("wrap.npy", "wb") as f:
+    f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode())
+    f.write(b"\0" * 2**18)
+PY
+head -n 1 m.hashes >wrap.hashes
+fails_with 65 "wrap.npy: 262144 bytes of data for shape \\(70368744177665, 65536\\)" \
+	"a .npy shape whose size wraps round is refused" \
+	troupe embed import --model clip wrap.npy --hashes wrap.hashes
 fails_with 64 "needs --hashes" "a .npy without hashes" troupe embed import --model clip m.npy
 fails_with 66 "model nothing: no vectors yet" "an unknown model" troupe nearest 1 --model nothing
 fails_with 64 "--model Bad!: a model name" "a bad model name" troupe embed import --model 'Bad!' v.jsonl
@@ -105,6 +120,32 @@ is "$(sqlite3 .troupe/troupe.db "SELECT dimension FROM models WHERE name = 'jina
 	"the model's dimension came from its first vector"
 check "nearest to a file through the API" troupe nearest "$photos/chelsea.jpg" --model jina-clip-v2 -k 1 --json
 like "$(tr -d '\n\t ' <.out)" '"source":"chelsea.jpg","similarity":(1|0.9999)' "the same bytes are the same vector"
+
+# check takes stored assets as other commands take ASSET: an id, '#id' or
+# a hash prefix. Asset 1 is one of Mei's pictures, asset 4 one of Kai's.
+check "check a stored asset by id" troupe check 1 --character mei --model jina-clip-v2 --threshold 0.9 --json
+like "$(tr -d '\n\t ' <.out)" '^\[\{"shot":"#1","asset":1,"character":"mei","model":"jina-clip-v2","verdict":"same"' \
+	"is scored, and named by its id"
+check "by '#id' and by hash prefix" troupe check '#1' "$(h coffee.jpg | cut -c1-10)" --character mei \
+	--model jina-clip-v2 --threshold 0.9
+like "$(cat .out)" "^same .* #2$" "each named by its id in the table"
+fails_with 1 "1 of 1 shot drifted from @mei" "another character's stored asset drifts" \
+	troupe check 4 --character mei --model jina-clip-v2 --threshold 0.9
+fails_with 66 "#99: no such asset" "an unknown asset is an error" \
+	troupe check '#99' --character mei --model jina-clip-v2 --threshold 0.9
+# A shot that cannot be read fails the check, named in the output; it is
+# not passed over while the rest pass as the same.
+mkdir shots
+cp "$photos/chelsea.jpg" shots/good.jpg
+printf 'JFIF, but not really' >shots/broken.jpg
+printf 'shot list' >shots/notes.txt
+troupe check shots --character mei --model jina-clip-v2 --threshold 0.9 --json >check.json 2>check.err
+is "$?" 1 "a shot that cannot be read: exit status 1"
+like "$(tr -d '\n\t ' <check.json)" '"shot":"shots/broken.jpg",.*"verdict":"unreadable","pass":false,.*"reason":"cannotberead:' \
+	"it is named, with why"
+like "$(tr -d '\n\t ' <check.json)" '"shot":"shots/good.jpg",.*"verdict":"same"' "the readable shot is still scored"
+like "$(cat check.err)" "1 of 2 shots could not be read" "and stderr says so"
+like "$(cat check.err)" "skipped shots/notes.txt" "a file not named as a picture is skipped, with a warning"
 # A profile whose reference pointer runs through a string in its own
 # template is the profile's fault: an error that names it, nothing sent,
 # and no asset marked as having nothing to embed.

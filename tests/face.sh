@@ -82,6 +82,14 @@ is "$?" 1 "one bad shot among good ones: exit status 1"
 like "$(tr -d '\n\t ' <mixed.json)" '"reason":"[^"]*nofaceintheimage"' "no face is a reason to drift"
 is "$(grep -c '"pass":	true' mixed.json)" 4 "the good shots still pass"
 
+# A stored asset is checked as a file is: Cam's photograph is not Eileen.
+troupe check 3 --character eileen --json >stored.json 2>/dev/null
+is "$?" 1 "a stored asset of another person: exit status 1"
+like "$(tr -d '\n\t ' <stored.json)" '^\[\{"shot":"#3","asset":3,"character":"eileen","model":"face","verdict":"drifted"' \
+	"named by its id, and drifted"
+check "a stored asset of her" troupe check 2 --character eileen
+like "$(cat .out)" "^same .* #2$" "is the same"
+
 check "nearest to a new photo of her" troupe nearest shots/3-darker.jpg --model face -k 2 --json
 like "$(tr -d '\n\t ' <.out)" '^\[\{"id":[12],"hash":"[0-9a-f]*","character":"eileen".*"character":"eileen"' \
 	"her two references come first"

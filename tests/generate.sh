@@ -61,13 +61,13 @@ end_to_end() {
 		'[["generated", "mei"]]' "$profile: one output, role generated, Mei's"
 	id=$(jsonv "$profile.json" 'd["outputs"][0]["id"]')
 	troupe show "$id" --json >"show-$profile.json"
-	is "$(jsonv "show-$profile.json" 'sorted(d["tags"])')" "[\"cast:mei\", \"profile:$profile\"]" \
+	is "$(jsonv "show-$profile.json" 'sorted(d[0]["tags"])')" "[\"cast:mei\", \"profile:$profile\"]" \
 		"$profile: tagged cast:mei and profile:$profile"
-	is "$(jsonv "show-$profile.json" 'd["format"] in (["mp4", "mov", "webm"] if "'"$kind"'" == "video" else ["png", "jpeg", "webp"])')" \
-		true "$profile: stored as $kind ($(jsonv "show-$profile.json" 'd["format"]'))"
-	is "$(jsonv "show-$profile.json" '[d["request"]["profile"], d["request"]["status"], d["request"]["characters"]]')" \
+	is "$(jsonv "show-$profile.json" 'd[0]["format"] in (["mp4", "mov", "webm"] if "'"$kind"'" == "video" else ["png", "jpeg", "webp"])')" \
+		true "$profile: stored as $kind ($(jsonv "show-$profile.json" 'd[0]["format"]'))"
+	is "$(jsonv "show-$profile.json" '[d[0]["request"]["profile"], d[0]["request"]["status"], d[0]["request"]["characters"]]')" \
 		"[\"$profile\", \"succeeded\", [\"mei\"]]" "$profile: show names the request that made it"
-	like "$(jsonv "show-$profile.json" 'd["request"]["references"][0]')" "^#[12] $hex mei$" \
+	like "$(jsonv "show-$profile.json" '"#%s %s %s" % tuple(d[0]["request"]["references"][0][k] for k in ("asset", "hash", "tag"))')" "^#[12] $hex mei$" \
 		"$profile: and the reference it was given"
 	is "$(last_log '[d[0]["id"] == '"$(jsonv "$profile.json" 'd["request"]')"', d[0]["status"], len(d[0]["outputs"])]')" \
 		'[true, "succeeded", 1]' "$profile: the log row is the request, succeeded, with its output"

@@ -8,7 +8,8 @@ like "$(cat .out)" "Initialised empty troupe store in .*/\.troupe" "init says wh
 check "store has objects/ and tmp/" test -d .troupe/objects -a -d .troupe/tmp
 is "$(sqlite3 .troupe/troupe.db 'PRAGMA journal_mode')" wal "index is in WAL mode"
 is "$(sqlite3 .troupe/troupe.db 'PRAGMA application_id')" 1414681936 "application_id is set"
-is "$(sqlite3 .troupe/troupe.db 'PRAGMA user_version')" 5 "schema version applied"
+is "$(sqlite3 .troupe/troupe.db 'PRAGMA user_version')" "$(ls "$TEST_SRCDIR"/../schema/*.sql | wc -l | tr -d ' ')" \
+	"schema version applied: one per schema/ file"
 is "$(sqlite3 .troupe/troupe.db "SELECT count(*) FROM sqlite_master WHERE name IN
 	('characters','assets','blobs','tags','asset_tags','character_tags')")" 6 "tables exist"
 check "init again is harmless" troupe init
@@ -28,6 +29,25 @@ fails_with 78 "no troupe store here" "no store is a configuration error" \
 	sh -c 'cd /tmp/troupe-nostore.'$$' && "$TROUPE" character list'
 rmdir /tmp/troupe-nostore.$$
 fails_with 78 "not a troupe store" "--store on a plain directory" troupe --store deep character list
+# A directory that holds a store is not one; the message says which is.
+fails_with 78 "other is not a troupe store; did you mean other/.troupe\\?" \
+	"--store naming the directory that holds a store suggests the store" troupe --store other character list
+fails_with 78 "other is not a troupe store; did you mean other/.troupe\\?" \
+	"and so does TROUPE_DIR" env TROUPE_DIR=other "$TROUPE" character list
+# init never makes a store loose among a project's files: a directory
+# with anything else in it is refused, and nothing is made there.
+mkdir proj && echo "INT. STUDY - NIGHT" >proj/script.txt
+fails_with 64 "proj holds other files \\(script.txt\\) and is not a troupe store.*'troupe init proj' makes proj/.troupe" \
+	"init --store on a project's directory is refused" troupe --store proj init
+is "$(ls -A proj)" "script.txt" "and leaves it as it was"
+fails_with 64 "other is not a troupe store; did you mean other/.troupe\\?" \
+	"init --store on a directory that holds a store suggests it" troupe --store other init
+check "init --store on an empty directory" sh -c 'mkdir empty && "$TROUPE" --store empty init'
+check "makes the store there" test -f empty/troupe.db
+check "init --store on a store again" troupe --store empty init
+like "$(cat .out)" "Reinitialised existing" "is harmless"
+check "init DIR on the project makes DIR/.troupe" troupe init proj
+check "beside the project's files" test -f proj/.troupe/troupe.db -a -f proj/script.txt
 fails_with 64 "not a troupe command" "unknown command" troupe frobnicate
 fails_with 64 "unknown option" "unknown option" troupe character list --frob
 

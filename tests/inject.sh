@@ -45,7 +45,26 @@ sed -e 's/"name": "runway-gen4-image"/"name": "runway-mine"/' \
 	"$builtin_profiles/runway-gen4-image.json" >.troupe/profiles/runway-mine.json
 fails_with 77 "profile runway-mine: it comes from the store (.*) and would send \\\$RUNWAYML_API_SECRET to" \
 	"a store profile that sends a key is refused" troupe inject --profile runway-mine "@mei"
-rm -r .troupe/profiles
+# Trust is the user's, recorded outside the store, and lapses when the file
+# changes.
+user_home=$HOME
+HOME=$PWD/home
+check "profile show of an untrusted store profile still works" troupe profile show runway-mine
+check "profile trust" troupe profile trust runway-mine
+like "$(cat .out)" "trusted runway-mine: .*runway-mine.json \(sha256 [0-9a-f]{64}\)" "says what it trusted"
+like "$(cat home/.config/troupe/trusted-profiles)" "^[0-9a-f]{64} runway-mine " "recorded in the user's config"
+check "a trusted store profile is used" troupe inject --profile runway-mine "@mei"
+printf ' \n' >>.troupe/profiles/runway-mine.json
+fails_with 77 "would send" "a changed file must be trusted again" troupe inject --profile runway-mine "@mei"
+rm -r .troupe/profiles home
+HOME=$user_home
+# An installed troupe whose data directory is missing says where it looked.
+mkdir -p elsewhere
+cp "$TROUPE" elsewhere/troupe
+fails_with 78 "profile: no profiles found \(looked in .*profiles\)" \
+	"profile list with no profiles anywhere says where it looked" \
+	env TROUPE_MODULE_DIR="$(dirname "$TROUPE")/.libs" elsewhere/troupe profile list
+rm -r elsewhere
 
 # ---- every built-in profile ----
 
@@ -183,7 +202,7 @@ is "$(req '[d["7"]["inputs"]["text"], d["6"]["inputs"]["text"]]')" \
 	"comfyui: the prompt goes to the sampler's positive node, negatives to its negative"
 is "$(req 'd["10"]["inputs"]["image"] != "example.png"')" true "comfyui: the LoadImage node gets Mei"
 is "$(req 'd["3"]["inputs"]["seed"]')" 42 "comfyui: Mei's seed replaces the workflow's"
-is "$(last_log '[r.split()[0] for r in d[0]["references"]]')" '["#1"]' "comfyui: the reference is logged"
+is "$(last_log '[r["asset"] for r in d[0]["references"]]')" '[1]' "comfyui: the reference is logged"
 check "comfyui --keep-seed" inject --profile comfyui --keep-seed --workflow "$wf"
 is "$(req 'd["3"]["inputs"]["seed"]')" 156680208700286 "comfyui: --keep-seed keeps the workflow's seed"
 # The custom sampler: conditioning through a guider, the seed in a noise
@@ -234,7 +253,7 @@ check "two characters, a profile that takes one reference" \
 	inject --profile kling-image "@mei meets @kai"
 is "$(cat "$scratch/.err")" "troupe: warning: profile kling-image takes 1 reference: no image of @kai is sent" \
 	"the character left without an image is named"
-is "$(last_log '[r.split()[2] for r in d[0]["references"]]')" '["mei"]' "only mei's reference is sent"
+is "$(last_log '[r["tag"] for r in d[0]["references"]]')" '["mei"]' "only mei's reference is sent"
 python3 -c 'import json,sys; w=json.load(open(sys.argv[1])); w["6"]["inputs"]["text"]="@mei and @kai"; json.dump(w, sys.stdout)' \
 	"$TEST_SRCDIR/data/comfyui-workflow.json" >one-node.json
 check "a workflow with fewer LoadImage nodes than characters" \
@@ -249,10 +268,10 @@ is "$(req 'd["prompt"]')" "Kai (a tall sailor) and Mei (a cat in a study)." "des
 
 check "@slug:look" inject --profile runway-gen4-image "@mei:winter in the snow"
 is "$(req 'd["promptText"]')" "@mei in the snow" "the look is dropped from the prompt"
-is "$(last_log '[r.split()[0] for r in d[0]["references"]]')" '["#2"]' \
+is "$(last_log '[r["asset"] for r in d[0]["references"]]')" '[2]' \
 	"the reference is the asset tagged look:winter"
 check "--ref picks the references" inject --profile runway-gen4-image --ref 'role:sheet' "$prompt"
-is "$(last_log '[r.split()[0] for r in d[0]["references"]]')" '["#2"]' "--ref role:sheet chose asset 2"
+is "$(last_log '[r["asset"] for r in d[0]["references"]]')" '[2]' "--ref role:sheet chose asset 2"
 is "$(req '[d["promptText"], [r["tag"] for r in d["referenceImages"]]]')" \
 	'["@mei walks into the sea", ["mei"]]' \
 	"--ref: a mentioned character's reference carries her tag, as the prompt does"
@@ -314,7 +333,9 @@ check "blob:HASH names the derivative that was sent" \
 	test -f ".troupe/objects/$(echo "$blob" | cut -c1-2)/$(echo "$blob" | cut -c3-)"
 is "$(jsonv log.json '[d[0]["kind"], d[0]["status"], d[0]["profile"], d[0]["characters"]]')" \
 	'["inject", "injected", "runway-gen4-image", ["mei"]]' "the log row says what was injected"
-like "$(jsonv log.json 'd[0]["references"][0]')" "^#1 $hex mei$" "and which asset, as which tag"
+like "$(jsonv log.json '"#%s %s %s" % tuple(d[0]["references"][0][k] for k in ("asset", "hash", "tag"))')" "^#1 $hex mei$" "and which asset, as which tag"
+is "$(jsonv log.json 'd[0]["references"][0]["sent"]')" "$blob" \
+	"and the hash of the derivative sent, the blob named in the request"
 check "log after a raw base64 injection" inject --profile kling-image "$prompt"
 like "$(last_log 'd[0]["request"]["image"]')" "^blob:$hex$" "raw base64 is replaced too"
 check "no base64 payload is kept in the index" \

@@ -14,7 +14,7 @@ commands=$(troupe --help | sed -n '/^commands:/,/^$/p' | awk 'NF > 1 && $1 != "c
 check "troupe --help lists the commands" test -n "$commands"
 for cmd in $commands; do
 	case $cmd in
-	show | tag | rm | cat | path | hash) page=$man/troupe-asset.1 ;;
+	show | tag | edit | rm | cat | path | hash) page=$man/troupe-asset.1 ;;
 	*) page=$man/troupe-$cmd.1 ;;
 	esac
 	check "$cmd has a page" test -f "$page"

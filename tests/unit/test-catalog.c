@@ -96,6 +96,13 @@ static int collect_hit(const struct asset *a, float score, void *ctx)
 	return 0;
 }
 
+/* The model's state for an asset, or -1 when asking failed. */
+static int embedding_state(struct catalog *cat, int64_t asset_id, const char *model)
+{
+	enum embedding_state state;
+	return catalog_embedding_has(cat, asset_id, model, &state) < 0 ? -1 : (int)state;
+}
+
 struct logs {
 	struct log_entry e[4];
 	size_t n;
@@ -115,10 +122,21 @@ static int collect_log(const struct log_entry *e, void *ctx)
 	c->duration_ms = e->duration_ms;
 	for (size_t i = 0; i < e->characters.n; i++)
 		strlist_push(&c->characters, e->characters.items[i]);
-	for (size_t i = 0; i < e->refs.n; i++)
-		strlist_push(&c->refs, e->refs.items[i]);
-	for (size_t i = 0; i < e->outputs.n; i++)
-		strlist_push(&c->outputs, e->outputs.items[i]);
+	c->refs = xcalloc(e->nrefs ? e->nrefs : 1, sizeof(*c->refs));
+	for (size_t i = 0; i < e->nrefs; i++) {
+		c->refs[i].asset_id = e->refs[i].asset_id;
+		c->refs[i].source_hash = xstrdup(e->refs[i].source_hash);
+		c->refs[i].sent_hash = xstrdup(e->refs[i].sent_hash);
+		c->refs[i].tag = e->refs[i].tag ? xstrdup(e->refs[i].tag) : NULL;
+	}
+	c->nrefs = e->nrefs;
+	c->outputs = xcalloc(e->noutputs ? e->noutputs : 1, sizeof(*c->outputs));
+	for (size_t i = 0; i < e->noutputs; i++) {
+		c->outputs[i].asset_id = e->outputs[i].asset_id;
+		c->outputs[i].hash = xstrdup(e->outputs[i].hash);
+		c->outputs[i].url = e->outputs[i].url ? xstrdup(e->outputs[i].url) : NULL;
+	}
+	c->noutputs = e->noutputs;
 	return 0;
 }
 
@@ -128,8 +146,17 @@ static void logs_clear(struct logs *l)
 		free(l->e[i].kind);
 		free(l->e[i].status);
 		strlist_clear(&l->e[i].characters);
-		strlist_clear(&l->e[i].refs);
-		strlist_clear(&l->e[i].outputs);
+		for (size_t r = 0; r < l->e[i].nrefs; r++) {
+			free(l->e[i].refs[r].source_hash);
+			free(l->e[i].refs[r].sent_hash);
+			free(l->e[i].refs[r].tag);
+		}
+		free(l->e[i].refs);
+		for (size_t o = 0; o < l->e[i].noutputs; o++) {
+			free(l->e[i].outputs[o].hash);
+			free(l->e[i].outputs[o].url);
+		}
+		free(l->e[i].outputs);
 	}
 	l->n = 0;
 }
@@ -533,13 +560,17 @@ static void test_reqlog(struct catalog *cat, struct added *a)
 		   "HTTP status and duration");
 		ok(l.e[1].characters.n == 1 && strcmp(l.e[1].characters.items[0], "mei") == 0,
 		   "its characters");
-		char want[80];
-		snprintf(want, sizeof(want), "#%lld %s ref1", (long long)a->mei, a->mei_hash);
-		ok(l.e[1].refs.n == 1, "one reference");
-		if (l.e[1].refs.n == 1)
-			is_str(l.e[1].refs.items[0], want, "the reference with its source hash");
+		ok(l.e[1].nrefs == 1, "one reference");
+		if (l.e[1].nrefs == 1) {
+			const struct log_ref *r = &l.e[1].refs[0];
+			ok(r->asset_id == a->mei && r->tag && strcmp(r->tag, "ref1") == 0,
+			   "the reference's asset and tag");
+			is_str(r->source_hash, a->mei_hash, "the reference with its source hash");
+			is_str(r->sent_hash, "0123456789abcdef0123456789abcdef",
+			       "and the hash of the derivative sent");
+		}
 		is_str(l.e[0].status, "running", "an unfinished request stays running");
-		ok(l.e[0].outputs.n == 1, "the output is linked");
+		ok(l.e[0].noutputs == 1, "the output is linked");
 	}
 	logs_clear(&l);
 	ok(catalog_log(cat, NULL, NULL, 1, collect_log, &l) == 0 && l.n == 1 && l.e[0].id == second,
@@ -598,7 +629,7 @@ static void test_embeddings(struct catalog *cat, const struct added *a)
 	ok(catalog_begin(cat) == 0 && catalog_embedding_put(cat, a->camera, model, x, 3) == 0 &&
 	       catalog_end(cat, false) == 0,
 	   "a put inside a transaction that is rolled back");
-	ok(catalog_embedding_has(cat, a->camera, model) == 0, "leaves no vector");
+	ok(embedding_state(cat, a->camera, model) == EMBEDDING_NONE, "leaves no vector");
 	ok(catalog_embedding_put(cat, a->camera, model, x, 3) == 0 &&
 	       catalog_embedding_put(cat, a->nova, model, y, 3) == 0,
 	   "two more vectors");
@@ -622,12 +653,12 @@ static void test_embeddings(struct catalog *cat, const struct added *a)
 
 	int64_t generated = a->generated;
 	ok(catalog_embedding_missed(cat, generated, model, "no face") == 0 &&
-	       catalog_embedding_has(cat, generated, model) == 2,
+	       embedding_state(cat, generated, model) == EMBEDDING_MISSED,
 	   "a miss is remembered");
 	ok(catalog_embedding_put(cat, generated, model, y, 3) == 0 &&
-	       catalog_embedding_has(cat, generated, model) == 1,
+	       embedding_state(cat, generated, model) == EMBEDDING_VECTOR,
 	   "a vector replaces the miss");
-	ok(catalog_embedding_has(cat, a->mei, model) == 1, "has a vector");
+	ok(embedding_state(cat, a->mei, model) == EMBEDDING_VECTOR, "has a vector");
 
 	int n = 0;
 	ok(catalog_embeddings(cat, model, NULL, count_vectors, &n) == 0 && n == 3,

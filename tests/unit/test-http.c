@@ -1,6 +1,7 @@
 /* Unit tests for http's URL policy: https anywhere, plain http only to a
  * host that is exactly loopback, and nothing that merely looks like one
- * (user info, a longer name, a different scheme). No request is sent. */
+ * (user info, a longer name, a different scheme); and for the redaction
+ * of registered secrets. No request is sent. */
 #include "config.h"
 
 #include "http.h"
@@ -22,8 +23,32 @@ static void refused(const char *url, const char *why)
 	   "refused: %s (%s)", url, why);
 }
 
+static void redaction(void)
+{
+	http_secret_add("sk_SECRET_abc");
+	http_secret_add("sk_SECRET_abc.longer");
+	http_secret_add("a/b+c_SECRET");
+	http_secret_add("");
+	char *t =
+	    http_redact("{\"got\":\"Bearer sk_SECRET_abc\",\"x\":\"sk_SECRET_abcsk_SECRET_abc\"}");
+	ok(!strcmp(t, "{\"got\":\"Bearer [redacted]\",\"x\":\"[redacted][redacted]\"}"),
+	   "every occurrence is cut: %s", t);
+	free(t);
+	t = http_redact("token sk_SECRET_abc.longer end");
+	ok(!strcmp(t, "token [redacted] end"), "a secret holding another is cut whole: %s", t);
+	free(t);
+	t = http_redact("{\"k\":\"a\\/b+c_SECRET\",\"j\":\"a/b+c_SECRET\"}");
+	ok(!strcmp(t, "{\"k\":\"[redacted]\",\"j\":\"[redacted]\"}"),
+	   "and its JSON-escaped form: %s", t);
+	free(t);
+	t = http_redact("nothing secret here");
+	ok(!strcmp(t, "nothing secret here"), "other text is left alone");
+	free(t);
+}
+
 int main(void)
 {
+	redaction();
 	allowed("https://api.example.com/v1/tasks", "https");
 	allowed("https://127.0.0.1:8443/x", "https to loopback");
 	allowed("http://127.0.0.1:8188/prompt", "loopback by address, with a port");

@@ -102,6 +102,31 @@ int main(void)
 	ok(store_open_blob(st, "0123") < 0, "a short hash is refused");
 	ok(store_open_blob(st, "00000000000000000000000000000000") < 0, "missing blob is an error");
 
+	char *cache = store_cache_path(st, "x.idx");
+	char *cache_dir = xasprintf("%s/cache", dir);
+	struct stat cst;
+	ok(cache && stat(cache_dir, &cst) == 0 && S_ISDIR(cst.st_mode),
+	   "a cache path makes the cache directory");
+	free(cache);
+	free(cache_dir);
+	/* A store whose directory became a file: the domain reports, it never
+	 * prints a warning and hands back a path nothing can be made at. */
+	char *gone = xasprintf("%s/gone", root);
+	ok(store_create(gone, &existed) == 0, "a second store");
+	char *gone_db = xasprintf("%s/troupe.db", gone);
+	close(open(gone_db, O_CREAT | O_WRONLY, 0644));
+	struct store *gone_st = store_open(gone);
+	char *rm_gone = xasprintf("rm -rf '%s' && touch '%s'", gone, gone);
+	ok(gone_st && system(rm_gone) == 0, "its directory replaced by a file");
+	error_clear();
+	cache = gone_st ? store_cache_path(gone_st, "x.idx") : NULL;
+	ok(!cache && error_code() == EX_CANTCREAT, "no cache directory is an error, not a warning");
+	free(cache);
+	free(rm_gone);
+	free(gone_db);
+	free(gone);
+	store_free(gone_st);
+
 	char *cmd = xasprintf("rm -rf '%s'", root);
 	ok(system(cmd) == 0, "clean up");
 	free(cmd);

@@ -21,6 +21,8 @@ enum {
 	OPT_TIMEOUT,
 	OPT_VERBOSE,
 	OPT_KEEP_SEED,
+	OPT_DRY_RUN,
+	OPT_NO_LOG,
 };
 
 static const struct opt_spec inject_specs[] = {
@@ -33,6 +35,9 @@ static const struct opt_spec inject_specs[] = {
     {"timeout", 0, true, OPT_TIMEOUT},
     {"verbose", 'v', false, OPT_VERBOSE},
     {"keep-seed", 0, false, OPT_KEEP_SEED},
+    {"dry-run", 0, false, OPT_DRY_RUN},
+    {"preview", 0, false, OPT_DRY_RUN},
+    {"no-log", 0, false, OPT_NO_LOG},
     {NULL, 0, false, 0},
 };
 
@@ -47,7 +52,7 @@ static void warn_unplaced(const char *profile, const char *slug, int max_refs, v
 {
 	(void)ctx;
 	warn_user("profile %s takes %d reference%s: no image of @%s is sent", profile, max_refs,
-	     max_refs == 1 ? "" : "s", slug);
+		  max_refs == 1 ? "" : "s", slug);
 }
 
 int cli_request_parse(struct cli *cli, const struct cmd_entry *entry, int argc, char **argv,
@@ -91,6 +96,16 @@ int cli_request_parse(struct cli *cli, const struct cmd_entry *entry, int argc, 
 			break;
 		case OPT_KEEP_SEED:
 			a->inject.keep_seed = true;
+			break;
+		case OPT_DRY_RUN:
+		case OPT_NO_LOG:
+			/* generate sends and logs by its nature. */
+			if (strcmp(entry->name, "inject") != 0)
+				return cli_usage_error(entry, "--dry-run and --no-log are inject's");
+			if (id == OPT_DRY_RUN)
+				a->inject.dry_run = true;
+			else
+				a->no_log = true;
 			break;
 		case OPT_POSITIONAL:
 			if (a->prompt.len)

@@ -296,7 +296,7 @@ out:
 }
 
 static int encode_ref(const struct profile *p, struct injected_ref *r,
-		      const struct strlist *auth_headers, bool stream)
+		      const struct strlist *auth_headers, bool stream, bool dry_run)
 {
 	if (stream && p->encoding == ENC_BASE64) {
 		r->encoded = json_base64_file(r->derived.path);
@@ -338,6 +338,10 @@ static int encode_ref(const struct profile *p, struct injected_ref *r,
 		r->encoded = xstrdup(r->derived.path);
 		return 0;
 	case ENC_UPLOAD:
+		if (dry_run) {
+			r->encoded = xasprintf("upload:%s", r->derived.hash);
+			return 0;
+		}
 		r->encoded = upload(p, r, auth_headers, &r->numeric);
 		return r->encoded ? 0 : -1;
 	}
@@ -689,7 +693,7 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 		goto out;
 	if (inject_mentions(cat, prompt_in, &out->characters, &looks) < 0)
 		goto out;
-	if (p->encoding == ENC_UPLOAD && auth_headers(p, &auth) < 0)
+	if (p->encoding == ENC_UPLOAD && !o->dry_run && auth_headers(p, &auth) < 0)
 		goto out;
 	/* Spread references go one to a node, so there are no more of them
 	 * than nodes. */
@@ -762,7 +766,8 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 								 : xstrdup(r->slug);
 		if (catalog_derive(cat, ids[i], &p->limits, &r->derived) < 0 ||
 		    encode_ref(p, r, &auth,
-			       o->stream_base64 && p->output == PROFILE_JSON && !p->multipart) < 0) {
+			       o->stream_base64 && p->output == PROFILE_JSON && !p->multipart,
+			       o->dry_run) < 0) {
 			free(ids);
 			strlist_clear(&owner);
 			goto out;

@@ -358,6 +358,38 @@ blob = open(sys.argv[2], "rb").read()
 sys.exit(0 if base64.b64decode(uri[23:], validate=True) == blob else 1)' \
 	"$scratch/runway.req" ".troupe/objects/$(echo "$blob" | cut -c1-2)/$(echo "$blob" | cut -c3-)"
 
+# ---- previews: inject --dry-run sends nothing ----
+
+# Upload profiles send references at inject time; a preview does not,
+# needs no key, and marks the upload's place as upload:HASH.
+mock_mark
+rows=$(sqlite3 .troupe/troupe.db 'SELECT count(*) FROM requests')
+check "pixverse-video --dry-run without a key" \
+	env -u PIXVERSE_API_KEY "$TROUPE" inject --profile pixverse-video --dry-run "$prompt"
+like "$(jsonv .out 'd["img_id"]')" "^upload:$hex$" "pixverse --dry-run: the upload's place says upload:HASH"
+upload_hash=$(jsonv .out 'd["img_id"][7:]')
+check "upload:HASH names the derivative that would be uploaded" \
+	test -f ".troupe/objects/$(echo "$upload_hash" | cut -c1-2)/$(echo "$upload_hash" | cut -c3-)"
+is "$(mock_since 'len(log)')" 0 "--dry-run: nothing reached the service"
+is "$(last_log '[d[0]["kind"], d[0]["status"], d[0]["profile"]]')" '["inject", "preview", "pixverse-video"]' \
+	"--dry-run: the log row is marked as a preview"
+check "comfyui --preview" inject --profile comfyui --preview --workflow workflow.json
+is "$(req '[d["10"]["inputs"]["image"][:7], d["11"]["inputs"]["image"][:7]]')" '["upload:", "upload:"]' \
+	"comfyui --preview: each LoadImage node holds upload:HASH"
+is "$(mock_since 'len(log)')" 0 "--preview: nothing reached ComfyUI"
+check "log --no-previews" troupe log --json --no-previews
+is "$(jsonv .out '[e["status"] for e in d if e["status"] == "preview"]')" "[]" "log --no-previews leaves them out"
+is "$(jsonv .out 'len(d)')" "$rows" "and keeps every other request"
+check "log lists previews by default" troupe log --json --limit 2
+is "$(jsonv .out '[e["status"] for e in d]')" '["preview", "preview"]' "log shows them without --no-previews"
+rows=$(sqlite3 .troupe/troupe.db 'SELECT count(*) FROM requests')
+check "inject --no-log" inject --profile runway-gen4-image --no-log "$prompt"
+is "$(sqlite3 .troupe/troupe.db 'SELECT count(*) FROM requests')" "$rows" "--no-log records nothing"
+check "inject --dry-run --no-log" inject --profile kling-image --dry-run --no-log "$prompt"
+is "$(sqlite3 .troupe/troupe.db 'SELECT count(*) FROM requests')" "$rows" "nor with --dry-run"
+fails_with 64 "--dry-run and --no-log are inject's" "generate --dry-run is refused" \
+	troupe generate --profile kling-image --dry-run "$prompt"
+
 # ---- bad input: a clear error and a store left as it was ----
 
 fails_with 66 "nosuch: unknown profile" "unknown profile" troupe inject --profile nosuch "$prompt"

@@ -101,7 +101,8 @@ int cli_request_parse(struct cli *cli, const struct cmd_entry *entry, int argc, 
 		case OPT_NO_LOG:
 			/* generate sends and logs by its nature. */
 			if (strcmp(entry->name, "inject") != 0)
-				return cli_usage_error(entry, "--dry-run and --no-log are inject's");
+				return cli_usage_error(entry,
+						       "--dry-run and --no-log are inject's");
 			if (id == OPT_DRY_RUN)
 				a->inject.dry_run = true;
 			else

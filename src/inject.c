@@ -8,6 +8,7 @@
 #include "base64.h"
 #include "character.h"
 #include "derivative.h"
+#include "graph.h"
 #include "http.h"
 #include "inject.h"
 #include "json.h"
@@ -481,131 +482,6 @@ static bool first_seed(struct catalog *cat, const struct strlist *slugs, int64_t
 	return false;
 }
 
-/* ---- graph requests ---- */
-
-
-/* A link in a graph request is [node id, output index]. */
-static const char *link_target(cJSON *v)
-{
-	cJSON *id = cJSON_GetArrayItem(v, 0);
-	if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) != 2 || !cJSON_IsString(id) ||
-	    !cJSON_IsNumber(cJSON_GetArrayItem(v, 1)))
-		return NULL;
-	return id->valuestring;
-}
-
-/* A node id becomes a token of a plain pointer: one that a pointer could
- * misread (a selector "[", an escape "~", a separator "/") is refused. */
-static int check_node_id(const char *id)
-{
-	if (*id == '[' || strpbrk(id, "/~"))
-		return error_set(EX_DATAERR,
-				 "the workflow's node \"%s\": troupe cannot address a node id "
-				 "with '/', '~' or a leading '['",
-				 id);
-	return 0;
-}
-
-/* The text node a conditioning link leads to: breadth first through the
- * links of the nodes in between (a ControlNet, a combine), the first node
- * whose text pointer holds a string; borrowed, NULL when none. */
-static const char *text_node(const struct profile *p, cJSON *graph, const char *start)
-{
-	struct strlist queue = {0};
-	const char *found = NULL;
-	strlist_push(&queue, start);
-	for (size_t i = 0; i < queue.n && !found; i++) {
-		cJSON *node = cJSON_GetObjectItemCaseSensitive(graph, queue.items[i]);
-		if (!cJSON_IsObject(node))
-			continue;
-		if (cJSON_IsString(jp_get(node, p->sampler_text))) {
-			found = node->string;
-			break;
-		}
-		cJSON *group, *input;
-		cJSON_ArrayForEach(group, node) cJSON_ArrayForEach(input, group)
-		{
-			const char *next = link_target(input);
-			if (next && !strlist_has(&queue, next))
-				strlist_push(&queue, next);
-		}
-	}
-	strlist_clear(&queue);
-	return found;
-}
-
-/* Where a request's prompt, negative prompt and seeds go: the profile's
- * pointers, or, for a graph, the text nodes the first sampler's positive
- * and negative inputs lead to and the seed of every node that makes
- * noise. */
-struct placement {
-	char *prompt;
-	char *negative;
-	struct strlist seeds;
-};
-
-static void placement_clear(struct placement *pl)
-{
-	free(pl->prompt);
-	free(pl->negative);
-	strlist_clear(&pl->seeds);
-}
-
-static int place_in_graph(const struct profile *p, cJSON *graph, struct placement *pl)
-{
-	size_t samplers = 0;
-	cJSON *node;
-	cJSON_ArrayForEach(node, graph)
-	{
-		cJSON *type = jp_get(node, p->sampler_type);
-		if (!cJSON_IsString(type))
-			continue;
-		cJSON *seed = cJSON_GetObjectItemCaseSensitive(p->sampler_seeds, type->valuestring);
-		if (seed) {
-			if (check_node_id(node->string) < 0)
-				return -1;
-			char *at = xasprintf("/%s%s", node->string, seed->valuestring);
-			strlist_push(&pl->seeds, at);
-			free(at);
-		}
-		if (!strlist_has(&p->sampler_types, type->valuestring))
-			continue;
-		samplers++;
-		if (check_node_id(node->string) < 0)
-			return -1;
-		if (pl->prompt)
-			continue;
-		const char *to = link_target(jp_get(node, p->sampler_positive));
-		const char *positive = to ? text_node(p, graph, to) : NULL;
-		if (!positive)
-			continue;
-		to = p->sampler_negative ? link_target(jp_get(node, p->sampler_negative)) : NULL;
-		const char *negative = to ? text_node(p, graph, to) : NULL;
-		if (check_node_id(positive) < 0 || (negative && check_node_id(negative) < 0))
-			return -1;
-		pl->prompt = xasprintf("/%s%s", positive, p->sampler_text);
-		if (negative && strcmp(negative, positive) != 0)
-			pl->negative = xasprintf("/%s%s", negative, p->sampler_text);
-	}
-	if (!samplers) {
-		struct strbuf types = STRBUF_INIT;
-		for (size_t i = 0; i < p->sampler_types.n; i++)
-			sb_addf(&types, "%s%s", i ? ", " : "", p->sampler_types.items[i]);
-		error_set(EX_DATAERR,
-			  "the workflow has no sampler (a node of type %s): nowhere to put the "
-			  "prompt",
-			  types.buf);
-		sb_release(&types);
-		return -1;
-	}
-	if (!pl->prompt)
-		return error_set(EX_DATAERR,
-				 "no sampler's %s input leads to a text node (one with text at "
-				 "%s): nowhere to put the prompt",
-				 p->sampler_positive, p->sampler_text);
-	return 0;
-}
-
 /* What the request's model needs when it carries references, set where
  * the request has nothing (a user's own choice stays). */
 static int apply_model_rules(const struct profile *p, cJSON *request)
@@ -636,7 +512,7 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 	cJSON *request = NULL;
 	const char *prompt_in;
 	struct strlist looks = {0}, auth = {0};
-	struct placement pl = {0};
+	struct graph_places pl = {0};
 	int rc = -1;
 	if (p->output == PROFILE_JSON && !p->multipart) {
 		if (is_json) {
@@ -658,7 +534,7 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 				goto out;
 		}
 		if (p->has_sampler) {
-			if (place_in_graph(p, request, &pl) < 0)
+			if (graph_place(p, request, &pl) < 0)
 				goto out;
 		} else {
 			pl.prompt = xstrdup(p->prompt_pointer);
@@ -727,9 +603,8 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 		 * character, so that a tag in the prompt still finds it; the
 		 * others belong to no one mention. */
 		for (size_t i = 0; i < nids; i++)
-			strlist_push(&owner, strlist_has(&out->characters, c.owners[i])
-						 ? c.owners[i]
-						 : "");
+			strlist_push(&owner,
+				     strlist_has(&out->characters, c.owners[i]) ? c.owners[i] : "");
 		candidates_free(&c);
 		if (nids == 0) {
 			error_set(EX_DATAERR, "--ref %s: no assets match", o->ref_query);
@@ -762,8 +637,8 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 		r->asset_id = ids[i];
 		r->slug = *owner.items[i] ? xstrdup(owner.items[i]) : NULL;
 		r->tag = p->tag_style == TAG_REF_N || !r->slug ? xasprintf("ref%zu", i + 1)
-			 : p->tag_style == TAG_WORD		 ? word_tag(r->slug)
-								 : xstrdup(r->slug);
+			 : p->tag_style == TAG_WORD	       ? word_tag(r->slug)
+							       : xstrdup(r->slug);
 		if (catalog_derive(cat, ids[i], &p->limits, &r->derived) < 0 ||
 		    encode_ref(p, r, &auth,
 			       o->stream_base64 && p->output == PROFILE_JSON && !p->multipart,
@@ -914,7 +789,7 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 	rc = 0;
 out:
 	cJSON_Delete(request);
-	placement_clear(&pl);
+	graph_places_clear(&pl);
 	strlist_clear(&looks);
 	strlist_clear(&auth);
 	if (rc < 0)

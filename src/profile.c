@@ -519,8 +519,8 @@ struct profile *profile_load_file(const char *path)
 			bad(&l, "sampler", "a multipart request has no nodes");
 		else if (sampler)
 			load_sampler(&l, sampler);
-		if (sampler && (member(root, "prompt") || member(root, "negative") ||
-				member(root, "seed")))
+		if (sampler &&
+		    (member(root, "prompt") || member(root, "negative") || member(root, "seed")))
 			bad(&l, "sampler",
 			    "finds the prompt, negative prompt and seed: leave out prompt, "
 			    "negative and seed");

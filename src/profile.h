@@ -52,12 +52,12 @@ struct profile {
 	/* graph requests (a ComfyUI workflow): the prompt, negative prompt and
 	 * seed are found from the sampler nodes instead of fixed pointers */
 	bool has_sampler;
-	const char *sampler_type;	  /* pointer in a node to its type */
-	struct strlist sampler_types;	  /* the types that are samplers */
-	const char *sampler_positive;	  /* pointer in a sampler to its positive link */
-	const char *sampler_negative;	  /* ... and its negative one */
-	const char *sampler_text;	  /* pointer in a text node to its text */
-	cJSON *sampler_seeds;		  /* node type -> pointer to its seed */
+	const char *sampler_type;     /* pointer in a node to its type */
+	struct strlist sampler_types; /* the types that are samplers */
+	const char *sampler_positive; /* pointer in a sampler to its positive link */
+	const char *sampler_negative; /* ... and its negative one */
+	const char *sampler_text;     /* pointer in a text node to its text */
+	cJSON *sampler_seeds;	      /* node type -> pointer to its seed */
 	/* per-model rules: what a model needs when references are sent */
 	const char *model_pointer;
 	cJSON *models; /* name -> {"with_references": {pointer: value}} */

@@ -20,6 +20,9 @@ enum {
 	OPT_OUTPUT,
 	OPT_TIMEOUT,
 	OPT_VERBOSE,
+	OPT_KEEP_SEED,
+	OPT_DRY_RUN,
+	OPT_NO_LOG,
 };
 
 static const struct opt_spec inject_specs[] = {
@@ -31,6 +34,10 @@ static const struct opt_spec inject_specs[] = {
     {"output", 'o', true, OPT_OUTPUT},
     {"timeout", 0, true, OPT_TIMEOUT},
     {"verbose", 'v', false, OPT_VERBOSE},
+    {"keep-seed", 0, false, OPT_KEEP_SEED},
+    {"dry-run", 0, false, OPT_DRY_RUN},
+    {"preview", 0, false, OPT_DRY_RUN},
+    {"no-log", 0, false, OPT_NO_LOG},
     {NULL, 0, false, 0},
 };
 
@@ -41,6 +48,13 @@ static int read_stream(int fd, const char *what, struct strbuf *out)
 	return 0;
 }
 
+static void warn_unplaced(const char *profile, const char *slug, int max_refs, void *ctx)
+{
+	(void)ctx;
+	warn_user("profile %s takes %d reference%s: no image of @%s is sent", profile, max_refs,
+		  max_refs == 1 ? "" : "s", slug);
+}
+
 int cli_request_parse(struct cli *cli, const struct cmd_entry *entry, int argc, char **argv,
 		      struct cli_request *a, bool *help)
 {
@@ -48,6 +62,7 @@ int cli_request_parse(struct cli *cli, const struct cmd_entry *entry, int argc, 
 	const char *arg;
 	int id;
 	*help = false;
+	a->inject.unplaced = warn_unplaced;
 	opts_init(&o, cli, argc, argv, inject_specs);
 	while ((id = opts_next(&o, &arg)) != OPT_END) {
 		switch (id) {
@@ -78,6 +93,20 @@ int cli_request_parse(struct cli *cli, const struct cmd_entry *entry, int argc, 
 			break;
 		case OPT_VERBOSE:
 			a->verbose = true;
+			break;
+		case OPT_KEEP_SEED:
+			a->inject.keep_seed = true;
+			break;
+		case OPT_DRY_RUN:
+		case OPT_NO_LOG:
+			/* generate sends and logs by its nature. */
+			if (strcmp(entry->name, "inject") != 0)
+				return cli_usage_error(entry,
+						       "--dry-run and --no-log are inject's");
+			if (id == OPT_DRY_RUN)
+				a->inject.dry_run = true;
+			else
+				a->no_log = true;
 			break;
 		case OPT_POSITIONAL:
 			if (a->prompt.len)

@@ -15,6 +15,7 @@ struct cli_request {
 	const char *output;
 	int64_t timeout;
 	bool verbose;
+	bool no_log; /* inject --no-log: record nothing */
 	struct inject_options inject;
 	struct strbuf prompt;
 };

@@ -34,8 +34,8 @@ static int cmd_inject(struct cli *cli, int argc, char **argv)
 	    cli_request_input(&a, &input, &is_json) < 0 ||
 	    inject_run(cat, p, sb_str(&input), is_json, &a.inject, &in) < 0)
 		goto out;
-	int64_t id = inject_log(cat, p, &in, "inject", "injected");
-	if (id < 0)
+	if (!a.no_log &&
+	    inject_log(cat, p, &in, "inject", a.inject.dry_run ? "preview" : "injected") < 0)
 		goto out;
 	if (in.text) {
 		if (cli->json) {
@@ -70,7 +70,11 @@ static const char request_help[] =
     "  -f, --file FILE         the request (JSON) or prompt; '-' or no prompt: stdin\n"
     "      --workflow FILE     the same as --file (for ComfyUI workflows)\n"
     "      --ref QUERY         use the assets QUERY selects as references\n"
-    "      --aspect RATIO      set the aspect ratio where the profile puts it\n";
+    "      --aspect RATIO      set the aspect ratio where the profile puts it\n"
+    "      --keep-seed         keep a workflow's own sampler seed\n"
+    "      --dry-run           send nothing, read no key: uploads become upload:HASH\n"
+    "      --preview           the same as --dry-run\n"
+    "      --no-log            record nothing in the request log\n";
 
 const struct cmd_entry cmd_inject_entry = {
     "inject",

@@ -13,12 +13,13 @@
 #include <string.h>
 #include <time.h>
 
-enum { OPT_CHARACTER = 1, OPT_PROFILE, OPT_LIMIT };
+enum { OPT_CHARACTER = 1, OPT_PROFILE, OPT_LIMIT, OPT_NO_PREVIEWS };
 
 static const struct opt_spec log_specs[] = {
     {"character", 'c', true, OPT_CHARACTER},
     {"profile", 'p', true, OPT_PROFILE},
     {"limit", 'n', true, OPT_LIMIT},
+    {"no-previews", 0, false, OPT_NO_PREVIEWS},
     {NULL, 0, false, 0},
 };
 
@@ -155,6 +156,7 @@ static int cmd_log(struct cli *cli, int argc, char **argv)
 	struct opts o;
 	const char *arg, *character = NULL, *profile = NULL;
 	int64_t limit = 0;
+	bool no_previews = false;
 	int id;
 	if (argc > 1 && strcmp(argv[1], "prune") == 0)
 		return cmd_log_prune(cli, argc - 1, argv + 1);
@@ -176,6 +178,9 @@ static int cmd_log(struct cli *cli, int argc, char **argv)
 			if (cli_parse_int("--limit", arg, 1, INT64_MAX, &limit) < 0)
 				return -1;
 			break;
+		case OPT_NO_PREVIEWS:
+			no_previews = true;
+			break;
 		default:
 			return cli_usage_error(&cmd_log_entry, "unexpected argument");
 		}
@@ -187,7 +192,8 @@ static int cmd_log(struct cli *cli, int argc, char **argv)
 					      "CHARACTERS", "REFS", "OUTPUTS", "ERROR"};
 	struct log_out out = {cli->json ? cJSON_CreateArray() : NULL,
 			      cli->json ? NULL : table_new(9, headers)};
-	int rc = catalog_log(cat, character, profile, limit, log_row, &out);
+	int rc = catalog_log_except(cat, character, profile, no_previews ? "preview" : NULL, limit,
+				    log_row, &out);
 	cli_print_rows(rc, out.json, out.table, true);
 	catalog_close(cat);
 	return rc;
@@ -196,12 +202,13 @@ static int cmd_log(struct cli *cli, int argc, char **argv)
 const struct cmd_entry cmd_log_entry = {
     "log",
     NULL,
-    "log [--character SLUG] [--profile NAME] [--limit N]\n"
+    "log [--character SLUG] [--profile NAME] [--limit N] [--no-previews]\n"
     "       troupe log prune (--before DATE | --older-than AGE) [--dry-run]",
     "List recorded requests, newest first: profile, characters, references, outputs.",
     "  -c, --character SLUG    only requests that mentioned this character\n"
     "  -p, --profile NAME      only requests to this profile\n"
     "  -n, --limit N           at most N requests\n"
+    "      --no-previews       leave out inject --dry-run previews\n"
     "prune: remove old requests, keeping those that made assets still in the store\n"
     "      --before DATE       requests begun before this UTC day (YYYY-MM-DD)\n"
     "      --older-than AGE    requests older than AGE (30d, 12h, 2w)\n"

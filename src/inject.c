@@ -8,6 +8,7 @@
 #include "base64.h"
 #include "character.h"
 #include "derivative.h"
+#include "graph.h"
 #include "http.h"
 #include "inject.h"
 #include "json.h"
@@ -109,9 +110,18 @@ int inject_mentions(struct catalog *cat, const char *prompt, struct strlist *slu
 
 /* ---- choosing references ---- */
 
+static bool strlist_has(const struct strlist *l, const char *s)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->items[i], s) == 0)
+			return true;
+	return false;
+}
+
 struct candidates {
 	int64_t *ids;
 	char **roles;
+	char **owners; /* the asset's character's slug, "" for none */
 	size_t n;
 	int64_t limit;
 };
@@ -121,17 +131,22 @@ static int collect_candidate(const struct asset *a, void *ctx)
 	struct candidates *c = ctx;
 	c->ids = xrealloc(c->ids, (c->n + 1) * sizeof(*c->ids));
 	c->roles = xrealloc(c->roles, (c->n + 1) * sizeof(*c->roles));
+	c->owners = xrealloc(c->owners, (c->n + 1) * sizeof(*c->owners));
 	c->ids[c->n] = a->id;
 	c->roles[c->n] = xstrdup(a->role);
+	c->owners[c->n] = xstrdup(a->character ? a->character : "");
 	c->n++;
 	return c->limit && (int64_t)c->n >= c->limit;
 }
 
 static void candidates_free(struct candidates *c)
 {
-	for (size_t i = 0; i < c->n; i++)
+	for (size_t i = 0; i < c->n; i++) {
 		free(c->roles[i]);
+		free(c->owners[i]);
+	}
 	free(c->roles);
+	free(c->owners);
 	free(c->ids);
 }
 
@@ -282,7 +297,7 @@ out:
 }
 
 static int encode_ref(const struct profile *p, struct injected_ref *r,
-		      const struct strlist *auth_headers, bool stream)
+		      const struct strlist *auth_headers, bool stream, bool dry_run)
 {
 	if (stream && p->encoding == ENC_BASE64) {
 		r->encoded = json_base64_file(r->derived.path);
@@ -324,6 +339,10 @@ static int encode_ref(const struct profile *p, struct injected_ref *r,
 		r->encoded = xstrdup(r->derived.path);
 		return 0;
 	case ENC_UPLOAD:
+		if (dry_run) {
+			r->encoded = xasprintf("upload:%s", r->derived.hash);
+			return 0;
+		}
 		r->encoded = upload(p, r, auth_headers, &r->numeric);
 		return r->encoded ? 0 : -1;
 	}
@@ -408,8 +427,7 @@ static char *rewrite_prompt(struct catalog *cat, const struct profile *p, const 
 		sb_add(&out, prompt + at, m[i].start - at);
 		struct character *c = catalog_character_get(cat, m[i].slug);
 		if (p->mention == MENTION_TAG) {
-			char *tag =
-			    !strcmp(p->tag_style, "word") ? word_tag(c->slug) : xstrdup(c->slug);
+			char *tag = p->tag_style == TAG_WORD ? word_tag(c->slug) : xstrdup(c->slug);
 			sb_addf(&out, "@%s", tag);
 			free(tag);
 		} else if (p->mention == MENTION_NAME || !*c->description)
@@ -464,6 +482,24 @@ static bool first_seed(struct catalog *cat, const struct strlist *slugs, int64_t
 	return false;
 }
 
+/* What the request's model needs when it carries references, set where
+ * the request has nothing (a user's own choice stays). */
+static int apply_model_rules(const struct profile *p, cJSON *request)
+{
+	cJSON *model = p->models ? jp_get(request, p->model_pointer) : NULL;
+	cJSON *rule = cJSON_IsString(model)
+			  ? cJSON_GetObjectItemCaseSensitive(p->models, model->valuestring)
+			  : NULL;
+	cJSON *set = cJSON_GetObjectItemCaseSensitive(rule, "with_references"), *v;
+	cJSON_ArrayForEach(v, set)
+	{
+		if (!jp_get(request, v->string) &&
+		    jp_set(request, v->string, cJSON_Duplicate(v, 1)) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int inject_run(struct catalog *cat, const struct profile *p, const char *input, bool is_json,
 	       const struct inject_options *o, struct injection *out)
 {
@@ -476,6 +512,7 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 	cJSON *request = NULL;
 	const char *prompt_in;
 	struct strlist looks = {0}, auth = {0};
+	struct graph_places pl = {0};
 	int rc = -1;
 	if (p->output == PROFILE_JSON && !p->multipart) {
 		if (is_json) {
@@ -484,7 +521,7 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 				error_set(EX_DATAERR, "the request is not a JSON object");
 				goto out;
 			}
-		} else if (p->wrap) {
+		} else if (p->wrap || p->has_sampler) {
 			error_set(EX_USAGE,
 				  "profile %s fills a request you give it (a workflow): use "
 				  "--file or standard input",
@@ -496,10 +533,16 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 			if (jp_set(request, p->prompt_pointer, cJSON_CreateString(input)) < 0)
 				goto out;
 		}
-		cJSON *prompt_item = jp_get(request, p->prompt_pointer);
+		if (p->has_sampler) {
+			if (graph_place(p, request, &pl) < 0)
+				goto out;
+		} else {
+			pl.prompt = xstrdup(p->prompt_pointer);
+			pl.negative = p->negative_pointer ? xstrdup(p->negative_pointer) : NULL;
+		}
+		cJSON *prompt_item = jp_get(request, pl.prompt);
 		if (!cJSON_IsString(prompt_item)) {
-			error_set(EX_DATAERR, "the request has no prompt text at %s",
-				  p->prompt_pointer);
+			error_set(EX_DATAERR, "the request has no prompt text at %s", pl.prompt);
 			goto out;
 		}
 		prompt_in = prompt_item->valuestring;
@@ -526,7 +569,7 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 		goto out;
 	if (inject_mentions(cat, prompt_in, &out->characters, &looks) < 0)
 		goto out;
-	if (p->encoding == ENC_UPLOAD && auth_headers(p, &auth) < 0)
+	if (p->encoding == ENC_UPLOAD && !o->dry_run && auth_headers(p, &auth) < 0)
 		goto out;
 	/* Spread references go one to a node, so there are no more of them
 	 * than nodes. */
@@ -556,14 +599,17 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 		ids = c.ids;
 		nids = c.n;
 		c.ids = NULL;
+		/* A reference of a mentioned character is named as that
+		 * character, so that a tag in the prompt still finds it; the
+		 * others belong to no one mention. */
+		for (size_t i = 0; i < nids; i++)
+			strlist_push(&owner,
+				     strlist_has(&out->characters, c.owners[i]) ? c.owners[i] : "");
 		candidates_free(&c);
 		if (nids == 0) {
 			error_set(EX_DATAERR, "--ref %s: no assets match", o->ref_query);
 			goto out;
 		}
-		/* References picked by a query belong to no one mention. */
-		for (size_t i = 0; i < nids; i++)
-			strlist_push(&owner, "");
 	} else {
 		for (size_t i = 0; i < out->characters.n; i++) {
 			int64_t *mine;
@@ -574,6 +620,9 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 				strlist_clear(&owner);
 				goto out;
 			}
+			if (nmine && (int)nids >= max_refs && o->unplaced)
+				o->unplaced(p->name, out->characters.items[i], max_refs,
+					    o->unplaced_ctx);
 			for (size_t k = 0; k < nmine && (int)nids < max_refs; k++) {
 				ids = xrealloc(ids, (nids + 1) * sizeof(*ids));
 				ids[nids++] = mine[k];
@@ -587,12 +636,13 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 		struct injected_ref *r = &out->refs[out->nrefs++];
 		r->asset_id = ids[i];
 		r->slug = *owner.items[i] ? xstrdup(owner.items[i]) : NULL;
-		r->tag = !strcmp(p->tag_style, "ref-n") || !r->slug ? xasprintf("ref%zu", i + 1)
-			 : !strcmp(p->tag_style, "word")	    ? word_tag(r->slug)
-								    : xstrdup(r->slug);
+		r->tag = p->tag_style == TAG_REF_N || !r->slug ? xasprintf("ref%zu", i + 1)
+			 : p->tag_style == TAG_WORD	       ? word_tag(r->slug)
+							       : xstrdup(r->slug);
 		if (catalog_derive(cat, ids[i], &p->limits, &r->derived) < 0 ||
 		    encode_ref(p, r, &auth,
-			       o->stream_base64 && p->output == PROFILE_JSON && !p->multipart) < 0) {
+			       o->stream_base64 && p->output == PROFILE_JSON && !p->multipart,
+			       o->dry_run) < 0) {
 			free(ids);
 			strlist_clear(&owner);
 			goto out;
@@ -665,12 +715,12 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 		rc = 0;
 		goto out;
 	}
-	jp_set(request, p->prompt_pointer, cJSON_CreateString(out->prompt));
-	if (p->negative_pointer) {
-		cJSON *existing = jp_get(request, p->negative_pointer);
+	jp_set(request, pl.prompt, cJSON_CreateString(out->prompt));
+	if (pl.negative) {
+		cJSON *existing = jp_get(request, pl.negative);
 		char *neg = negatives(cat, &out->characters,
 				      cJSON_IsString(existing) ? existing->valuestring : NULL);
-		if (*neg && jp_set(request, p->negative_pointer, cJSON_CreateString(neg)) < 0) {
+		if (*neg && jp_set(request, pl.negative, cJSON_CreateString(neg)) < 0) {
 			free(neg);
 			goto out;
 		}
@@ -679,6 +729,12 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 	if (p->seed_pointer && has_seed && !jp_get(request, p->seed_pointer) &&
 	    jp_set(request, p->seed_pointer, cJSON_CreateNumber((double)seed)) < 0)
 		goto out;
+	/* A workflow holds a seed (ComfyUI's own, often random): the
+	 * character's replaces it unless the user keeps the workflow's. */
+	for (size_t i = 0; has_seed && i < pl.seeds.n; i++)
+		if ((!o->keep_seed || !cJSON_IsNumber(jp_get(request, pl.seeds.items[i]))) &&
+		    jp_set(request, pl.seeds.items[i], cJSON_CreateNumber((double)seed)) < 0)
+			goto out;
 	if (p->aspect_pointer && o->aspect &&
 	    jp_set(request, p->aspect_pointer, cJSON_CreateString(o->aspect)) < 0)
 		goto out;
@@ -726,11 +782,14 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 				goto out;
 		}
 	}
+	if (out->nrefs && apply_model_rules(p, request) < 0)
+		goto out;
 	out->request = request;
 	request = NULL;
 	rc = 0;
 out:
 	cJSON_Delete(request);
+	graph_places_clear(&pl);
 	strlist_clear(&looks);
 	strlist_clear(&auth);
 	if (rc < 0)

@@ -13,6 +13,15 @@
 struct inject_options {
 	const char *ref_query; /* --ref: use these assets instead of the rule */
 	const char *aspect;    /* --aspect: set where the profile puts it */
+	bool keep_seed;	       /* --keep-seed: a workflow's sampler seed stays */
+	/* --dry-run: nothing is sent and no key is read; an upload's id is
+	 * "upload:HASH" of the derivative that would have been sent. */
+	bool dry_run;
+	/* Told of each mentioned character that gets no reference because
+	 * the request takes only max_refs (NULL: nobody is told); the
+	 * command prints it, so no character is dropped silently. */
+	void (*unplaced)(const char *profile, const char *slug, int max_refs, void *ctx);
+	void *unplaced_ctx;
 	/* base64 payloads of a JSON request as json_base64_file() markers in
 	 * raw items, for json_write() to encode while it writes: a warm
 	 * injection then holds no payload in memory. Only for a request that

@@ -238,11 +238,15 @@ static void load_references(struct loader *l, cJSON *refs)
 	p->url_base_env = get_string(l, refs, pre, "url_base_env", false);
 	if (!p->url_base_env)
 		p->url_base_env = "TROUPE_REF_BASE_URL";
-	p->tag_style = get_string(l, refs, pre, "tag", false);
-	if (!p->tag_style)
-		p->tag_style = "slug";
-	else if (strcmp(p->tag_style, "slug") && strcmp(p->tag_style, "ref-n") &&
-		 strcmp(p->tag_style, "word"))
+	static const char *const tag_styles[] = {"slug", "word", "ref-n"};
+	const char *tag = get_string(l, refs, pre, "tag", false);
+	p->tag_style = TAG_SLUG;
+	for (int i = 0; tag && i < 3; i++)
+		if (strcmp(tag, tag_styles[i]) == 0) {
+			p->tag_style = (enum tag_style)i;
+			tag = NULL;
+		}
+	if (tag)
 		bad(l, "references.tag", "must be \"slug\", \"word\" or \"ref-n\"");
 	load_limits(l, get_object(l, refs, pre, "limits", false), &p->limits);
 	if (!p->limits.format[0]) {
@@ -275,6 +279,59 @@ static void load_references(struct loader *l, cJSON *refs)
 		p->upload_field = get_string(l, up, "references.upload.", "field", true);
 		p->upload_id = get_pointer(l, up, "references.upload.", "id", true);
 		p->upload_form = get_object(l, up, "references.upload.", "form", false);
+	}
+}
+
+/* A graph request (a ComfyUI workflow) is an object of nodes; the nodes
+ * whose type is one of "types" are samplers, whose positive and negative
+ * inputs are links [node id, output] to the text nodes; "seed" says
+ * where each type of node that makes noise keeps its seed. */
+static void load_sampler(struct loader *l, cJSON *sampler)
+{
+	struct profile *p = l->p;
+	const char *pre = "sampler.";
+	p->has_sampler = true;
+	p->sampler_type = get_pointer(l, sampler, pre, "type", true);
+	get_strings(l, sampler, pre, "types", &p->sampler_types);
+	if (!p->sampler_types.n)
+		bad(l, "sampler.types", "missing (the node types that are samplers)");
+	p->sampler_positive = get_pointer(l, sampler, pre, "positive", true);
+	p->sampler_negative = get_pointer(l, sampler, pre, "negative", false);
+	p->sampler_text = get_pointer(l, sampler, pre, "text", true);
+	p->sampler_seeds = get_object(l, sampler, pre, "seed", false);
+	cJSON *seed;
+	cJSON_ArrayForEach(seed, p->sampler_seeds)
+	{
+		if (!cJSON_IsString(seed) || seed->valuestring[0] != '/')
+			bad(l, "sampler.seed",
+			    "maps node types to JSON pointers (starting with '/')");
+	}
+}
+
+/* "models": {"pointer": "/model_name", "rules": {NAME: {"with_references":
+ * {POINTER: VALUE}}}}: what a model needs that the others do not. */
+static void load_models(struct loader *l, cJSON *models)
+{
+	struct profile *p = l->p;
+	p->model_pointer = get_pointer(l, models, "models.", "pointer", true);
+	p->models = get_object(l, models, "models.", "rules", true);
+	cJSON *rule;
+	cJSON_ArrayForEach(rule, p->models)
+	{
+		cJSON *set = cJSON_IsObject(rule) ? member(rule, "with_references") : NULL;
+		cJSON *v;
+		if (!cJSON_IsObject(set)) {
+			bad(l, "models.rules", "each model needs a \"with_references\" object");
+			return;
+		}
+		cJSON_ArrayForEach(v, set)
+		{
+			if (v->string[0] != '/' || cJSON_IsObject(v) || cJSON_IsArray(v)) {
+				bad(l, "models.rules",
+				    "with_references maps JSON pointers to plain values");
+				return;
+			}
+		}
 	}
 }
 
@@ -457,8 +514,22 @@ struct profile *profile_load_file(const char *path)
 		p->wrap = get_pointer(&l, req, "request.", "wrap", false);
 		if (p->wrap && !p->template)
 			bad(&l, "request.wrap", "needs request.template to wrap the request in");
+		cJSON *sampler = get_object(&l, root, "", "sampler", false);
+		if (sampler && p->multipart)
+			bad(&l, "sampler", "a multipart request has no nodes");
+		else if (sampler)
+			load_sampler(&l, sampler);
+		if (sampler &&
+		    (member(root, "prompt") || member(root, "negative") || member(root, "seed")))
+			bad(&l, "sampler",
+			    "finds the prompt, negative prompt and seed: leave out prompt, "
+			    "negative and seed");
 		p->prompt_pointer = p->multipart ? get_string(&l, root, "", "prompt", true)
+				    : sampler	 ? NULL
 						 : get_pointer(&l, root, "", "prompt", true);
+		cJSON *models = get_object(&l, root, "", "models", false);
+		if (models)
+			load_models(&l, models);
 		p->negative_pointer = get_string(&l, root, "", "negative", false);
 		p->seed_pointer = get_string(&l, root, "", "seed", false);
 		p->aspect_pointer = get_string(&l, root, "", "aspect_ratio", false);
@@ -497,6 +568,7 @@ void profile_free(struct profile *p)
 	strlist_clear(&p->roles);
 	strlist_clear(&p->poll_done);
 	strlist_clear(&p->poll_failed);
+	strlist_clear(&p->sampler_types);
 	strlist_clear(&p->status_names);
 	free(p->name);
 	free(p->file);

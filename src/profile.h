@@ -13,6 +13,9 @@
 enum profile_output { PROFILE_JSON, PROFILE_TEXT, PROFILE_EMBEDDING };
 enum ref_encoding { ENC_URL, ENC_BASE64, ENC_DATA_URI, ENC_MULTIPART, ENC_PATH, ENC_UPLOAD };
 enum mention_style { MENTION_TAG, MENTION_NAME, MENTION_DESCRIPTION };
+/* What a reference is called in the request: the character's slug, a
+ * word made from it (3 to 16 letters, digits and '_'), or ref1, ref2... */
+enum tag_style { TAG_SLUG, TAG_WORD, TAG_REF_N };
 enum auth_scheme { AUTH_NONE, AUTH_BEARER, AUTH_HEADER, AUTH_KLING_JWT };
 /* Where a profile was found: who put it there decides what it may do. */
 enum profile_origin { PROFILE_FROM_FILE, PROFILE_FROM_PATH, PROFILE_BUILTIN, PROFILE_FROM_STORE };
@@ -46,6 +49,18 @@ struct profile {
 	const char *negative_pointer;
 	const char *seed_pointer;
 	const char *aspect_pointer;
+	/* graph requests (a ComfyUI workflow): the prompt, negative prompt and
+	 * seed are found from the sampler nodes instead of fixed pointers */
+	bool has_sampler;
+	const char *sampler_type;     /* pointer in a node to its type */
+	struct strlist sampler_types; /* the types that are samplers */
+	const char *sampler_positive; /* pointer in a sampler to its positive link */
+	const char *sampler_negative; /* ... and its negative one */
+	const char *sampler_text;     /* pointer in a text node to its text */
+	cJSON *sampler_seeds;	      /* node type -> pointer to its seed */
+	/* per-model rules: what a model needs when references are sent */
+	const char *model_pointer;
+	cJSON *models; /* name -> {"with_references": {pointer: value}} */
 	/* references */
 	struct strlist roles;
 	int per_character;
@@ -58,7 +73,7 @@ struct profile {
 	enum ref_encoding encoding;
 	const char *url_base_env;
 	struct image_recipe limits;
-	const char *tag_style; /* "slug" or "ref-N" */
+	enum tag_style tag_style;
 	/* sending */
 	enum auth_scheme auth;
 	const char *auth_env;

@@ -292,11 +292,19 @@ static struct log_entry *log_from_row(struct catalog *cat, sqlite3_stmt *row)
 int catalog_log(struct catalog *cat, const char *character, const char *profile, int64_t limit,
 		int (*each)(const struct log_entry *, void *), void *ctx)
 {
+	return catalog_log_except(cat, character, profile, NULL, limit, each, ctx);
+}
+
+int catalog_log_except(struct catalog *cat, const char *character, const char *profile,
+		       const char *skip_status, int64_t limit,
+		       int (*each)(const struct log_entry *, void *), void *ctx)
+{
 	struct strbuf sql = STRBUF_INIT;
 	sb_adds(&sql, sql_log_select);
 	sb_adds(&sql, "WHERE (?1 IS NULL OR r.profile = ?1) AND (?2 IS NULL OR r.id IN (SELECT "
 		      "rc.request_id FROM request_characters rc JOIN characters c ON c.id = "
-		      "rc.character_id WHERE c.slug = ?2)) ORDER BY r.id DESC LIMIT ?3");
+		      "rc.character_id WHERE c.slug = ?2)) AND (?4 IS NULL OR r.status <> ?4) "
+		      "ORDER BY r.id DESC LIMIT ?3");
 	sqlite3_stmt *row = db_prepare(cat->db, sql.buf);
 	sb_release(&sql);
 	if (!row)
@@ -313,6 +321,8 @@ int catalog_log(struct catalog *cat, const char *character, const char *profile,
 	if (profile)
 		sqlite3_bind_text(row, 1, profile, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(row, 3, limit > 0 ? limit : -1);
+	if (skip_status)
+		sqlite3_bind_text(row, 4, skip_status, -1, SQLITE_STATIC);
 	int step;
 	while ((step = sqlite3_step(row)) == SQLITE_ROW) {
 		struct log_entry *e = log_from_row(cat, row);

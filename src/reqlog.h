@@ -77,6 +77,11 @@ int catalog_log(struct catalog *cat, const char *character, const char *profile,
  * the counts; with dry_run nothing is removed, only counted. */
 int catalog_log_prune(struct catalog *cat, int64_t before, bool dry_run, int64_t *pruned,
 		      int64_t *kept);
+/* The same, leaving out the requests whose status is skip_status (NULL:
+ * none), such as inject's "preview" rows. */
+int catalog_log_except(struct catalog *cat, const char *character, const char *profile,
+		       const char *skip_status, int64_t limit,
+		       int (*each)(const struct log_entry *, void *), void *ctx);
 /* The request that made an asset, or NULL (and no error) when it was not
  * generated; free it with log_entry_free(). */
 int catalog_asset_request(struct catalog *cat, int64_t asset_id, struct log_entry **out);

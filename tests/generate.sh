@@ -350,6 +350,11 @@ variant comfyui-noupload comfyui 'p["references"]["encoding"] = "path"'
 refused comfyui-noupload "HTTP 400.*Invalid image file" "ComfyUI refuses a LoadImage of a file it was not given" \
 	--workflow workflow.json
 
+# The stand-in refuses kling-v1-5 with an image and no image_reference,
+# as Kling does; the profile's models rule supplies it.
+echo '{"model_name": "kling-v1-5", "prompt": "@mei in the rain"}' >kling-v15.json
+check "generate kling-image with model_name kling-v1-5" gen --profile kling-image --file kling-v15.json
+
 # A profile for a text service cannot be sent.
 fails_with 64 "makes prompt text" "generate with a text profile" \
 	troupe generate --profile midjourney "@mei"

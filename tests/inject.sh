@@ -103,6 +103,18 @@ check "kling-image: the reference is a JPEG of at least 300 px ($size)" \
 is "$(req '"negative_prompt" in d')" false \
 	"kling-image: no negative_prompt (unsupported with an image)"
 
+# kling-v1-5 needs image_reference with an image (the profile's models
+# rule); a request's own value stays, and other models get none.
+echo '{"model_name": "kling-v1-5", "prompt": "@mei"}' >kling-v15.json
+check "kling-image: a kling-v1-5 request" inject --profile kling-image --file kling-v15.json
+is "$(req 'd.get("image_reference")')" subject "kling-image: kling-v1-5 with an image gets image_reference"
+echo '{"model_name": "kling-v1-5", "image_reference": "face", "prompt": "@mei"}' >kling-face.json
+check "kling-image: a kling-v1-5 request with face" inject --profile kling-image --file kling-face.json
+is "$(req 'd["image_reference"]')" face "kling-image: the request's image_reference stays"
+echo '{"model_name": "kling-v2", "prompt": "@mei"}' >kling-v2.json
+check "kling-image: a kling-v2 request" inject --profile kling-image --file kling-v2.json
+is "$(req '"image_reference" in d')" false "kling-image: no image_reference for a model without the rule"
+
 check "kling-video" inject --profile kling-video "$prompt"
 is "$(req '[d["model_name"], d["mode"], d["duration"]]')" '["kling-v1-6", "std", "5"]' \
 	"kling-video: template fields"
@@ -170,7 +182,8 @@ EOF
 check "comfyui (a workflow, references uploaded)" inject --profile comfyui --workflow workflow.json
 is "$(req 'd["6"]["inputs"]["text"]')" "Mei (a cat in a study) and Kai (a tall sailor) on deck" \
 	"comfyui: the first CLIPTextEncode gets the prompt"
-is "$(req 'd["7"]["inputs"]["text"]')" "watermark" "comfyui: the second CLIPTextEncode is untouched"
+is "$(req 'd["7"]["inputs"]["text"]')" "watermark, blurry, extra limbs" \
+	"comfyui: the sampler's negative node gets Mei's negative prompt"
 is "$(req 'd["3"]["inputs"]["seed"]')" 42 "comfyui: KSampler gets Mei's seed"
 is "$(req '[d["10"]["inputs"]["image"] != "first.png", d["11"]["inputs"]["image"] != "second.png"]')" \
 	"[true, true]" "comfyui: each LoadImage node gets one uploaded reference (spread)"
@@ -180,6 +193,47 @@ is "$(req 'sorted(d)')" '["10", "11", "3", "4", "5", "6", "7", "8", "9"]' \
 	"comfyui: inject prints the workflow itself, not the /prompt wrapper"
 fails_with 64 "fills a request you give it" "comfyui: a bare prompt is refused (needs a workflow)" \
 	troupe inject --profile comfyui "$prompt"
+# A workflow as ComfyUI saves it: the negative node has the lower id, and
+# the sampler holds a seed of its own. The sampler's links decide.
+wf="$TEST_SRCDIR/data/comfyui-workflow-negative-first.json"
+check "comfyui: negative node first" inject --profile comfyui --workflow "$wf"
+is "$(req '[d["7"]["inputs"]["text"], d["6"]["inputs"]["text"]]')" \
+	'["Mei (a cat in a study) reads by the window", "text, watermark, blurry, extra limbs"]' \
+	"comfyui: the prompt goes to the sampler's positive node, negatives to its negative"
+is "$(req 'd["10"]["inputs"]["image"] != "example.png"')" true "comfyui: the LoadImage node gets Mei"
+is "$(req 'd["3"]["inputs"]["seed"]')" 42 "comfyui: Mei's seed replaces the workflow's"
+is "$(last_log '[r["asset"] for r in d[0]["references"]]')" '[1]' "comfyui: the reference is logged"
+check "comfyui --keep-seed" inject --profile comfyui --keep-seed --workflow "$wf"
+is "$(req 'd["3"]["inputs"]["seed"]')" 156680208700286 "comfyui: --keep-seed keeps the workflow's seed"
+# The custom sampler: conditioning through a guider, the seed in a noise
+# node, a ControlNet between the text and the guider.
+python3 - "$wf" >custom.json <<'EOF'
+import json, sys
+w = json.load(open(sys.argv[1]))
+w["3"] = {"class_type": "SamplerCustomAdvanced", "inputs": {"noise": ["11", 0],
+          "guider": ["12", 0], "sampler": ["13", 0], "sigmas": ["14", 0], "latent_image": ["5", 0]}}
+w["11"] = {"class_type": "RandomNoise", "inputs": {"noise_seed": 7}}
+w["12"] = {"class_type": "CFGGuider", "inputs": {"model": ["4", 0], "positive": ["15", 0],
+           "negative": ["6", 0], "cfg": 8}}
+w["15"] = {"class_type": "ControlNetApply", "inputs": {"conditioning": ["7", 0],
+           "control_net": ["16", 0], "image": ["10", 0], "strength": 1}}
+w["16"] = {"class_type": "ControlNetLoader", "inputs": {"control_net_name": "pose.safetensors"}}
+json.dump(w, sys.stdout)
+EOF
+check "comfyui: SamplerCustomAdvanced" inject --profile comfyui --workflow custom.json
+is "$(req '[d["7"]["inputs"]["text"][:3], d["6"]["inputs"]["text"], d["11"]["inputs"]["noise_seed"]]')" \
+	'["Mei", "text, watermark, blurry, extra limbs", 42]' \
+	"comfyui: through the guider and the ControlNet to the text nodes; the noise node's seed"
+python3 -c 'import json,sys; w=json.load(open(sys.argv[1])); del w["3"]; json.dump(w, sys.stdout)' \
+	"$wf" >nosampler.json
+fails_with 65 "the workflow has no sampler \(a node of type KSampler, " \
+	"comfyui: a workflow without a sampler is refused, naming why" \
+	troupe inject --profile comfyui --workflow nosampler.json
+python3 -c 'import json,sys; w=json.load(open(sys.argv[1])); w["3"]["inputs"]["positive"]=["5", 0]; json.dump(w, sys.stdout)' \
+	"$wf" >notext.json
+fails_with 65 "no sampler's /inputs/positive input leads to a text node" \
+	"comfyui: a sampler whose positive input leads to no text is refused" \
+	troupe inject --profile comfyui --workflow notext.json
 
 check "midjourney" inject --profile midjourney "$prompt"
 like "$(cat "$scratch/.req")" "^Mei \(a cat in a study\) walks into the sea --cref https://cdn\.example\.com/refs/$hex\.jpg https://cdn\.example\.com/refs/$hex\.jpg --cw 100 --seed 42 --no blurry, extra limbs$" \
@@ -195,6 +249,17 @@ like "$(jsonv .out 'd["prompt"]')" ' --cref https://' "the text comes as {\"prom
 check "two characters" inject --profile runway-gen4-image "@mei meets @kai"
 is "$(req '[d["promptText"], [r["tag"] for r in d["referenceImages"]]]')" \
 	'["@mei meets @kai", ["mei", "kai"]]' "one reference for each, tagged by slug"
+check "two characters, a profile that takes one reference" \
+	inject --profile kling-image "@mei meets @kai"
+is "$(cat "$scratch/.err")" "troupe: warning: profile kling-image takes 1 reference: no image of @kai is sent" \
+	"the character left without an image is named"
+is "$(last_log '[r["tag"] for r in d[0]["references"]]')" '["mei"]' "only mei's reference is sent"
+python3 -c 'import json,sys; w=json.load(open(sys.argv[1])); w["6"]["inputs"]["text"]="@mei and @kai"; json.dump(w, sys.stdout)' \
+	"$TEST_SRCDIR/data/comfyui-workflow.json" >one-node.json
+check "a workflow with fewer LoadImage nodes than characters" \
+	inject --profile comfyui --workflow one-node.json
+like "$(cat "$scratch/.err")" "profile comfyui takes 1 reference: no image of @kai is sent" \
+	"comfyui: the character with no LoadImage node is named"
 check "mention: name" inject --profile openai-image-edit "@kai waves; mail kai@example.com"
 is "$(req 'd["prompt"]')" "Kai waves; mail kai@example.com Kai: a tall sailor." \
 	"name mention; an e-mail address is not a mention"
@@ -207,6 +272,13 @@ is "$(last_log '[r["asset"] for r in d[0]["references"]]')" '[2]' \
 	"the reference is the asset tagged look:winter"
 check "--ref picks the references" inject --profile runway-gen4-image --ref 'role:sheet' "$prompt"
 is "$(last_log '[r["asset"] for r in d[0]["references"]]')" '[2]' "--ref role:sheet chose asset 2"
+is "$(req '[d["promptText"], [r["tag"] for r in d["referenceImages"]]]')" \
+	'["@mei walks into the sea", ["mei"]]' \
+	"--ref: a mentioned character's reference carries her tag, as the prompt does"
+check "--ref of a character the prompt does not mention" \
+	inject --profile runway-gen4-image --ref 'character:kai' "$prompt"
+is "$(req '[r["tag"] for r in d["referenceImages"]]')" '["ref1"]' \
+	"--ref: a reference of no mentioned character is ref1"
 
 cat >kling-video.json <<'EOF'
 {"model_name": "kling-v2-master", "prompt": "@mei sleeps", "negative_prompt": "low quality",
@@ -285,6 +357,38 @@ assert uri.startswith("data:image/jpeg;base64,")
 blob = open(sys.argv[2], "rb").read()
 sys.exit(0 if base64.b64decode(uri[23:], validate=True) == blob else 1)' \
 	"$scratch/runway.req" ".troupe/objects/$(echo "$blob" | cut -c1-2)/$(echo "$blob" | cut -c3-)"
+
+# ---- previews: inject --dry-run sends nothing ----
+
+# Upload profiles send references at inject time; a preview does not,
+# needs no key, and marks the upload's place as upload:HASH.
+mock_mark
+rows=$(sqlite3 .troupe/troupe.db 'SELECT count(*) FROM requests')
+check "pixverse-video --dry-run without a key" \
+	env -u PIXVERSE_API_KEY "$TROUPE" inject --profile pixverse-video --dry-run "$prompt"
+like "$(jsonv .out 'd["img_id"]')" "^upload:$hex$" "pixverse --dry-run: the upload's place says upload:HASH"
+upload_hash=$(jsonv .out 'd["img_id"][7:]')
+check "upload:HASH names the derivative that would be uploaded" \
+	test -f ".troupe/objects/$(echo "$upload_hash" | cut -c1-2)/$(echo "$upload_hash" | cut -c3-)"
+is "$(mock_since 'len(log)')" 0 "--dry-run: nothing reached the service"
+is "$(last_log '[d[0]["kind"], d[0]["status"], d[0]["profile"]]')" '["inject", "preview", "pixverse-video"]' \
+	"--dry-run: the log row is marked as a preview"
+check "comfyui --preview" inject --profile comfyui --preview --workflow workflow.json
+is "$(req '[d["10"]["inputs"]["image"][:7], d["11"]["inputs"]["image"][:7]]')" '["upload:", "upload:"]' \
+	"comfyui --preview: each LoadImage node holds upload:HASH"
+is "$(mock_since 'len(log)')" 0 "--preview: nothing reached ComfyUI"
+check "log --no-previews" troupe log --json --no-previews
+is "$(jsonv .out '[e["status"] for e in d if e["status"] == "preview"]')" "[]" "log --no-previews leaves them out"
+is "$(jsonv .out 'len(d)')" "$rows" "and keeps every other request"
+check "log lists previews by default" troupe log --json --limit 2
+is "$(jsonv .out '[e["status"] for e in d]')" '["preview", "preview"]' "log shows them without --no-previews"
+rows=$(sqlite3 .troupe/troupe.db 'SELECT count(*) FROM requests')
+check "inject --no-log" inject --profile runway-gen4-image --no-log "$prompt"
+is "$(sqlite3 .troupe/troupe.db 'SELECT count(*) FROM requests')" "$rows" "--no-log records nothing"
+check "inject --dry-run --no-log" inject --profile kling-image --dry-run --no-log "$prompt"
+is "$(sqlite3 .troupe/troupe.db 'SELECT count(*) FROM requests')" "$rows" "nor with --dry-run"
+fails_with 64 "--dry-run and --no-log are inject's" "generate --dry-run is refused" \
+	troupe generate --profile kling-image --dry-run "$prompt"
 
 # ---- bad input: a clear error and a store left as it was ----
 

@@ -154,7 +154,7 @@ int main(void)
 		ok(p->poll_interval_ms == 2000 && p->poll_timeout_s == 900,
 		   "polling every 2 s for 15 minutes by default");
 		ok(p->poll_done.n == 1 && p->poll_failed.n == 1, "the task's statuses");
-		is_str(p->tag_style, "slug", "mentions are tagged by slug");
+		ok(p->tag_style == TAG_SLUG, "mentions are tagged by slug");
 	}
 	profile_free(p);
 	unlink(path);

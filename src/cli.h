@@ -31,7 +31,6 @@ int cli_usage_error(const struct cmd_entry *cmd, const char *why);
 const struct cmd_entry *cli_find_command(const char *name);
 int cli_parse_int(const char *option, const char *text, int64_t min, int64_t max, int64_t *out);
 
-
 /* A table of text cells printed with aligned columns; every cell is
  * escaped with text_escape. */
 struct table;

@@ -90,7 +90,8 @@ int embed_image(const struct profile *p, const char *path, const char *format, f
 		sb_release(&filled);
 		int set = 0;
 		if (!item) {
-			set = error_set(EX_CONFIG, "profile %s: its reference item is not JSON once filled",
+			set = error_set(EX_CONFIG,
+					"profile %s: its reference item is not JSON once filled",
 					p->name);
 		} else if (!p->refs_array) {
 			set = jp_set(doc, p->refs_pointer, item);
@@ -148,8 +149,7 @@ int embed_image(const struct profile *p, const char *path, const char *format, f
 	float *v = xmalloc((size_t)n * sizeof(float));
 	int i = 0;
 	cJSON *e;
-	cJSON_ArrayForEach(e, vec)
-	{
+	cJSON_ArrayForEach(e, vec) {
 		if (!cJSON_IsNumber(e) || !isfinite(e->valuedouble)) {
 			free(v);
 			error_set(EX_PROTOCOL,

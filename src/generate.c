@@ -605,8 +605,7 @@ int generate_run(struct catalog *cat, const struct profile *p, const char *input
 		parts = xcalloc(nfields + in.multipart_files.n + 1, sizeof(*parts));
 		char **values = xcalloc(nfields + 1, sizeof(char *));
 		size_t k = 0;
-		cJSON_ArrayForEach(field, in.request)
-		{
+		cJSON_ArrayForEach(field, in.request) {
 			values[k] = cJSON_IsString(field) ? xstrdup(field->valuestring)
 							  : cJSON_PrintUnformatted(field);
 			parts[nparts++] = (struct http_part){field->string, values[k], NULL, NULL};

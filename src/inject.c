@@ -248,8 +248,9 @@ static char *upload(const struct profile *p, const struct injected_ref *r,
 				      mime_of(r->derived.format), filename};
 	size_t k = 1;
 	cJSON *f;
-	cJSON_ArrayForEach(f, p->upload_form) if (cJSON_IsString(f)) parts[k++] =
-	    (struct http_part){f->string, f->valuestring, NULL, NULL};
+	cJSON_ArrayForEach(f, p->upload_form)
+		if (cJSON_IsString(f))
+			parts[k++] = (struct http_part){f->string, f->valuestring, NULL, NULL};
 	struct strlist headers = {0};
 	for (size_t i = 0; i < auth_headers->n; i++)
 		strlist_push(&headers, auth_headers->items[i]);
@@ -401,8 +402,7 @@ static cJSON *fill_template(const cJSON *tmpl, const struct injected_ref *r, con
 	if (cJSON_IsArray(tmpl) || cJSON_IsObject(tmpl)) {
 		cJSON *out = cJSON_IsArray(tmpl) ? cJSON_CreateArray() : cJSON_CreateObject();
 		const cJSON *child;
-		cJSON_ArrayForEach(child, tmpl)
-		{
+		cJSON_ArrayForEach(child, tmpl) {
 			cJSON *filled = fill_template(child, r, name, index);
 			if (cJSON_IsArray(tmpl))
 				cJSON_AddItemToArray(out, filled);
@@ -491,8 +491,7 @@ static int apply_model_rules(const struct profile *p, cJSON *request)
 			  ? cJSON_GetObjectItemCaseSensitive(p->models, model->valuestring)
 			  : NULL;
 	cJSON *set = cJSON_GetObjectItemCaseSensitive(rule, "with_references"), *v;
-	cJSON_ArrayForEach(v, set)
-	{
+	cJSON_ArrayForEach(v, set) {
 		if (!jp_get(request, v->string) &&
 		    jp_set(request, v->string, cJSON_Duplicate(v, 1)) < 0)
 			return -1;
@@ -833,8 +832,8 @@ char *inject_redacted(const struct injection *in)
 					? same
 					: lens[i] > 64 &&
 					      (same || (lens[i] == len &&
-							memcmp(item->valuestring, in->refs[i].encoded,
-							       len) == 0));
+							memcmp(item->valuestring,
+							       in->refs[i].encoded, len) == 0));
 				if (!payload)
 					continue;
 				swaps = xrealloc(swaps, (nswaps + 1) * sizeof(*swaps));
@@ -846,7 +845,9 @@ char *inject_redacted(const struct injection *in)
 			}
 		} else {
 			cJSON *child;
-			cJSON_ArrayForEach(child, item) if (depth < 256) stack[depth++] = child;
+			cJSON_ArrayForEach(child, item)
+				if (depth < 256)
+					stack[depth++] = child;
 		}
 	}
 	char *text = cJSON_PrintUnformatted(in->request);

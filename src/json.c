@@ -179,7 +179,8 @@ static void push_strings(cJSON *cur, const char ***out, size_t *n)
 		(*out)[(*n)++] = cur->valuestring;
 	} else if (cJSON_IsArray(cur)) {
 		cJSON *item;
-		cJSON_ArrayForEach(item, cur) push_strings(item, out, n);
+		cJSON_ArrayForEach(item, cur)
+			push_strings(item, out, n);
 	}
 }
 
@@ -197,7 +198,8 @@ static void collect_items(cJSON *cur, const char *p, cJSON ***out, size_t *n)
 	char *token = next_token(&p);
 	if (strcmp(token, "*") == 0) {
 		cJSON *item;
-		cJSON_ArrayForEach(item, cur) collect_items(item, p, out, n);
+		cJSON_ArrayForEach(item, cur)
+			collect_items(item, p, out, n);
 	} else {
 		int index;
 		cJSON *child =
@@ -253,8 +255,7 @@ static bool resolve(cJSON *root, const char *pointer, int want, struct strbuf *o
 		if (selector(token, &key, &value)) {
 			cJSON *child, *chosen = NULL;
 			int index = 0, seen = 0;
-			cJSON_ArrayForEach(child, cur)
-			{
+			cJSON_ArrayForEach(child, cur) {
 				cJSON *field = cJSON_GetObjectItemCaseSensitive(child, key);
 				if (cJSON_IsString(field) &&
 				    strcmp(field->valuestring, value) == 0) {
@@ -419,8 +420,7 @@ int json_write(FILE *out, const cJSON *item)
 		fputc(object ? '{' : '[', out);
 		const cJSON *child;
 		bool first = true;
-		cJSON_ArrayForEach(child, item)
-		{
+		cJSON_ArrayForEach(child, item) {
 			if (!first)
 				fputc(',', out);
 			first = false;

@@ -144,8 +144,7 @@ static void get_strings(struct loader *l, cJSON *obj, const char *prefix, const 
 		bad(l, field, "must be an array of strings");
 		return;
 	}
-	cJSON_ArrayForEach(e, item)
-	{
+	cJSON_ArrayForEach(e, item) {
 		if (!cJSON_IsString(e)) {
 			bad(l, field, "must be an array of strings");
 			return;
@@ -181,7 +180,8 @@ static void load_limits(struct loader *l, cJSON *limits, struct image_recipe *r)
 	r->quality = get_int(l, limits, "references.limits.", "quality", 0, 0, 100);
 	cJSON *bytes = member(limits, "max_bytes");
 	if (bytes) {
-		if (!cJSON_IsNumber(bytes) || !(bytes->valuedouble >= 1 && bytes->valuedouble <= 1e12))
+		if (!cJSON_IsNumber(bytes) ||
+		    !(bytes->valuedouble >= 1 && bytes->valuedouble <= 1e12))
 			bad(l, "references.limits.max_bytes",
 			    "must be a number of bytes from 1 to 10^12");
 		else
@@ -300,8 +300,7 @@ static void load_sampler(struct loader *l, cJSON *sampler)
 	p->sampler_text = get_pointer(l, sampler, pre, "text", true);
 	p->sampler_seeds = get_object(l, sampler, pre, "seed", false);
 	cJSON *seed;
-	cJSON_ArrayForEach(seed, p->sampler_seeds)
-	{
+	cJSON_ArrayForEach(seed, p->sampler_seeds) {
 		if (!cJSON_IsString(seed) || seed->valuestring[0] != '/')
 			bad(l, "sampler.seed",
 			    "maps node types to JSON pointers (starting with '/')");
@@ -316,16 +315,14 @@ static void load_models(struct loader *l, cJSON *models)
 	p->model_pointer = get_pointer(l, models, "models.", "pointer", true);
 	p->models = get_object(l, models, "models.", "rules", true);
 	cJSON *rule;
-	cJSON_ArrayForEach(rule, p->models)
-	{
+	cJSON_ArrayForEach(rule, p->models) {
 		cJSON *set = cJSON_IsObject(rule) ? member(rule, "with_references") : NULL;
 		cJSON *v;
 		if (!cJSON_IsObject(set)) {
 			bad(l, "models.rules", "each model needs a \"with_references\" object");
 			return;
 		}
-		cJSON_ArrayForEach(v, set)
-		{
+		cJSON_ArrayForEach(v, set) {
 			if (v->string[0] != '/' || cJSON_IsObject(v) || cJSON_IsArray(v)) {
 				bad(l, "models.rules",
 				    "with_references maps JSON pointers to plain values");
@@ -353,8 +350,9 @@ static void load_sending(struct loader *l, cJSON *root)
 		p->auth_prefix = p->auth == AUTH_HEADER ? "" : "Bearer ";
 	p->headers = get_object(l, root, "", "headers", false);
 	cJSON *h;
-	cJSON_ArrayForEach(h, p->headers) if (!cJSON_IsString(h))
-	    bad(l, "headers", "values must be strings");
+	cJSON_ArrayForEach(h, p->headers)
+		if (!cJSON_IsString(h))
+			bad(l, "headers", "values must be strings");
 	p->trace_header = get_string(l, root, "", "trace_header", false);
 
 	cJSON *task = get_object(l, root, "", "task", false);
@@ -578,8 +576,7 @@ void profile_free(struct profile *p)
 void profile_headers(const struct profile *p, struct strlist *headers)
 {
 	cJSON *h;
-	cJSON_ArrayForEach(h, p->headers)
-	{
+	cJSON_ArrayForEach(h, p->headers) {
 		char *line = xasprintf("%s: %s", h->string, h->valuestring);
 		strlist_push(headers, line);
 		free(line);
@@ -635,8 +632,8 @@ const char *profile_builtin_dir(void)
  * ones: a store may come from anyone (a bundle, a remote), so its
  * profiles can add services but never replace a built-in one. A user
  * who wants to replace one says so with $TROUPE_PROFILE_PATH. */
-static void search_dirs(const char *store_root, struct strlist *dirs,
-			enum profile_origin origins[], size_t max)
+static void search_dirs(const char *store_root, struct strlist *dirs, enum profile_origin origins[],
+			size_t max)
 {
 	const char *env = getenv("TROUPE_PROFILE_PATH");
 	if (env && *env) {
@@ -679,7 +676,8 @@ bool profile_trusted(const struct profile *p)
 	bool trusted = false;
 	char line[256];
 	while (f && !trusted && fgets(line, sizeof(line), f))
-		trusted = strncmp(line, p->sha256, 64) == 0 && (line[64] == ' ' || line[64] == '\n');
+		trusted =
+		    strncmp(line, p->sha256, 64) == 0 && (line[64] == ' ' || line[64] == '\n');
 	if (f)
 		fclose(f);
 	free(file);

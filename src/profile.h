@@ -25,7 +25,7 @@ struct profile {
 	char *file; /* where it was loaded from */
 	enum profile_origin origin;
 	char sha256[65]; /* of the file's bytes, lower-case hex */
-	cJSON *raw; /* the whole document; the pointers below borrow from it */
+	cJSON *raw;	 /* the whole document; the pointers below borrow from it */
 	const char *service;
 	const char *doc;
 	enum profile_output output;

@@ -34,8 +34,7 @@ static int jsonl_line(const char *line, const char *name, size_t line_no, float 
 	}
 	int i = 0;
 	cJSON *e;
-	cJSON_ArrayForEach(e, vec)
-	{
+	cJSON_ArrayForEach(e, vec) {
 		if (!cJSON_IsNumber(e) || !isfinite(e->valuedouble)) {
 			rc =
 			    error_set(EX_DATAERR, "%s: line %zu: element %d is not a finite number",

@@ -224,8 +224,7 @@ int main(void)
 	   "a JWT without its secret: %s", error_message());
 	struct profile *none = profile_with_auth("{\"scheme\": \"none\"}");
 	struct strlist headers = {0};
-	ok(none && auth_headers(none, &headers) == 0 && headers.n == 0,
-	   "scheme none: no header");
+	ok(none && auth_headers(none, &headers) == 0 && headers.n == 0, "scheme none: no header");
 	profile_free(none);
 
 	/* The Kling JWT: iss is the access key, valid from five seconds ago for

@@ -119,6 +119,8 @@ int catalog_asset_resolve(struct catalog *cat, const char *ref, int64_t *id)
 		/* A leading zero is no way to write an id; "#0012" still is. */
 		if (digits == len && len <= 18 && ref[0] != '0')
 			by_id = resolve_id(cat, ref, ref, &id_match);
+		/* by_id is negative when looking the id up failed. */
+		// cppcheck-suppress knownConditionTrueFalse
 		if (by_id >= 0)
 			by_hash = resolve_prefix(cat, ref, ref, &hash_match);
 	} else {

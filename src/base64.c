@@ -170,7 +170,8 @@ int base64_write_file(FILE *out, const char *path, char quote)
 		fputc(quote, out);
 	for (size_t at = 0; at < size; at += CHUNK) {
 		size_t n = size - at < CHUNK ? size - at : CHUNK;
-		fwrite(text, 1, base64_into(text, map + at, n), out);
+		size_t len = base64_into(text, map + at, n);
+		fwrite(text, 1, len, out);
 	}
 	if (quote)
 		fputc(quote, out);

@@ -22,7 +22,6 @@ static const struct opt_spec similar_specs[] = {
 };
 
 struct similar_out {
-	struct cli *cli;
 	int64_t limit;
 	int64_t shown;
 	int64_t skip_id;
@@ -92,7 +91,7 @@ static int cmd_similar(struct cli *cli, int argc, char **argv)
 	if (!cat)
 		return -1;
 	uint64_t phash;
-	struct similar_out out = {cli, limit, 0, 0, NULL, NULL};
+	struct similar_out out = {limit, 0, 0, NULL, NULL};
 	/* A path that exists is a file to compare; anything else names an
 	 * asset already in the store, which is left out of its own answer. */
 	struct stat st;

@@ -126,7 +126,8 @@ static const char *status_text(cJSON *item, char buf[32])
 		 * range is checked first: converting a double outside long
 		 * long's is undefined. */
 		double v = item->valuedouble;
-		if (v >= -0x1p63 && v < 0x1p63 && v == (double)(long long)v)
+		if (v >= -9223372036854775808.0 && v < 9223372036854775808.0 &&
+		    v == (double)(long long)v)
 			snprintf(buf, 32, "%lld", (long long)v);
 		else
 			snprintf(buf, 32, "%.17g", v);

@@ -343,7 +343,8 @@ static int walk_dir(const char *dir, files_walk_fn *each, void *ctx, int depth)
 		names[n++] = xstrdup(e->d_name);
 	}
 	closedir(d);
-	qsort(names, n, sizeof(char *), cmp_names);
+	if (n)
+		qsort(names, n, sizeof(char *), cmp_names);
 	int rc = 0;
 	for (size_t i = 0; i < n; i++) {
 		char *path = xasprintf("%s/%s", dir, names[i]);

@@ -28,8 +28,12 @@ static void on_progress(void *ctx, const char *task, const char *status, double 
 {
 	struct waiting *w = ctx;
 	if (w->verbose) {
-		if (changed)
-			fprintf(stderr, "troupe: generate: task %s: %s\n", task, status);
+		if (changed) {
+			char *t = text_escape(task), *s = text_escape(status);
+			fprintf(stderr, "troupe: generate: task %s: %s\n", t, s);
+			free(t);
+			free(s);
+		}
 		return;
 	}
 	char *text = xasprintf("%s, %d s", status, (int)elapsed_s);

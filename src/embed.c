@@ -10,6 +10,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,7 +151,9 @@ int embed_image(const struct profile *p, const char *path, const char *format, f
 	int i = 0;
 	cJSON *e;
 	cJSON_ArrayForEach(e, vec) {
-		if (!cJSON_IsNumber(e) || !isfinite(e->valuedouble)) {
+		/* In float's range, not only finite: converting 1e39 to float
+		 * is undefined. */
+		if (!cJSON_IsNumber(e) || !(fabs(e->valuedouble) <= FLT_MAX)) {
 			free(v);
 			error_set(EX_PROTOCOL,
 				  "embedding service (profile %s): element %d of the vector "

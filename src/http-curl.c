@@ -321,6 +321,10 @@ static int curl_send(const struct http_request *req, struct http_response *resp)
 		/* Exponential backoff; the server's Retry-After wins when given. */
 		sleep_seconds(wait);
 		backoff *= 2;
+		/* The wait counts against the budget too: the next attempt gets
+		 * only what is left after it. */
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		resp->seconds = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
 	}
 out:
 	free(redirected);

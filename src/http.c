@@ -175,7 +175,10 @@ int http_send(const struct http_request *req, struct http_response *resp)
 	if (!ops && !(ops = module_load("troupe-http.so", &http_host, HTTP_OPS_VERSION)))
 		return -1;
 	int rc = ops->send(&bounded, resp);
-	if (!is_media(resp->content_type))
+	/* Only a successful answer is taken for the media it says it is: an
+	 * error's body is text for someone to read, whatever its type says,
+	 * and may echo the key. */
+	if (!is_media(resp->content_type) || resp->status < 200 || resp->status > 299)
 		http_redact_buf(&resp->body);
 	return rc;
 }

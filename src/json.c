@@ -33,7 +33,10 @@ static char *next_token(const char **p)
 
 static bool array_index(const char *token, int *index)
 {
-	if (!*token || strspn(token, "0123456789") != strlen(token) ||
+	/* Nine digits at most: no array cJSON parsed is that long, and atoi
+	 * of more could overflow. */
+	size_t len = strlen(token);
+	if (!*token || len > 9 || strspn(token, "0123456789") != len ||
 	    (token[0] == '0' && token[1]))
 		return false;
 	*index = atoi(token);

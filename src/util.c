@@ -636,7 +636,11 @@ void progress_status(struct progress *p, const char *text)
 		return;
 	pthread_mutex_lock(&progress_lock);
 	free(p->status);
-	p->status = xstrdup(text);
+	/* The text quotes a service's words: escaped, and one short line. */
+	char *safe = text_escape(text);
+	if (strlen(safe) > 80)
+		strcpy(safe + 77, "...");
+	p->status = safe;
 	p->last_percent = 0;
 	progress_draw(p);
 	progress_shown = p;

@@ -107,6 +107,12 @@ check "within the timeout (took $took s)" test "$took" -le 8
 like "$(cat gen.err)" "output 1 not downloaded in time" "and says the output was too slow"
 
 start=$(date +%s)
+gen busy --profile hostile --timeout 5 "a quiet sea"
+took=$(($(date +%s) - start))
+check "a 503 with Retry-After, then silence, fails with --timeout 5" test "$status" != 0
+check "the wait counts against the deadline (took $took s)" test "$took" -le 6
+
+start=$(date +%s)
 TROUPE_HTTP_STALL_S=1 gen trickle --profile hostile "a quiet sea"
 took=$(($(date +%s) - start))
 check "a stalled output fails by the low-speed limit" test "$status" != 0
@@ -119,6 +125,8 @@ for p in hostile hostile-bearer; do
 	check "$p: the echoing service's 401 fails" test "$status" != 0
 	like "$(cat gen.err)" "HTTP 401.*\[redacted\]" "$p: the error shows where the key was cut out"
 	check "$p: the error is cut to a sane length" test "$(wc -c <gen.err)" -le 5000
+	gen reflectpng --profile "$p" "a quiet sea"
+	check "$p: an echo in an error that says it is a picture fails" test "$status" != 0
 done
 gen failtask --profile hostile-task "a quiet sea"
 like "$(cat gen.err)" "task t[0-9]+ 8: z+\.\.\. \([0-9]+ more bytes cut\)" \

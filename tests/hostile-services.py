@@ -75,6 +75,17 @@ class Handler(BaseHTTPRequestHandler):
             self.answer(200, {"urls": []})
         elif mode == "ok":
             self.answer(200, {"urls": [self.url(port, "/png")]})
+        elif mode == "busy":
+            # Busy once, asking for a wait, then no answer at all: the wait
+            # must count against the caller's deadline.
+            with self.lock:
+                Handler.busy = getattr(Handler, "busy", 0) + 1
+                first = Handler.busy == 1
+            if first:
+                self.answer(503, {"error": "busy"}, headers=[("Retry-After", "3")])
+            else:
+                time.sleep(20)
+                self.answer(200, {"urls": []})
         elif mode == "trickle":
             self.answer(200, {"urls": [self.url(port, "/slow")]})
         elif mode == "okhop":
@@ -100,6 +111,11 @@ class Handler(BaseHTTPRequestHandler):
                    if k.lower() in ("authorization", "api-key", "x-goog-api-key")}
             self.answer(401, {"error": "invalid credentials: %s" % json.dumps(got),
                               "echo": got, "detail": "x" * 200000})
+        elif mode == "reflectpng":
+            # The same echo, in a body that says it is a picture.
+            got = {k: v for k, v in self.headers.items()
+                   if k.lower() in ("authorization", "api-key", "x-goog-api-key")}
+            self.answer(401, ("invalid credentials: %s" % json.dumps(got)).encode(), "image/png")
         elif mode == "deep":
             self.answer(401, {"error": list(range(300)) + ["y" * 200000]})
         elif mode in ("task", "bigid", "failtask") and rest == "create":

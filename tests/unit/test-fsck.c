@@ -144,6 +144,20 @@ int main(void)
 	ok(s.n == 1 && s.kind[0] == FSCK_HASH && s.first_asset[0] == coffee_id,
 	   "--full finds bytes written into a blob, and names its asset");
 
+	/* A blob longer than its row says: seen without a rehash. */
+	chmod(coffee_blob, 0644);
+	int fd = open(coffee_blob, O_WRONLY | O_APPEND);
+	ok(fd >= 0 && write_all(fd, "tail", 4) == 0, "append to a blob");
+	if (fd >= 0)
+		close(fd);
+	s = run(cat, false, 0, false, &c);
+	ok(s.n == 1 && s.kind[0] == FSCK_SIZE && s.first_asset[0] == coffee_id,
+	   "a blob of the wrong size is reported with its asset");
+	struct stat info;
+	ok(stat(coffee_blob, &info) == 0 && truncate(coffee_blob, info.st_size - 4) == 0,
+	   "cut the tail off again");
+	chmod(coffee_blob, 0444);
+
 	/* A leftover in tmp/ is reported; --repair removes it. */
 	char *leftover = xasprintf("%s/tmp/blob-abc123", dir);
 	write_file(leftover, "partial");
@@ -152,6 +166,17 @@ int main(void)
 	       !s.repaired[0],
 	   "a leftover in tmp/ is reported by its name");
 	ok(access(leftover, F_OK) == 0, "and kept without --repair");
+	/* A process staging a blob holds the store: the leftover stays. */
+	struct store *writer = store_open(dir);
+	struct store_staged staged;
+	ok(store_stage_buffer(writer, "in flight", 9, &staged) == 0,
+	   "another handle stages a blob");
+	s = run(cat, false, 0, true, &c);
+	ok(s.n == 2 && c.store_busy && !s.repaired[0] && !s.repaired[1],
+	   "--repair leaves tmp/ alone while a writer holds the store");
+	ok(access(leftover, F_OK) == 0, "the leftover is still there");
+	store_staged_discard(&staged);
+	store_free(writer);
 	s = run(cat, false, 0, true, &c);
 	ok(s.n == 1 && s.kind[0] == FSCK_TMP && s.repaired[0] && !c.store_busy,
 	   "--repair removes it and says so");

@@ -39,14 +39,7 @@ struct blobs {
 	size_t n;
 };
 
-/* A hash and when it was last found sound, from the state file. */
-struct verified {
-	char hash[STORE_HASH_HEX + 1];
-	int64_t at;
-};
-
 struct run {
-	struct catalog *cat;
 	struct store *st;
 	const struct fsck_options *o;
 	fsck_report_fn *report;
@@ -166,10 +159,10 @@ static void state_load(const char *path, struct blobs *b)
 			if (!end)
 				break;
 			*end = '\0';
-			struct verified v;
+			char hash[STORE_HASH_HEX + 1];
 			long long at;
-			if (sscanf(line, "%32s %lld", v.hash, &at) == 2) {
-				struct blob *blob = find_blob(b, v.hash);
+			if (sscanf(line, "%32s %lld", hash, &at) == 2) {
+				struct blob *blob = find_blob(b, hash);
 				if (blob)
 					blob->verified = at;
 			}
@@ -334,7 +327,7 @@ int fsck_run(struct catalog *cat, const struct fsck_options *o, fsck_report_fn *
 	     struct fsck_counts *counts)
 {
 	memset(counts, 0, sizeof(*counts));
-	struct run r = {cat, catalog_store(cat), o, report, ctx, counts, false};
+	struct run r = {catalog_store(cat), o, report, ctx, counts, false};
 	struct blobs blobs = {0};
 	char *state = NULL;
 	int rc = catalog_check_index(cat, index_message, &r);

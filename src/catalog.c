@@ -225,3 +225,82 @@ out:
 	sqlite3_finalize(sel);
 	return id;
 }
+
+struct store *catalog_store(struct catalog *cat)
+{
+	return cat->store;
+}
+
+/* Every way a row names a blob, request refs by hash (their trail
+ * outlives the asset row), the rest by blob id. */
+static const char catalog_sql_blob_refs[] =
+    "SELECT b.hash, b.bytes, 0, 0 FROM blobs b "
+    "UNION ALL SELECT b.hash, b.bytes, 1, a.id FROM assets a JOIN blobs b ON b.id = a.blob_id "
+    "UNION ALL SELECT b.hash, b.bytes, 2, coalesce(a.id, 0) FROM thumbnails t "
+    "JOIN blobs b ON b.id = t.thumb_blob_id LEFT JOIN assets a ON a.blob_id = t.blob_id "
+    "UNION ALL SELECT b.hash, b.bytes, 3, coalesce(a.id, 0) FROM derivatives d "
+    "JOIN blobs b ON b.id = d.blob_id LEFT JOIN assets a ON a.blob_id = d.source_blob_id "
+    "UNION ALL SELECT r.source_hash, coalesce(b.bytes, -1), 4, r.request_id FROM request_refs r "
+    "LEFT JOIN blobs b ON b.hash = r.source_hash "
+    "UNION ALL SELECT r.sent_hash, coalesce(b.bytes, -1), 4, r.request_id FROM request_refs r "
+    "LEFT JOIN blobs b ON b.hash = r.sent_hash "
+    "UNION ALL SELECT b.hash, b.bytes, 4, o.request_id FROM request_outputs o "
+    "JOIN assets a ON a.id = o.asset_id JOIN blobs b ON b.id = a.blob_id "
+    "ORDER BY 1, 3, 4";
+
+int catalog_blob_refs(struct catalog *cat, int (*each)(const struct catalog_blob_ref *, void *),
+		      void *ctx)
+{
+	sqlite3_stmt *stmt = db_prepare(cat->db, catalog_sql_blob_refs);
+	if (!stmt)
+		return -1;
+	int step, rc = 0;
+	while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+		const unsigned char *hash = sqlite3_column_text(stmt, 0);
+		struct catalog_blob_ref ref = {hash ? (const char *)hash : "",
+					       sqlite3_column_int64(stmt, 1),
+					       (enum catalog_ref_kind)sqlite3_column_int(stmt, 2),
+					       sqlite3_column_int64(stmt, 3)};
+		if ((rc = each(&ref, ctx)) != 0)
+			break;
+	}
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		rc = db_error(cat->db, "listing blob references");
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+int catalog_check_index(struct catalog *cat, int (*each)(bool foreign_key, const char *, void *),
+			void *ctx)
+{
+	sqlite3_stmt *quick = db_prepare(cat->db, "PRAGMA quick_check");
+	if (!quick)
+		return -1;
+	int step, rc = 0;
+	while (rc == 0 && (step = sqlite3_step(quick)) == SQLITE_ROW) {
+		const char *msg = (const char *)sqlite3_column_text(quick, 0);
+		if (msg && strcmp(msg, "ok") != 0)
+			rc = each(false, msg, ctx);
+	}
+	if (rc == 0 && step != SQLITE_DONE)
+		rc = each(false, sqlite3_errmsg(cat->db), ctx);
+	sqlite3_finalize(quick);
+	if (rc != 0)
+		return rc;
+	/* Rows whose parent is gone: table, rowid, parent table. */
+	sqlite3_stmt *fk = db_prepare(cat->db, "PRAGMA foreign_key_check");
+	if (!fk)
+		return -1;
+	while (rc == 0 && (step = sqlite3_step(fk)) == SQLITE_ROW) {
+		char *msg = xasprintf("%s row %lld names a missing %s row",
+				      (const char *)sqlite3_column_text(fk, 0),
+				      (long long)sqlite3_column_int64(fk, 1),
+				      (const char *)sqlite3_column_text(fk, 2));
+		rc = each(true, msg, ctx);
+		free(msg);
+	}
+	if (rc == 0 && step != SQLITE_DONE)
+		rc = each(true, sqlite3_errmsg(cat->db), ctx);
+	sqlite3_finalize(fk);
+	return rc;
+}

@@ -28,5 +28,6 @@ extern const struct cmd_entry cmd_embed_entry;
 extern const struct cmd_entry cmd_nearest_entry;
 extern const struct cmd_entry cmd_check_entry;
 extern const struct cmd_entry cmd_calibrate_entry;
+extern const struct cmd_entry cmd_fsck_entry;
 
 #endif

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -21,6 +22,8 @@
 struct store {
 	char *root;
 	char *db_path;
+	int lock_fd; /* tmp/, flocked shared by a writer, exclusive by fsck */
+	bool exclusive;
 };
 
 enum { COPY_CHUNK = 1 << 20, STORE_SYNCFS_BATCH = 4 };
@@ -58,6 +61,7 @@ static struct store *store_at(const char *dir)
 	char *real = realpath(dir, NULL);
 	st->root = real ? real : xstrdup(dir);
 	st->db_path = xasprintf("%s/troupe.db", st->root);
+	st->lock_fd = -1;
 	return st;
 }
 
@@ -174,6 +178,8 @@ void store_free(struct store *st)
 {
 	if (!st)
 		return;
+	if (st->lock_fd >= 0)
+		close(st->lock_fd);
 	free(st->root);
 	free(st->db_path);
 	free(st);
@@ -355,9 +361,27 @@ out:
 	return rc;
 }
 
+/* The shared lock a writer holds while anything it staged may still be
+ * in tmp/; an exclusive holder (fsck --repair) is waited for. A file
+ * system without flock leaves the store unlocked: then no process ever
+ * gets it exclusively either, so leftovers are only reported. */
+static void lock_shared(struct store *st)
+{
+	if (st->lock_fd >= 0)
+		return;
+	char *tmpdir = xasprintf("%s/tmp", st->root);
+	st->lock_fd = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(tmpdir);
+	if (st->lock_fd < 0)
+		return;
+	while (flock(st->lock_fd, LOCK_SH) < 0 && errno == EINTR)
+		;
+}
+
 static int stage_open(struct store *st, struct store_staged *out, int *fd)
 {
 	memset(out, 0, sizeof(*out));
+	lock_shared(st);
 	out->tmp_path = xasprintf("%s/tmp/blob-XXXXXX", st->root);
 	*fd = mkostemp(out->tmp_path, O_CLOEXEC);
 	if (*fd < 0) {
@@ -579,4 +603,183 @@ void store_staged_discard(struct store_staged *staged)
 		free(staged->tmp_path);
 		staged->tmp_path = NULL;
 	}
+}
+
+int store_lock_exclusive(struct store *st)
+{
+	if (st->exclusive)
+		return 0;
+	if (st->lock_fd < 0) {
+		char *tmpdir = xasprintf("%s/tmp", st->root);
+		st->lock_fd = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (st->lock_fd < 0) {
+			int rc = error_set(EX_IOERR, "%s: %s", tmpdir, strerror(errno));
+			free(tmpdir);
+			return rc;
+		}
+		free(tmpdir);
+	}
+	if (flock(st->lock_fd, LOCK_EX | LOCK_NB) < 0)
+		return 1;
+	st->exclusive = true;
+	return 0;
+}
+
+int store_tmp_remove(struct store *st, const char *name)
+{
+	if (!st->exclusive)
+		return error_set(EX_TEMPFAIL, "tmp/%s: the store is not locked for repair", name);
+	if (!*name || strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return error_set(EX_DATAERR, "tmp/%s: not a name in tmp/", name);
+	char *path = xasprintf("%s/tmp/%s", st->root, name);
+	int rc = 0;
+	if (unlink(path) < 0 && errno != ENOENT)
+		rc = error_set(EX_IOERR, "%s: %s", path, strerror(errno));
+	free(path);
+	return rc;
+}
+
+static int keep_visible(const struct dirent *e)
+{
+	return strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+}
+
+/* The names in dir, sorted; 0 entries when dir does not exist. */
+static int list_dir(const char *dir, struct dirent ***names)
+{
+	int n = scandir(dir, names, keep_visible, alphasort);
+	if (n < 0 && errno == ENOENT) {
+		*names = NULL;
+		return 0;
+	}
+	if (n < 0)
+		error_set(EX_IOERR, "%s: %s", dir, strerror(errno));
+	return n;
+}
+
+static void free_names(struct dirent **names, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+static int walk_entry(const char *path, const char *name, bool is_blob, store_walk_fn *each,
+		      void *ctx)
+{
+	struct stat sb;
+	struct store_entry e = {name, is_blob, false, 0};
+	if (lstat(path, &sb) == 0) {
+		e.regular = S_ISREG(sb.st_mode);
+		e.bytes = (uint64_t)sb.st_size;
+	} else if (errno == ENOENT) {
+		return 0; /* gone since the directory was read */
+	}
+	e.is_blob = is_blob && e.regular;
+	return each(&e, ctx);
+}
+
+/* objects/xx/<30 hex>: anything else under objects/ is named by its
+ * path there and not taken for a blob. */
+static int walk_objects(const char *objects, store_walk_fn *each, void *ctx)
+{
+	struct dirent **fans;
+	int nfans = list_dir(objects, &fans), rc = 0;
+	if (nfans < 0)
+		return -1;
+	for (int i = 0; i < nfans && rc == 0; i++) {
+		const char *fan = fans[i]->d_name;
+		char *dir = xasprintf("%s/%s", objects, fan);
+		struct stat sb;
+		if (lstat(dir, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
+			rc = walk_entry(dir, fan, false, each, ctx);
+			free(dir);
+			continue;
+		}
+		struct dirent **files;
+		int nfiles = list_dir(dir, &files);
+		if (nfiles < 0)
+			rc = -1;
+		for (int j = 0; j < nfiles && rc == 0; j++) {
+			char *hash = xasprintf("%s%s", fan, files[j]->d_name);
+			char *rel = xasprintf("%s/%s", fan, files[j]->d_name);
+			char *path = xasprintf("%s/%s", dir, files[j]->d_name);
+			bool blob = strlen(fan) == 2 && hash_valid(hash);
+			rc = walk_entry(path, blob ? hash : rel, blob, each, ctx);
+			free(path);
+			free(rel);
+			free(hash);
+		}
+		if (nfiles > 0)
+			free_names(files, nfiles);
+		free(dir);
+	}
+	free_names(fans, nfans > 0 ? nfans : 0);
+	return rc;
+}
+
+int store_walk(const struct store *st, enum store_area area, store_walk_fn *each, void *ctx)
+{
+	static const char *const dirs[] = {"objects", "tmp", "cache"};
+	char *dir = xasprintf("%s/%s", st->root, dirs[area]);
+	int rc = 0;
+	if (area == STORE_AREA_OBJECTS) {
+		rc = walk_objects(dir, each, ctx);
+		free(dir);
+		return rc;
+	}
+	struct dirent **names;
+	int n = list_dir(dir, &names);
+	if (n < 0)
+		rc = -1;
+	for (int i = 0; i < n && rc == 0; i++) {
+		char *path = xasprintf("%s/%s", dir, names[i]->d_name);
+		rc = walk_entry(path, names[i]->d_name, false, each, ctx);
+		free(path);
+	}
+	free_names(names, n > 0 ? n : 0);
+	free(dir);
+	return rc;
+}
+
+int store_verify_blob(const struct store *st, const char *hash, int64_t bytes, bool rehash,
+		      enum store_blob_state *state, uint64_t *actual_bytes,
+		      char actual_hex[STORE_HASH_HEX + 1])
+{
+	*state = STORE_BLOB_MISSING;
+	if (actual_bytes)
+		*actual_bytes = 0;
+	if (actual_hex)
+		actual_hex[0] = '\0';
+	if (!hash_valid(hash))
+		return 0;
+	char *path = store_blob_path(st, hash);
+	struct stat sb;
+	int rc = 0;
+	if (stat(path, &sb) < 0) {
+		if (errno != ENOENT && errno != ENOTDIR)
+			rc = error_set(EX_IOERR, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(sb.st_mode))
+		goto out; /* a directory or device under a blob's name holds no blob */
+	if (actual_bytes)
+		*actual_bytes = (uint64_t)sb.st_size;
+	*state = STORE_BLOB_OK;
+	if (bytes >= 0 && (uint64_t)sb.st_size != (uint64_t)bytes)
+		*state = STORE_BLOB_SIZE;
+	if (rehash) {
+		char hex[STORE_HASH_HEX + 1];
+		if (store_hash_file(path, hex) < 0) {
+			rc = -1;
+			goto out;
+		}
+		if (actual_hex)
+			memcpy(actual_hex, hex, sizeof(hex));
+		if (strcmp(hex, hash) != 0 && *state == STORE_BLOB_OK)
+			*state = STORE_BLOB_HASH;
+	}
+out:
+	free(path);
+	return rc;
 }

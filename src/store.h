@@ -71,4 +71,50 @@ int store_publish(struct store *st, struct store_staged *staged, size_t n);
 /* Removes what a staged blob left in tmp/ (safe after publish). */
 void store_staged_discard(struct store_staged *staged);
 
+/* ---- checking the store (fsck) ---- */
+
+/* The parts of a store a walk can cover. */
+enum store_area { STORE_AREA_OBJECTS, STORE_AREA_TMP, STORE_AREA_CACHE };
+
+/* One entry found by store_walk. For objects/, name is the blob's hash
+ * when the file is where a blob of that hash lives (is_blob), else its
+ * path under objects/; elsewhere it is the name inside the area. */
+struct store_entry {
+	const char *name;
+	bool is_blob;
+	bool regular; /* a regular file (anything else is reported as such) */
+	uint64_t bytes;
+};
+/* Called for each entry; a nonzero return stops the walk and is returned. */
+typedef int store_walk_fn(const struct store_entry *e, void *ctx);
+/* Every entry of an area, in name order (hidden names included: a killed
+ * writer's leftovers may start with a dot). An area that does not exist
+ * has no entries. -1 with an error when a directory cannot be read. */
+int store_walk(const struct store *st, enum store_area area, store_walk_fn *each, void *ctx);
+
+enum store_blob_state {
+	STORE_BLOB_OK,
+	STORE_BLOB_MISSING,
+	STORE_BLOB_SIZE, /* present, but not the size its row says */
+	STORE_BLOB_HASH	 /* present, but its bytes hash to something else */
+};
+/* Checks the blob named hash: present, bytes long (unless bytes < 0), and
+ * with rehash, that its bytes still hash to its name (*actual_hex gets
+ * what they hash to; it may be NULL). *actual_bytes (may be NULL) is the
+ * file's size. -1 with an error only when it cannot be read at all. */
+int store_verify_blob(const struct store *st, const char *hash, int64_t bytes, bool rehash,
+		      enum store_blob_state *state, uint64_t *actual_bytes,
+		      char actual_hex[STORE_HASH_HEX + 1]);
+
+/* Every process that stages a blob holds a shared advisory lock (flock)
+ * on tmp/ from its first staged blob until store_free(), so that a
+ * process holding it exclusively knows no writer is between staging and
+ * publishing. Takes it exclusively without waiting: 0 when taken (held
+ * until store_free), 1 when another process holds the store, -1 with an
+ * error. */
+int store_lock_exclusive(struct store *st);
+/* Removes a leftover in tmp/ by its name there; refused (EX_TEMPFAIL)
+ * unless this process holds the exclusive lock. */
+int store_tmp_remove(struct store *st, const char *name);
+
 #endif

@@ -514,7 +514,8 @@ int store_publish(struct store *st, struct store_staged *staged, size_t n)
 				continue;
 			int fd = open(staged[i].tmp_path, O_RDONLY | O_CLOEXEC);
 			if (fd < 0 || fsync(fd) < 0) {
-				error_set(EX_IOERR, "fsync %s: %s", staged[i].tmp_path, strerror(errno));
+				error_set(EX_IOERR, "fsync %s: %s", staged[i].tmp_path,
+					  strerror(errno));
 				if (fd >= 0)
 					close(fd);
 				goto out;

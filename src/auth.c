@@ -46,26 +46,26 @@ char *auth_kling_jwt(const char *access, const char *secret, int64_t now)
 
 int auth_headers(const struct profile *p, struct strlist *headers)
 {
-	if (p->auth == AUTH_NONE)
+	if (p->auth.scheme == AUTH_NONE)
 		return 0;
-	const char *key = getenv(p->auth_env);
+	const char *key = getenv(p->auth.env);
 	if (!key || !*key)
 		return error_set(EX_CONFIG, "profile %s needs its key in $%s", p->name,
-				 p->auth_env);
+				 p->auth.env);
 	http_secret_add(key);
 	char *line;
-	if (p->auth == AUTH_KLING_JWT) {
-		const char *secret = getenv(p->auth_secret_env);
+	if (p->auth.scheme == AUTH_KLING_JWT) {
+		const char *secret = getenv(p->auth.secret_env);
 		if (!secret || !*secret)
 			return error_set(EX_CONFIG, "profile %s needs its secret key in $%s",
-					 p->name, p->auth_secret_env);
+					 p->name, p->auth.secret_env);
 		http_secret_add(secret);
 		char *jwt = auth_kling_jwt(key, secret, time_now());
 		http_secret_add(jwt);
-		line = xasprintf("%s: %s%s", p->auth_header, p->auth_prefix, jwt);
+		line = xasprintf("%s: %s%s", p->auth.header, p->auth.prefix, jwt);
 		free(jwt);
 	} else {
-		line = xasprintf("%s: %s%s", p->auth_header, p->auth_prefix, key);
+		line = xasprintf("%s: %s%s", p->auth.header, p->auth.prefix, key);
 	}
 	strlist_push(headers, line);
 	free(line);

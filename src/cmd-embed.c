@@ -97,7 +97,7 @@ static int cmd_embed(struct cli *cli, int argc, char **argv)
 		struct derivative d;
 		float *v = NULL;
 		uint32_t dim;
-		if (catalog_derive(cat, t.ids[i], &p->limits, &d) < 0)
+		if (catalog_derive(cat, t.ids[i], &p->refs.limits, &d) < 0)
 			goto out;
 		int erc = embed_image(p, d.path, d.format, &v, &dim);
 		derivative_clear(&d);
@@ -130,10 +130,10 @@ static int cmd_embed(struct cli *cli, int argc, char **argv)
 		json_print(j);
 	} else if (!cli->quiet) {
 		printf("model %s: %zu embedded, %zu already had a vector, %zu with %s", a.model,
-		       done, t.skipped, nothing, p->nothing_error);
+		       done, t.skipped, nothing, p->embedding.nothing_error);
 		if (t.missed_before)
 			printf(", %zu skipped as %s before (--retry asks again)", t.missed_before,
-			       p->nothing_error);
+			       p->embedding.nothing_error);
 		putchar('\n');
 	}
 	rc = 0;

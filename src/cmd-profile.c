@@ -16,11 +16,11 @@ static void print_profile_line(const struct profile *p, const char *file, struct
 	static const char *const encodings[] = {"url",	     "base64", "data_uri",
 						"multipart", "path",   "upload"};
 	char refs[16];
-	snprintf(refs, sizeof(refs), "%d", p->max_refs);
+	snprintf(refs, sizeof(refs), "%d", p->refs.max);
 	const char *row[] = {p->name,
 			     p->service,
 			     p->output == PROFILE_TEXT ? "text" : "http",
-			     encodings[p->encoding],
+			     encodings[p->refs.encoding],
 			     refs,
 			     file};
 	table_add(t, row);

@@ -42,37 +42,38 @@ int embed_image(const struct profile *p, const char *path, const char *format, f
 	if (auth_headers(p, &headers) < 0)
 		goto out;
 	profile_headers(p, &headers);
-	const char *env = p->base_url_env ? getenv(p->base_url_env) : NULL;
-	const char *base = env && *env ? env : p->base_url;
+	const char *env = p->request.base_url_env ? getenv(p->request.base_url_env) : NULL;
+	const char *base = env && *env ? env : p->request.base_url;
 	size_t blen = strlen(base);
 	while (blen && base[blen - 1] == '/')
 		blen--;
-	url = xasprintf("%.*s%s", (int)blen, base, p->path);
+	url = xasprintf("%.*s%s", (int)blen, base, p->request.path);
 	/* Every header goes in before the request takes its copy of the list. */
-	if (p->image_body) {
+	if (p->embedding.image_body) {
 		content_type = xasprintf("Content-Type: %s", mime_for(format));
 		strlist_push(&headers, content_type);
 	}
-	struct http_request req = {.method = p->method,
+	struct http_request req = {.method = p->request.method,
 				   .url = url,
 				   .headers = headers,
 				   .body = NULL,
 				   .parts = NULL,
 				   .nparts = 0,
 				   .max_response = 16u << 20};
-	if (p->image_body) {
+	if (p->embedding.image_body) {
 		req.body = bytes.buf;
 		req.body_len = bytes.len;
 		req.raw_body = true;
 	} else {
 		char *b64 = base64_encode(bytes.buf, bytes.len);
-		char *encoded = p->encoding == ENC_BASE64
+		char *encoded = p->refs.encoding == ENC_BASE64
 				    ? xstrdup(b64)
 				    : xasprintf("data:%s;base64,%s", mime_for(format), b64);
 		free(b64);
-		cJSON *doc = p->template ? cJSON_Duplicate(p->template, 1) : cJSON_CreateObject();
+		cJSON *doc = p->request.template ? cJSON_Duplicate(p->request.template, 1)
+						 : cJSON_CreateObject();
 		/* The item template names the image as {ref}. */
-		char *item_text = cJSON_PrintUnformatted(p->ref_item);
+		char *item_text = cJSON_PrintUnformatted(p->refs.item);
 		struct strbuf filled = STRBUF_INIT;
 		for (const char *s = item_text; *s;) {
 			if (!strncmp(s, "{ref}", 5)) {
@@ -94,13 +95,13 @@ int embed_image(const struct profile *p, const char *path, const char *format, f
 			set = error_set(EX_CONFIG,
 					"profile %s: its reference item is not JSON once filled",
 					p->name);
-		} else if (!p->refs_array) {
-			set = jp_set(doc, p->refs_pointer, item);
+		} else if (!p->refs.array) {
+			set = jp_set(doc, p->refs.pointer, item);
 		} else {
-			cJSON *list = jp_get(doc, p->refs_pointer);
+			cJSON *list = jp_get(doc, p->refs.pointer);
 			if (!cJSON_IsArray(list)) {
-				set = jp_set(doc, p->refs_pointer, cJSON_CreateArray());
-				list = set < 0 ? NULL : jp_get(doc, p->refs_pointer);
+				set = jp_set(doc, p->refs.pointer, cJSON_CreateArray());
+				list = set < 0 ? NULL : jp_get(doc, p->refs.pointer);
 			}
 			if (list)
 				cJSON_AddItemToArray(list, item);
@@ -125,8 +126,8 @@ int embed_image(const struct profile *p, const char *path, const char *format, f
 		error_prefix("embedding service (profile %s)", p->name);
 		goto out;
 	}
-	if (p->nothing_status && resp.status == p->nothing_status) {
-		error_set(EX_DATAERR, "%s in the image", p->nothing_error);
+	if (p->embedding.nothing_status && resp.status == p->embedding.nothing_status) {
+		error_set(EX_DATAERR, "%s in the image", p->embedding.nothing_error);
 		http_response_clear(&resp);
 		rc = EMBED_NOTHING;
 		goto out;
@@ -139,12 +140,12 @@ int embed_image(const struct profile *p, const char *path, const char *format, f
 	}
 	answer = cJSON_ParseWithLength(sb_str(&resp.body), resp.body.len);
 	http_response_clear(&resp);
-	cJSON *vec = jp_get(answer, p->vector);
+	cJSON *vec = jp_get(answer, p->embedding.vector);
 	int n = cJSON_GetArraySize(vec);
 	if (!cJSON_IsArray(vec) || n < 1 || n > 65536) {
 		error_set(EX_PROTOCOL,
 			  "embedding service (profile %s): no vector at %s in the answer", p->name,
-			  p->vector);
+			  p->embedding.vector);
 		goto out;
 	}
 	float *v = xmalloc((size_t)n * sizeof(float));
@@ -192,9 +193,9 @@ struct profile *embed_profile_load(const char *model, const char *name, const ch
 		profile_free(p);
 		return NULL;
 	}
-	if (strcmp(p->model, model) != 0) {
-		error_set(EX_USAGE, "profile %s computes model %s, not %s", p->name, p->model,
-			  model);
+	if (strcmp(p->embedding.model, model) != 0) {
+		error_set(EX_USAGE, "profile %s computes model %s, not %s", p->name,
+			  p->embedding.model, model);
 		profile_free(p);
 		return NULL;
 	}
@@ -209,7 +210,7 @@ int embed_file(const struct profile *p, const char *path, float **vector, uint32
 	*vector = NULL;
 	*dim = 0;
 	struct image_buffer buf;
-	if (image_derive(path, &p->limits, &buf) < 0)
+	if (image_derive(path, &p->refs.limits, &buf) < 0)
 		return error_prefix("%s", path);
 	char *tmp = temp_template("embed");
 	int fd = mkstemp(tmp), rc = -1;

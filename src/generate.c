@@ -150,9 +150,9 @@ static double since(struct timespec start)
  * "generating"), else as the service said it. Borrowed. */
 static const char *status_name(const struct profile *p, const char *status)
 {
-	for (size_t i = 0; i + 1 < p->status_names.n; i += 2)
-		if (!strcmp(p->status_names.items[i], status))
-			return p->status_names.items[i + 1];
+	for (size_t i = 0; i + 1 < p->task.status_names.n; i += 2)
+		if (!strcmp(p->task.status_names.items[i], status))
+			return p->task.status_names.items[i + 1];
 	return status;
 }
 
@@ -168,7 +168,7 @@ static cJSON *poll_task(const struct profile *p, const char *base, const char *i
 			const struct generate_options *o, struct strbuf *last_body,
 			long *http_status)
 {
-	char *path = substitute_id(p->poll_path, id);
+	char *path = substitute_id(p->task.poll_path, id);
 	char *url = xasprintf("%s%s", base, path);
 	free(path);
 	struct timespec now;
@@ -217,7 +217,7 @@ static cJSON *poll_task(const struct profile *p, const char *base, const char *i
 			break;
 		}
 		char buf[32];
-		char *status_pointer = pointer_with_id(p->poll_status, id);
+		char *status_pointer = pointer_with_id(p->task.poll_status, id);
 		/* Some services (ComfyUI's history) say nothing until the task
 		 * ends: no status yet means still running. */
 		const char *status = status_text(jp_get(answer, status_pointer), buf);
@@ -230,12 +230,12 @@ static cJSON *poll_task(const struct profile *p, const char *base, const char *i
 		       !previous || strcmp(previous, status) != 0);
 		free(previous);
 		previous = xstrdup(status);
-		if (in_list(&p->poll_done, status)) {
+		if (in_list(&p->task.done, status)) {
 			result = answer;
 			break;
 		}
-		if (in_list(&p->poll_failed, status)) {
-			cJSON *why = p->poll_error ? jp_get(answer, p->poll_error) : NULL;
+		if (in_list(&p->task.failed, status)) {
+			cJSON *why = p->task.error ? jp_get(answer, p->task.error) : NULL;
 			char *text = why ? (cJSON_IsString(why) ? xstrdup(why->valuestring)
 								: cJSON_PrintUnformatted(why))
 					 : xstrdup("no reason given");
@@ -253,7 +253,7 @@ static cJSON *poll_task(const struct profile *p, const char *base, const char *i
 		}
 		/* $TROUPE_POLL_INTERVAL_MS overrides the profile's pace (tests
 		 * against a loopback stand-in need not wait seconds). */
-		int interval = p->poll_interval_ms;
+		int interval = p->task.interval_ms;
 		const char *env = getenv("TROUPE_POLL_INTERVAL_MS");
 		int64_t v;
 		if (env && parse_i64(env, &v) == 0 && v >= 1 && v <= 600000)
@@ -277,15 +277,15 @@ static cJSON *fetch_result(const struct profile *p, const char *base, const char
 {
 	char buf[32];
 	const char *value =
-	    p->result_value ? status_text(jp_get(answer, p->result_value), buf) : "";
+	    p->task.result_value ? status_text(jp_get(answer, p->task.result_value), buf) : "";
 	if (!value) {
 		error_set(EX_PROTOCOL, "task %s is done but has nothing at %s", id,
-			  p->result_value);
+			  p->task.result_value);
 		cJSON_Delete(answer);
 		return NULL;
 	}
 	struct strbuf path = STRBUF_INIT;
-	for (const char *s = p->result_path; *s;) {
+	for (const char *s = p->task.result_path; *s;) {
 		if (!strncmp(s, "{id}", 4) || !strncmp(s, "{value}", 7)) {
 			url_escape(&path, s[1] == 'i' ? id : value);
 			s += s[1] == 'i' ? 4 : 7;
@@ -356,24 +356,24 @@ static int store_outputs(struct catalog *cat, const struct profile *p, cJSON *an
 	const char **urls = NULL, **b64 = NULL;
 	size_t nurls = 0, nb64 = 0;
 	struct strlist built = {0};
-	if (p->output_urls) {
-		char *ptr = pointer_with_id(p->output_urls, task_id);
+	if (p->outputs.urls) {
+		char *ptr = pointer_with_id(p->outputs.urls, task_id);
 		jp_collect_strings(answer, ptr, &urls, &nurls);
 		free(ptr);
 	}
-	if (p->output_base64) {
-		char *ptr = pointer_with_id(p->output_base64, task_id);
+	if (p->outputs.base64) {
+		char *ptr = pointer_with_id(p->outputs.base64, task_id);
 		jp_collect_strings(answer, ptr, &b64, &nb64);
 		free(ptr);
 	}
-	if (p->output_items) {
-		char *ptr = pointer_with_id(p->output_items, task_id);
+	if (p->outputs.items) {
+		char *ptr = pointer_with_id(p->outputs.items, task_id);
 		cJSON **items = NULL;
 		size_t nitems = 0;
 		jp_collect_items(answer, ptr, &items, &nitems);
 		free(ptr);
 		for (size_t i = 0; i < nitems; i++) {
-			char *u = url_from_item(base, p->output_url, items[i]);
+			char *u = url_from_item(base, p->outputs.url, items[i]);
 			strlist_push(&built, u);
 			free(u);
 		}
@@ -389,9 +389,9 @@ static int store_outputs(struct catalog *cat, const struct profile *p, cJSON *an
 	struct add_batch *batch = NULL;
 	if (nurls + nb64 == 0) {
 		error_set(EX_PROTOCOL, "the service answered without outputs (nothing at %s)",
-			  p->output_urls     ? p->output_urls
-			  : p->output_base64 ? p->output_base64
-					     : p->output_items);
+			  p->outputs.urls     ? p->outputs.urls
+			  : p->outputs.base64 ? p->outputs.base64
+					      : p->outputs.items);
 		goto out;
 	}
 	if (!mkdtemp(dir)) {
@@ -455,8 +455,8 @@ static int store_outputs(struct catalog *cat, const struct profile *p, cJSON *an
 		goto out;
 	catalog_add_link_request(batch, request_id, &sources);
 	for (size_t i = 0; i < files.n; i++)
-		if ((p->output_video ? catalog_add_video(batch, files.items[i])
-				     : catalog_add_file(batch, files.items[i])) < 0) {
+		if ((p->outputs.video ? catalog_add_video(batch, files.items[i])
+				      : catalog_add_file(batch, files.items[i])) < 0) {
 			error_prefix("output %zu from the service", i + 1);
 			goto out;
 		}
@@ -576,7 +576,7 @@ int generate_run(struct catalog *cat, const struct profile *p, const char *input
 	/* --timeout covers the whole request: uploads, the first request,
 	 * every poll and every download. */
 	int limit = o->timeout_s	? o->timeout_s
-		    : p->poll_timeout_s ? p->poll_timeout_s
+		    : p->task.timeout_s ? p->task.timeout_s
 					: GENERATE_DEFAULT_TIMEOUT;
 	if (auth_headers(p, &auth) < 0)
 		return -1;
@@ -589,18 +589,18 @@ int generate_run(struct catalog *cat, const struct profile *p, const char *input
 	out->request_id = inject_log(cat, p, &in, "generate", "running");
 	if (out->request_id < 0)
 		goto done;
-	const char *base_env = p->base_url_env ? getenv(p->base_url_env) : NULL;
-	base = xstrdup(base_env && *base_env ? base_env : p->base_url);
+	const char *base_env = p->request.base_url_env ? getenv(p->request.base_url_env) : NULL;
+	base = xstrdup(base_env && *base_env ? base_env : p->request.base_url);
 	size_t blen = strlen(base);
 	while (blen && base[blen - 1] == '/')
 		base[--blen] = '\0';
-	url = xasprintf("%s%s", base, p->path);
+	url = xasprintf("%s%s", base, p->request.path);
 	for (size_t i = 0; i < auth.n; i++)
 		strlist_push(&headers, auth.items[i]);
 	profile_headers(p, &headers);
 	struct http_part *parts = NULL;
 	size_t nparts = 0;
-	if (p->multipart) {
+	if (p->request.multipart) {
 		cJSON *field;
 		size_t nfields = (size_t)cJSON_GetArraySize(in.request);
 		parts = xcalloc(nfields + in.multipart_files.n + 1, sizeof(*parts));
@@ -616,10 +616,10 @@ int generate_run(struct catalog *cat, const struct profile *p, const char *input
 		for (size_t i = 0; i < in.nrefs; i++) {
 			const char *f = in.refs[i].derived.format;
 			names[i] = xasprintf("ref%zu.%s", i + 1, !strcmp(f, "jpeg") ? "jpg" : f);
-			parts[nparts++] = (struct http_part){p->refs_pointer, NULL,
+			parts[nparts++] = (struct http_part){p->refs.pointer, NULL,
 							     in.refs[i].encoded, NULL, names[i]};
 		}
-		struct http_request req = {.method = p->method,
+		struct http_request req = {.method = p->request.method,
 					   .url = url,
 					   .headers = headers,
 					   .parts = parts,
@@ -640,9 +640,9 @@ int generate_run(struct catalog *cat, const struct profile *p, const char *input
 		}
 		http_response_clear(&resp);
 	} else {
-		if (p->wrap) {
-			cJSON *wrapped = cJSON_Duplicate(p->template, 1);
-			if (jp_set(wrapped, p->wrap, cJSON_Duplicate(in.request, 1)) < 0) {
+		if (p->request.wrap) {
+			cJSON *wrapped = cJSON_Duplicate(p->request.template, 1);
+			if (jp_set(wrapped, p->request.wrap, cJSON_Duplicate(in.request, 1)) < 0) {
 				cJSON_Delete(wrapped);
 				goto done;
 			}
@@ -651,7 +651,7 @@ int generate_run(struct catalog *cat, const struct profile *p, const char *input
 		} else {
 			body = cJSON_PrintUnformatted(in.request);
 		}
-		struct http_request req = {.method = p->method,
+		struct http_request req = {.method = p->request.method,
 					   .url = url,
 					   .headers = headers,
 					   .body = body,
@@ -678,18 +678,18 @@ int generate_run(struct catalog *cat, const struct profile *p, const char *input
 		error_set(EX_PROTOCOL, "%s answered with something that is not JSON", p->service);
 		goto done;
 	}
-	if (p->task_id) {
+	if (p->task.id) {
 		char buf[32];
-		const char *id = status_text(jp_get(answer, p->task_id), buf);
+		const char *id = status_text(jp_get(answer, p->task.id), buf);
 		if (!id) {
 			error_set(EX_PROTOCOL, "%s answered without a task id at %s", p->service,
-				  p->task_id);
+				  p->task.id);
 			goto done;
 		}
 		char *task = xstrdup(id);
 		cJSON_Delete(answer);
 		answer = poll_task(p, base, task, &auth, t0, limit, o, &last, &http_status);
-		if (answer && p->result_path)
+		if (answer && p->task.result_path)
 			answer = fetch_result(p, base, task, answer, &auth, &last, &http_status);
 		if (!answer) {
 			free(task);

@@ -53,7 +53,7 @@ static const char *text_node(const struct profile *p, cJSON *graph, const char *
 		cJSON *node = cJSON_GetObjectItemCaseSensitive(graph, queue.items[i]);
 		if (!cJSON_IsObject(node))
 			continue;
-		if (cJSON_IsString(jp_get(node, p->sampler_text))) {
+		if (cJSON_IsString(jp_get(node, p->sampler.text))) {
 			found = node->string;
 			break;
 		}
@@ -82,10 +82,10 @@ int graph_place(const struct profile *p, cJSON *graph, struct graph_places *pl)
 	size_t samplers = 0;
 	cJSON *node;
 	cJSON_ArrayForEach(node, graph) {
-		cJSON *type = jp_get(node, p->sampler_type);
+		cJSON *type = jp_get(node, p->sampler.type);
 		if (!cJSON_IsString(type))
 			continue;
-		cJSON *seed = cJSON_GetObjectItemCaseSensitive(p->sampler_seeds, type->valuestring);
+		cJSON *seed = cJSON_GetObjectItemCaseSensitive(p->sampler.seeds, type->valuestring);
 		if (seed) {
 			if (check_node_id(node->string) < 0)
 				return -1;
@@ -93,29 +93,29 @@ int graph_place(const struct profile *p, cJSON *graph, struct graph_places *pl)
 			strlist_push(&pl->seeds, at);
 			free(at);
 		}
-		if (!strlist_has(&p->sampler_types, type->valuestring))
+		if (!strlist_has(&p->sampler.types, type->valuestring))
 			continue;
 		samplers++;
 		if (check_node_id(node->string) < 0)
 			return -1;
 		if (pl->prompt)
 			continue;
-		const char *to = link_target(jp_get(node, p->sampler_positive));
+		const char *to = link_target(jp_get(node, p->sampler.positive));
 		const char *positive = to ? text_node(p, graph, to) : NULL;
 		if (!positive)
 			continue;
-		to = p->sampler_negative ? link_target(jp_get(node, p->sampler_negative)) : NULL;
+		to = p->sampler.negative ? link_target(jp_get(node, p->sampler.negative)) : NULL;
 		const char *negative = to ? text_node(p, graph, to) : NULL;
 		if (check_node_id(positive) < 0 || (negative && check_node_id(negative) < 0))
 			return -1;
-		pl->prompt = xasprintf("/%s%s", positive, p->sampler_text);
+		pl->prompt = xasprintf("/%s%s", positive, p->sampler.text);
 		if (negative && strcmp(negative, positive) != 0)
-			pl->negative = xasprintf("/%s%s", negative, p->sampler_text);
+			pl->negative = xasprintf("/%s%s", negative, p->sampler.text);
 	}
 	if (!samplers) {
 		struct strbuf types = STRBUF_INIT;
-		for (size_t i = 0; i < p->sampler_types.n; i++)
-			sb_addf(&types, "%s%s", i ? ", " : "", p->sampler_types.items[i]);
+		for (size_t i = 0; i < p->sampler.types.n; i++)
+			sb_addf(&types, "%s%s", i ? ", " : "", p->sampler.types.items[i]);
 		error_set(EX_DATAERR,
 			  "the workflow has no sampler (a node of type %s): nowhere to put the "
 			  "prompt",
@@ -127,6 +127,6 @@ int graph_place(const struct profile *p, cJSON *graph, struct graph_places *pl)
 		return error_set(EX_DATAERR,
 				 "no sampler's %s input leads to a text node (one with text at "
 				 "%s): nowhere to put the prompt",
-				 p->sampler_positive, p->sampler_text);
+				 p->sampler.positive, p->sampler.text);
 	return 0;
 }

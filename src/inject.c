@@ -158,8 +158,8 @@ static int choose_for(struct catalog *cat, const struct profile *p, const char *
 {
 	struct strbuf q = STRBUF_INIT;
 	sb_addf(&q, "character:%s (", slug);
-	for (size_t i = 0; i < p->roles.n; i++)
-		sb_addf(&q, "%srole:%s", i ? " OR " : "", p->roles.items[i]);
+	for (size_t i = 0; i < p->refs.roles.n; i++)
+		sb_addf(&q, "%srole:%s", i ? " OR " : "", p->refs.roles.items[i]);
 	sb_adds(&q, ")");
 	if (*look)
 		sb_addf(&q, " look:%s", look);
@@ -172,14 +172,14 @@ static int choose_for(struct catalog *cat, const struct profile *p, const char *
 	if (rc < 0)
 		goto out;
 	*ids = xcalloc(c.n ? c.n : 1, sizeof(int64_t));
-	for (size_t r = 0; r < p->roles.n; r++)
-		for (size_t i = 0; i < c.n && (int)*n < p->per_character; i++)
-			if (strcmp(c.roles[i], p->roles.items[r]) == 0)
+	for (size_t r = 0; r < p->refs.roles.n; r++)
+		for (size_t i = 0; i < c.n && (int)*n < p->refs.per_character; i++)
+			if (strcmp(c.roles[i], p->refs.roles.items[r]) == 0)
 				(*ids)[(*n)++] = c.ids[i];
-	if ((int)*n < p->min_refs) {
+	if ((int)*n < p->refs.min) {
 		struct strbuf roles = STRBUF_INIT;
-		for (size_t i = 0; i < p->roles.n; i++)
-			sb_addf(&roles, "%s%s", i ? ", " : "", p->roles.items[i]);
+		for (size_t i = 0; i < p->refs.roles.n; i++)
+			sb_addf(&roles, "%s%s", i ? ", " : "", p->refs.roles.items[i]);
 		rc = error_set(
 		    EX_DATAERR,
 		    "@%s%s%s: no references this profile can use (it takes roles %s%s%s)", slug,
@@ -225,8 +225,8 @@ static const char *ext_of(const char *format)
 
 static char *base_url(const struct profile *p)
 {
-	const char *env = p->base_url_env ? getenv(p->base_url_env) : NULL;
-	const char *base = env && *env ? env : p->base_url;
+	const char *env = p->request.base_url_env ? getenv(p->request.base_url_env) : NULL;
+	const char *base = env && *env ? env : p->request.base_url;
 	size_t len = strlen(base);
 	while (len && base[len - 1] == '/')
 		len--;
@@ -239,16 +239,16 @@ static char *upload(const struct profile *p, const struct injected_ref *r,
 		    const struct strlist *auth_headers, bool *numeric)
 {
 	char *base = base_url(p);
-	char *url = xasprintf("%s%s", base, p->upload_path);
+	char *url = xasprintf("%s%s", base, p->send.upload_path);
 	free(base);
-	size_t nform = (size_t)cJSON_GetArraySize(p->upload_form);
+	size_t nform = (size_t)cJSON_GetArraySize(p->send.upload_form);
 	struct http_part *parts = xcalloc(nform + 1, sizeof(*parts));
 	char *filename = xasprintf("%s.%s", r->derived.hash, ext_of(r->derived.format));
-	parts[0] = (struct http_part){p->upload_field, NULL, r->derived.path,
+	parts[0] = (struct http_part){p->send.upload_field, NULL, r->derived.path,
 				      mime_of(r->derived.format), filename};
 	size_t k = 1;
 	cJSON *f;
-	cJSON_ArrayForEach(f, p->upload_form)
+	cJSON_ArrayForEach(f, p->send.upload_form)
 		if (cJSON_IsString(f))
 			parts[k++] = (struct http_part){f->string, f->valuestring, NULL, NULL};
 	struct strlist headers = {0};
@@ -278,7 +278,7 @@ static char *upload(const struct profile *p, const struct injected_ref *r,
 		goto out;
 	}
 	cJSON *answer = cJSON_ParseWithLength(sb_str(&resp.body), resp.body.len);
-	cJSON *item = jp_get(answer, p->upload_id);
+	cJSON *item = jp_get(answer, p->send.upload_id);
 	if (cJSON_IsString(item))
 		id = xstrdup(item->valuestring);
 	else if (cJSON_IsNumber(item)) {
@@ -286,7 +286,7 @@ static char *upload(const struct profile *p, const struct injected_ref *r,
 		*numeric = true;
 	} else
 		error_set(EX_PROTOCOL, "upload of reference %s: no id at %s in the answer",
-			  r->derived.hash, p->upload_id);
+			  r->derived.hash, p->send.upload_id);
 	cJSON_Delete(answer);
 out:
 	http_response_clear(&resp);
@@ -300,20 +300,20 @@ out:
 static int encode_ref(const struct profile *p, struct injected_ref *r,
 		      const struct strlist *auth_headers, bool stream, bool dry_run)
 {
-	if (stream && p->encoding == ENC_BASE64) {
+	if (stream && p->refs.encoding == ENC_BASE64) {
 		r->encoded = json_base64_file(r->derived.path);
 		r->streamed = true;
 		return 0;
 	}
-	switch (p->encoding) {
+	switch (p->refs.encoding) {
 	case ENC_URL: {
-		const char *base = getenv(p->url_base_env);
+		const char *base = getenv(p->refs.url_base_env);
 		if (!base || !*base)
 			return error_set(
 			    EX_CONFIG,
 			    "profile %s gives references as URLs: set $%s to the https "
 			    "address where the store's derivatives are published",
-			    p->name, p->url_base_env);
+			    p->name, p->refs.url_base_env);
 		size_t len = strlen(base);
 		while (len && base[len - 1] == '/')
 			len--;
@@ -326,7 +326,7 @@ static int encode_ref(const struct profile *p, struct injected_ref *r,
 		char *b64 = base64_encode_file(r->derived.path);
 		if (!b64)
 			return -1;
-		if (p->encoding == ENC_BASE64) {
+		if (p->refs.encoding == ENC_BASE64) {
 			r->encoded = b64;
 		} else {
 			r->encoded =
@@ -426,11 +426,12 @@ static char *rewrite_prompt(struct catalog *cat, const struct profile *p, const 
 	for (size_t i = 0; i < n; i++) {
 		sb_add(&out, prompt + at, m[i].start - at);
 		struct character *c = catalog_character_get(cat, m[i].slug);
-		if (p->mention == MENTION_TAG) {
-			char *tag = p->tag_style == TAG_WORD ? word_tag(c->slug) : xstrdup(c->slug);
+		if (p->request.mention == MENTION_TAG) {
+			char *tag =
+			    p->refs.tag_style == TAG_WORD ? word_tag(c->slug) : xstrdup(c->slug);
 			sb_addf(&out, "@%s", tag);
 			free(tag);
-		} else if (p->mention == MENTION_NAME || !*c->description)
+		} else if (p->request.mention == MENTION_NAME || !*c->description)
 			sb_adds(&out, c->name);
 		else
 			sb_addf(&out, "%s (%s)", c->name, c->description);
@@ -443,7 +444,7 @@ static char *rewrite_prompt(struct catalog *cat, const struct profile *p, const 
 		at = m[i].end;
 	}
 	sb_adds(&out, prompt + at);
-	if (p->describe && p->mention != MENTION_DESCRIPTION)
+	if (p->request.describe && p->request.mention != MENTION_DESCRIPTION)
 		for (size_t k = 0; k < described.n; k++) {
 			struct character *c = catalog_character_get(cat, described.items[k]);
 			sb_addf(&out, "%s%s: %s.", out.len ? " " : "", c->name, c->description);
@@ -486,9 +487,9 @@ static bool first_seed(struct catalog *cat, const struct strlist *slugs, int64_t
  * the request has nothing (a user's own choice stays). */
 static int apply_model_rules(const struct profile *p, cJSON *request)
 {
-	cJSON *model = p->models ? jp_get(request, p->model_pointer) : NULL;
+	cJSON *model = p->models.rules ? jp_get(request, p->models.pointer) : NULL;
 	cJSON *rule = cJSON_IsString(model)
-			  ? cJSON_GetObjectItemCaseSensitive(p->models, model->valuestring)
+			  ? cJSON_GetObjectItemCaseSensitive(p->models.rules, model->valuestring)
 			  : NULL;
 	cJSON *set = cJSON_GetObjectItemCaseSensitive(rule, "with_references"), *v;
 	cJSON_ArrayForEach(v, set) {
@@ -513,31 +514,31 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 	struct strlist looks = {0}, auth = {0};
 	struct graph_places pl = {0};
 	int rc = -1;
-	if (p->output == PROFILE_JSON && !p->multipart) {
+	if (p->output == PROFILE_JSON && !p->request.multipart) {
 		if (is_json) {
 			request = cJSON_Parse(input);
 			if (!request || !cJSON_IsObject(request)) {
 				error_set(EX_DATAERR, "the request is not a JSON object");
 				goto out;
 			}
-		} else if (p->wrap || p->has_sampler) {
+		} else if (p->request.wrap || p->sampler.has) {
 			error_set(EX_USAGE,
 				  "profile %s fills a request you give it (a workflow): use "
 				  "--file or standard input",
 				  p->name);
 			goto out;
 		} else {
-			request =
-			    p->template ? cJSON_Duplicate(p->template, 1) : cJSON_CreateObject();
-			if (jp_set(request, p->prompt_pointer, cJSON_CreateString(input)) < 0)
+			request = p->request.template ? cJSON_Duplicate(p->request.template, 1)
+						      : cJSON_CreateObject();
+			if (jp_set(request, p->request.prompt, cJSON_CreateString(input)) < 0)
 				goto out;
 		}
-		if (p->has_sampler) {
+		if (p->sampler.has) {
 			if (graph_place(p, request, &pl) < 0)
 				goto out;
 		} else {
-			pl.prompt = xstrdup(p->prompt_pointer);
-			pl.negative = p->negative_pointer ? xstrdup(p->negative_pointer) : NULL;
+			pl.prompt = xstrdup(p->request.prompt);
+			pl.negative = p->request.negative ? xstrdup(p->request.negative) : NULL;
 		}
 		cJSON *prompt_item = jp_get(request, pl.prompt);
 		if (!cJSON_IsString(prompt_item)) {
@@ -568,16 +569,16 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 		goto out;
 	if (inject_mentions(cat, prompt_in, &out->characters, &looks) < 0)
 		goto out;
-	if (p->encoding == ENC_UPLOAD && !o->dry_run && auth_headers(p, &auth) < 0)
+	if (p->refs.encoding == ENC_UPLOAD && !o->dry_run && auth_headers(p, &auth) < 0)
 		goto out;
 	/* Spread references go one to a node, so there are no more of them
 	 * than nodes. */
-	int max_refs = p->max_refs;
-	if (p->refs_spread) {
-		int nodes = jp_count(request, p->refs_pointer);
+	int max_refs = p->refs.max;
+	if (p->refs.spread) {
+		int nodes = jp_count(request, p->refs.pointer);
 		if (nodes == 0) {
 			error_set(EX_DATAERR, "the request has nothing matching %s for references",
-				  p->refs_pointer);
+				  p->refs.pointer);
 			goto out;
 		}
 		if (nodes < max_refs)
@@ -635,12 +636,13 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 		struct injected_ref *r = &out->refs[out->nrefs++];
 		r->asset_id = ids[i];
 		r->slug = *owner.items[i] ? xstrdup(owner.items[i]) : NULL;
-		r->tag = p->tag_style == TAG_REF_N || !r->slug ? xasprintf("ref%zu", i + 1)
-			 : p->tag_style == TAG_WORD	       ? word_tag(r->slug)
-							       : xstrdup(r->slug);
-		if (catalog_derive(cat, ids[i], &p->limits, &r->derived) < 0 ||
+		r->tag = p->refs.tag_style == TAG_REF_N || !r->slug ? xasprintf("ref%zu", i + 1)
+			 : p->refs.tag_style == TAG_WORD	    ? word_tag(r->slug)
+								    : xstrdup(r->slug);
+		if (catalog_derive(cat, ids[i], &p->refs.limits, &r->derived) < 0 ||
 		    encode_ref(p, r, &auth,
-			       o->stream_base64 && p->output == PROFILE_JSON && !p->multipart,
+			       o->stream_base64 && p->output == PROFILE_JSON &&
+				   !p->request.multipart,
 			       o->dry_run) < 0) {
 			free(ids);
 			strlist_clear(&owner);
@@ -660,16 +662,16 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 		struct strbuf text = STRBUF_INIT;
 		sb_adds(&text, out->prompt);
 		if (out->nrefs) {
-			sb_adds(&text, p->text_refs_prefix);
+			sb_adds(&text, p->text.refs_prefix);
 			for (size_t i = 0; i < out->nrefs; i++)
-				sb_addf(&text, "%s%s", i ? p->text_refs_separator : "",
+				sb_addf(&text, "%s%s", i ? p->text.refs_separator : "",
 					out->refs[i].encoded);
-			if (p->text_refs_suffix)
-				sb_adds(&text, p->text_refs_suffix);
+			if (p->text.refs_suffix)
+				sb_adds(&text, p->text.refs_suffix);
 		}
 		char *neg = negatives(cat, &out->characters, NULL);
-		const char *parts[2] = {has_seed ? p->text_seed : NULL,
-					*neg ? p->text_negative : NULL};
+		const char *parts[2] = {has_seed ? p->text.seed : NULL,
+					*neg ? p->text.negative : NULL};
 		for (int k = 0; k < 2; k++) {
 			if (!parts[k])
 				continue;
@@ -690,26 +692,27 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 		rc = 0;
 		goto out;
 	}
-	if (p->multipart) {
+	if (p->request.multipart) {
 		for (size_t i = 0; i < out->nrefs; i++)
 			strlist_push(&out->multipart_files, out->refs[i].encoded);
 		/* A multipart request is flat: each pointer is a form field name. */
-		out->request = p->template ? cJSON_Duplicate(p->template, 1) : cJSON_CreateObject();
-		cJSON_DeleteItemFromObjectCaseSensitive(out->request, p->prompt_pointer);
-		cJSON_AddStringToObject(out->request, p->prompt_pointer, out->prompt);
+		out->request = p->request.template ? cJSON_Duplicate(p->request.template, 1)
+						   : cJSON_CreateObject();
+		cJSON_DeleteItemFromObjectCaseSensitive(out->request, p->request.prompt);
+		cJSON_AddStringToObject(out->request, p->request.prompt, out->prompt);
 		char *neg = negatives(cat, &out->characters, NULL);
-		if (p->negative_pointer && *neg) {
-			cJSON_DeleteItemFromObjectCaseSensitive(out->request, p->negative_pointer);
-			cJSON_AddStringToObject(out->request, p->negative_pointer, neg);
+		if (p->request.negative && *neg) {
+			cJSON_DeleteItemFromObjectCaseSensitive(out->request, p->request.negative);
+			cJSON_AddStringToObject(out->request, p->request.negative, neg);
 		}
 		free(neg);
-		if (p->seed_pointer && has_seed) {
-			cJSON_DeleteItemFromObjectCaseSensitive(out->request, p->seed_pointer);
-			cJSON_AddNumberToObject(out->request, p->seed_pointer, (double)seed);
+		if (p->request.seed && has_seed) {
+			cJSON_DeleteItemFromObjectCaseSensitive(out->request, p->request.seed);
+			cJSON_AddNumberToObject(out->request, p->request.seed, (double)seed);
 		}
-		if (p->aspect_pointer && o->aspect) {
-			cJSON_DeleteItemFromObjectCaseSensitive(out->request, p->aspect_pointer);
-			cJSON_AddStringToObject(out->request, p->aspect_pointer, o->aspect);
+		if (p->request.aspect && o->aspect) {
+			cJSON_DeleteItemFromObjectCaseSensitive(out->request, p->request.aspect);
+			cJSON_AddStringToObject(out->request, p->request.aspect, o->aspect);
 		}
 		rc = 0;
 		goto out;
@@ -725,8 +728,8 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 		}
 		free(neg);
 	}
-	if (p->seed_pointer && has_seed && !jp_get(request, p->seed_pointer) &&
-	    jp_set(request, p->seed_pointer, cJSON_CreateNumber((double)seed)) < 0)
+	if (p->request.seed && has_seed && !jp_get(request, p->request.seed) &&
+	    jp_set(request, p->request.seed, cJSON_CreateNumber((double)seed)) < 0)
 		goto out;
 	/* A workflow holds a seed (ComfyUI's own, often random): the
 	 * character's replaces it unless the user keeps the workflow's. */
@@ -734,34 +737,34 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 		if ((!o->keep_seed || !cJSON_IsNumber(jp_get(request, pl.seeds.items[i]))) &&
 		    jp_set(request, pl.seeds.items[i], cJSON_CreateNumber((double)seed)) < 0)
 			goto out;
-	if (p->aspect_pointer && o->aspect &&
-	    jp_set(request, p->aspect_pointer, cJSON_CreateString(o->aspect)) < 0)
+	if (p->request.aspect && o->aspect &&
+	    jp_set(request, p->request.aspect, cJSON_CreateString(o->aspect)) < 0)
 		goto out;
 	if (out->nrefs) {
-		if (p->refs_array) {
-			cJSON *arr = jp_get(request, p->refs_pointer);
+		if (p->refs.array) {
+			cJSON *arr = jp_get(request, p->refs.pointer);
 			if (!cJSON_IsArray(arr)) {
-				if (jp_set(request, p->refs_pointer, cJSON_CreateArray()) < 0)
+				if (jp_set(request, p->refs.pointer, cJSON_CreateArray()) < 0)
 					goto out;
-				arr = jp_get(request, p->refs_pointer);
+				arr = jp_get(request, p->refs.pointer);
 			}
 			for (size_t i = 0; i < out->nrefs; i++) {
 				struct character *c =
 				    out->refs[i].slug
 					? catalog_character_get(cat, out->refs[i].slug)
 					: NULL;
-				cJSON_AddItemToArray(arr, fill_template(p->ref_item, &out->refs[i],
+				cJSON_AddItemToArray(arr, fill_template(p->refs.item, &out->refs[i],
 									c ? c->name : "", i + 1));
 				character_free(c);
 			}
-		} else if (p->refs_spread) {
+		} else if (p->refs.spread) {
 			for (size_t i = 0; i < out->nrefs; i++) {
-				char *plain = jp_resolve(request, p->refs_pointer, (int)i);
+				char *plain = jp_resolve(request, p->refs.pointer, (int)i);
 				struct character *c =
 				    out->refs[i].slug
 					? catalog_character_get(cat, out->refs[i].slug)
 					: NULL;
-				cJSON *item = fill_template(p->ref_item, &out->refs[i],
+				cJSON *item = fill_template(p->refs.item, &out->refs[i],
 							    c ? c->name : "", i + 1);
 				character_free(c);
 				int set =
@@ -775,9 +778,9 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 						  ? catalog_character_get(cat, out->refs[0].slug)
 						  : NULL;
 			cJSON *item =
-			    fill_template(p->ref_item, &out->refs[0], c ? c->name : "", 1);
+			    fill_template(p->refs.item, &out->refs[0], c ? c->name : "", 1);
 			character_free(c);
-			if (jp_set(request, p->refs_pointer, item) < 0)
+			if (jp_set(request, p->refs.pointer, item) < 0)
 				goto out;
 		}
 	}

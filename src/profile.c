@@ -221,64 +221,64 @@ static void load_references(struct loader *l, cJSON *refs)
 {
 	struct profile *p = l->p;
 	const char *pre = "references.";
-	get_strings(l, refs, pre, "roles", &p->roles);
-	for (size_t i = 0; i < p->roles.n; i++)
-		if (!catalog_role_valid(p->roles.items[i]))
+	get_strings(l, refs, pre, "roles", &p->refs.roles);
+	for (size_t i = 0; i < p->refs.roles.n; i++)
+		if (!catalog_role_valid(p->refs.roles.items[i]))
 			bad(l, "references.roles", "names a role troupe does not have");
-	if (!p->roles.n)
+	if (!p->refs.roles.n)
 		for (const char *const *r = catalog_roles; *r; r++)
 			if (strcmp(*r, "generated") != 0)
-				strlist_push(&p->roles, *r);
-	p->per_character = get_int(l, refs, pre, "per_character", 1, 1, 100);
-	p->max_refs = get_int(l, refs, pre, "max", p->per_character, 1, 100);
-	p->min_refs = get_int(l, refs, pre, "min", 1, 0, 100);
+				strlist_push(&p->refs.roles, *r);
+	p->refs.per_character = get_int(l, refs, pre, "per_character", 1, 1, 100);
+	p->refs.max = get_int(l, refs, pre, "max", p->refs.per_character, 1, 100);
+	p->refs.min = get_int(l, refs, pre, "min", 1, 0, 100);
 	static const char *const encodings[] = {"url",	"base64", "data_uri", "multipart",
 						"path", "upload", NULL};
-	p->encoding = get_enum(l, refs, pre, "encoding", encodings, ENC_DATA_URI);
-	p->url_base_env = get_string(l, refs, pre, "url_base_env", false);
-	if (!p->url_base_env)
-		p->url_base_env = "TROUPE_REF_BASE_URL";
+	p->refs.encoding = get_enum(l, refs, pre, "encoding", encodings, ENC_DATA_URI);
+	p->refs.url_base_env = get_string(l, refs, pre, "url_base_env", false);
+	if (!p->refs.url_base_env)
+		p->refs.url_base_env = "TROUPE_REF_BASE_URL";
 	static const char *const tag_styles[] = {"slug", "word", "ref-n"};
 	const char *tag = get_string(l, refs, pre, "tag", false);
-	p->tag_style = TAG_SLUG;
+	p->refs.tag_style = TAG_SLUG;
 	for (int i = 0; tag && i < 3; i++)
 		if (strcmp(tag, tag_styles[i]) == 0) {
-			p->tag_style = (enum tag_style)i;
+			p->refs.tag_style = (enum tag_style)i;
 			tag = NULL;
 		}
 	if (tag)
 		bad(l, "references.tag", "must be \"slug\", \"word\" or \"ref-n\"");
-	load_limits(l, get_object(l, refs, pre, "limits", false), &p->limits);
-	if (!p->limits.format[0]) {
-		snprintf(p->limits.format, sizeof(p->limits.format), "jpeg");
-		if (!p->limits.quality)
-			p->limits.quality = 90;
+	load_limits(l, get_object(l, refs, pre, "limits", false), &p->refs.limits);
+	if (!p->refs.limits.format[0]) {
+		snprintf(p->refs.limits.format, sizeof(p->refs.limits.format), "jpeg");
+		if (!p->refs.limits.quality)
+			p->refs.limits.quality = 90;
 	}
 	if (p->output == PROFILE_TEXT) {
-		if (p->encoding != ENC_URL)
+		if (p->refs.encoding != ENC_URL)
 			bad(l, "references.encoding", "a text profile can only give URLs");
 		return;
 	}
-	if (p->encoding == ENC_MULTIPART) {
-		p->refs_pointer = get_string(l, refs, pre, "field", true);
+	if (p->refs.encoding == ENC_MULTIPART) {
+		p->refs.pointer = get_string(l, refs, pre, "field", true);
 		return;
 	}
-	p->refs_pointer = get_pointer(l, refs, pre, "pointer", true);
-	p->refs_array = get_bool(l, refs, pre, "array");
-	p->refs_spread = get_bool(l, refs, pre, "spread");
-	if (p->refs_spread && p->refs_array)
+	p->refs.pointer = get_pointer(l, refs, pre, "pointer", true);
+	p->refs.array = get_bool(l, refs, pre, "array");
+	p->refs.spread = get_bool(l, refs, pre, "spread");
+	if (p->refs.spread && p->refs.array)
 		bad(l, "references.spread", "cannot go with array");
-	if (p->refs_spread && p->refs_pointer && !strstr(p->refs_pointer, "/["))
+	if (p->refs.spread && p->refs.pointer && !strstr(p->refs.pointer, "/["))
 		bad(l, "references.spread", "needs a pointer with a [key=value] selector");
-	p->ref_item = member(refs, "item");
-	if (!p->ref_item)
+	p->refs.item = member(refs, "item");
+	if (!p->refs.item)
 		bad(l, "references.item", "missing (a template such as \"{ref}\")");
-	if (p->encoding == ENC_UPLOAD) {
+	if (p->refs.encoding == ENC_UPLOAD) {
 		cJSON *up = get_object(l, refs, pre, "upload", true);
-		p->upload_path = get_string(l, up, "references.upload.", "path", true);
-		p->upload_field = get_string(l, up, "references.upload.", "field", true);
-		p->upload_id = get_pointer(l, up, "references.upload.", "id", true);
-		p->upload_form = get_object(l, up, "references.upload.", "form", false);
+		p->send.upload_path = get_string(l, up, "references.upload.", "path", true);
+		p->send.upload_field = get_string(l, up, "references.upload.", "field", true);
+		p->send.upload_id = get_pointer(l, up, "references.upload.", "id", true);
+		p->send.upload_form = get_object(l, up, "references.upload.", "form", false);
 	}
 }
 
@@ -290,17 +290,17 @@ static void load_sampler(struct loader *l, cJSON *sampler)
 {
 	struct profile *p = l->p;
 	const char *pre = "sampler.";
-	p->has_sampler = true;
-	p->sampler_type = get_pointer(l, sampler, pre, "type", true);
-	get_strings(l, sampler, pre, "types", &p->sampler_types);
-	if (!p->sampler_types.n)
+	p->sampler.has = true;
+	p->sampler.type = get_pointer(l, sampler, pre, "type", true);
+	get_strings(l, sampler, pre, "types", &p->sampler.types);
+	if (!p->sampler.types.n)
 		bad(l, "sampler.types", "missing (the node types that are samplers)");
-	p->sampler_positive = get_pointer(l, sampler, pre, "positive", true);
-	p->sampler_negative = get_pointer(l, sampler, pre, "negative", false);
-	p->sampler_text = get_pointer(l, sampler, pre, "text", true);
-	p->sampler_seeds = get_object(l, sampler, pre, "seed", false);
+	p->sampler.positive = get_pointer(l, sampler, pre, "positive", true);
+	p->sampler.negative = get_pointer(l, sampler, pre, "negative", false);
+	p->sampler.text = get_pointer(l, sampler, pre, "text", true);
+	p->sampler.seeds = get_object(l, sampler, pre, "seed", false);
 	cJSON *seed;
-	cJSON_ArrayForEach(seed, p->sampler_seeds) {
+	cJSON_ArrayForEach(seed, p->sampler.seeds) {
 		if (!cJSON_IsString(seed) || seed->valuestring[0] != '/')
 			bad(l, "sampler.seed",
 			    "maps node types to JSON pointers (starting with '/')");
@@ -312,10 +312,10 @@ static void load_sampler(struct loader *l, cJSON *sampler)
 static void load_models(struct loader *l, cJSON *models)
 {
 	struct profile *p = l->p;
-	p->model_pointer = get_pointer(l, models, "models.", "pointer", true);
-	p->models = get_object(l, models, "models.", "rules", true);
+	p->models.pointer = get_pointer(l, models, "models.", "pointer", true);
+	p->models.rules = get_object(l, models, "models.", "rules", true);
 	cJSON *rule;
-	cJSON_ArrayForEach(rule, p->models) {
+	cJSON_ArrayForEach(rule, p->models.rules) {
 		cJSON *set = cJSON_IsObject(rule) ? member(rule, "with_references") : NULL;
 		cJSON *v;
 		if (!cJSON_IsObject(set)) {
@@ -337,62 +337,64 @@ static void load_sending(struct loader *l, cJSON *root)
 	struct profile *p = l->p;
 	cJSON *auth = get_object(l, root, "", "auth", false);
 	static const char *const schemes[] = {"none", "bearer", "header", "kling_jwt", NULL};
-	p->auth = get_enum(l, auth, "auth.", "scheme", schemes, AUTH_NONE);
-	if (p->auth != AUTH_NONE)
-		p->auth_env = get_string(l, auth, "auth.", "env", true);
-	if (p->auth == AUTH_KLING_JWT)
-		p->auth_secret_env = get_string(l, auth, "auth.", "secret_env", true);
-	p->auth_header = get_string(l, auth, "auth.", "header", p->auth == AUTH_HEADER);
-	p->auth_prefix = get_string(l, auth, "auth.", "prefix", false);
-	if (!p->auth_header)
-		p->auth_header = "Authorization";
-	if (!p->auth_prefix)
-		p->auth_prefix = p->auth == AUTH_HEADER ? "" : "Bearer ";
-	p->headers = get_object(l, root, "", "headers", false);
+	p->auth.scheme = get_enum(l, auth, "auth.", "scheme", schemes, AUTH_NONE);
+	if (p->auth.scheme != AUTH_NONE)
+		p->auth.env = get_string(l, auth, "auth.", "env", true);
+	if (p->auth.scheme == AUTH_KLING_JWT)
+		p->auth.secret_env = get_string(l, auth, "auth.", "secret_env", true);
+	p->auth.header = get_string(l, auth, "auth.", "header", p->auth.scheme == AUTH_HEADER);
+	p->auth.prefix = get_string(l, auth, "auth.", "prefix", false);
+	if (!p->auth.header)
+		p->auth.header = "Authorization";
+	if (!p->auth.prefix)
+		p->auth.prefix = p->auth.scheme == AUTH_HEADER ? "" : "Bearer ";
+	p->send.headers = get_object(l, root, "", "headers", false);
 	cJSON *h;
-	cJSON_ArrayForEach(h, p->headers)
+	cJSON_ArrayForEach(h, p->send.headers)
 		if (!cJSON_IsString(h))
 			bad(l, "headers", "values must be strings");
-	p->trace_header = get_string(l, root, "", "trace_header", false);
+	p->send.trace_header = get_string(l, root, "", "trace_header", false);
 
 	cJSON *task = get_object(l, root, "", "task", false);
 	if (task) {
-		p->task_id = get_pointer(l, task, "task.", "id", true);
-		p->poll_path = get_string(l, task, "task.", "poll", true);
-		p->poll_status = get_pointer(l, task, "task.", "status", true);
-		get_strings(l, task, "task.", "done", &p->poll_done);
-		get_strings(l, task, "task.", "failed", &p->poll_failed);
-		if (!p->poll_done.n)
+		p->task.id = get_pointer(l, task, "task.", "id", true);
+		p->task.poll_path = get_string(l, task, "task.", "poll", true);
+		p->task.poll_status = get_pointer(l, task, "task.", "status", true);
+		get_strings(l, task, "task.", "done", &p->task.done);
+		get_strings(l, task, "task.", "failed", &p->task.failed);
+		if (!p->task.done.n)
 			bad(l, "task.done", "missing (the statuses that mean finished)");
-		p->poll_error = get_pointer(l, task, "task.", "error", false);
+		p->task.error = get_pointer(l, task, "task.", "error", false);
 		cJSON *names = get_object(l, task, "task.", "status_names", false), *name;
 		cJSON_ArrayForEach(name, names) {
 			if (!cJSON_IsString(name)) {
 				bad(l, "task.status_names", "values must be strings");
 				break;
 			}
-			strlist_push(&p->status_names, name->string);
-			strlist_push(&p->status_names, name->valuestring);
+			strlist_push(&p->task.status_names, name->string);
+			strlist_push(&p->task.status_names, name->valuestring);
 		}
-		p->poll_interval_ms = get_int(l, task, "task.", "interval_ms", 2000, 10, 600000);
-		p->poll_timeout_s = get_int(l, task, "task.", "timeout_s", 900, 1, 86400);
+		p->task.interval_ms = get_int(l, task, "task.", "interval_ms", 2000, 10, 600000);
+		p->task.timeout_s = get_int(l, task, "task.", "timeout_s", 900, 1, 86400);
 		cJSON *result = get_object(l, task, "task.", "result", false);
 		if (result) {
-			p->result_path = get_string(l, result, "task.result.", "path", true);
-			p->result_value = get_pointer(l, result, "task.result.", "value", false);
-			if (p->result_path && strstr(p->result_path, "{value}") && !p->result_value)
+			p->task.result_path = get_string(l, result, "task.result.", "path", true);
+			p->task.result_value =
+			    get_pointer(l, result, "task.result.", "value", false);
+			if (p->task.result_path && strstr(p->task.result_path, "{value}") &&
+			    !p->task.result_value)
 				bad(l, "task.result.value",
 				    "missing ({value} is used in the path)");
 		}
 	}
 	cJSON *outputs = get_object(l, root, "", "outputs", false);
-	p->output_urls = get_pointer(l, outputs, "outputs.", "urls", false);
-	p->output_base64 = get_pointer(l, outputs, "outputs.", "base64", false);
-	p->output_items = get_pointer(l, outputs, "outputs.", "items", false);
-	p->output_url = get_string(l, outputs, "outputs.", "url", p->output_items != NULL);
+	p->outputs.urls = get_pointer(l, outputs, "outputs.", "urls", false);
+	p->outputs.base64 = get_pointer(l, outputs, "outputs.", "base64", false);
+	p->outputs.items = get_pointer(l, outputs, "outputs.", "items", false);
+	p->outputs.url = get_string(l, outputs, "outputs.", "url", p->outputs.items != NULL);
 	static const char *const kinds[] = {"image", "video", NULL};
-	p->output_video = get_enum(l, outputs, "outputs.", "kind", kinds, 0) == 1;
-	if (outputs && !p->output_urls && !p->output_base64 && !p->output_items)
+	p->outputs.video = get_enum(l, outputs, "outputs.", "kind", kinds, 0) == 1;
+	if (outputs && !p->outputs.urls && !p->outputs.base64 && !p->outputs.items)
 		bad(l, "outputs", "needs urls, base64, or items and url");
 	if (!outputs && p->output == PROFILE_JSON)
 		bad(l, "outputs", "missing (where the results are in the answer)");
@@ -440,80 +442,82 @@ struct profile *profile_load_file(const char *path)
 	static const char *const outputs[] = {"json", "text", "embedding", NULL};
 	p->output = get_enum(&l, root, "", "output", outputs, PROFILE_JSON);
 	static const char *const mentions[] = {"tag", "name", "description", NULL};
-	p->mention = get_enum(&l, root, "", "mention", mentions, MENTION_NAME);
-	p->describe = get_bool(&l, root, "", "describe");
+	p->request.mention = get_enum(&l, root, "", "mention", mentions, MENTION_NAME);
+	p->request.describe = get_bool(&l, root, "", "describe");
 	if (p->output == PROFILE_TEXT) {
 		cJSON *text_spec = get_object(&l, root, "", "text", true);
-		p->text_refs_prefix = get_string(&l, text_spec, "text.", "refs_prefix", true);
-		p->text_refs_separator =
+		p->text.refs_prefix = get_string(&l, text_spec, "text.", "refs_prefix", true);
+		p->text.refs_separator =
 		    get_string(&l, text_spec, "text.", "refs_separator", false);
-		p->text_refs_suffix = get_string(&l, text_spec, "text.", "refs_suffix", false);
-		p->text_seed = get_string(&l, text_spec, "text.", "seed", false);
-		p->text_negative = get_string(&l, text_spec, "text.", "negative", false);
-		if (!p->text_refs_separator)
-			p->text_refs_separator = " ";
+		p->text.refs_suffix = get_string(&l, text_spec, "text.", "refs_suffix", false);
+		p->text.seed = get_string(&l, text_spec, "text.", "seed", false);
+		p->text.negative = get_string(&l, text_spec, "text.", "negative", false);
+		if (!p->text.refs_separator)
+			p->text.refs_separator = " ";
 	} else if (p->output == PROFILE_EMBEDDING) {
-		p->base_url = get_string(&l, root, "", "base_url", true);
-		p->base_url_env = get_string(&l, root, "", "base_url_env", false);
+		p->request.base_url = get_string(&l, root, "", "base_url", true);
+		p->request.base_url_env = get_string(&l, root, "", "base_url_env", false);
 		cJSON *req = get_object(&l, root, "", "request", true);
-		p->method = get_string(&l, req, "request.", "method", false);
-		if (!p->method)
-			p->method = "POST";
-		p->path = get_string(&l, req, "request.", "path", true);
+		p->request.method = get_string(&l, req, "request.", "method", false);
+		if (!p->request.method)
+			p->request.method = "POST";
+		p->request.path = get_string(&l, req, "request.", "path", true);
 		static const char *const bodies[] = {"json", "image", NULL};
-		p->image_body = get_enum(&l, req, "request.", "body", bodies, 0) == 1;
-		p->template = get_object(&l, req, "request.", "template", false);
-		p->model = get_string(&l, root, "", "model", true);
-		if (p->model && (!*p->model || strlen(p->model) > 64 ||
-				 strspn(p->model, "abcdefghijklmnopqrstuvwxyz0123456789._-") !=
-				     strlen(p->model)))
+		p->embedding.image_body = get_enum(&l, req, "request.", "body", bodies, 0) == 1;
+		p->request.template = get_object(&l, req, "request.", "template", false);
+		p->embedding.model = get_string(&l, root, "", "model", true);
+		if (p->embedding.model &&
+		    (!*p->embedding.model || strlen(p->embedding.model) > 64 ||
+		     strspn(p->embedding.model, "abcdefghijklmnopqrstuvwxyz0123456789._-") !=
+			 strlen(p->embedding.model)))
 			bad(&l, "model",
 			    "a model name is lower-case letters, digits, '.', '_' and '-'");
-		if (p->base_url && strncmp(p->base_url, "https://", 8) != 0 &&
-		    strncmp(p->base_url, "http://", 7) != 0)
+		if (p->request.base_url && strncmp(p->request.base_url, "https://", 8) != 0 &&
+		    strncmp(p->request.base_url, "http://", 7) != 0)
 			bad(&l, "base_url", "must be an http(s) URL");
-		p->vector = get_pointer(&l, root, "", "vector", true);
-		p->nothing_status = get_int(&l, root, "", "nothing_status", 0, 0, 599);
-		p->nothing_error = get_string(&l, root, "", "nothing_error", false);
-		if (!p->nothing_error)
-			p->nothing_error = "nothing to embed";
+		p->embedding.vector = get_pointer(&l, root, "", "vector", true);
+		p->embedding.nothing_status = get_int(&l, root, "", "nothing_status", 0, 0, 599);
+		p->embedding.nothing_error = get_string(&l, root, "", "nothing_error", false);
+		if (!p->embedding.nothing_error)
+			p->embedding.nothing_error = "nothing to embed";
 		load_sending(&l, root);
-		cJSON *refs = get_object(&l, root, "", "references", !p->image_body);
-		if (refs && p->image_body) {
+		cJSON *refs = get_object(&l, root, "", "references", !p->embedding.image_body);
+		if (refs && p->embedding.image_body) {
 			/* The image is the body: only its limits matter. */
 			load_limits(&l, get_object(&l, refs, "references.", "limits", false),
-				    &p->limits);
-			if (!p->limits.format[0])
-				snprintf(p->limits.format, sizeof(p->limits.format), "jpeg");
-			if (!p->limits.quality)
-				p->limits.quality = 90;
+				    &p->refs.limits);
+			if (!p->refs.limits.format[0])
+				snprintf(p->refs.limits.format, sizeof(p->refs.limits.format),
+					 "jpeg");
+			if (!p->refs.limits.quality)
+				p->refs.limits.quality = 90;
 		} else if (refs) {
 			load_references(&l, refs);
-			if (p->encoding != ENC_BASE64 && p->encoding != ENC_DATA_URI)
+			if (p->refs.encoding != ENC_BASE64 && p->refs.encoding != ENC_DATA_URI)
 				bad(&l, "references.encoding",
 				    "an embedding profile sends base64 or a data URI");
 		} else {
-			p->max_refs = p->per_character = 1;
-			snprintf(p->limits.format, sizeof(p->limits.format), "jpeg");
-			p->limits.quality = 90;
+			p->refs.max = p->refs.per_character = 1;
+			snprintf(p->refs.limits.format, sizeof(p->refs.limits.format), "jpeg");
+			p->refs.limits.quality = 90;
 		}
 		goto out;
 	} else {
-		p->base_url = get_string(&l, root, "", "base_url", true);
-		p->base_url_env = get_string(&l, root, "", "base_url_env", false);
+		p->request.base_url = get_string(&l, root, "", "base_url", true);
+		p->request.base_url_env = get_string(&l, root, "", "base_url_env", false);
 		cJSON *req = get_object(&l, root, "", "request", true);
-		p->method = get_string(&l, req, "request.", "method", false);
-		if (!p->method)
-			p->method = "POST";
-		p->path = get_string(&l, req, "request.", "path", true);
+		p->request.method = get_string(&l, req, "request.", "method", false);
+		if (!p->request.method)
+			p->request.method = "POST";
+		p->request.path = get_string(&l, req, "request.", "path", true);
 		static const char *const bodies[] = {"json", "multipart", NULL};
-		p->multipart = get_enum(&l, req, "request.", "body", bodies, 0) == 1;
-		p->template = get_object(&l, req, "request.", "template", false);
-		p->wrap = get_pointer(&l, req, "request.", "wrap", false);
-		if (p->wrap && !p->template)
+		p->request.multipart = get_enum(&l, req, "request.", "body", bodies, 0) == 1;
+		p->request.template = get_object(&l, req, "request.", "template", false);
+		p->request.wrap = get_pointer(&l, req, "request.", "wrap", false);
+		if (p->request.wrap && !p->request.template)
 			bad(&l, "request.wrap", "needs request.template to wrap the request in");
 		cJSON *sampler = get_object(&l, root, "", "sampler", false);
-		if (sampler && p->multipart)
+		if (sampler && p->request.multipart)
 			bad(&l, "sampler", "a multipart request has no nodes");
 		else if (sampler)
 			load_sampler(&l, sampler);
@@ -522,32 +526,32 @@ struct profile *profile_load_file(const char *path)
 			bad(&l, "sampler",
 			    "finds the prompt, negative prompt and seed: leave out prompt, "
 			    "negative and seed");
-		p->prompt_pointer = p->multipart ? get_string(&l, root, "", "prompt", true)
-				    : sampler	 ? NULL
-						 : get_pointer(&l, root, "", "prompt", true);
+		p->request.prompt = p->request.multipart ? get_string(&l, root, "", "prompt", true)
+				    : sampler		 ? NULL
+					      : get_pointer(&l, root, "", "prompt", true);
 		cJSON *models = get_object(&l, root, "", "models", false);
 		if (models)
 			load_models(&l, models);
-		p->negative_pointer = get_string(&l, root, "", "negative", false);
-		p->seed_pointer = get_string(&l, root, "", "seed", false);
-		p->aspect_pointer = get_string(&l, root, "", "aspect_ratio", false);
-		if (!p->multipart) {
+		p->request.negative = get_string(&l, root, "", "negative", false);
+		p->request.seed = get_string(&l, root, "", "seed", false);
+		p->request.aspect = get_string(&l, root, "", "aspect_ratio", false);
+		if (!p->request.multipart) {
 			const char *names[] = {"negative", "seed", "aspect_ratio"};
-			const char *values[] = {p->negative_pointer, p->seed_pointer,
-						p->aspect_pointer};
+			const char *values[] = {p->request.negative, p->request.seed,
+						p->request.aspect};
 			for (int i = 0; i < 3; i++)
 				if (values[i] && values[i][0] != '/')
 					bad(&l, names[i], "a JSON pointer must start with '/'");
 		}
 		load_sending(&l, root);
-		if (p->base_url && strncmp(p->base_url, "https://", 8) != 0 &&
-		    strncmp(p->base_url, "http://", 7) != 0)
+		if (p->request.base_url && strncmp(p->request.base_url, "https://", 8) != 0 &&
+		    strncmp(p->request.base_url, "http://", 7) != 0)
 			bad(&l, "base_url", "must be an http(s) URL");
 	}
 	cJSON *refs = get_object(&l, root, "", "references", true);
 	if (refs)
 		load_references(&l, refs);
-	if (!l.failed && (p->encoding == ENC_MULTIPART) != p->multipart)
+	if (!l.failed && (p->refs.encoding == ENC_MULTIPART) != p->request.multipart)
 		bad(&l, "references.encoding",
 		    "multipart references need a multipart request body");
 out:
@@ -563,11 +567,11 @@ void profile_free(struct profile *p)
 	if (!p)
 		return;
 	cJSON_Delete(p->raw);
-	strlist_clear(&p->roles);
-	strlist_clear(&p->poll_done);
-	strlist_clear(&p->poll_failed);
-	strlist_clear(&p->sampler_types);
-	strlist_clear(&p->status_names);
+	strlist_clear(&p->refs.roles);
+	strlist_clear(&p->task.done);
+	strlist_clear(&p->task.failed);
+	strlist_clear(&p->sampler.types);
+	strlist_clear(&p->task.status_names);
 	free(p->name);
 	free(p->file);
 	free(p);
@@ -576,12 +580,12 @@ void profile_free(struct profile *p)
 void profile_headers(const struct profile *p, struct strlist *headers)
 {
 	cJSON *h;
-	cJSON_ArrayForEach(h, p->headers) {
+	cJSON_ArrayForEach(h, p->send.headers) {
 		char *line = xasprintf("%s: %s", h->string, h->valuestring);
 		strlist_push(headers, line);
 		free(line);
 	}
-	if (p->trace_header) {
+	if (p->send.trace_header) {
 		/* A unique id per request, as some services require. */
 		uint8_t r[16];
 		int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
@@ -591,7 +595,7 @@ void profile_headers(const struct profile *p, struct strlist *headers)
 			close(fd);
 		char *line = xasprintf("%s: %02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
 				       "%02x%02x%02x%02x%02x%02x",
-				       p->trace_header, r[0], r[1], r[2], r[3], r[4], r[5],
+				       p->send.trace_header, r[0], r[1], r[2], r[3], r[4], r[5],
 				       (r[6] & 0x0f) | 0x40, r[7], (r[8] & 0x3f) | 0x80, r[9],
 				       r[10], r[11], r[12], r[13], r[14], r[15]);
 		strlist_push(headers, line);
@@ -776,12 +780,13 @@ struct profile *profile_load(const char *name, const char *store_root)
 	 * has said, once, that they trust this very file: otherwise a shared
 	 * store could name any variable of the user's environment as its
 	 * key and send it to a host of its choosing. */
-	if (p && p->origin == PROFILE_FROM_STORE && p->auth != AUTH_NONE && !profile_trusted(p)) {
+	if (p && p->origin == PROFILE_FROM_STORE && p->auth.scheme != AUTH_NONE &&
+	    !profile_trusted(p)) {
 		error_set(EX_NOPERM,
 			  "profile %s: it comes from the store (%s) and would send $%s to %s; "
 			  "if you wrote it, run 'troupe profile trust %s'",
-			  name, p->file, p->auth_env, p->base_url ? p->base_url : "its service",
-			  name);
+			  name, p->file, p->auth.env,
+			  p->request.base_url ? p->request.base_url : "its service", name);
 		profile_free(p);
 		p = NULL;
 	}

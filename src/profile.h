@@ -20,6 +20,118 @@ enum auth_scheme { AUTH_NONE, AUTH_BEARER, AUTH_HEADER, AUTH_KLING_JWT };
 /* Where a profile was found: who put it there decides what it may do. */
 enum profile_origin { PROFILE_FROM_FILE, PROFILE_FROM_PATH, PROFILE_BUILTIN, PROFILE_FROM_STORE };
 
+/* Text profiles: how the references are written into the prompt. */
+struct profile_text {
+	const char *refs_prefix; /* before the list of reference URLs */
+	const char *refs_separator;
+	const char *refs_suffix;
+	const char *seed;     /* with {seed} */
+	const char *negative; /* with {negative} */
+};
+
+/* JSON profiles: where the request goes and where things go in it. */
+struct profile_request {
+	const char *base_url;
+	const char *base_url_env;
+	const char *method;
+	const char *path;
+	bool multipart;
+	cJSON *template;    /* the body a bare prompt starts from */
+	const char *wrap;   /* pointer in template where the user's request goes */
+	const char *prompt; /* pointer (a field name when multipart) */
+	enum mention_style mention;
+	bool describe;	      /* append each character's description to the prompt */
+	const char *negative; /* pointer */
+	const char *seed;     /* pointer */
+	const char *aspect;   /* pointer */
+};
+
+/* Graph requests (a ComfyUI workflow): the prompt, negative prompt and
+ * seed are found from the sampler nodes instead of fixed pointers. */
+struct profile_sampler {
+	bool has;
+	const char *type;     /* pointer in a node to its type */
+	struct strlist types; /* the types that are samplers */
+	const char *positive; /* pointer in a sampler to its positive link */
+	const char *negative; /* ... and its negative one */
+	const char *text;     /* pointer in a text node to its text */
+	cJSON *seeds;	      /* node type -> pointer to its seed */
+};
+
+/* Per-model rules: what a model needs when references are sent. */
+struct profile_models {
+	const char *pointer;
+	cJSON *rules; /* name -> {"with_references": {pointer: value}} */
+};
+
+/* References: which images are sent, how many, and how. */
+struct profile_refs {
+	struct strlist roles;
+	int per_character;
+	int max;
+	int min;
+	const char *pointer;
+	bool array;
+	bool spread; /* reference i goes to the i-th selector match */
+	cJSON *item; /* a template with {ref}, {tag}, {name}, ... */
+	enum ref_encoding encoding;
+	const char *url_base_env;
+	struct image_recipe limits;
+	enum tag_style tag_style;
+};
+
+/* The key sent with each request. */
+struct profile_auth {
+	enum auth_scheme scheme;
+	const char *env;
+	const char *secret_env;
+	const char *header;
+	const char *prefix;
+};
+
+/* Sending: fixed headers, and where reference uploads go. */
+struct profile_send {
+	cJSON *headers;
+	const char *trace_header;
+	const char *upload_path;
+	const char *upload_field;
+	cJSON *upload_form;
+	const char *upload_id;
+};
+
+/* A service that answers with a task id, then is polled. */
+struct profile_task {
+	const char *id;
+	const char *poll_path;
+	const char *poll_status;
+	struct strlist done;
+	struct strlist failed;
+	const char *error;
+	struct strlist status_names; /* pairs: a status as sent, its name */
+	int interval_ms;
+	int timeout_s;
+	const char *result_path;  /* one more GET after done, with {id}, {value} */
+	const char *result_value; /* pointer to {value} in the last poll answer */
+};
+
+/* Where the results are in the answer. */
+struct profile_outputs {
+	const char *urls;
+	const char *base64;
+	const char *items; /* objects to build URLs from */
+	const char *url;   /* template filled from each item's members */
+	bool video;
+};
+
+/* Embedding profiles. */
+struct profile_embedding {
+	const char *model;	   /* the model name vectors are stored under */
+	const char *vector;	   /* pointer to the vector in the answer */
+	bool image_body;	   /* the image bytes are the request body */
+	int nothing_status;	   /* HTTP status meaning "nothing to embed" */
+	const char *nothing_error; /* what to call that, e.g. "no face" */
+};
+
 struct profile {
 	char *name;
 	char *file; /* where it was loaded from */
@@ -29,85 +141,16 @@ struct profile {
 	const char *service;
 	const char *doc;
 	enum profile_output output;
-	/* text profiles */
-	const char *text_refs_prefix; /* before the list of reference URLs */
-	const char *text_refs_separator;
-	const char *text_refs_suffix;
-	const char *text_seed;	   /* with {seed} */
-	const char *text_negative; /* with {negative} */
-	/* json profiles: where things go */
-	const char *base_url;
-	const char *base_url_env;
-	const char *method;
-	const char *path;
-	bool multipart;
-	cJSON *template;  /* the body a bare prompt starts from */
-	const char *wrap; /* pointer in template where the user's request goes */
-	const char *prompt_pointer;
-	enum mention_style mention;
-	bool describe; /* append each character's description to the prompt */
-	const char *negative_pointer;
-	const char *seed_pointer;
-	const char *aspect_pointer;
-	/* graph requests (a ComfyUI workflow): the prompt, negative prompt and
-	 * seed are found from the sampler nodes instead of fixed pointers */
-	bool has_sampler;
-	const char *sampler_type;     /* pointer in a node to its type */
-	struct strlist sampler_types; /* the types that are samplers */
-	const char *sampler_positive; /* pointer in a sampler to its positive link */
-	const char *sampler_negative; /* ... and its negative one */
-	const char *sampler_text;     /* pointer in a text node to its text */
-	cJSON *sampler_seeds;	      /* node type -> pointer to its seed */
-	/* per-model rules: what a model needs when references are sent */
-	const char *model_pointer;
-	cJSON *models; /* name -> {"with_references": {pointer: value}} */
-	/* references */
-	struct strlist roles;
-	int per_character;
-	int max_refs;
-	int min_refs;
-	const char *refs_pointer;
-	bool refs_array;
-	bool refs_spread; /* reference i goes to the i-th selector match */
-	cJSON *ref_item;  /* a template with {ref}, {tag}, {name}, ... */
-	enum ref_encoding encoding;
-	const char *url_base_env;
-	struct image_recipe limits;
-	enum tag_style tag_style;
-	/* sending */
-	enum auth_scheme auth;
-	const char *auth_env;
-	const char *auth_secret_env;
-	const char *auth_header;
-	const char *auth_prefix;
-	cJSON *headers;
-	const char *trace_header;
-	const char *upload_path;
-	const char *upload_field;
-	cJSON *upload_form;
-	const char *upload_id;
-	const char *task_id;
-	const char *poll_path;
-	const char *poll_status;
-	struct strlist poll_done;
-	struct strlist poll_failed;
-	const char *poll_error;
-	struct strlist status_names; /* pairs: a status as sent, its name */
-	int poll_interval_ms;
-	int poll_timeout_s;
-	const char *result_path;  /* one more GET after done, with {id}, {value} */
-	const char *result_value; /* pointer to {value} in the last poll answer */
-	const char *output_urls;
-	const char *output_base64;
-	const char *output_items; /* objects to build URLs from */
-	const char *output_url;	  /* template filled from each item's members */
-	bool output_video;
-	/* embedding profiles */
-	const char *model;	   /* the model name vectors are stored under */
-	const char *vector;	   /* pointer to the vector in the answer */
-	bool image_body;	   /* the image bytes are the request body */
-	int nothing_status;	   /* HTTP status meaning "nothing to embed" */
-	const char *nothing_error; /* what to call that, e.g. "no face" */
+	struct profile_text text;
+	struct profile_request request;
+	struct profile_sampler sampler;
+	struct profile_models models;
+	struct profile_refs refs;
+	struct profile_auth auth;
+	struct profile_send send;
+	struct profile_task task;
+	struct profile_outputs outputs;
+	struct profile_embedding embedding;
 };
 
 /* Where profiles are looked for, first match wins: $TROUPE_PROFILE_PATH

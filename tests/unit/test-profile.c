@@ -139,22 +139,23 @@ int main(void)
 	if (p) {
 		is_str(p->name, "good", "its name");
 		is_str(p->file, path, "the file it came from");
-		ok(p->output == PROFILE_JSON && !p->multipart, "a JSON request by default");
-		is_str(p->method, "POST", "the method defaults to POST");
-		ok(p->per_character == 2 && p->max_refs == 3 && p->min_refs == 1,
+		ok(p->output == PROFILE_JSON && !p->request.multipart, "a JSON request by default");
+		is_str(p->request.method, "POST", "the method defaults to POST");
+		ok(p->refs.per_character == 2 && p->refs.max == 3 && p->refs.min == 1,
 		   "per_character, max and min (default 1)");
-		ok(p->roles.n == 2 && !strcmp(p->roles.items[0], "face"), "the roles, in order");
-		ok(p->encoding == ENC_DATA_URI, "references are data URIs by default");
-		ok(p->refs_array && !p->refs_spread, "array");
-		ok(p->limits.max_side == 1024 && !strcmp(p->limits.format, "png"),
+		ok(p->refs.roles.n == 2 && !strcmp(p->refs.roles.items[0], "face"),
+		   "the roles, in order");
+		ok(p->refs.encoding == ENC_DATA_URI, "references are data URIs by default");
+		ok(p->refs.array && !p->refs.spread, "array");
+		ok(p->refs.limits.max_side == 1024 && !strcmp(p->refs.limits.format, "png"),
 		   "the limits as written");
-		ok(p->auth == AUTH_BEARER && !strcmp(p->auth_header, "Authorization") &&
-		       !strcmp(p->auth_prefix, "Bearer "),
+		ok(p->auth.scheme == AUTH_BEARER && !strcmp(p->auth.header, "Authorization") &&
+		       !strcmp(p->auth.prefix, "Bearer "),
 		   "bearer auth in Authorization");
-		ok(p->poll_interval_ms == 2000 && p->poll_timeout_s == 900,
+		ok(p->task.interval_ms == 2000 && p->task.timeout_s == 900,
 		   "polling every 2 s for 15 minutes by default");
-		ok(p->poll_done.n == 1 && p->poll_failed.n == 1, "the task's statuses");
-		ok(p->tag_style == TAG_SLUG, "mentions are tagged by slug");
+		ok(p->task.done.n == 1 && p->task.failed.n == 1, "the task's statuses");
+		ok(p->refs.tag_style == TAG_SLUG, "mentions are tagged by slug");
 	}
 	profile_free(p);
 	unlink(path);
@@ -164,10 +165,10 @@ int main(void)
 	path = write_profile("variant", text);
 	p = profile_load_file(path);
 	bool generated = false;
-	for (size_t i = 0; p && i < p->roles.n; i++)
-		generated |= strcmp(p->roles.items[i], "generated") == 0;
-	ok(p && p->roles.n > 2 && !strcmp(p->roles.items[0], "sheet") && !generated,
-	   "no roles: every role but generated, troupe's order (%zu)", p ? p->roles.n : 0);
+	for (size_t i = 0; p && i < p->refs.roles.n; i++)
+		generated |= strcmp(p->refs.roles.items[i], "generated") == 0;
+	ok(p && p->refs.roles.n > 2 && !strcmp(p->refs.roles.items[0], "sheet") && !generated,
+	   "no roles: every role but generated, troupe's order (%zu)", p ? p->refs.roles.n : 0);
 	profile_free(p);
 	unlink(path);
 	free(path);
@@ -175,7 +176,7 @@ int main(void)
 	text = variant("/references/limits", NULL);
 	path = write_profile("variant", text);
 	p = profile_load_file(path);
-	ok(p && !strcmp(p->limits.format, "jpeg") && p->limits.quality == 90,
+	ok(p && !strcmp(p->refs.limits.format, "jpeg") && p->refs.limits.quality == 90,
 	   "no limits: JPEG at quality 90");
 	profile_free(p);
 	unlink(path);

@@ -4,9 +4,9 @@
 #define _GNU_SOURCE
 #include "config.h"
 
-#include "asset.h"
 #include "json.h"
 #include "profile.h"
+#include "role.h"
 #include "sha256.h"
 #include "util.h"
 
@@ -223,10 +223,10 @@ static void load_references(struct loader *l, cJSON *refs)
 	const char *pre = "references.";
 	get_strings(l, refs, pre, "roles", &p->roles);
 	for (size_t i = 0; i < p->roles.n; i++)
-		if (!catalog_role_valid(p->roles.items[i]))
+		if (!role_valid(p->roles.items[i]))
 			bad(l, "references.roles", "names a role troupe does not have");
 	if (!p->roles.n)
-		for (const char *const *r = catalog_roles; *r; r++)
+		for (const char *const *r = role_names; *r; r++)
 			if (strcmp(*r, "generated") != 0)
 				strlist_push(&p->roles, *r);
 	p->per_character = get_int(l, refs, pre, "per_character", 1, 1, 100);

@@ -573,6 +573,16 @@ void profile_free(struct profile *p)
 	free(p);
 }
 
+char *profile_base_url(const struct profile *p)
+{
+	const char *env = p->base_url_env ? getenv(p->base_url_env) : NULL;
+	const char *base = env && *env ? env : p->base_url;
+	size_t len = strlen(base);
+	while (len && base[len - 1] == '/')
+		len--;
+	return xstrndup(base, len);
+}
+
 void profile_headers(const struct profile *p, struct strlist *headers)
 {
 	cJSON *h;

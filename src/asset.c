@@ -8,22 +8,11 @@
 #include "catalog-int.h"
 #include "character.h"
 #include "query.h"
+#include "role.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-const char *const catalog_roles[] = {"sheet",	  "face",      "turnaround", "expression",
-				     "costume",	  "pose",      "prop",	     "location",
-				     "reference", "generated", NULL};
-
-bool catalog_role_valid(const char *role)
-{
-	for (const char *const *r = catalog_roles; *r; r++)
-		if (strcmp(*r, role) == 0)
-			return true;
-	return false;
-}
 
 bool catalog_format_is_video(const char *format)
 {
@@ -247,7 +236,7 @@ static const char sql_asset_twin[] =
 int catalog_asset_edit(struct catalog *cat, const int64_t *ids, size_t n,
 		       const struct asset_edit *edit)
 {
-	if (edit->role && !catalog_role_valid(edit->role))
+	if (edit->role && !role_valid(edit->role))
 		return error_set(EX_USAGE,
 				 "--role %s: not a role (sheet, face, turnaround, expression, "
 				 "costume, pose, prop, location, reference, generated)",

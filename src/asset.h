@@ -16,9 +16,6 @@
 
 struct catalog;
 
-/* Roles an asset may have; NULL-terminated. */
-extern const char *const catalog_roles[];
-bool catalog_role_valid(const char *role);
 /* Whether an asset format is a video rather than a picture. */
 bool catalog_format_is_video(const char *format);
 
@@ -51,7 +48,7 @@ int catalog_asset_rm(struct catalog *cat, const int64_t *ids, size_t n);
 /* What catalog_asset_edit() changes; a NULL field and a false flag leave
  * that part as it is. */
 struct asset_edit {
-	const char *role;      /* a new role (catalog_role_valid) */
+	const char *role;      /* a new role (role_valid) */
 	const char *character; /* a new character, by slug */
 	bool no_character;     /* the assets belong to no character */
 };

@@ -171,7 +171,9 @@ static int cmd_tag(struct cli *cli, int argc, char **argv)
 			cJSON_AddItemToArray(arr, json_asset(a));
 		} else {
 			char *tags = tags_joined(&a->tags);
-			printf("#%lld  %s\n", (long long)a->id, tags);
+			char *shown = text_escape(tags);
+			printf("#%lld  %s\n", (long long)a->id, shown);
+			free(shown);
 			free(tags);
 		}
 		asset_free(a);

@@ -118,23 +118,34 @@ static void args_free(struct character_args *a)
 	strlist_clear(&a->edit.remove_aliases);
 }
 
+/* Prints one "  label        text" line of show, the text escaped for the
+ * terminal: names, descriptions, tags and aliases came from anyone. */
+static void print_field(const char *label, const char *text)
+{
+	char *shown = text_escape(text);
+	printf("  %-12s %s\n", label, shown);
+	free(shown);
+}
+
 static void print_character(const struct character *c)
 {
 	char *tags = tags_joined(&c->tags);
 	char *aliases = tags_joined(&c->aliases);
+	char *name = text_escape(c->name);
 	char created[32];
 	time_iso8601(c->created, created);
-	printf("%s  %s\n", c->slug, c->name);
-	printf("  description  %s\n", c->description);
-	printf("  negative     %s\n", c->negative);
+	printf("%s  %s\n", c->slug, name);
+	print_field("description", c->description);
+	print_field("negative", c->negative);
 	if (c->has_seed)
 		printf("  seed         %lld\n", (long long)c->seed);
 	else
 		printf("  seed         (none)\n");
-	printf("  tags         %s\n", tags);
-	printf("  aliases      %s\n", aliases);
+	print_field("tags", tags);
+	print_field("aliases", aliases);
 	printf("  assets       %lld\n", (long long)c->assets);
 	printf("  created      %s\n", created);
+	free(name);
 	free(tags);
 	free(aliases);
 }

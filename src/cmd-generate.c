@@ -75,13 +75,17 @@ static int cmd_generate(struct cli *cli, int argc, char **argv)
 	struct profile *p = NULL;
 	struct generate_result result = {0};
 	struct strlist copies = {0};
-	bool help, is_json = false;
+	bool help, is_json = false, made_dir = false;
 	int rc = -1;
 	if (cli_request_parse(cli, &cmd_generate_entry, argc, argv, &a, &help) < 0 || help) {
 		rc = help ? 0 : -1;
 		goto out;
 	}
-	if (a.output && mkdir(a.output, 0755) < 0 && errno != EEXIST) {
+	/* DIR is made before anything is sent, so a DIR that cannot be made
+	 * costs no paid request; a failed run removes the DIR it made. */
+	if (a.output && mkdir(a.output, 0755) == 0) {
+		made_dir = true;
+	} else if (a.output && errno != EEXIST) {
 		error_set(EX_CANTCREAT, "%s: %s", a.output, strerror(errno));
 		goto out;
 	}
@@ -127,6 +131,9 @@ static int cmd_generate(struct cli *cli, int argc, char **argv)
 	}
 	rc = 0;
 out:
+	/* rmdir removes it only while empty: copies already made are kept. */
+	if (rc != 0 && made_dir && copies.n == 0)
+		rmdir(a.output);
 	strlist_clear(&copies);
 	generate_result_clear(&result);
 	profile_free(p);

@@ -42,7 +42,9 @@ static int cmd_hash(struct cli *cli, int argc, char **argv)
 			cJSON_AddStringToObject(item, "file", files.items[i]);
 			cJSON_AddItemToArray(arr, item);
 		} else {
-			printf("%s  %s\n", hex, files.items[i]);
+			char *shown = text_escape(files.items[i]);
+			printf("%s  %s\n", hex, shown);
+			free(shown);
 		}
 	}
 	if (arr)

@@ -142,7 +142,13 @@ static int cmd_profile(struct cli *cli, int argc, char **argv)
 				cJSON_AddStringToObject(j, "file", p->file);
 				cJSON_AddItemToArray(arr, j);
 			} else if (!cli->quiet) {
-				printf("%s: ok (%s, %s)\n", args.items[i], p->name, p->service);
+				char *file = text_escape(args.items[i]);
+				char *name = text_escape(p->name);
+				char *service = text_escape(p->service);
+				printf("%s: ok (%s, %s)\n", file, name, service);
+				free(file);
+				free(name);
+				free(service);
 			}
 			profile_free(p);
 		}

@@ -42,12 +42,9 @@ int embed_image(const struct profile *p, const char *path, const char *format, f
 	if (auth_headers(p, &headers) < 0)
 		goto out;
 	profile_headers(p, &headers);
-	const char *env = p->request.base_url_env ? getenv(p->request.base_url_env) : NULL;
-	const char *base = env && *env ? env : p->request.base_url;
-	size_t blen = strlen(base);
-	while (blen && base[blen - 1] == '/')
-		blen--;
-	url = xasprintf("%.*s%s", (int)blen, base, p->request.path);
+	char *base = profile_base_url(p);
+	url = xasprintf("%s%s", base, p->request.path);
+	free(base);
 	/* Every header goes in before the request takes its copy of the list. */
 	if (p->embedding.image_body) {
 		content_type = xasprintf("Content-Type: %s", mime_for(format));

@@ -589,11 +589,7 @@ int generate_run(struct catalog *cat, const struct profile *p, const char *input
 	out->request_id = inject_log(cat, p, &in, "generate", "running");
 	if (out->request_id < 0)
 		goto done;
-	const char *base_env = p->request.base_url_env ? getenv(p->request.base_url_env) : NULL;
-	base = xstrdup(base_env && *base_env ? base_env : p->request.base_url);
-	size_t blen = strlen(base);
-	while (blen && base[blen - 1] == '/')
-		base[--blen] = '\0';
+	base = profile_base_url(p);
 	url = xasprintf("%s%s", base, p->request.path);
 	for (size_t i = 0; i < auth.n; i++)
 		strlist_push(&headers, auth.items[i]);

@@ -9,6 +9,7 @@
 #include "character.h"
 #include "image.h"
 #include "ingest.h"
+#include "role.h"
 #include "thumbnail.h"
 
 #include <errno.h>
@@ -62,7 +63,7 @@ struct add_batch {
 struct add_batch *catalog_add_begin(struct catalog *cat, const char *slug, const char *role,
 				    const struct strlist *tags)
 {
-	if (!catalog_role_valid(role)) {
+	if (!role_valid(role)) {
 		error_set(EX_USAGE,
 			  "--role %s: not a role (sheet, face, turnaround, expression, "
 			  "costume, pose, prop, location, reference, generated)",

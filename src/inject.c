@@ -223,22 +223,12 @@ static const char *ext_of(const char *format)
 	return !strcmp(format, "png") ? "png" : !strcmp(format, "webp") ? "webp" : "jpg";
 }
 
-static char *base_url(const struct profile *p)
-{
-	const char *env = p->request.base_url_env ? getenv(p->request.base_url_env) : NULL;
-	const char *base = env && *env ? env : p->request.base_url;
-	size_t len = strlen(base);
-	while (len && base[len - 1] == '/')
-		len--;
-	return xstrndup(base, len);
-}
-
 /* Sends one reference to the service's upload endpoint; the id the answer
  * holds at the profile's pointer is what goes into the request. */
 static char *upload(const struct profile *p, const struct injected_ref *r,
 		    const struct strlist *auth_headers, bool *numeric)
 {
-	char *base = base_url(p);
+	char *base = profile_base_url(p);
 	char *url = xasprintf("%s%s", base, p->send.upload_path);
 	free(base);
 	size_t nform = (size_t)cJSON_GetArraySize(p->send.upload_form);

@@ -4,9 +4,9 @@
 #define _GNU_SOURCE
 #include "config.h"
 
-#include "asset.h"
 #include "json.h"
 #include "profile.h"
+#include "role.h"
 #include "sha256.h"
 #include "util.h"
 
@@ -223,10 +223,10 @@ static void load_references(struct loader *l, cJSON *refs)
 	const char *pre = "references.";
 	get_strings(l, refs, pre, "roles", &p->refs.roles);
 	for (size_t i = 0; i < p->refs.roles.n; i++)
-		if (!catalog_role_valid(p->refs.roles.items[i]))
+		if (!role_valid(p->refs.roles.items[i]))
 			bad(l, "references.roles", "names a role troupe does not have");
 	if (!p->refs.roles.n)
-		for (const char *const *r = catalog_roles; *r; r++)
+		for (const char *const *r = role_names; *r; r++)
 			if (strcmp(*r, "generated") != 0)
 				strlist_push(&p->refs.roles, *r);
 	p->refs.per_character = get_int(l, refs, pre, "per_character", 1, 1, 100);
@@ -575,6 +575,16 @@ void profile_free(struct profile *p)
 	free(p->name);
 	free(p->file);
 	free(p);
+}
+
+char *profile_base_url(const struct profile *p)
+{
+	const char *env = p->request.base_url_env ? getenv(p->request.base_url_env) : NULL;
+	const char *base = env && *env ? env : p->request.base_url;
+	size_t len = strlen(base);
+	while (len && base[len - 1] == '/')
+		len--;
+	return xstrndup(base, len);
 }
 
 void profile_headers(const struct profile *p, struct strlist *headers)

@@ -170,6 +170,11 @@ void profile_free(struct profile *p);
 /* The profile's fixed headers, and a fresh trace id when it asks for
  * one, pushed as "Name: value" lines. */
 void profile_headers(const struct profile *p, struct strlist *headers);
+/* Where a json or embedding profile's requests go: $base_url_env when the
+ * profile names one and it is set and not empty, else base_url; trailing
+ * slashes removed, so a path starting with '/' can follow. The caller
+ * frees it. */
+char *profile_base_url(const struct profile *p);
 /* The built-in profiles' directory: the source tree's profiles/ for a
  * program run from its build tree, else the installed data directory.
  * Borrowed. */

@@ -53,12 +53,16 @@ out:
 
 int vecimport_jsonl(const char *text, const char *name, vecimport_fn *each, void *ctx)
 {
-	char *copy = xstrdup(text), *save = NULL;
+	char *copy = xstrdup(text);
 	float *v = xmalloc(MAX_DIM * sizeof(float));
 	int rc = 0;
 	size_t line_no = 0;
-	for (char *line = strtok_r(copy, "\n", &save); line && rc == 0;
-	     line = strtok_r(NULL, "\n", &save)) {
+	/* Every newline counts, blank lines too, so an error names the line
+	 * an editor shows (strtok_r would skip the blank ones). */
+	for (char *line = copy, *next; line && *line && rc == 0; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
 		line_no++;
 		if (*line && *line != '\r')
 			rc = jsonl_line(line, name, line_no, v, each, ctx);
@@ -143,12 +147,16 @@ int vecimport_npy(const void *data, size_t len, const char *name, const char *na
 	if (npy_header(data, len, name, &start, &rows, &cols) < 0)
 		return -1;
 	const unsigned char *m = (const unsigned char *)data + start;
-	char *copy = xstrdup(names), *save = NULL;
+	char *copy = xstrdup(names);
 	float *v = xmalloc(cols * sizeof(float));
-	size_t row = 0;
+	size_t row = 0, line_no = 0;
 	int rc = 0;
-	for (char *line = strtok_r(copy, "\n", &save); line && rc == 0;
-	     line = strtok_r(NULL, "\n", &save)) {
+	/* As in vecimport_jsonl: blank lines count, so errors name the line. */
+	for (char *line = copy, *next; line && *line && rc == 0; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		line_no++;
 		size_t n = strlen(line);
 		while (n && (line[n - 1] == '\r' || line[n - 1] == ' '))
 			line[--n] = '\0';
@@ -166,7 +174,7 @@ int vecimport_npy(const void *data, size_t len, const char *name, const char *na
 					       "%s: row %zu, column %zu is not a finite number",
 					       name, row, c);
 		if (rc == 0 && (rc = each(line, v, (uint32_t)cols, ctx)) == -1)
-			error_prefix("%s: line %zu", names_name, row + 1);
+			error_prefix("%s: line %zu", names_name, line_no);
 		row++;
 	}
 	if (rc == 0 && row != rows)

@@ -149,4 +149,19 @@ noise_png c.png 30 30
 check "add to the old store" troupe --store old/.troupe add kai c.png --role sheet
 like "$(cat .out)" " #8 " "the migrated store does not give #7 again"
 
+# File names and tags are text for a terminal: hash and tag print them
+# escaped (this escape sequence sets the window title; \302\233 is CSI).
+evil=$(printf 'x\033]0;pwned\007.png')
+cp c.png "$evil"
+controls=$(printf '[\001-\011\013-\037\177]')
+check "hash a file whose name holds an escape sequence" troupe hash "$evil"
+cp .out hash.out
+check "hash prints no control character" sh -c '! LC_ALL=C grep -q "$1" hash.out' - "$controls"
+like "$(cat hash.out)" ' x\\x1b\]0;pwned\\x07\.png$' "hash prints the name with \\x escapes"
+csi=$(printf '\302\233')
+check "tag with a C1 control" troupe --store old/.troupe tag 8 "+t${csi}"
+cp .out tag.out
+check "tag prints no C1 control" sh -c '! grep -q "$1" tag.out' - "$csi"
+like "$(cat tag.out)" 't\\u009b' "tag prints it escaped"
+
 done_testing

@@ -88,4 +88,19 @@ is "$(count_objects)" 2 "the blob and its thumbnail stay until garbage collectio
 check "rm without assets" troupe character rm dragon
 fails_with 66 "dragon: unknown character" "removed character is gone" troupe character show dragon
 
+# Stored text is text for a terminal: a C1 control (CSI, which some
+# terminals act on) passes text_check, so show must print it escaped.
+csi=$(printf '\302\233')
+check "new with a C1 control in every text" troupe character new c1 --name "a${csi}2Jb" \
+	--describe "d${csi}" --negative "n${csi}" --tag "t${csi}" --alias "al${csi}"
+check "show it" troupe character show c1
+cp .out c1.out
+check "show prints no C1 control" sh -c '! grep -q "$1" c1.out' - "$csi"
+like "$(cat c1.out)" '^c1  a\\u009b2Jb$' "the name is escaped"
+like "$(cat c1.out)" 'description +d\\u009b$' "the description is escaped"
+like "$(cat c1.out)" 'negative +n\\u009b$' "the negative prompt is escaped"
+like "$(cat c1.out)" 'tags +t\\u009b$' "the tags are escaped"
+like "$(cat c1.out)" 'aliases +al\\u009b$' "the aliases are escaped"
+check "rm it" troupe character rm c1
+
 done_testing

@@ -120,6 +120,15 @@ is "$(mock_since 'sorted(json.loads([e for e in log if e["path"] == "/comfyui/pr
 check "generate -o DIR" gen --profile gemini-image -o out "@kai on deck"
 like "$(ls out)" "^$hex\.png$" "the output is copied to DIR as HASH.EXT"
 is "$(last_log 'd[0]["characters"]')" '["kai"]' "a request for Kai is logged as Kai's"
+# A generate that fails leaves no empty DIR behind, but keeps one it did
+# not make.
+fails_with 78 'needs its key in \$RUNWAYML_API_SECRET' "generate -o DIR that fails" \
+	env -u RUNWAYML_API_SECRET "$TROUPE" generate --profile runway-gen4-image -o never "@mei"
+check "leaves no DIR behind" sh -c '! test -e never'
+mkdir kept
+fails_with 78 'needs its key in \$RUNWAYML_API_SECRET' "generate -o an existing DIR that fails" \
+	env -u RUNWAYML_API_SECRET "$TROUPE" generate --profile runway-gen4-image -o kept "@mei"
+check "keeps a DIR it did not make" test -d kept
 
 # ---- keys ----
 

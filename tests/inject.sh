@@ -451,4 +451,15 @@ fails_with 64 "which service" "no --profile" troupe inject "$prompt"
 fails_with 65 "the request is empty" "an empty request" \
 	sh -c 'printf "" | "$TROUPE" inject --profile runway-gen4-image'
 
+# A profile's service is text for a terminal: validate prints it escaped.
+mkdir -p evil-profiles
+sed 's/"service": "[^"]*"/"service": "K\\u001b]0;pwned\\u0007"/' \
+	"$builtin_profiles/kling-image.json" >evil-profiles/kling-image.json
+check "validate a profile whose service holds an escape sequence" \
+	troupe profile validate evil-profiles/kling-image.json
+cp .out validate.out
+check "validate prints no control character" \
+	sh -c '! LC_ALL=C grep -q "$(printf "[\001-\011\013-\037\177]")" validate.out'
+like "$(cat validate.out)" 'K\\x1b\]0;pwned\\x07' "validate prints the service escaped"
+
 done_testing

@@ -103,8 +103,34 @@ static void loads(const char *pointer, const char *value, const char *why)
 	free(text);
 }
 
+/* One base URL for every request a profile makes: the environment
+ * override when set and not empty, trailing slashes dropped. */
+static void test_base_url(void)
+{
+	struct profile p = {.request = {.base_url = "https://api.example.com//",
+					.base_url_env = "TROUPE_TEST_BASE_URL"}};
+	unsetenv("TROUPE_TEST_BASE_URL");
+	char *u = profile_base_url(&p);
+	is_str(u, "https://api.example.com", "base_url without its trailing slashes");
+	free(u);
+	setenv("TROUPE_TEST_BASE_URL", "", 1);
+	u = profile_base_url(&p);
+	is_str(u, "https://api.example.com", "an empty override is ignored");
+	free(u);
+	setenv("TROUPE_TEST_BASE_URL", "http://127.0.0.1:9/x/", 1);
+	u = profile_base_url(&p);
+	is_str(u, "http://127.0.0.1:9/x", "the environment overrides base_url");
+	free(u);
+	p.request.base_url_env = NULL;
+	u = profile_base_url(&p);
+	is_str(u, "https://api.example.com", "no base_url_env: base_url");
+	free(u);
+	unsetenv("TROUPE_TEST_BASE_URL");
+}
+
 int main(void)
 {
+	test_base_url();
 	tmpdir = temp_template("profile");
 	ok(mkdtemp(tmpdir) != NULL, "temporary directory");
 	const char *srcdir = getenv("TEST_SRCDIR") ? getenv("TEST_SRCDIR") : "tests";

@@ -169,6 +169,53 @@ static void test_npy_damaged(void)
 	ok(s.rows == 0, "no row of a refused file reached the callback");
 }
 
+static int collect_quiet(const char *asset, const float *vector, uint32_t dim, void *ctx)
+{
+	(void)asset, (void)vector, (void)dim, (void)ctx;
+	return 0;
+}
+
+/* Refuses the asset named "bad", as the import's lookup would. */
+static int refuse_bad(const char *asset, const float *vector, uint32_t dim, void *ctx)
+{
+	(void)vector, (void)dim, (void)ctx;
+	if (!strcmp(asset, "bad"))
+		return error_set(EX_DATAERR, "bad: no such asset");
+	return 0;
+}
+
+/* Blank lines count: an error names the line an editor shows. */
+static void test_line_numbers(void)
+{
+	error_clear();
+	ok(vecimport_jsonl("{\"asset\": \"1\", \"vector\": [1]}\n\n\n"
+			   "{\"asset\": \"1\", \"vector\": []}\n",
+			   "v.jsonl", collect_quiet, NULL) == -1 &&
+	       strstr(error_message(), "v.jsonl: line 4: expected"),
+	   "a JSON Lines error after blank lines names its own line");
+	if (!strstr(error_message(), "line 4"))
+		printf("#   error '%s'\n", error_message());
+	error_clear();
+	ok(vecimport_jsonl("\n\n{\"asset\": \"bad\", \"vector\": [1]}\n", "v.jsonl", refuse_bad,
+			   NULL) == -1 &&
+	       strstr(error_message(), "v.jsonl: line 3: bad"),
+	   "a refused asset after blank lines names its own line");
+	if (!strstr(error_message(), "line 3"))
+		printf("#   error '%s'\n", error_message());
+
+	const float m[] = {1, 2};
+	size_t len;
+	unsigned char *b =
+	    npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 1), }", m, sizeof(m), &len);
+	error_clear();
+	ok(vecimport_npy(b, len, "m.npy", "a\n\n\nbad\n", "m.hashes", refuse_bad, NULL) == -1 &&
+	       strstr(error_message(), "m.hashes: line 4: bad"),
+	   "a refused name after blank lines names its own line");
+	if (!strstr(error_message(), "line 4"))
+		printf("#   error '%s'\n", error_message());
+	free(b);
+}
+
 static void test_jsonl(void)
 {
 	struct seen s = {0};
@@ -202,5 +249,6 @@ int main(void)
 	test_npy_hostile();
 	test_npy_damaged();
 	test_jsonl();
+	test_line_numbers();
 	return tap_done();
 }

@@ -631,8 +631,12 @@ const char *profile_builtin_dir(void)
 			char *slash = strrchr(self, '/');
 			if (slash)
 				*slash = '\0';
-			if (realpath(TROUPE_BUILDDIR, build) && strcmp(self, build) == 0)
-				snprintf(dir, sizeof(dir), "%s/profiles", TROUPE_SRCDIR);
+			/* The source directory as the file system names it, not
+			 * as configure wrote it (a VPATH build's "sub/../.."). */
+			char src[PATH_MAX];
+			if (realpath(TROUPE_BUILDDIR, build) && strcmp(self, build) == 0 &&
+			    realpath(TROUPE_SRCDIR, src))
+				snprintf(dir, sizeof(dir), "%s/profiles", src);
 		}
 	}
 	if (*dir)

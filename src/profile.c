@@ -635,8 +635,8 @@ const char *profile_builtin_dir(void)
 			 * as configure wrote it (a VPATH build's "sub/../.."). */
 			char src[PATH_MAX];
 			if (realpath(TROUPE_BUILDDIR, build) && strcmp(self, build) == 0 &&
-			    realpath(TROUPE_SRCDIR, src))
-				snprintf(dir, sizeof(dir), "%s/profiles", src);
+			    realpath(TROUPE_SRCDIR, src) && strlen(src) + 10 <= sizeof(dir))
+				memcpy(stpcpy(dir, src), "/profiles", 10);
 		}
 	}
 	if (*dir)

@@ -2,7 +2,9 @@
  * image.c loads on first use, so commands that touch no pixels never load
  * libvips and its hundred libraries. It must never decode pixels where a
  * header will do, and must turn every libvips error into a troupe error:
- * nothing from libvips reaches the user raw. */
+ * nothing from libvips reaches the user raw. It is over 800 lines because
+ * it is the module's whole table (probe, thumbnail, derive, sheet); the
+ * HEIF damage check already lives apart, in image-heif.c. */
 #include "config.h"
 
 #include "image-heif.h"

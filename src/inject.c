@@ -1,6 +1,8 @@
 /* inject: mention resolution and reference placement. Invariant: the
  * request that comes out differs from the one that came in only at the
- * pointers the profile names; everything else is passed through. */
+ * pointers the profile names; everything else is passed through. It is
+ * over 800 lines as one pipeline (mentions, choice, placement, uploads,
+ * the log row); the upload step is the next piece to give a room. */
 #include "config.h"
 
 #include "asset.h"

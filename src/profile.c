@@ -1,6 +1,7 @@
 /* profile: loading and checking provider profiles. A profile that loads
  * is complete: every later step may rely on the fields it needs being
- * there and well-formed. */
+ * there and well-formed. Over 800 lines: every field of the format is
+ * checked here, beside the search path and the user's trust in files. */
 #define _GNU_SOURCE
 #include "config.h"
 

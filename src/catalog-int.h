@@ -43,6 +43,9 @@ sqlite3_stmt *catalog_stmt_get(struct catalog *cat, const char *sql);
 void catalog_stmt_put(struct catalog *cat, sqlite3_stmt *stmt);
 /* A copy of column i's text, NULL for SQL NULL; the caller frees it. */
 char *catalog_column_text(sqlite3_stmt *stmt, int i);
+/* Pushes onto out the first column of every row sql gives with ?1 bound
+ * to id; -1 with an error when sql does not prepare. */
+int catalog_strings(struct catalog *cat, const char *sql, int64_t id, struct strlist *out);
 
 /* Normalises a tag (tag_parse) and refuses the namespaces that query
  * fields own (query_fields); *ns and *value are the caller's to free. */

@@ -52,6 +52,18 @@ char *catalog_column_text(sqlite3_stmt *stmt, int i)
 	return t ? xstrdup((const char *)t) : NULL;
 }
 
+int catalog_strings(struct catalog *cat, const char *sql, int64_t id, struct strlist *out)
+{
+	sqlite3_stmt *stmt = catalog_stmt_get(cat, sql);
+	if (!stmt)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, id);
+	while (sqlite3_step(stmt) == SQLITE_ROW)
+		strlist_push(out, (const char *)sqlite3_column_text(stmt, 0));
+	catalog_stmt_put(cat, stmt);
+	return 0;
+}
+
 struct catalog *catalog_open(const char *dir)
 {
 	struct store *st = store_open(dir);

@@ -120,25 +120,16 @@ static const char sql_character_select[] =
 
 static int character_fill_lists(struct catalog *cat, struct character *c)
 {
-	sqlite3_stmt *stmt = catalog_stmt_get(
-	    cat, "SELECT CASE g.ns WHEN '' THEN g.value ELSE g.ns || ':' || g.value END "
-		 "FROM character_tags ct JOIN tags g ON g.id = ct.tag_id "
-		 "WHERE ct.character_id = ?1 ORDER BY g.ns, g.value");
-	if (!stmt)
+	if (catalog_strings(cat,
+			    "SELECT CASE g.ns WHEN '' THEN g.value ELSE g.ns || ':' || g.value END "
+			    "FROM character_tags ct JOIN tags g ON g.id = ct.tag_id "
+			    "WHERE ct.character_id = ?1 ORDER BY g.ns, g.value",
+			    c->id, &c->tags) < 0)
 		return -1;
-	sqlite3_bind_int64(stmt, 1, c->id);
-	while (sqlite3_step(stmt) == SQLITE_ROW)
-		strlist_push(&c->tags, (const char *)sqlite3_column_text(stmt, 0));
-	catalog_stmt_put(cat, stmt);
-	stmt = catalog_stmt_get(cat, "SELECT alias FROM character_aliases WHERE character_id = ?1 "
-				     "ORDER BY alias");
-	if (!stmt)
-		return -1;
-	sqlite3_bind_int64(stmt, 1, c->id);
-	while (sqlite3_step(stmt) == SQLITE_ROW)
-		strlist_push(&c->aliases, (const char *)sqlite3_column_text(stmt, 0));
-	catalog_stmt_put(cat, stmt);
-	return 0;
+	return catalog_strings(cat,
+			       "SELECT alias FROM character_aliases WHERE character_id = ?1 "
+			       "ORDER BY alias",
+			       c->id, &c->aliases);
 }
 
 static struct character *character_from_row(sqlite3_stmt *stmt)

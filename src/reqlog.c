@@ -209,17 +209,6 @@ static const char sql_log_select[] =
     "SELECT r.id, r.kind, r.profile, r.prompt, r.request, r.response, r.status, r.error, "
     "r.http_status, r.started, r.duration_ms, r.pid, r.pid_start, r.host FROM requests r ";
 
-static void push_rows(struct catalog *cat, const char *sql, int64_t id, struct strlist *out)
-{
-	sqlite3_stmt *stmt = db_prepare(cat->db, sql);
-	if (!stmt)
-		return;
-	sqlite3_bind_int64(stmt, 1, id);
-	while (sqlite3_step(stmt) == SQLITE_ROW)
-		strlist_push(out, (const char *)sqlite3_column_text(stmt, 0));
-	sqlite3_finalize(stmt);
-}
-
 /* A failed read leaves the list short; the entry is still worth showing. */
 static void read_refs(struct catalog *cat, struct log_entry *e)
 {
@@ -280,10 +269,11 @@ static struct log_entry *log_from_row(struct catalog *cat, sqlite3_stmt *row)
 		free(e->status);
 		e->status = xstrdup("died");
 	}
-	push_rows(cat,
-		  "SELECT c.slug FROM request_characters rc JOIN characters c ON "
-		  "c.id = rc.character_id WHERE rc.request_id = ?1 ORDER BY c.slug",
-		  e->id, &e->characters);
+	/* A failed read leaves the list short, as read_refs does. */
+	(void)catalog_strings(cat,
+			      "SELECT c.slug FROM request_characters rc JOIN characters c ON "
+			      "c.id = rc.character_id WHERE rc.request_id = ?1 ORDER BY c.slug",
+			      e->id, &e->characters);
 	read_refs(cat, e);
 	read_outputs(cat, e);
 	return e;

@@ -29,11 +29,16 @@ static int model_fill(sqlite3_stmt *stmt, struct model_info *m)
 	m->has_threshold = sqlite3_column_type(stmt, 3) != SQLITE_NULL;
 	m->threshold = sqlite3_column_double(stmt, 3);
 	m->vectors = sqlite3_column_int64(stmt, 4);
+	const char *network = (const char *)sqlite3_column_text(stmt, 5);
+	const char *version = (const char *)sqlite3_column_text(stmt, 6);
+	snprintf(m->network, sizeof(m->network), "%s", network ? network : "");
+	snprintf(m->version, sizeof(m->version), "%s", version ? version : "");
 	return 0;
 }
 
 static const char sql_model_select[] =
-    "SELECT m.id, m.name, m.dimension, m.threshold, m.vectors FROM models m ";
+    "SELECT m.id, m.name, m.dimension, m.threshold, m.vectors, m.network, m.version "
+    "FROM models m ";
 
 int catalog_model_get(struct catalog *cat, const char *name, struct model_info *out)
 {
@@ -90,8 +95,46 @@ int catalog_model_set_threshold(struct catalog *cat, const char *name, double th
 	return rc;
 }
 
-int catalog_embedding_put(struct catalog *cat, int64_t asset_id, const char *model, float *vector,
+/* "human-faceres 3.3.6", or what is known of it. */
+static char *identity_text(const char *network, const char *version, uint32_t dim)
+{
+	if (network && *network)
+		return xasprintf("%s%s%s (%u-d)", network, version && *version ? " " : "",
+				 version && *version ? version : "", dim);
+	return xasprintf("an unrecorded network (%u-d)", dim);
+}
+
+int catalog_model_accepts(const struct model_info *m, const char *network, const char *version,
 			  uint32_t dim)
+{
+	if (m->vectors == 0)
+		return 0;
+	bool other_network = *m->network && network && strcmp(m->network, network) != 0;
+	bool other_version = *m->network && network && !other_network && *m->version && version &&
+			     strcmp(m->version, version) != 0;
+	if (!other_network && !other_version && dim == m->dimension)
+		return 0;
+	if (!*m->network && !(network && *network))
+		return error_set(EX_DATAERR, "a %u-dimensional vector for model %s, which has %u",
+				 dim, m->name, m->dimension);
+	char *had = identity_text(m->network, m->version, m->dimension);
+	char *now = identity_text(network, version, dim);
+	error_set(EX_DATAERR,
+		  "model %s: its %lld vector%s came from %s, and the service now answers with "
+		  "%s; vectors of two networks never mix: 'troupe embed --model %s --reembed' "
+		  "replaces them",
+		  m->name, (long long)m->vectors, m->vectors == 1 ? "" : "s", had, now, m->name);
+	free(had);
+	free(now);
+	return -1;
+}
+
+static const char sql_model_row[] =
+    "SELECT id, name, dimension, threshold, vectors, network, version FROM models "
+    "WHERE name = ?1";
+
+int catalog_embedding_put(struct catalog *cat, int64_t asset_id, const char *model, float *vector,
+			  uint32_t dim, const struct embedding_meta *meta)
 {
 	if (!model_name_ok(model))
 		return error_set(EX_USAGE,
@@ -100,60 +143,100 @@ int catalog_embedding_put(struct catalog *cat, int64_t asset_id, const char *mod
 				 model);
 	if (vector_normalise(vector, dim) < 0)
 		return error_prefix("asset %lld", (long long)asset_id);
+	const char *network = meta && meta->network && *meta->network ? meta->network : NULL;
+	const char *version = network && meta->version && *meta->version ? meta->version : NULL;
 	/* Inside a caller's transaction (an import) the write joins it. */
 	bool own = sqlite3_get_autocommit(cat->db);
 	if (own && db_begin(cat->db) < 0)
 		return -1;
-	sqlite3_stmt *ins = NULL, *put = NULL;
+	sqlite3_stmt *put = NULL;
 	struct model_info m;
 	int rc = -1;
-	ins =
-	    db_prepare(cat->db, "INSERT INTO models(name, dimension, created) VALUES (?1, ?2, ?3) "
-				"ON CONFLICT(name) DO NOTHING");
+	sqlite3_stmt *ins = catalog_stmt_get(
+	    cat, "INSERT INTO models(name, dimension, network, version, created) VALUES (?1, ?2, "
+		 "?3, ?4, ?5) ON CONFLICT(name) DO NOTHING");
 	if (!ins)
 		goto out;
 	sqlite3_bind_text(ins, 1, model, -1, SQLITE_STATIC);
 	sqlite3_bind_int(ins, 2, (int)dim);
-	sqlite3_bind_int64(ins, 3, time_now());
-	if (sqlite3_step(ins) != SQLITE_DONE) {
+	sqlite3_bind_text(ins, 3, network, -1, SQLITE_STATIC);
+	sqlite3_bind_text(ins, 4, version, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(ins, 5, time_now());
+	int step = sqlite3_step(ins);
+	catalog_stmt_put(cat, ins);
+	if (step != SQLITE_DONE) {
 		db_error(cat->db, "model");
 		goto out;
 	}
-	/* Only id and dimension: the full model row counts its vectors,
-	 * which would make a large import quadratic. */
-	sqlite3_stmt *sel = db_prepare(cat->db, "SELECT id, dimension FROM models WHERE name = ?1");
+	/* The count is the triggers' column, not a count of rows: a large
+	 * import stays linear. */
+	sqlite3_stmt *sel = catalog_stmt_get(cat, sql_model_row);
 	if (!sel)
 		goto out;
 	sqlite3_bind_text(sel, 1, model, -1, SQLITE_STATIC);
 	int found = sqlite3_step(sel);
-	m.id = sqlite3_column_int64(sel, 0);
-	m.dimension = (uint32_t)sqlite3_column_int(sel, 1);
-	sqlite3_finalize(sel);
+	if (found == SQLITE_ROW)
+		model_fill(sel, &m);
+	catalog_stmt_put(cat, sel);
 	if (found != SQLITE_ROW) {
 		db_error(cat->db, "model");
 		goto out;
 	}
-	/* A model's dimension is fixed once its first vector lands. */
-	if (m.dimension != dim) {
-		error_set(EX_DATAERR,
-			  "asset %lld: a %u-dimensional vector for model %s, which has %u",
-			  (long long)asset_id, dim, model, m.dimension);
+	if (catalog_model_accepts(&m, network, version, dim) < 0) {
+		error_prefix("asset %lld", (long long)asset_id);
 		goto out;
+	}
+	/* The first vector fixes the dimension, the first that names its
+	 * network the identity. */
+	if (m.vectors == 0 || (network && !*m.network)) {
+		sqlite3_stmt *fix = catalog_stmt_get(
+		    cat, "UPDATE models SET dimension = ?2, network = coalesce(?3, network), "
+			 "version = CASE WHEN ?3 IS NULL THEN version ELSE ?4 END WHERE id = ?1");
+		if (!fix)
+			goto out;
+		sqlite3_bind_int64(fix, 1, m.id);
+		sqlite3_bind_int(fix, 2, (int)dim);
+		sqlite3_bind_text(fix, 3, network, -1, SQLITE_STATIC);
+		sqlite3_bind_text(fix, 4, version, -1, SQLITE_STATIC);
+		step = sqlite3_step(fix);
+		catalog_stmt_put(cat, fix);
+		if (step != SQLITE_DONE) {
+			db_error(cat->db, "model");
+			goto out;
+		}
 	}
 	/* An upsert, not REPLACE: the triggers that keep the model's count
 	 * and generation must see an update as an update. */
-	put =
-	    db_prepare(cat->db, "INSERT INTO embeddings(asset_id, model_id, vector, added) "
-				"VALUES (?1, ?2, ?3, ?4) ON CONFLICT(model_id, asset_id) DO UPDATE "
-				"SET vector = excluded.vector, added = excluded.added");
+	put = catalog_stmt_get(
+	    cat, "INSERT INTO embeddings(asset_id, model_id, vector, added, box_x, box_y, box_w, "
+		 "box_h, score, faces) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON "
+		 "CONFLICT(model_id, asset_id) DO UPDATE SET vector = excluded.vector, added = "
+		 "excluded.added, box_x = excluded.box_x, box_y = excluded.box_y, box_w = "
+		 "excluded.box_w, box_h = excluded.box_h, score = excluded.score, faces = "
+		 "excluded.faces");
 	if (!put)
 		goto out;
 	sqlite3_bind_int64(put, 1, asset_id);
 	sqlite3_bind_int64(put, 2, m.id);
 	sqlite3_bind_blob(put, 3, vector, (int)(dim * sizeof(float)), SQLITE_STATIC);
 	sqlite3_bind_int64(put, 4, time_now());
-	if (sqlite3_step(put) != SQLITE_DONE) {
-		if (sqlite3_errcode(cat->db) == SQLITE_CONSTRAINT)
+	for (int k = 0; k < 4; k++)
+		if (meta && meta->has_box)
+			sqlite3_bind_double(put, 5 + k, meta->box[k]);
+		else
+			sqlite3_bind_null(put, 5 + k);
+	if (meta && meta->has_score)
+		sqlite3_bind_double(put, 9, meta->score);
+	else
+		sqlite3_bind_null(put, 9);
+	if (meta && meta->faces > 0)
+		sqlite3_bind_int(put, 10, meta->faces);
+	else
+		sqlite3_bind_null(put, 10);
+	step = sqlite3_step(put);
+	bool constraint = step != SQLITE_DONE && sqlite3_errcode(cat->db) == SQLITE_CONSTRAINT;
+	if (step != SQLITE_DONE) {
+		if (constraint)
 			error_set(EX_NOINPUT, "%lld: no such asset", (long long)asset_id);
 		else
 			db_error(cat->db, "embedding");
@@ -166,7 +249,7 @@ int catalog_embedding_put(struct catalog *cat, int64_t asset_id, const char *mod
 		goto out;
 	sqlite3_bind_text(unmiss, 1, model, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(unmiss, 2, asset_id);
-	int step = sqlite3_step(unmiss);
+	step = sqlite3_step(unmiss);
 	catalog_stmt_put(cat, unmiss);
 	if (step != SQLITE_DONE) {
 		db_error(cat->db, "embedding");
@@ -174,11 +257,74 @@ int catalog_embedding_put(struct catalog *cat, int64_t asset_id, const char *mod
 	}
 	rc = own ? db_commit(cat->db) : 0;
 out:
+	if (put)
+		catalog_stmt_put(cat, put);
 	if (rc < 0 && own)
 		db_rollback(cat->db);
-	sqlite3_finalize(ins);
-	sqlite3_finalize(put);
 	return rc;
+}
+
+int catalog_model_reset(struct catalog *cat, const char *model, uint32_t dim, const char *network,
+			const char *version)
+{
+	if (!model_name_ok(model))
+		return error_set(EX_USAGE,
+				 "--model %s: a model name is lower-case letters, digits, "
+				 "'.', '_' and '-'",
+				 model);
+	/* The vectors go first (their trigger bumps the generation), then
+	 * the row is made new but for its id, name and generation. */
+	sqlite3_stmt *drop = db_prepare(cat->db, "DELETE FROM embeddings WHERE model_id = (SELECT "
+						 "id FROM models WHERE name = ?1)");
+	sqlite3_stmt *unmiss = db_prepare(cat->db, "DELETE FROM embedding_misses WHERE model = ?1");
+	sqlite3_stmt *fix = db_prepare(
+	    cat->db, "UPDATE models SET dimension = ?2, network = ?3, version = ?4, threshold = "
+		     "NULL, generation = generation + 1 WHERE name = ?1");
+	int rc = -1;
+	if (drop && unmiss && fix) {
+		sqlite3_bind_text(drop, 1, model, -1, SQLITE_STATIC);
+		sqlite3_bind_text(unmiss, 1, model, -1, SQLITE_STATIC);
+		sqlite3_bind_text(fix, 1, model, -1, SQLITE_STATIC);
+		sqlite3_bind_int(fix, 2, (int)dim);
+		sqlite3_bind_text(fix, 3, network && *network ? network : NULL, -1, SQLITE_STATIC);
+		sqlite3_bind_text(fix, 4, network && *network && version && *version ? version : NULL,
+				  -1, SQLITE_STATIC);
+		if (sqlite3_step(drop) == SQLITE_DONE && sqlite3_step(unmiss) == SQLITE_DONE &&
+		    sqlite3_step(fix) == SQLITE_DONE)
+			rc = 0;
+		else
+			db_error(cat->db, "model");
+	}
+	sqlite3_finalize(drop);
+	sqlite3_finalize(unmiss);
+	sqlite3_finalize(fix);
+	return rc;
+}
+
+int catalog_embedding_box(struct catalog *cat, int64_t asset_id, const char *model,
+			  double box[4], int *faces)
+{
+	sqlite3_stmt *stmt = catalog_stmt_get(
+	    cat, "SELECT e.box_x, e.box_y, e.box_w, e.box_h, e.faces FROM embeddings e JOIN "
+		 "models m ON m.id = e.model_id WHERE m.name = ?1 AND e.asset_id = ?2 AND "
+		 "e.box_x IS NOT NULL");
+	if (!stmt)
+		return -1;
+	sqlite3_bind_text(stmt, 1, model, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, asset_id);
+	int step = sqlite3_step(stmt);
+	if (step == SQLITE_ROW) {
+		for (int k = 0; k < 4; k++)
+			box[k] = sqlite3_column_double(stmt, k);
+		*faces = sqlite3_column_int(stmt, 4);
+	}
+	catalog_stmt_put(cat, stmt);
+	if (step == SQLITE_ROW)
+		return 0;
+	if (step == SQLITE_DONE)
+		return error_set(EX_NOINPUT, "asset %lld has no face box for model %s",
+				 (long long)asset_id, model);
+	return db_error(cat->db, "embedding");
 }
 
 int catalog_embedding_has(struct catalog *cat, int64_t asset_id, const char *model,

@@ -18,6 +18,7 @@
 #include "util.h"
 
 #include <math.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -603,7 +604,7 @@ static void test_embeddings(struct catalog *cat, const struct added *a)
 	ok(catalog_model_get(cat, model, &m) < 0 && error_code() == EX_NOINPUT,
 	   "a model with no vectors yet is EX_NOINPUT");
 	float v[3] = {3, 4, 0};
-	ok(catalog_embedding_put(cat, a->mei, model, v, 3) == 0, "put a vector");
+	ok(catalog_embedding_put(cat, a->mei, model, v, 3, NULL) == 0, "put a vector");
 	float *back = NULL;
 	uint32_t dim = 0;
 	ok(catalog_embedding_get(cat, a->mei, model, &back, &dim) == 0 && dim == 3 && back &&
@@ -611,27 +612,30 @@ static void test_embeddings(struct catalog *cat, const struct added *a)
 	   "it comes back at unit length");
 	free(back);
 	float wide[4] = {1, 0, 0, 0};
-	ok(catalog_embedding_put(cat, a->camera, model, wide, 4) < 0 && error_code() == EX_DATAERR,
+	ok(catalog_embedding_put(cat, a->camera, model, wide, 4, NULL) < 0 &&
+	       error_code() == EX_DATAERR,
 	   "the first vector fixes the model's dimension");
 	ok(catalog_model_get(cat, model, &m) == 0 && m.dimension == 3 && m.vectors == 1,
 	   "the model counts its vectors");
 	float nan3[3] = {NAN, 0, 0};
-	ok(catalog_embedding_put(cat, a->camera, model, nan3, 3) < 0, "a non-finite vector");
+	ok(catalog_embedding_put(cat, a->camera, model, nan3, 3, NULL) < 0, "a non-finite vector");
 	float x[3] = {1, 0, 0}, y[3] = {0, 1, 0};
-	ok(catalog_embedding_put(cat, a->camera, "Bad Model", x, 3) < 0 && error_code() == EX_USAGE,
+	ok(catalog_embedding_put(cat, a->camera, "Bad Model", x, 3, NULL) < 0 &&
+	       error_code() == EX_USAGE,
 	   "a model name is checked");
-	ok(catalog_embedding_put(cat, 9999, model, x, 3) < 0 && error_code() == EX_NOINPUT,
+	ok(catalog_embedding_put(cat, 9999, model, x, 3, NULL) < 0 && error_code() == EX_NOINPUT,
 	   "a vector for no asset");
 	ok(catalog_embedding_get(cat, a->camera, model, &back, &dim) < 0 &&
 	       error_code() == EX_NOINPUT,
 	   "an asset with no vector is EX_NOINPUT");
 
-	ok(catalog_begin(cat) == 0 && catalog_embedding_put(cat, a->camera, model, x, 3) == 0 &&
+	ok(catalog_begin(cat) == 0 &&
+	       catalog_embedding_put(cat, a->camera, model, x, 3, NULL) == 0 &&
 	       catalog_end(cat, false) == 0,
 	   "a put inside a transaction that is rolled back");
 	ok(embedding_state(cat, a->camera, model) == EMBEDDING_NONE, "leaves no vector");
-	ok(catalog_embedding_put(cat, a->camera, model, x, 3) == 0 &&
-	       catalog_embedding_put(cat, a->nova, model, y, 3) == 0,
+	ok(catalog_embedding_put(cat, a->camera, model, x, 3, NULL) == 0 &&
+	       catalog_embedding_put(cat, a->nova, model, y, 3, NULL) == 0,
 	   "two more vectors");
 
 	struct hits h = {.n = 0};
@@ -655,7 +659,7 @@ static void test_embeddings(struct catalog *cat, const struct added *a)
 	ok(catalog_embedding_missed(cat, generated, model, "no face") == 0 &&
 	       embedding_state(cat, generated, model) == EMBEDDING_MISSED,
 	   "a miss is remembered");
-	ok(catalog_embedding_put(cat, generated, model, y, 3) == 0 &&
+	ok(catalog_embedding_put(cat, generated, model, y, 3, NULL) == 0 &&
 	       embedding_state(cat, generated, model) == EMBEDDING_VECTOR,
 	   "a vector replaces the miss");
 	ok(embedding_state(cat, a->mei, model) == EMBEDDING_VECTOR, "has a vector");
@@ -666,6 +670,88 @@ static void test_embeddings(struct catalog *cat, const struct added *a)
 	n = 0;
 	ok(catalog_embeddings(cat, model, "mei", count_vectors, &n) == 0 && n == 1,
 	   "a character's vectors");
+}
+
+/* The model's generation counter, read on a connection of its own. */
+static int64_t generation_of(struct catalog *cat, const char *model)
+{
+	char *path = xasprintf("%s/troupe.db", catalog_root(cat));
+	sqlite3 *db = NULL;
+	sqlite3_stmt *stmt = NULL;
+	int64_t g = -1;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, "SELECT generation FROM models WHERE name = ?1", -1, &stmt,
+			       NULL) == SQLITE_OK) {
+		sqlite3_bind_text(stmt, 1, model, -1, SQLITE_STATIC);
+		if (sqlite3_step(stmt) == SQLITE_ROW)
+			g = sqlite3_column_int64(stmt, 0);
+	}
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+	free(path);
+	return g;
+}
+
+/* A model's network: recorded by the first vector that names it, never
+ * mixed with another's, replaced whole by a reset. */
+static void test_model_identity(struct catalog *cat, const struct added *a)
+{
+	const char *model = "test-face";
+	float v[4] = {1, 0, 0, 0}, w[4] = {0, 1, 0, 0};
+	struct embedding_meta human = {.network = "human-faceres",
+				       .version = "3.3.6",
+				       .has_box = true,
+				       .box = {0.25, 0.1, 0.5, 0.4},
+				       .has_score = true,
+				       .score = 0.97,
+				       .faces = 2};
+	ok(catalog_embedding_put(cat, a->mei, model, v, 4, &human) == 0,
+	   "a vector that names its network");
+	struct model_info m;
+	ok(catalog_model_get(cat, model, &m) == 0 && !strcmp(m.network, "human-faceres") &&
+	       !strcmp(m.version, "3.3.6"),
+	   "the model records the network and its version");
+	double box[4];
+	int faces = 0;
+	ok(catalog_embedding_box(cat, a->mei, model, box, &faces) == 0 && box[0] == 0.25 &&
+	       box[3] == 0.4 && faces == 2,
+	   "the face's box is kept with the vector");
+	struct embedding_meta other = {.network = "face-api-resnet34", .version = "1.7.15"};
+	ok(catalog_embedding_put(cat, a->camera, model, w, 4, &other) < 0 &&
+	       error_code() == EX_DATAERR && strstr(error_message(), "human-faceres 3.3.6") &&
+	       strstr(error_message(), "--reembed"),
+	   "a vector of another network is refused, naming both and the way out");
+	struct embedding_meta newer = {.network = "human-faceres", .version = "3.4.0"};
+	ok(catalog_embedding_put(cat, a->camera, model, w, 4, &newer) < 0 &&
+	       error_code() == EX_DATAERR,
+	   "and one of another version of it");
+	ok(catalog_embedding_put(cat, a->camera, model, w, 4, NULL) == 0,
+	   "a vector that names no network joins (an import)");
+	ok(catalog_embedding_box(cat, a->camera, model, box, &faces) < 0 &&
+	       error_code() == EX_NOINPUT,
+	   "and has no box");
+	ok(catalog_model_get(cat, model, &m) == 0 &&
+	       catalog_model_accepts(&m, "human-faceres", "3.3.6", 4) == 0 &&
+	       catalog_model_accepts(&m, NULL, NULL, 4) == 0 &&
+	       catalog_model_accepts(&m, "human-faceres", "3.3.6", 128) < 0,
+	   "accepts: the same network, an unnamed one, not another dimension");
+	int64_t generation = generation_of(cat, model);
+	ok(generation > 0, "the generation before a reset");
+	float u[2] = {1, 1};
+	ok(catalog_begin(cat) == 0 &&
+	       catalog_model_reset(cat, model, 2, "face-api-resnet34", "1.7.15") == 0 &&
+	       catalog_embedding_put(cat, a->mei, model, u, 2, &other) == 0 &&
+	       catalog_end(cat, true) == 0,
+	   "a reset and the new network's vectors in one transaction");
+	ok(catalog_model_get(cat, model, &m) == 0 && m.vectors == 1 && m.dimension == 2 &&
+	       !strcmp(m.network, "face-api-resnet34") && !m.has_threshold &&
+	       generation_of(cat, model) > generation,
+	   "the model is the new network's alone, and its generation moved on");
+	ok(catalog_begin(cat) == 0 &&
+	       catalog_model_reset(cat, model, 4, "human-faceres", "3.3.6") == 0 &&
+	       catalog_end(cat, false) == 0 && catalog_model_get(cat, model, &m) == 0 &&
+	       m.vectors == 1 && m.dimension == 2,
+	   "a reset rolled back leaves the vectors as they were");
 }
 
 static void test_rm(struct catalog *cat, const struct added *a)
@@ -724,6 +810,7 @@ int main(void)
 	test_tags(cat, &a);
 	test_reqlog(cat, &a);
 	test_embeddings(cat, &a);
+	test_model_identity(cat, &a);
 	test_rm(cat, &a);
 
 	catalog_close(cat);

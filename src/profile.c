@@ -97,6 +97,25 @@ static int get_int(struct loader *l, cJSON *obj, const char *prefix, const char 
 	return (int)item->valuedouble;
 }
 
+/* A number from min to max; *has says whether it was there. */
+static double get_number(struct loader *l, cJSON *obj, const char *prefix, const char *name,
+			 double min, double max, bool *has)
+{
+	cJSON *item = member(obj, name);
+	*has = false;
+	if (!item)
+		return 0;
+	if (!cJSON_IsNumber(item) || !(item->valuedouble >= min && item->valuedouble <= max)) {
+		char field[128], why[96];
+		snprintf(field, sizeof(field), "%s%s", prefix, name);
+		snprintf(why, sizeof(why), "must be a number from %g to %g", min, max);
+		bad(l, field, why);
+		return 0;
+	}
+	*has = true;
+	return item->valuedouble;
+}
+
 static bool get_bool(struct loader *l, cJSON *obj, const char *prefix, const char *name)
 {
 	cJSON *item = member(obj, name);
@@ -481,6 +500,13 @@ struct profile *profile_load_file(const char *path)
 		p->embedding.nothing_error = get_string(&l, root, "", "nothing_error", false);
 		if (!p->embedding.nothing_error)
 			p->embedding.nothing_error = "nothing to embed";
+		p->embedding.faces = get_pointer(&l, root, "", "faces", false);
+		p->embedding.box = get_pointer(&l, root, "", "box", false);
+		p->embedding.score = get_pointer(&l, root, "", "score", false);
+		p->embedding.network = get_pointer(&l, root, "", "network", false);
+		p->embedding.version = get_pointer(&l, root, "", "version", false);
+		p->embedding.threshold = get_number(&l, root, "", "threshold", -1, 1,
+						    &p->embedding.has_threshold);
 		load_sending(&l, root);
 		cJSON *refs = get_object(&l, root, "", "references", !p->embedding.image_body);
 		if (refs && p->embedding.image_body) {

@@ -130,6 +130,20 @@ struct profile_embedding {
 	bool image_body;	   /* the image bytes are the request body */
 	int nothing_status;	   /* HTTP status meaning "nothing to embed" */
 	const char *nothing_error; /* what to call that, e.g. "no face" */
+	/* Optional, where the answer says more: every face as an array of
+	 * objects, each with the vector, box and score at the same pointers
+	 * as the answer's own; the box {x, y, width, height} in pixels of
+	 * the picture as sent; the detector's score; the network's name and
+	 * version (the model's identity). */
+	const char *faces;
+	const char *box;
+	const char *score;
+	const char *network;
+	const char *version;
+	/* The threshold check uses until the store is calibrated, measured
+	 * for the model by its maker; has_threshold false when none. */
+	bool has_threshold;
+	double threshold;
 };
 
 struct profile {

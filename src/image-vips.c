@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include "image-heif.h"
+#include "image-vips-int.h"
 #include "image.h"
 #include "phash.h"
 #include "util.h"
@@ -56,7 +57,7 @@ static pthread_mutex_t vips_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* libvips starts on first use, so commands that touch no pixels (a warm
  * derive, a query) do not pay for it. */
-static int image_start(void)
+int image_start(void)
 {
 	if (started)
 		return 0;
@@ -81,7 +82,7 @@ static void vimg_shutdown(void)
 	started = false;
 }
 
-static int vips_failure(const char *what)
+int vips_failure(const char *what)
 {
 	char *msg = xstrdup(vips_error_buffer());
 	vips_error_clear();
@@ -151,7 +152,7 @@ static int check_complete(const char *path, const char *format)
 
 static int probe_locked(const char *path, struct image_info *out);
 
-static int vimg_probe(const char *path, struct image_info *out)
+int vimg_probe(const char *path, struct image_info *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (image_start() < 0)
@@ -255,7 +256,7 @@ static void vimg_buffer_clear(struct image_buffer *b)
 
 /* Unrefs every image in a NULL-terminated local array: one cleanup path
  * for functions that build a pipeline of many steps. */
-static void unref_all(VipsImage **images, size_t n)
+void unref_all(VipsImage **images, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		if (images[i])
@@ -265,7 +266,7 @@ static void unref_all(VipsImage **images, size_t n)
 /* A decoded, upright, sRGB, 8-bit, three-band image with no alpha. The
  * colourspace step comes first: it also brings 16-bit images to 8 bits,
  * so the alpha that flatten sees tops out at 255. */
-static int to_srgb8(VipsImage *in, VipsImage **out)
+int to_srgb8(VipsImage *in, VipsImage **out)
 {
 	VipsImage *t[3] = {NULL, NULL, NULL};
 	int rc = -1;
@@ -290,7 +291,7 @@ out:
 	return rc;
 }
 
-static VipsImage *thumbnail_source(const char *path, int width, int height, VipsSize size,
+VipsImage *thumbnail_source(const char *path, int width, int height, VipsSize size,
 				   VipsInteresting crop)
 {
 	VipsSource *source = vips_source_new_from_file(path);
@@ -441,7 +442,7 @@ static int encode_stripped(VipsImage *im, const char *format, int quality, void 
 
 /* Saves with no metadata at all: libvips 8.14's webpsave keeps EXIF and
  * ICC even with strip, so the fields are removed from a copy first. */
-static int encode(VipsImage *im, const char *format, int quality, void **data, size_t *len)
+int encode(VipsImage *im, const char *format, int quality, void **data, size_t *len)
 {
 	VipsImage *bare = NULL;
 	if (vips_copy(im, &bare, NULL))
@@ -880,6 +881,7 @@ static const struct image_ops vips_ops = {
     .shutdown = vimg_shutdown,
     .buffer_clear = vimg_buffer_clear,
     .palette = vimg_palette,
+    .variant = vimg_variant,
 };
 
 /* The module's one exported symbol (see module.h): image.c checks the

@@ -69,6 +69,22 @@ int image_palette(const char *path, float lab[IMAGE_PALETTE_CELLS * 3])
 	return load() < 0 ? -1 : ops->palette(path, lab);
 }
 
+const char *image_variant_name(enum image_variant kind)
+{
+	static const char *const names[IMAGE_VARIANT_COUNT] = {
+	    "mirror", "crop", "dark", "bright", "grey", "rotate", "small", "jpeg-30"};
+	return (unsigned)kind < IMAGE_VARIANT_COUNT ? names[kind] : "?";
+}
+
+int image_variant(const char *path, enum image_variant kind, int max_side,
+		  struct image_buffer *out)
+{
+	memset(out, 0, sizeof(*out));
+	if ((unsigned)kind >= IMAGE_VARIANT_COUNT)
+		return error_set(EX_SOFTWARE, "no image variant %d", (int)kind);
+	return load() < 0 ? -1 : ops->variant(path, kind, max_side, out);
+}
+
 double image_palette_distance(const float *a, const float *b)
 {
 	double sum = 0;

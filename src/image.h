@@ -93,8 +93,29 @@ int image_palette(const char *path, float lab[IMAGE_PALETTE_CELLS * 3]);
 /* The mean CIE76 colour difference (delta E) between two layouts. */
 double image_palette_distance(const float *a, const float *b);
 
+/* Identity-preserving changes of a picture, as a generated shot of the
+ * same person differs from a reference: calibrate embeds them to have
+ * same-character pairs when a character has one reference. */
+enum image_variant {
+	IMAGE_VARIANT_MIRROR,	/* flipped left to right */
+	IMAGE_VARIANT_CROP,	/* the inner 80 % */
+	IMAGE_VARIANT_DARK,	/* exposure x 0.6 */
+	IMAGE_VARIANT_BRIGHT,	/* exposure x 1.4 */
+	IMAGE_VARIANT_GREY,	/* no colour */
+	IMAGE_VARIANT_ROTATE,	/* turned 10 degrees */
+	IMAGE_VARIANT_SMALL,	/* half the size */
+	IMAGE_VARIANT_JPEG_LOW, /* JPEG quality 30 */
+	IMAGE_VARIANT_COUNT,
+};
+/* The variant's name ("mirror", "crop", ...). */
+const char *image_variant_name(enum image_variant kind);
+/* Makes the variant of the picture at path, upright and in sRGB, its
+ * longest side at most max_side (0: as it is), as a JPEG. */
+int image_variant(const char *path, enum image_variant kind, int max_side,
+		  struct image_buffer *out);
+
 /* The module's interface: one table, checked by version. */
-#define IMAGE_OPS_VERSION 3
+#define IMAGE_OPS_VERSION 4
 struct image_ops {
 	int version;
 	int (*probe)(const char *path, struct image_info *out);
@@ -106,6 +127,8 @@ struct image_ops {
 	void (*shutdown)(void);
 	void (*buffer_clear)(struct image_buffer *b);
 	int (*palette)(const char *path, float lab[IMAGE_PALETTE_CELLS * 3]);
+	int (*variant)(const char *path, enum image_variant kind, int max_side,
+		       struct image_buffer *out);
 };
 
 #endif

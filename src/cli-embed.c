@@ -18,6 +18,9 @@ static const struct opt_spec embed_specs[] = {
     {"threshold", 't', true, CLI_EMBED_THRESHOLD},
     {"hashes", 0, true, CLI_EMBED_HASHES},
     {"retry", 0, false, CLI_EMBED_RETRY},
+    {"face", 0, true, CLI_EMBED_FACE},
+    {"reembed", 0, false, CLI_EMBED_REEMBED},
+    {"no-variants", 0, false, CLI_EMBED_NO_VARIANTS},
     {NULL, 0, false, 0},
 };
 
@@ -87,6 +90,16 @@ int cli_embed_parse(struct cli *cli, const struct cmd_entry *entry, unsigned tak
 			break;
 		case CLI_EMBED_RETRY:
 			a->retry = true;
+			break;
+		case CLI_EMBED_FACE:
+			if (cli_parse_int("--face", arg, 1, 64, &a->face) < 0)
+				return -1;
+			break;
+		case CLI_EMBED_REEMBED:
+			a->reembed = true;
+			break;
+		case CLI_EMBED_NO_VARIANTS:
+			a->no_variants = true;
 			break;
 		case OPT_POSITIONAL:
 			strlist_push(&a->words, arg);

@@ -16,6 +16,9 @@ enum cli_embed_option {
 	CLI_EMBED_THRESHOLD,
 	CLI_EMBED_HASHES,
 	CLI_EMBED_RETRY,
+	CLI_EMBED_FACE,
+	CLI_EMBED_REEMBED,
+	CLI_EMBED_NO_VARIANTS,
 };
 /* The bit of an option in the takes mask of cli_embed_parse. */
 #define CLI_EMBED_TAKES(option) (1u << (option))
@@ -30,6 +33,9 @@ struct cli_embed {
 	double threshold;
 	const char *hashes;
 	bool retry;
+	int64_t face; /* 1-based, largest first; 0 unless given */
+	bool reembed;
+	bool no_variants;
 	struct strlist words; /* the positional arguments */
 };
 

@@ -1,6 +1,6 @@
 /* troupe check: whether shots still show a character. It parses options,
  * gathers the shots and prints one verdict a shot; the scoring is
- * likeness.c's. Exit 1 says some shot drifted. */
+ * likeness.c's. Exit 1 says some shot drifted, 2 that some had no face. */
 #include "config.h"
 
 #include "asset.h"
@@ -137,14 +137,24 @@ static int collect_shots(struct catalog *cat, const struct strlist *words, struc
 	return 0;
 }
 
-/* The verdict's word: a shot that could not be read did not pass. */
-static const char *verdict_word(const struct likeness_verdict *v, bool unreadable)
+/* The box of the scored face in pixels of the shot, when known. */
+static bool box_pixels(const char *path, const struct likeness_verdict *v, int px[4])
 {
-	return unreadable ? "unreadable" : v->same ? "same" : "drifted";
+	struct image_info info;
+	if (!v->has_box || image_probe(path, &info) < 0) {
+		error_clear();
+		return false;
+	}
+	px[0] = (int)lround(v->box[0] * info.width);
+	px[1] = (int)lround(v->box[1] * info.height);
+	px[2] = (int)lround(v->box[2] * info.width);
+	px[3] = (int)lround(v->box[3] * info.height);
+	return true;
 }
 
-static cJSON *verdict_json(const char *shot, int64_t asset, const char *slug, const char *model,
-			   double threshold, const struct likeness_verdict *v, bool unreadable)
+static cJSON *verdict_json(const char *shot, const char *path, int64_t asset, const char *slug,
+			   const char *model, double threshold, const char *threshold_from,
+			   const struct likeness_verdict *v)
 {
 	cJSON *j = cJSON_CreateObject();
 	cJSON_AddStringToObject(j, "shot", shot);
@@ -152,13 +162,25 @@ static cJSON *verdict_json(const char *shot, int64_t asset, const char *slug, co
 		cJSON_AddNumberToObject(j, "asset", (double)asset);
 	cJSON_AddStringToObject(j, "character", slug);
 	cJSON_AddStringToObject(j, "model", model);
-	cJSON_AddStringToObject(j, "verdict", verdict_word(v, unreadable));
-	cJSON_AddBoolToObject(j, "pass", v->same);
+	cJSON_AddStringToObject(j, "verdict", likeness_state_word(v->state));
+	cJSON_AddBoolToObject(j, "pass", v->state == LIKENESS_SAME);
 	if (v->embedded) {
 		cJSON_AddNumberToObject(j, "similarity", v->similarity);
 		cJSON_AddNumberToObject(j, "best_reference", (double)v->similarity_ref);
 	}
 	cJSON_AddNumberToObject(j, "threshold", threshold);
+	cJSON_AddStringToObject(j, "threshold_from", threshold_from);
+	if (v->state != LIKENESS_UNREADABLE)
+		cJSON_AddNumberToObject(j, "faces", (double)v->faces);
+	int px[4];
+	if (v->embedded && box_pixels(path, v, px)) {
+		cJSON_AddNumberToObject(j, "face", (double)v->face + 1);
+		cJSON *box = cJSON_AddObjectToObject(j, "box");
+		cJSON_AddNumberToObject(box, "x", px[0]);
+		cJSON_AddNumberToObject(box, "y", px[1]);
+		cJSON_AddNumberToObject(box, "width", px[2]);
+		cJSON_AddNumberToObject(box, "height", px[3]);
+	}
 	if (v->phash_distance >= 0) {
 		cJSON_AddNumberToObject(j, "phash_distance", v->phash_distance);
 		cJSON_AddNumberToObject(j, "phash_reference", (double)v->phash_ref);
@@ -173,20 +195,24 @@ static cJSON *verdict_json(const char *shot, int64_t asset, const char *slug, co
 	return j;
 }
 
-static void verdict_row(struct table *t, const char *shot, const struct likeness_verdict *v,
-			bool unreadable)
+static void verdict_row(struct table *t, const char *shot, const struct likeness_verdict *v)
 {
-	char sim[24] = "-", bref[24] = "-", pd[24] = "-", cd[24] = "-";
+	char sim[24] = "-", bref[24] = "-", faces[24] = "-", pd[24] = "-", cd[24] = "-";
 	if (v->palette_distance >= 0)
 		snprintf(cd, sizeof(cd), "%.1f", v->palette_distance);
 	if (v->embedded) {
 		snprintf(sim, sizeof(sim), "%.4f", v->similarity);
 		snprintf(bref, sizeof(bref), "#%lld", (long long)v->similarity_ref);
 	}
+	/* "2/3": the second largest of three faces was the closest. */
+	if (v->embedded && v->faces > 1)
+		snprintf(faces, sizeof(faces), "%zu/%zu", v->face + 1, v->faces);
+	else if (v->state != LIKENESS_UNREADABLE)
+		snprintf(faces, sizeof(faces), "%zu", v->faces);
 	if (v->phash_distance >= 0)
 		snprintf(pd, sizeof(pd), "%d", v->phash_distance);
 	char *shot_text = *v->reason ? xasprintf("%s (%s)", shot, v->reason) : xstrdup(shot);
-	const char *row[] = {verdict_word(v, unreadable), sim, bref, pd, cd, shot_text};
+	const char *row[] = {likeness_state_word(v->state), sim, bref, faces, pd, cd, shot_text};
 	table_add(t, row);
 	free(shot_text);
 }
@@ -200,7 +226,7 @@ static int cmd_check(struct cli *cli, int argc, char **argv)
 	struct shots shots = {0};
 	char *slug = NULL;
 	bool help;
-	int rc = -1, drifted = 0, unreadable = 0;
+	int rc = -1, drifted = 0, unreadable = 0, faceless = 0;
 	cJSON *json = NULL;
 	struct table *table = NULL;
 	const unsigned takes = CLI_EMBED_TAKES(CLI_EMBED_PROFILE) |
@@ -222,8 +248,17 @@ static int cmd_check(struct cli *cli, int argc, char **argv)
 	if (catalog_model_get(cat, a.model, &m) < 0 ||
 	    !(p = embed_profile_load(a.model, a.profile, catalog_root(cat))))
 		goto out;
-	double threshold = a.has_threshold ? a.threshold : m.threshold;
-	if (!a.has_threshold && !m.has_threshold) {
+	/* Given, else calibrated on this store, else the one the model's
+	 * profile ships (measured by its makers on other people). */
+	double threshold = a.threshold;
+	const char *threshold_from = "given";
+	if (!a.has_threshold && m.has_threshold) {
+		threshold = m.threshold;
+		threshold_from = "calibrated";
+	} else if (!a.has_threshold && p->embedding.has_threshold) {
+		threshold = p->embedding.threshold;
+		threshold_from = "default";
+	} else if (!a.has_threshold) {
 		error_set(EX_CONFIG,
 			  "model %s has no threshold yet: run 'troupe calibrate --model %s' "
 			  "or give --threshold",
@@ -232,34 +267,34 @@ static int cmd_check(struct cli *cli, int argc, char **argv)
 	}
 	if (!(l = likeness_new(cat, p, &m, slug)))
 		goto out;
-	static const char *const headers[] = {"VERDICT", "SIMILARITY", "BEST-REF",
+	static const char *const headers[] = {"VERDICT", "SIMILARITY", "BEST-REF", "FACES",
 					      "PHASH",	 "PALETTE",    "SHOT"};
 	if (cli->json)
 		json = cJSON_CreateArray();
 	else
-		table = table_new(6, headers);
+		table = table_new(7, headers);
 	for (size_t s = 0; s < shots.paths.n; s++) {
 		struct likeness_verdict v;
 		const char *why = shots.unreadable.items[s];
-		bool failed_read = *why != '\0';
-		if (failed_read) {
+		if (*why) {
 			memset(&v, 0, sizeof(v));
+			v.state = LIKENESS_UNREADABLE;
 			v.phash_distance = -1;
 			v.palette_distance = -1;
 			snprintf(v.reason, sizeof(v.reason), "cannot be read: %s", why);
-			unreadable++;
 		} else if (likeness_check(l, shots.paths.items[s], threshold, &v) < 0) {
 			goto out;
-		} else {
-			drifted += !v.same;
 		}
+		drifted += v.state == LIKENESS_DRIFTED;
+		unreadable += v.state == LIKENESS_UNREADABLE;
+		faceless += v.state == LIKENESS_NO_FACE;
 		const char *label = shots.labels.items[s];
 		if (json)
-			cJSON_AddItemToArray(json,
-					     verdict_json(label, shots.assets[s], slug, a.model,
-							  threshold, &v, failed_read));
+			cJSON_AddItemToArray(json, verdict_json(label, shots.paths.items[s],
+								shots.assets[s], slug, a.model,
+								threshold, threshold_from, &v));
 		else
-			verdict_row(table, label, &v, failed_read);
+			verdict_row(table, label, &v);
 	}
 	if (json)
 		json_print(json);
@@ -273,20 +308,34 @@ out:
 	likeness_free(l);
 	profile_free(p);
 	catalog_close(cat);
-	/* Exit 1 says some shot drifted or could not be read; any other
-	 * failure keeps its code. */
+	/* Exit 1 says some shot drifted or could not be read, 2 that the
+	 * only failures are shots without a face; any other failure keeps
+	 * its code. */
 	size_t nshots = shots.paths.n;
-	if (rc == 0 && drifted && unreadable) {
-		error_set(1, "%d of %zu shots drifted from @%s, and %d could not be read", drifted,
-			  nshots, slug, unreadable);
-		rc = -1;
-	} else if (rc == 0 && drifted) {
-		error_set(1, "%d of %zu shot%s drifted from @%s", drifted, nshots,
-			  nshots == 1 ? "" : "s", slug);
-		rc = -1;
-	} else if (rc == 0 && unreadable) {
-		error_set(1, "%d of %zu shot%s could not be read", unreadable, nshots,
-			  nshots == 1 ? "" : "s");
+	if (rc == 0 && (drifted || unreadable || faceless)) {
+		/* "2 of 5 shots drifted from @mei, 1 had no face, and 1 could
+		 * not be read" */
+		struct strbuf why = STRBUF_INIT;
+		const char *parts[3];
+		int counts[3], n = 0;
+		char *from = xasprintf("drifted from @%s", slug);
+		if (drifted)
+			parts[n] = from, counts[n++] = drifted;
+		if (faceless)
+			parts[n] = "had no face", counts[n++] = faceless;
+		if (unreadable)
+			parts[n] = "could not be read", counts[n++] = unreadable;
+		for (int k = 0; k < n; k++) {
+			if (k == 0)
+				sb_addf(&why, "%d of %zu shot%s %s", counts[k], nshots,
+					nshots == 1 ? "" : "s", parts[k]);
+			else
+				sb_addf(&why, "%s%s%d %s", n > 2 ? "," : "", k == n - 1 ? " and " : " ",
+					counts[k], parts[k]);
+		}
+		error_set(drifted || unreadable ? 1 : 2, "%s", sb_str(&why));
+		free(from);
+		sb_release(&why);
 		rc = -1;
 	}
 	free(slug);
@@ -299,7 +348,7 @@ const struct cmd_entry cmd_check_entry = {
     "check",
     NULL,
     "check SHOT|ASSET... --character SLUG [--model NAME] [--threshold T]",
-    "Score shots or stored assets against a character's references; exit 1 if any failed.",
+    "Score shots or assets against a character's references (exit 1: drifted, 2: no face).",
     "  -c, --character SLUG    the character the shots should show\n"
     "  -m, --model NAME        the embedding model (default face)\n"
     "  -t, --threshold T       cosine similarity needed (default: the calibrated one)\n",

@@ -25,8 +25,11 @@
 struct todo {
 	struct catalog *cat;
 	const char *model;
-	bool retry;
-	int64_t *ids;
+	bool retry, again; /* again: embed those with vectors too */
+	struct {
+		int64_t id;
+		int width, height;
+	} *assets;
 	size_t n, skipped, missed_before;
 };
 
@@ -35,8 +38,8 @@ static int collect_todo(const struct asset *a, void *ctx)
 	struct todo *t = ctx;
 	if (catalog_format_is_video(a->format))
 		return 0;
-	enum embedding_state has;
-	if (catalog_embedding_has(t->cat, a->id, t->model, &has) < 0)
+	enum embedding_state has = EMBEDDING_NONE;
+	if (!t->again && catalog_embedding_has(t->cat, a->id, t->model, &has) < 0)
 		return 1;
 	if (has == EMBEDDING_VECTOR) {
 		t->skipped++;
@@ -46,9 +49,66 @@ static int collect_todo(const struct asset *a, void *ctx)
 		t->missed_before++;
 		return 0;
 	}
-	t->ids = xrealloc(t->ids, (t->n + 1) * sizeof(*t->ids));
-	t->ids[t->n++] = a->id;
+	t->assets = xrealloc(t->assets, (t->n + 1) * sizeof(*t->assets));
+	t->assets[t->n].id = a->id;
+	t->assets[t->n].width = a->width;
+	t->assets[t->n].height = a->height;
+	t->n++;
 	return 0;
+}
+
+/* Which face of a picture to keep: the one --face names, else the
+ * largest, saying so when there were others. */
+static int pick_face(const struct cli_embed *a, int64_t id, int width, int height,
+		     const struct embed_result *r, size_t *face)
+{
+	if (a->face > 0 && (size_t)a->face > r->n)
+		return error_set(EX_DATAERR, "asset %lld: --face %lld, but the model found %zu",
+				 (long long)id, (long long)a->face, r->n);
+	*face = a->face > 0 ? (size_t)a->face - 1 : 0;
+	if (r->n > 1 && a->face == 0) {
+		const struct embed_face *f = &r->faces[0];
+		if (f->has_box && width > 0 && height > 0)
+			warn_user("asset %lld: %zu faces; took the largest (%.0fx%.0f at %.0f,%.0f); "
+				  "--face N takes the Nth largest",
+				  (long long)id, r->n, f->box[2] * width, f->box[3] * height,
+				  f->box[0] * width, f->box[1] * height);
+		else
+			warn_user("asset %lld: %zu faces; took the largest; --face N takes the Nth "
+				  "largest",
+				  (long long)id, r->n);
+	}
+	return 0;
+}
+
+/* With --reembed every vector is made first and stored at the end in one
+ * transaction, so a service that fails half way leaves the old ones. */
+struct made {
+	int64_t id;
+	bool missed;
+	char *reason;
+	float *v;
+	uint32_t dim;
+	struct embedding_meta meta;
+};
+
+static int store_made(struct catalog *cat, const char *model, struct made *m, size_t n,
+		      const char *network, const char *version)
+{
+	uint32_t dim = 0;
+	for (size_t i = 0; i < n && !dim; i++)
+		dim = m[i].missed ? 0 : m[i].dim;
+	if (catalog_begin(cat) < 0)
+		return -1;
+	int rc = dim ? catalog_model_reset(cat, model, dim, network, version) : 0;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		m[i].meta.network = network;
+		m[i].meta.version = version;
+		rc = m[i].missed ? catalog_embedding_missed(cat, m[i].id, model, m[i].reason)
+				 : catalog_embedding_put(cat, m[i].id, model, m[i].v, m[i].dim,
+							 &m[i].meta);
+	}
+	return catalog_end(cat, rc == 0) < 0 ? -1 : rc;
 }
 
 static int embed_import(struct cli *cli, struct catalog *cat, struct cli_embed *a);
@@ -60,18 +120,32 @@ static int cmd_embed(struct cli *cli, int argc, char **argv)
 	struct profile *p = NULL;
 	struct todo t = {0};
 	struct progress *bar = NULL;
+	struct made *made = NULL;
+	char network[MODEL_NETWORK_MAX] = "", version[MODEL_VERSION_MAX] = "";
+	size_t nmade = 0;
 	bool help;
 	int rc = -1;
 	const unsigned takes = CLI_EMBED_TAKES(CLI_EMBED_PROFILE) |
-			       CLI_EMBED_TAKES(CLI_EMBED_HASHES) | CLI_EMBED_TAKES(CLI_EMBED_RETRY);
+			       CLI_EMBED_TAKES(CLI_EMBED_HASHES) | CLI_EMBED_TAKES(CLI_EMBED_RETRY) |
+			       CLI_EMBED_TAKES(CLI_EMBED_FACE) | CLI_EMBED_TAKES(CLI_EMBED_REEMBED);
 	if (cli_embed_parse(cli, &cmd_embed_entry, takes, argc, argv, &a, &help) < 0 || help) {
 		rc = help ? 0 : -1;
+		goto out;
+	}
+	bool importing = a.words.n && !strcmp(a.words.items[0], "import");
+	if (a.reembed && (a.words.n || a.face)) {
+		cli_usage_error(&cmd_embed_entry,
+				"--reembed replaces every vector of the model: no QUERY, no --face");
+		goto out;
+	}
+	if (importing && (a.face || a.retry)) {
+		cli_usage_error(&cmd_embed_entry, "import takes neither --face nor --retry");
 		goto out;
 	}
 	cat = catalog_open(cli->store_dir);
 	if (!cat)
 		goto out;
-	if (a.words.n && !strcmp(a.words.items[0], "import")) {
+	if (importing) {
 		rc = embed_import(cli, cat, &a);
 		goto out;
 	}
@@ -82,7 +156,8 @@ static int cmd_embed(struct cli *cli, int argc, char **argv)
 		sb_addf(&query, "%s%s", i ? " " : "", a.words.items[i]);
 	t.cat = cat;
 	t.model = a.model;
-	t.retry = a.retry;
+	t.retry = a.retry || a.reembed;
+	t.again = a.face > 0 || a.reembed;
 	struct query_options qo = {SORT_ID, false, 0};
 	int qrc = catalog_query(cat, sb_str(&query), &qo, collect_todo, &t);
 	sb_release(&query);
@@ -94,25 +169,61 @@ static int cmd_embed(struct cli *cli, int argc, char **argv)
 	bar = cli->quiet ? NULL : progress_new("embedding", t.n);
 	for (size_t i = 0; i < t.n; i++) {
 		progress_step(bar, i);
+		int64_t id = t.assets[i].id;
 		struct derivative d;
-		float *v = NULL;
-		uint32_t dim;
-		if (catalog_derive(cat, t.ids[i], &p->refs.limits, &d) < 0)
+		struct embed_result r;
+		if (catalog_derive(cat, id, &p->refs.limits, &d) < 0)
 			goto out;
-		int erc = embed_image(p, d.path, d.format, &v, &dim);
+		int erc = embed_image(p, d.path, d.format, d.width, d.height, &r);
 		derivative_clear(&d);
 		if (erc == EMBED_NOTHING) {
-			warn_user("asset %lld: %s", (long long)t.ids[i], error_message());
-			/* Remembered, so the next run does not send it again. */
-			if (catalog_embedding_missed(cat, t.ids[i], a.model, error_message()) < 0)
-				goto out;
+			embed_result_clear(&r);
+			warn_user("asset %lld: %s", (long long)id, error_message());
 			nothing++;
+			if (a.reembed) {
+				made = xrealloc(made, (nmade + 1) * sizeof(*made));
+				made[nmade++] = (struct made){
+				    .id = id, .missed = true, .reason = xstrdup(error_message())};
+				continue;
+			}
+			/* Remembered, so the next run does not send it again. */
+			if (catalog_embedding_missed(cat, id, a.model, error_message()) < 0)
+				goto out;
 			continue;
 		}
-		if (erc < 0)
+		size_t f = 0;
+		if (erc < 0 || pick_face(&a, id, t.assets[i].width, t.assets[i].height, &r, &f) < 0) {
+			embed_result_clear(&r);
 			goto out;
-		erc = catalog_embedding_put(cat, t.ids[i], a.model, v, dim);
-		free(v);
+		}
+		struct embedding_meta meta = embed_result_meta(&r, f);
+		if (a.reembed) {
+			/* One network for the whole run: a service changed under
+			 * it would mix them. */
+			if (!nmade || !*network) {
+				snprintf(network, sizeof(network), "%s", r.network);
+				snprintf(version, sizeof(version), "%s", r.version);
+			} else if (strcmp(network, r.network) || strcmp(version, r.version)) {
+				error_set(EX_DATAERR,
+					  "asset %lld: the service answered with %s %s after %s "
+					  "%s; nothing was changed",
+					  (long long)id, r.network, r.version, network, version);
+				embed_result_clear(&r);
+				goto out;
+			}
+			made = xrealloc(made, (nmade + 1) * sizeof(*made));
+			made[nmade++] = (struct made){.id = id,
+						      .v = r.faces[f].vector,
+						      .dim = r.faces[f].dim,
+						      .meta = meta};
+			r.faces[f].vector = NULL;
+			embed_result_clear(&r);
+			done++;
+			continue;
+		}
+		erc = catalog_embedding_put(cat, id, a.model, r.faces[f].vector, r.faces[f].dim,
+					    &meta);
+		embed_result_clear(&r);
 		if (erc < 0)
 			goto out;
 		done++;
@@ -120,26 +231,40 @@ static int cmd_embed(struct cli *cli, int argc, char **argv)
 	progress_step(bar, t.n);
 	progress_free(bar);
 	bar = NULL;
+	if (a.reembed && store_made(cat, a.model, made, nmade, network, version) < 0)
+		goto out;
 	if (cli->json) {
 		cJSON *j = cJSON_CreateObject();
 		cJSON_AddStringToObject(j, "model", a.model);
+		if (*network)
+			cJSON_AddStringToObject(j, "network", network);
 		cJSON_AddNumberToObject(j, "embedded", (double)done);
 		cJSON_AddNumberToObject(j, "already", (double)t.skipped);
 		cJSON_AddNumberToObject(j, "nothing_to_embed", (double)nothing);
 		cJSON_AddNumberToObject(j, "nothing_before", (double)t.missed_before);
+		cJSON_AddBoolToObject(j, "reembedded", a.reembed);
 		json_print(j);
 	} else if (!cli->quiet) {
-		printf("model %s: %zu embedded, %zu already had a vector, %zu with %s", a.model,
-		       done, t.skipped, nothing, p->embedding.nothing_error);
+		printf("model %s: %zu %sembedded, %zu already had a vector, %zu with %s", a.model,
+		       done, a.reembed ? "re-" : "", t.skipped, nothing, p->embedding.nothing_error);
 		if (t.missed_before)
 			printf(", %zu skipped as %s before (--retry asks again)", t.missed_before,
 			       p->embedding.nothing_error);
 		putchar('\n');
+		if (a.reembed && *network)
+			printf("model %s is now %s %s; its threshold was cleared: run 'troupe "
+			       "calibrate --model %s'\n",
+			       a.model, network, version, a.model);
 	}
 	rc = 0;
 out:
+	for (size_t i = 0; i < nmade; i++) {
+		free(made[i].v);
+		free(made[i].reason);
+	}
+	free(made);
 	progress_free(bar);
-	free(t.ids);
+	free(t.assets);
 	profile_free(p);
 	catalog_close(cat);
 	cli_embed_clear(&a);
@@ -213,7 +338,8 @@ static int embed_import(struct cli *cli, struct catalog *cat, struct cli_embed *
 	if (rc == 0 && !begun)
 		rc = -1;
 	for (size_t i = 0; rc == 0 && i < n; i++)
-		rc = catalog_embedding_put(cat, rows[i].asset, a->model, rows[i].v, rows[i].dim);
+		rc = catalog_embedding_put(cat, rows[i].asset, a->model, rows[i].v, rows[i].dim,
+					   NULL);
 	if (begun && catalog_end(cat, rc == 0) < 0)
 		rc = -1;
 	for (size_t i = 0; i < n; i++)
@@ -233,11 +359,15 @@ static int embed_import(struct cli *cli, struct catalog *cat, struct cli_embed *
 const struct cmd_entry cmd_embed_entry = {
     "embed",
     NULL,
-    "embed --model NAME [--retry] [QUERY] | embed import --model NAME FILE",
+    "embed --model NAME [--retry] [--face N] [--reembed] [QUERY] | embed import --model NAME "
+    "FILE",
     "Compute embeddings for matching assets, or import vectors computed elsewhere.",
     "  -m, --model NAME        the model (its embedding profile has the same name)\n"
     "  -p, --profile NAME      use this embedding profile instead\n"
     "  --retry                 ask again about assets the model found nothing in\n"
+    "  --face N                keep the Nth largest face of each picture (embeds again)\n"
+    "  --reembed               embed every picture again and replace all the model's\n"
+    "                          vectors at once (after the service changed network)\n"
     "  QUERY                   which assets (a tag query; default: all)\n"
     "  import FILE.jsonl       lines of {\"asset\": HASH|ID|PATH, \"vector\": [...]}\n"
     "  import FILE.npy         a float32 (N, D) matrix, with --hashes FILE naming the\n"

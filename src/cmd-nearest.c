@@ -78,8 +78,21 @@ static int cmd_nearest(struct cli *cli, int argc, char **argv)
 	struct stat st;
 	const char *target = a.words.items[0];
 	if (stat(target, &st) == 0) {
-		if (!(p = embed_profile_load(a.model, a.profile, catalog_root(cat))) ||
-		    embed_file(p, target, &q, &dim) < 0 || vector_normalise(q, dim) < 0)
+		/* The file's largest face, from the network the stored vectors
+		 * came from. */
+		struct embed_result r;
+		if (!(p = embed_profile_load(a.model, a.profile, catalog_root(cat))))
+			goto out;
+		int erc = embed_file(p, target, &r);
+		if (erc == 0 && catalog_model_accepts(&m, r.network, r.version, r.faces[0].dim) < 0)
+			erc = error_prefix("%s", target);
+		if (erc == 0) {
+			q = r.faces[0].vector;
+			dim = r.faces[0].dim;
+			r.faces[0].vector = NULL;
+		}
+		embed_result_clear(&r);
+		if (erc < 0 || vector_normalise(q, dim) < 0)
 			goto out;
 	} else {
 		if (catalog_asset_resolve(cat, target, &out.skip) < 0 ||

@@ -55,6 +55,7 @@ static void refs_free(struct refs *r)
 struct likeness {
 	const struct profile *profile;
 	char *model;
+	struct model_info info; /* the references' network and dimension */
 	struct refs refs;
 	/* The pHashes and colour layouts of the character's pictures, for
 	 * the second opinions. */
@@ -96,6 +97,7 @@ struct likeness *likeness_new(struct catalog *cat, const struct profile *p,
 	struct likeness *l = xcalloc(1, sizeof(*l));
 	l->profile = p;
 	l->model = xstrdup(m->name);
+	l->info = *m;
 	l->cat = cat;
 	l->refs.dim = m->dimension;
 	if (catalog_embeddings(cat, m->name, slug, collect_ref, &l->refs) < 0)
@@ -131,45 +133,97 @@ void likeness_free(struct likeness *l)
 	free(l);
 }
 
-/* The similarity of the shot's vector to the closest reference. */
+const char *likeness_state_word(enum likeness_state state)
+{
+	switch (state) {
+	case LIKENESS_SAME:
+		return "same";
+	case LIKENESS_DRIFTED:
+		return "drifted";
+	case LIKENESS_NO_FACE:
+		return "no face";
+	case LIKENESS_UNREADABLE:
+		break;
+	}
+	return "unreadable";
+}
+
+/* The error's words without the shot's name in front. */
+static void reason_from_error(const char *shot, char *reason, size_t size)
+{
+	const char *msg = error_message();
+	size_t len = strlen(shot);
+	if (!strncmp(msg, shot, len) && !strncmp(msg + len, ": ", 2))
+		msg += len + 2;
+	snprintf(reason, size, "%s", msg);
+}
+
+/* The similarity of a unit vector to the closest of the references. */
+static double closest_ref(const struct refs *refs, const float *v, int64_t *ref)
+{
+	double best = -2;
+	for (size_t r = 0; r < refs->n; r++) {
+		double sim = vector_dot(v, refs->rows + r * refs->dim, refs->dim);
+		if (sim > best) {
+			best = sim;
+			*ref = refs->ids[r];
+		}
+	}
+	return best > 1 ? 1 : best; /* rounding of unit vectors */
+}
+
+/* Every face of the shot against the references: the closest face is
+ * the character, if any is. */
 static int score_embedding(struct likeness *l, const char *shot, double threshold,
 			   struct likeness_verdict *out)
 {
-	float *v = NULL;
-	uint32_t dim = 0;
-	int rc = embed_file(l->profile, shot, &v, &dim);
-	if (rc == 0 && dim != l->refs.dim) {
+	struct embed_result r;
+	int rc = embed_file(l->profile, shot, &r);
+	if (rc == 0 && catalog_model_accepts(&l->info, r.network, r.version, r.faces[0].dim) < 0) {
+		error_prefix("%s", shot);
+		embed_result_clear(&r);
+		return -1;
+	}
+	if (rc < 0 && rc != EMBED_NOTHING && error_code() != EX_DATAERR) {
+		embed_result_clear(&r);
+		return -1;
+	}
+	if (rc == 0 && r.faces[0].dim != l->refs.dim) {
+		/* A model without recorded vectors cannot say this above. */
 		error_set(EX_DATAERR, "%s: a %u-dimensional vector for model %s, which has %u",
-			  shot, dim, l->model, l->refs.dim);
-		free(v);
+			  shot, r.faces[0].dim, l->model, l->refs.dim);
+		embed_result_clear(&r);
 		return -1;
 	}
-	if (rc < 0 && error_code() != EX_DATAERR)
-		return -1;
-	if (rc == 0 && vector_normalise(v, dim) == 0) {
-		double best = -2;
-		for (size_t r = 0; r < l->refs.n; r++) {
-			double sim = vector_dot(v, l->refs.rows + r * l->refs.dim, dim);
-			if (sim > best) {
-				best = sim;
-				out->similarity_ref = l->refs.ids[r];
-			}
-		}
-		if (best > 1)
-			best = 1; /* rounding of unit vectors */
+	if (rc < 0) {
+		out->state = rc == EMBED_NOTHING ? LIKENESS_NO_FACE : LIKENESS_UNREADABLE;
+		reason_from_error(shot, out->reason, sizeof(out->reason));
+		embed_result_clear(&r);
+		return 0;
+	}
+	out->faces = r.n;
+	for (size_t f = 0; f < r.n; f++) {
+		struct embed_face *face = &r.faces[f];
+		if (vector_normalise(face->vector, face->dim) < 0)
+			continue;
+		int64_t ref = 0;
+		double sim = closest_ref(&l->refs, face->vector, &ref);
+		if (out->embedded && sim <= out->similarity)
+			continue;
 		out->embedded = true;
-		out->similarity = best;
-		out->same = best >= threshold;
-	} else {
-		/* No face (or nothing the model can embed): the character is not
-		 * recognisably there. The message without the shot's name: */
-		const char *msg = error_message();
-		size_t len = strlen(shot);
-		if (!strncmp(msg, shot, len) && !strncmp(msg + len, ": ", 2))
-			msg += len + 2;
-		snprintf(out->reason, sizeof(out->reason), "%s", msg);
+		out->similarity = sim;
+		out->similarity_ref = ref;
+		out->face = f;
+		out->has_box = face->has_box;
+		memcpy(out->box, face->box, sizeof(out->box));
 	}
-	free(v);
+	if (!out->embedded) {
+		out->state = LIKENESS_NO_FACE;
+		snprintf(out->reason, sizeof(out->reason), "no usable vector in the answer");
+	} else {
+		out->state = out->similarity >= threshold ? LIKENESS_SAME : LIKENESS_DRIFTED;
+	}
+	embed_result_clear(&r);
 	return 0;
 }
 
@@ -253,12 +307,109 @@ void likeness_sweep(double *same, size_t ns, double *diff, size_t nd, double *th
 	*accuracy = best_acc;
 }
 
-int likeness_calibrate(struct catalog *cat, const char *model, likeness_warn_fn *on_warning,
-		       void *ctx, struct likeness_calibration *out)
+struct pairs {
+	double *v;
+	size_t n;
+};
+
+static void pairs_push(struct pairs *p, double sim)
+{
+	p->v = xrealloc(p->v, (p->n + 1) * sizeof(double));
+	p->v[p->n++] = sim;
+}
+
+/* Each reference (up to LIKENESS_VARIANT_REFS a character) against
+ * variants of its own picture: the face of the variant closest to the
+ * reference is the reference's face. */
+static int variant_pairs(struct catalog *cat, const struct model_info *m, const struct refs *refs,
+			 const struct likeness_calibrate_opts *o, struct pairs *same,
+			 struct likeness_calibration *out)
+{
+	size_t *chosen = xcalloc(refs->n ? refs->n : 1, sizeof(*chosen)), nchosen = 0;
+	for (size_t i = 0; i < refs->n; i++) {
+		if (!refs->slugs[i])
+			continue;
+		size_t before = 0;
+		for (size_t k = 0; k < nchosen; k++)
+			before += !strcmp(refs->slugs[chosen[k]], refs->slugs[i]);
+		if (before < LIKENESS_VARIANT_REFS)
+			chosen[nchosen++] = i;
+	}
+	size_t total = nchosen * IMAGE_VARIANT_COUNT, done = 0;
+	int rc = 0;
+	for (size_t k = 0; rc == 0 && k < nchosen; k++) {
+		size_t i = chosen[k];
+		struct asset *a = catalog_asset_get(cat, refs->ids[i]);
+		if (!a) {
+			rc = -1;
+			break;
+		}
+		const float *ref = refs->rows + i * refs->dim;
+		for (int kind = 0; rc == 0 && kind < IMAGE_VARIANT_COUNT; kind++, done++) {
+			if (o->on_progress)
+				o->on_progress(done, total, o->ctx);
+			struct image_buffer buf;
+			if (image_variant(a->path, (enum image_variant)kind,
+					  o->profile->refs.limits.max_side, &buf) < 0) {
+				/* A reference that cannot be read gives no variants;
+				 * the store's check (fsck) is where it is reported. */
+				image_buffer_clear(&buf);
+				if (error_code() != EX_DATAERR)
+					rc = -1;
+				break;
+			}
+			struct embed_result r;
+			int erc = embed_buffer(o->profile, &buf, &r);
+			image_buffer_clear(&buf);
+			if (erc == 0 &&
+			    catalog_model_accepts(m, r.network, r.version, r.faces[0].dim) < 0)
+				erc = -1;
+			if (erc == 0 && r.faces[0].dim != refs->dim)
+				erc = error_set(EX_DATAERR,
+						"a %u-dimensional vector for model %s, which has %u",
+						r.faces[0].dim, m->name, refs->dim);
+			if (erc == EMBED_NOTHING) {
+				out->variant_misses++;
+			} else if (erc < 0) {
+				error_prefix("asset %lld, variant %s", (long long)a->id,
+					     image_variant_name((enum image_variant)kind));
+				rc = -1;
+			} else {
+				double best = -2;
+				for (size_t f = 0; f < r.n; f++) {
+					if (vector_normalise(r.faces[f].vector, r.faces[f].dim) < 0)
+						continue;
+					double sim = vector_dot(r.faces[f].vector, ref, refs->dim);
+					if (sim > best)
+						best = sim;
+				}
+				if (best > -2) {
+					pairs_push(same, best > 1 ? 1 : best);
+					out->variant_pairs++;
+				}
+			}
+			embed_result_clear(&r);
+		}
+		asset_free(a);
+	}
+	if (rc == 0 && o->on_progress)
+		o->on_progress(total, total, o->ctx);
+	free(chosen);
+	return rc;
+}
+
+static void warn(const struct likeness_calibrate_opts *o, char *msg)
+{
+	if (o->on_warning)
+		o->on_warning(msg, o->ctx);
+	free(msg);
+}
+
+int likeness_calibrate(struct catalog *cat, const char *model,
+		       const struct likeness_calibrate_opts *o, struct likeness_calibration *out)
 {
 	struct refs refs = {0};
-	double *same = NULL, *diff = NULL;
-	size_t ns = 0, nd = 0;
+	struct pairs same = {0}, diff = {0};
 	int rc = -1;
 	memset(out, 0, sizeof(*out));
 	struct model_info m;
@@ -273,45 +424,52 @@ int likeness_calibrate(struct catalog *cat, const char *model, likeness_warn_fn 
 				continue;
 			double sim = vector_dot(refs.rows + i * refs.dim, refs.rows + j * refs.dim,
 						refs.dim);
-			if (!strcmp(refs.slugs[i], refs.slugs[j])) {
-				same = xrealloc(same, (ns + 1) * sizeof(double));
-				same[ns++] = sim;
-			} else {
-				diff = xrealloc(diff, (nd + 1) * sizeof(double));
-				diff[nd++] = sim;
-			}
+			pairs_push(strcmp(refs.slugs[i], refs.slugs[j]) ? &diff : &same, sim);
 		}
-	if (!ns || !nd) {
+	/* Without other characters there is nothing to tell apart: the
+	 * variants would be made for nothing. */
+	if (diff.n && o->profile && variant_pairs(cat, &m, &refs, o, &same, out) < 0)
+		goto out;
+	if (!same.n || !diff.n) {
 		error_set(EX_DATAERR,
-			  "model %s: calibrating needs at least two characters, one of them "
-			  "with two references that have vectors (%zu same-character and "
-			  "%zu other-character pairs now)",
-			  model, ns, nd);
+			  "model %s: calibrating needs at least two characters with references "
+			  "that have vectors, and one with two references or a reference the "
+			  "model finds again in variants of it (%zu same-character and %zu "
+			  "other-character pairs now)",
+			  model, same.n, diff.n);
 		goto out;
 	}
-	likeness_sweep(same, ns, diff, nd, &out->threshold, &out->balanced_accuracy);
-	if (out->balanced_accuracy < 0.9 && on_warning) {
-		char *msg = xasprintf("model %s separates these characters poorly (balanced "
-				      "accuracy %.0f%%): add more references, or check them "
-				      "with 'troupe nearest'",
-				      model, 100 * out->balanced_accuracy);
-		on_warning(msg, ctx);
-		free(msg);
-	}
+	likeness_sweep(same.v, same.n, diff.v, diff.n, &out->threshold, &out->balanced_accuracy);
+	out->same_pairs = same.n;
+	out->other_pairs = diff.n;
+	for (size_t k = 0; k < same.n; k++)
+		out->same_mean += same.v[k] / same.n;
+	for (size_t k = 0; k < diff.n; k++)
+		out->other_mean += diff.v[k] / diff.n;
+	out->same_min = same.v[0];
+	out->other_max = diff.v[diff.n - 1];
+	out->margin = out->same_min - out->other_max;
+	if (out->balanced_accuracy < 0.9)
+		warn(o, xasprintf("model %s separates these characters poorly (balanced accuracy "
+				  "%.0f%%): add more references, or check them with 'troupe "
+				  "nearest'",
+				  model, 100 * out->balanced_accuracy));
+	else if (out->margin < LIKENESS_THIN_MARGIN)
+		warn(o, xasprintf("model %s: the margin is thin (lowest same-character similarity "
+				  "%.4f, highest other-character %.4f): a shot a little unlike "
+				  "the references may fall on the wrong side",
+				  model, out->same_min, out->other_max));
+	if (out->variant_misses)
+		warn(o, xasprintf("model %s found nothing in %zu of %zu variants of the "
+				  "references",
+				  model, out->variant_misses,
+				  out->variant_misses + out->variant_pairs));
 	if (catalog_model_set_threshold(cat, model, out->threshold) < 0)
 		goto out;
-	out->same_pairs = ns;
-	out->other_pairs = nd;
-	for (size_t k = 0; k < ns; k++)
-		out->same_mean += same[k] / ns;
-	for (size_t k = 0; k < nd; k++)
-		out->other_mean += diff[k] / nd;
-	out->same_min = same[0];
-	out->other_max = diff[nd - 1];
 	rc = 0;
 out:
-	free(same);
-	free(diff);
+	free(same.v);
+	free(diff.v);
 	refs_free(&refs);
 	return rc;
 }

@@ -33,13 +33,29 @@ struct likeness *likeness_new(struct catalog *cat, const struct profile *p,
 			      const struct model_info *m, const char *slug);
 void likeness_free(struct likeness *l);
 
+/* What became of a shot. */
+enum likeness_state {
+	LIKENESS_SAME,	     /* a face similar enough to the references */
+	LIKENESS_DRIFTED,    /* faces, none similar enough */
+	LIKENESS_NO_FACE,    /* the model found nothing to compare */
+	LIKENESS_UNREADABLE, /* not a picture troupe can read */
+};
+/* The verdict's word: "same", "drifted", "no face", "unreadable". */
+const char *likeness_state_word(enum likeness_state state);
+
 struct likeness_verdict {
-	bool same; /* embedded, and similar enough */
-	/* Cosine similarity to the closest reference, when the shot gave a
-	 * vector. */
+	enum likeness_state state;
+	/* Cosine similarity of the best face to the closest reference, when
+	 * the shot gave a vector. */
 	bool embedded;
 	double similarity;
 	int64_t similarity_ref;
+	/* Every face is compared; face is the one (0-based, largest first)
+	 * that came closest, of faces found, and box where it is as fractions
+	 * of the shot's width and height, when the service says. */
+	size_t faces, face;
+	bool has_box;
+	double box[4];
 	/* Hamming distance of pHashes to the closest picture, -1 for none. */
 	int phash_distance;
 	int64_t phash_ref;
@@ -51,11 +67,13 @@ struct likeness_verdict {
 	char reason[160];
 };
 
-/* Scores the image file shot; a similarity at or above threshold is the
- * same character. A shot the model finds nothing in (or that is not a
- * picture) is a verdict of drifted with its reason, not an error. -1 with
- * an error only when the check itself cannot go on (the service fails, a
- * vector of the wrong dimension). */
+/* Scores the image file shot: every face the model finds in it against
+ * the character's references, the closest face counting; a similarity
+ * at or above threshold is the same character. A shot the model finds
+ * nothing in is a verdict of "no face", one that is not a picture of
+ * "unreadable", each with its reason, not an error. -1 with an error only
+ * when the check itself cannot go on (the service fails, or answers with
+ * another network or dimension than the references'). */
 int likeness_check(struct likeness *l, const char *shot, double threshold,
 		   struct likeness_verdict *out);
 
@@ -65,9 +83,33 @@ struct likeness_calibration {
 	double threshold;
 	double balanced_accuracy; /* 0.5 to 1 */
 	size_t same_pairs, other_pairs;
+	/* Of the same pairs, how many are a reference and a variant of it
+	 * (mirror, crop, exposure, ...), and variants the model found
+	 * nothing in (left out). */
+	size_t variant_pairs, variant_misses;
 	double same_mean, same_min;   /* similarity of same-character pairs */
 	double other_mean, other_max; /* and of other-character pairs */
+	double margin;		      /* same_min - other_max: below 0 they overlap */
 };
+
+/* A margin below this is thin: a shot a little unlike the references
+ * falls on the wrong side. */
+#define LIKENESS_THIN_MARGIN 0.05
+
+/* Told how far a calibration's variants have come. */
+typedef void likeness_progress_fn(size_t done, size_t total, void *ctx);
+
+struct likeness_calibrate_opts {
+	/* The model's embedding profile, to embed variants of each reference
+	 * with; NULL for pairs of stored vectors only. */
+	const struct profile *profile;
+	likeness_warn_fn *on_warning;
+	likeness_progress_fn *on_progress;
+	void *ctx;
+};
+
+/* Variants are made of at most this many references of each character. */
+#define LIKENESS_VARIANT_REFS 3
 
 /* The threshold that best separates same (ns similarities of pairs of one
  * character's references) from other (nd of pairs of different
@@ -78,11 +120,14 @@ void likeness_sweep(double *same, size_t ns, double *other, size_t nd, double *t
 		    double *accuracy);
 
 /* Calibrates model from every pair of references that have its vectors
- * and belong to a character, stores the threshold in the catalog, and
- * fills out. A model that separates the characters poorly gets a warning
- * through on_warning (with ctx) before the threshold is stored. -1 with
- * an EX_DATAERR error when there are not enough pairs of either kind. */
-int likeness_calibrate(struct catalog *cat, const char *model, likeness_warn_fn *on_warning,
-		       void *ctx, struct likeness_calibration *out);
+ * and belong to a character and, with a profile, from each reference
+ * against variants of itself (so that one reference a character is
+ * enough); stores the threshold in the catalog and fills out. A model
+ * that separates the characters poorly, or with a thin margin, gets a
+ * warning through on_warning before the threshold is stored. -1 with an
+ * EX_DATAERR error when there are not enough pairs of either kind, or
+ * with the service's error when a variant cannot be embedded. */
+int likeness_calibrate(struct catalog *cat, const char *model,
+		       const struct likeness_calibrate_opts *opts, struct likeness_calibration *out);
 
 #endif

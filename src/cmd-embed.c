@@ -138,6 +138,10 @@ static int cmd_embed(struct cli *cli, int argc, char **argv)
 				"--reembed replaces every vector of the model: no QUERY, no --face");
 		goto out;
 	}
+	if (a.face && !a.words.n) {
+		cli_usage_error(&cmd_embed_entry, "--face N needs the ASSET... whose face to keep");
+		goto out;
+	}
 	if (importing && (a.face || a.retry)) {
 		cli_usage_error(&cmd_embed_entry, "import takes neither --face nor --retry");
 		goto out;
@@ -158,8 +162,23 @@ static int cmd_embed(struct cli *cli, int argc, char **argv)
 	t.model = a.model;
 	t.retry = a.retry || a.reembed;
 	t.again = a.face > 0 || a.reembed;
-	struct query_options qo = {SORT_ID, false, 0};
-	int qrc = catalog_query(cat, sb_str(&query), &qo, collect_todo, &t);
+	int qrc = 0;
+	if (a.face) {
+		/* --face is about one picture's faces: the words name assets. */
+		for (size_t i = 0; qrc == 0 && i < a.words.n; i++) {
+			int64_t id;
+			struct asset *asset = NULL;
+			qrc = catalog_asset_resolve(cat, a.words.items[i], &id);
+			if (qrc == 0 && !(asset = catalog_asset_get(cat, id)))
+				qrc = -1;
+			if (qrc == 0 && collect_todo(asset, &t))
+				qrc = -1;
+			asset_free(asset);
+		}
+	} else {
+		struct query_options qo = {SORT_ID, false, 0};
+		qrc = catalog_query(cat, sb_str(&query), &qo, collect_todo, &t);
+	}
 	sb_release(&query);
 	if (qrc < 0)
 		goto out;
@@ -359,13 +378,13 @@ static int embed_import(struct cli *cli, struct catalog *cat, struct cli_embed *
 const struct cmd_entry cmd_embed_entry = {
     "embed",
     NULL,
-    "embed --model NAME [--retry] [--face N] [--reembed] [QUERY] | embed import --model NAME "
-    "FILE",
+    "embed --model NAME [--retry] [--reembed] [QUERY] | embed --model NAME --face N ASSET... | "
+    "embed import --model NAME FILE",
     "Compute embeddings for matching assets, or import vectors computed elsewhere.",
     "  -m, --model NAME        the model (its embedding profile has the same name)\n"
     "  -p, --profile NAME      use this embedding profile instead\n"
     "  --retry                 ask again about assets the model found nothing in\n"
-    "  --face N                keep the Nth largest face of each picture (embeds again)\n"
+    "  --face N ASSET...       keep the Nth largest face of these assets (embeds again)\n"
     "  --reembed               embed every picture again and replace all the model's\n"
     "                          vectors at once (after the service changed network)\n"
     "  QUERY                   which assets (a tag query; default: all)\n"

@@ -449,6 +449,14 @@ int likeness_calibrate(struct catalog *cat, const char *model,
 	out->same_min = same.v[0];
 	out->other_max = diff.v[diff.n - 1];
 	out->margin = out->same_min - out->other_max;
+	/* When nothing overlaps, the sweep's threshold is halfway across the
+	 * gap. But a new shot of a character, in another pose and light, is
+	 * less like the references than they (and far less than their
+	 * variants) are like each other, while another person is as unlike
+	 * them as the other characters' references are: the threshold sits a
+	 * quarter of the way up from the highest other-character pair. */
+	if (out->margin > 0)
+		out->threshold = out->other_max + LIKENESS_GAP_FRACTION * out->margin;
 	if (out->balanced_accuracy < 0.9)
 		warn(o, xasprintf("model %s separates these characters poorly (balanced accuracy "
 				  "%.0f%%): add more references, or check them with 'troupe "

@@ -92,6 +92,11 @@ struct likeness_calibration {
 	double margin;		      /* same_min - other_max: below 0 they overlap */
 };
 
+/* Where the threshold sits in the gap between the highest
+ * other-character and the lowest same-character similarity, when there
+ * is one: 0 at the first, 1 at the second. */
+#define LIKENESS_GAP_FRACTION 0.25
+
 /* A margin below this is thin: a shot a little unlike the references
  * falls on the wrong side. */
 #define LIKENESS_THIN_MARGIN 0.05

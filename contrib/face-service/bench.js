@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 'use strict';
 /*
- * Measures the service: start-up (models loaded, port open), time per /embed
- * request for one image, and the server's memory (Linux /proc).
+ * Measures the service: start-up (both models loaded, port open), time per
+ * /embed/MODEL request for each model and each image, and the server's memory
+ * (Linux /proc).
  *
- *   node bench.js [IMAGE] [--runs N] [--backend wasm|cpu]
+ *   node bench.js [IMAGE...] [--runs N] [--backend wasm|cpu]
  *
  * IMAGE defaults to troupe's tests/data/photos/astronaut.jpg (384x384).
  */
@@ -14,14 +15,16 @@ const fs = require('fs');
 const path = require('path');
 
 const args = process.argv.slice(2);
-let image = path.resolve(__dirname, '..', '..', 'tests', 'data', 'photos', 'astronaut.jpg');
+const images = [];
 let runs = 20;
 let backend = 'wasm';
 for (let i = 0; i < args.length; i++) {
   if (args[i] === '--runs') runs = Number(args[++i]);
   else if (args[i] === '--backend') backend = args[++i];
-  else image = args[i];
+  else images.push(args[i]);
 }
+if (images.length === 0) images.push(path.resolve(__dirname, '..', '..', 'tests', 'data', 'photos', 'astronaut.jpg'));
+const MODELS = ['face', 'face-api'];
 
 function memory(pid) {
   try {
@@ -53,23 +56,31 @@ function memory(pid) {
   console.log(`  server says: ${err.trim().split('\n').pop()}`);
   console.log(`  idle after load: ${memory(child.pid)}`);
 
-  const body = fs.readFileSync(image);
-  const times = [];
-  let last;
-  for (let i = 0; i < runs; i++) {
-    const s = performance.now();
-    const res = await fetch(`${base}/embed`, { method: 'POST', headers: { 'Content-Type': 'image/jpeg' }, body });
-    last = await res.json();
-    times.push(performance.now() - s);
-    if (res.status !== 200) { console.log(`  status ${res.status}: ${JSON.stringify(last)}`); break; }
+  for (const image of images) {
+    const body = fs.readFileSync(image);
+    for (const model of MODELS) {
+      const times = [];
+      let last;
+      let status;
+      for (let i = 0; i < runs; i++) {
+        const s = performance.now();
+        const res = await fetch(`${base}/embed/${model}`, { method: 'POST', body });
+        last = await res.json();
+        status = res.status;
+        times.push(performance.now() - s);
+        if (status !== 200 && status !== 422) { console.log(`  status ${status}: ${JSON.stringify(last)}`); break; }
+      }
+      const first = times[0];
+      const rest = times.slice(1).sort((a, b) => a - b);
+      if (rest.length === 0) rest.push(first);
+      const median = rest[Math.floor(rest.length / 2)];
+      const mean = rest.reduce((a, b) => a + b, 0) / rest.length;
+      const found = status === 200 ? `${last.faces.length} face(s), prepared ${last.prepared}` : 'no face';
+      console.log(`  ${model}: ${path.basename(image)} (${body.length} B), ${times.length} requests: ` +
+        `first ${first.toFixed(0)} ms, then median ${median.toFixed(0)} ms, mean ${mean.toFixed(0)} ms, ` +
+        `min ${rest[0].toFixed(0)} ms, max ${rest[rest.length - 1].toFixed(0)} ms; ${found}`);
+    }
   }
-  const first = times[0];
-  const rest = times.slice(1).sort((a, b) => a - b);
-  const median = rest[Math.floor(rest.length / 2)] || first;
-  const mean = rest.reduce((a, b) => a + b, 0) / (rest.length || 1);
-  console.log(`  ${path.basename(image)} (${body.length} B), ${runs} requests: first ${first.toFixed(0)} ms, ` +
-    `then median ${median.toFixed(0)} ms, mean ${mean.toFixed(0)} ms, min ${rest[0].toFixed(0)} ms, ` +
-    `max ${rest[rest.length - 1].toFixed(0)} ms; faces ${last.faces}`);
   console.log(`  after requests: ${memory(child.pid)}`);
   child.kill('SIGTERM');
 })().catch((e) => { console.error(e); process.exit(1); });

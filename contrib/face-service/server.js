@@ -1,13 +1,19 @@
 #!/usr/bin/env node
 'use strict';
 /*
- * troupe face-service: a local face-embedding HTTP service.
+ * troupe face-service: a local face-embedding HTTP service with two models.
  *
- * face-api (@vladmandic/face-api) on TensorFlow.js with the WASM backend (or the
- * plain CPU backend), pure-JS JPEG/PNG decoding, no native modules. Everything it
- * needs is read from node_modules: the model weights from
- * @vladmandic/face-api/model and the .wasm binaries from
- * @tensorflow/tfjs-backend-wasm/dist. Nothing is downloaded at run time.
+ *   face      @vladmandic/human (BlazeFace detector, FaceMesh, faceres descriptor,
+ *             1024 numbers); the default.
+ *   face-api  @vladmandic/face-api (SSD MobileNet v1, 68 landmarks, ResNet-34
+ *             descriptor, 128 numbers).
+ *
+ * Both run on one TensorFlow.js engine with the WASM backend (or the plain CPU
+ * backend), with pure-JS JPEG/PNG decoding and no native modules. Everything is
+ * read from node_modules by file path: the weights, and the .wasm binaries from
+ * @tensorflow/tfjs-backend-wasm/dist. Nothing is downloaded at run time: the
+ * global fetch, through which human loads its weights, is replaced by one that
+ * reads file:// URLs inside human's models directory and refuses everything else.
  *
  *   node server.js [--port N] [--port-file FILE] [--backend wasm|cpu]
  *
@@ -22,22 +28,25 @@
 const fs = require('fs');
 const http = require('http');
 const path = require('path');
+const { pathToFileURL, fileURLToPath } = require('url');
 
 const MAX_BODY = 20 * 1024 * 1024;      /* bytes; larger bodies get 413 */
 const MAX_DRAIN = 256 * 1024 * 1024;    /* bytes read and dropped after a 413 */
 const MAX_PIXELS = 50 * 1000 * 1000;    /* decoded image size limit */
-/* Larger images are shrunk (area average) before detection: the detector sees
- * 512x512 and the recogniser a 150x150 face chip anyway, and this keeps the
- * WebAssembly heap, which never shrinks, small. Boxes are still reported in
- * the coordinates of the image as sent. */
+/* Larger images are shrunk (area average) before detection: the detectors see
+ * 256x256 or 512x512 and the recognisers a small face chip anyway, and this
+ * keeps the WebAssembly heap, which never shrinks, small. Boxes are still
+ * reported in the coordinates of the image as sent. */
 const MAX_SIDE = 2048;
-const MIN_CONFIDENCE = 0.5;             /* ssdMobilenetv1 default */
 const MAX_FACES = 20;                   /* faces described per image, at most */
-/* The largest face wins, but among confident detections first: ssdMobilenetv1
- * sometimes reports a big low-score box on a torso or helmet beside a small,
- * sure face, and the sure face is the subject. */
-const CONFIDENT = 0.8;
-const DIMENSION = 128;
+/* Preparation. A picture whose shorter side is under MIN_SIDE is upscaled to
+ * it first. When nothing is found, the picture is tried once more on a
+ * neutral grey canvas PAD times its size (upscaled again if that canvas is
+ * still under MIN_SIDE): a 150-px crop that is all face leaves the detectors
+ * no forehead, chin or background, and face-api misses most of those. */
+const MIN_SIDE = 320;
+const PAD = 2;
+const PAD_GREY = 128;
 const DEFAULT_PORT = 8765;              /* the base_url of troupe's built-in "face" profile */
 
 /* Everything but the one "listening on" line goes to stderr, including
@@ -56,7 +65,6 @@ function usage(code) {
     '  --backend NAME    TensorFlow.js backend: wasm (default, $FACE_BACKEND) or cpu\n');
   process.exit(code);
 }
-
 function parseArgs(argv) {
   const opt = {
     port: process.env.PORT !== undefined && process.env.PORT !== '' ? process.env.PORT : String(DEFAULT_PORT),
@@ -96,14 +104,114 @@ function parseArgs(argv) {
 const tf = require('@tensorflow/tfjs');
 const wasm = require('@tensorflow/tfjs-backend-wasm');
 const faceapi = require('@vladmandic/face-api/dist/face-api.node-wasm.js');
+/* human's package "exports" do not map its dist/ files, so it is loaded by path.
+ * It requires @tensorflow/tfjs-core itself, the same copy as @tensorflow/tfjs
+ * above, so both models share one engine and one WASM backend. */
+const HUMAN_DIST = path.dirname(require.resolve('@vladmandic/human'));
+const { Human } = require(path.join(HUMAN_DIST, 'human.node-wasm.js'));
 const jpeg = require('jpeg-js');
 const { PNG } = require('pngjs');
 
 const WASM_DIR = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm')) + path.sep;
-const MODEL_DIR = path.join(path.dirname(require.resolve('@vladmandic/face-api/package.json')), 'model');
+const FACEAPI_DIR = path.join(path.dirname(require.resolve('@vladmandic/face-api/package.json')), 'model');
+const HUMAN_DIR = path.join(path.dirname(HUMAN_DIST), 'models');
+
+/* The only fetch in this process: human's weights from HUMAN_DIR, as file://
+ * URLs. Any other URL, or a file outside that directory, is refused, so no
+ * code path can reach the network. */
+async function localFetch(input) {
+  const url = String(input && typeof input === 'object' && 'url' in input ? input.url : input);
+  let file = null;
+  if (url.startsWith('file:')) {
+    try { file = path.resolve(fileURLToPath(url)); } catch (e) { file = null; }
+  }
+  if (file === null || !file.startsWith(HUMAN_DIR + path.sep)) {
+    throw new Error(`refused to fetch ${url}: the face service reads only its model files`);
+  }
+  return new Response(await fs.promises.readFile(file));
+}
+globalThis.fetch = localFetch;
+
+function humanConfig() {
+  const off = { enabled: false };
+  return {
+    backend: 'wasm',
+    wasmPath: WASM_DIR,
+    modelBasePath: pathToFileURL(HUMAN_DIR).href + '/',
+    debug: false,
+    warmup: 'none',
+    /* Every picture is new: no result is reused from a "previous frame". */
+    cacheSensitivity: 0,
+    skipAllowed: false,
+    face: {
+      enabled: true,
+      /* A low floor: the service applies the model's own threshold below. */
+      detector: { rotation: true, maxDetected: MAX_FACES, minConfidence: 0.2, return: false, skipFrames: 0, skipTime: 0 },
+      mesh: { enabled: true },
+      iris: off,
+      description: { enabled: true, skipFrames: 0, skipTime: 0 },
+      emotion: off,
+      antispoof: off,
+      liveness: off,
+    },
+    body: off, hand: off, object: off, gesture: off, segmentation: off, filter: off,
+  };
+}
+
+/* Each model: its identity, how it loads, and detect(tensor), which returns the
+ * faces in the tensor's pixel coordinates as {box: [x, y, w, h], score,
+ * embedding}. minConfidence is the detector score a face needs to be reported
+ * at all; confident the score that puts it ahead of larger, unsure boxes. */
+const MODELS = {
+  face: {
+    network: 'human-faceres',
+    version: '3.3.6',
+    dimension: 1024,
+    /* BlazeFace box scores, measured: a false face on rocket.jpg 0.51 and on
+     * a dog 0.60; real faces 0.65 and up but for a few half-hidden ones. */
+    minConfidence: 0.62,
+    confident: 0.62,
+    human: null,
+    async load(backend) {
+      this.human = new Human({ ...humanConfig(), backend });
+      await this.human.load();
+      if (this.human.tf.engine() !== tf.engine()) throw new Error('human uses another TensorFlow.js engine');
+      this.label = `human ${this.human.version}`;
+    },
+    async detect(tensor) {
+      const r = await this.human.detect(tensor);
+      if (r.error) throw new Error(`human: ${r.error}`);
+      return r.face.filter((f) => f.embedding && f.embedding.length === this.dimension)
+        .map((f) => ({ box: f.box, score: f.boxScore, embedding: f.embedding }));
+    },
+  },
+  'face-api': {
+    network: 'face-api-resnet34',
+    version: '1.7.15',
+    dimension: 128,
+    minConfidence: 0.5,                 /* ssdMobilenetv1 default */
+    /* ssdMobilenetv1 sometimes reports a big low-score box on a torso or
+     * helmet beside a small, sure face, and the sure face is the subject. */
+    confident: 0.8,
+    async load() {
+      await faceapi.nets.ssdMobilenetv1.loadFromDisk(FACEAPI_DIR);
+      await faceapi.nets.faceLandmark68Net.loadFromDisk(FACEAPI_DIR);
+      await faceapi.nets.faceRecognitionNet.loadFromDisk(FACEAPI_DIR);
+      this.label = `face-api ${faceapi.version}`;
+    },
+    async detect(tensor) {
+      const options = new faceapi.SsdMobilenetv1Options({ minConfidence: this.minConfidence, maxResults: MAX_FACES });
+      const results = await faceapi.detectAllFaces(tensor, options).withFaceLandmarks().withFaceDescriptors();
+      return results.map((r) => {
+        const b = r.detection.box;
+        return { box: [b.x, b.y, b.width, b.height], score: r.detection.score, embedding: r.descriptor };
+      });
+    },
+  },
+};
+const DEFAULT_MODEL = 'face';
 
 async function loadModels(backend) {
-  const t0 = process.hrtime.bigint();
   let used = backend;
   if (backend === 'wasm') {
     /* A directory prefix: the backend reads the .wasm file it picks from disk. */
@@ -117,19 +225,18 @@ async function loadModels(backend) {
   }
   if (used === 'cpu') await tf.setBackend('cpu');
   await tf.ready();
-  await faceapi.nets.ssdMobilenetv1.loadFromDisk(MODEL_DIR);
-  await faceapi.nets.faceLandmark68Net.loadFromDisk(MODEL_DIR);
-  await faceapi.nets.faceRecognitionNet.loadFromDisk(MODEL_DIR);
-  const loadMs = Number(process.hrtime.bigint() - t0) / 1e6;
-  /* Warm up once so the first real request does not pay for kernel setup. */
-  const t1 = process.hrtime.bigint();
-  const warm = tf.zeros([64, 64, 3], 'int32');
-  try {
-    await faceapi.detectAllFaces(warm, detectorOptions()).withFaceLandmarks().withFaceDescriptors();
-  } finally {
-    warm.dispose();
+  const times = [];
+  for (const [name, m] of Object.entries(MODELS)) {
+    const t0 = process.hrtime.bigint();
+    await m.load(tf.getBackend());
+    const loadMs = Number(process.hrtime.bigint() - t0) / 1e6;
+    /* Warm up once so the first real request does not pay for kernel setup. */
+    const t1 = process.hrtime.bigint();
+    const warm = tf.zeros([64, 64, 3], 'int32');
+    try { await m.detect(warm); } finally { warm.dispose(); }
+    const warmMs = Number(process.hrtime.bigint() - t1) / 1e6;
+    times.push(`${name} (${m.label}, ${m.dimension}-d) loaded in ${loadMs.toFixed(0)} ms, warm-up ${warmMs.toFixed(0)} ms`);
   }
-  const warmMs = Number(process.hrtime.bigint() - t1) / 1e6;
   let simd = '';
   if (tf.getBackend() === 'wasm') {
     try {
@@ -137,12 +244,7 @@ async function loadModels(backend) {
         ` threads=${await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')}`;
     } catch (e) { /* flags are informational only */ }
   }
-  log(`face-api ${faceapi.version} tfjs ${tf.version_core} backend=${tf.getBackend()}${simd}` +
-    ` models loaded in ${loadMs.toFixed(0)} ms, warm-up ${warmMs.toFixed(0)} ms`);
-}
-
-function detectorOptions() {
-  return new faceapi.SsdMobilenetv1Options({ minConfidence: MIN_CONFIDENCE, maxResults: MAX_FACES });
+  log(`tfjs ${tf.version_core} backend=${tf.getBackend()}${simd}; ${times.join('; ')}`);
 }
 
 /* ---------------------------------------------------------------- images */
@@ -321,39 +423,93 @@ function imageBytes(req, body) {
 
 function round(x, digits) { const f = 10 ** digits; return Math.round(x * f) / f; }
 
-async function embed(buf) {
-  const { tensor: input, width, height } = decodeImage(buf);
-  const sx = width / input.shape[1];
-  const sy = height / input.shape[0];
-  let results;
+/* The picture for one detection pass: `input` padded onto a grey canvas `pad`
+ * times its size, then upscaled so that its shorter side is at least MIN_SIDE.
+ * Returns { tensor, scale, offX, offY, padded, upscaled }, where a point p of
+ * `input` is at p * scale + off in `tensor`. The tensor is the caller's. */
+function prepare(input, pad) {
+  const [h, w] = input.shape;
+  const offY0 = pad ? Math.round(((pad - 1) * h) / 2) : 0;
+  const offX0 = pad ? Math.round(((pad - 1) * w) / 2) : 0;
+  const ph = h + 2 * offY0;
+  const pw = w + 2 * offX0;
+  const scale = Math.min(ph, pw) < MIN_SIDE ? MIN_SIDE / Math.min(ph, pw) : 1;
+  const tensor = tf.tidy(() => {
+    let t = input;
+    if (pad) t = tf.pad(t, [[offY0, offY0], [offX0, offX0], [0, 0]], PAD_GREY);
+    if (scale !== 1) {
+      const size = [Math.round(ph * scale), Math.round(pw * scale)];
+      t = tf.cast(tf.clipByValue(tf.round(tf.image.resizeBilinear(t, size)), 0, 255), 'int32');
+    }
+    return t === input ? tf.clone(t) : t;
+  });
+  return { tensor, scale, offX: offX0 * scale, offY: offY0 * scale, padded: Boolean(pad), upscaled: scale !== 1 };
+}
+
+/* The faces of one pass that the model is sure enough of, with boxes in the
+ * coordinates of the image as sent (clamped to it). */
+async function detectPass(model, input, pad, geometry) {
+  const p = prepare(input, pad);
+  let found;
   try {
-    results = await faceapi.detectAllFaces(input, detectorOptions())
-      .withFaceLandmarks()
-      .withFaceDescriptors();
+    found = await model.detect(p.tensor);
+  } finally {
+    p.tensor.dispose();
+  }
+  const { sx, sy, width, height } = geometry;
+  const faces = [];
+  for (const f of found) {
+    if (!(f.score >= model.minConfidence)) continue;
+    const [bx, by, bw, bh] = f.box;
+    const x0 = Math.min(width, Math.max(0, ((bx - p.offX) / p.scale) * sx));
+    const y0 = Math.min(height, Math.max(0, ((by - p.offY) / p.scale) * sy));
+    const x1 = Math.min(width, Math.max(0, ((bx + bw - p.offX) / p.scale) * sx));
+    const y1 = Math.min(height, Math.max(0, ((by + bh - p.offY) / p.scale) * sy));
+    if (x1 - x0 < 1 || y1 - y0 < 1) continue;
+    faces.push({ x: x0, y: y0, width: x1 - x0, height: y1 - y0, score: f.score, embedding: f.embedding });
+  }
+  const prepared = [p.padded && 'padded', p.upscaled && 'upscaled'].filter(Boolean).join('+') || 'none';
+  return { faces, prepared };
+}
+
+function identity(name) {
+  const m = MODELS[name];
+  return { model: name, network: m.network, version: m.version, dimension: m.dimension };
+}
+
+async function embed(name, buf) {
+  const model = MODELS[name];
+  const { tensor: input, width, height } = decodeImage(buf);
+  const geometry = { sx: width / input.shape[1], sy: height / input.shape[0], width, height };
+  let pass;
+  try {
+    pass = await detectPass(model, input, 0, geometry);
+    if (pass.faces.length === 0) pass = await detectPass(model, input, PAD, geometry);
   } finally {
     input.dispose();
   }
-  if (!results || results.length === 0) {
-    throw new HttpError(422, 'no face', { faces: 0 });
+  if (pass.faces.length === 0) {
+    const { network, version } = model;
+    throw new HttpError(422, 'no face', { faces: [], model: name, network, version });
   }
-  const confident = results.filter((r) => r.detection.score >= CONFIDENT);
-  const pool = confident.length > 0 ? confident : results;
-  let best = pool[0];
-  for (const r of pool) {
-    if (r.detection.box.area > best.detection.box.area) best = r;
-  }
-  const box = best.detection.box;
+  /* Every confident face, largest first; the first is the chosen one. When
+   * none is confident, every face found counts. */
+  const confident = pass.faces.filter((f) => f.score >= model.confident);
+  const faces = (confident.length > 0 ? confident : pass.faces)
+    .sort((a, b) => b.width * b.height - a.width * a.height)
+    .map((f) => ({
+      box: { x: round(f.x, 2), y: round(f.y, 2), width: round(f.width, 2), height: round(f.height, 2) },
+      score: round(f.score, 6),
+      /* float32 values: 9 significant digits round-trip exactly */
+      embedding: Array.from(f.embedding, (v) => Number(v.toPrecision(9))),
+    }));
   return {
-    model: 'face',
-    dimension: DIMENSION,
-    /* float32 values: 9 significant digits round-trip exactly */
-    embedding: Array.from(best.descriptor, (v) => Number(v.toPrecision(9))),
-    box: {
-      x: round(box.x * sx, 2), y: round(box.y * sy, 2),
-      width: round(box.width * sx, 2), height: round(box.height * sy, 2),
-    },
-    score: round(best.detection.score, 6),
-    faces: results.length,
+    ...identity(name),
+    embedding: faces[0].embedding,
+    box: faces[0].box,
+    score: faces[0].score,
+    faces,
+    prepared: pass.prepared,
   };
 }
 
@@ -422,32 +578,42 @@ async function handle(req, res) {
       send(res, 405, { error: 'method not allowed' }, { Allow: 'GET, HEAD' });
       return;
     }
-    send(res, 200, { ok: true, model: 'face', dimension: DIMENSION });
+    send(res, 200, {
+      ok: true, model: DEFAULT_MODEL, dimension: MODELS[DEFAULT_MODEL].dimension,
+      models: Object.keys(MODELS).map(identity),
+    });
     return;
   }
-  if (url === '/embed') {
-    if (req.method !== 'POST') {
-      send(res, 405, { error: 'method not allowed' }, { Allow: 'POST' });
-      return;
-    }
-    const body = await readBody(req, res);
-    if (body === null) return;
-    const t0 = process.hrtime.bigint();
-    try {
-      const result = await serialized(() => embed(imageBytes(req, body)));
-      send(res, 200, result);
-      log(`embed ${body.length} B: ${result.faces} face(s), ${(Number(process.hrtime.bigint() - t0) / 1e6).toFixed(0)} ms`);
-    } catch (e) {
-      if (e instanceof HttpError) {
-        send(res, e.status, { error: e.message, ...e.extra });
-      } else {
-        log(`embed failed: ${e.stack || e}`);
-        send(res, 500, { error: `internal error: ${e.message || e}` });
-      }
-    }
+  const m = /^\/embed(?:\/([^/]*))?$/.exec(url);
+  if (!m) { send(res, 404, { error: 'not found' }); return; }
+  let name = DEFAULT_MODEL;
+  if (m[1] !== undefined) {
+    try { name = decodeURIComponent(m[1]); } catch (e) { name = m[1]; }
+  }
+  if (!Object.prototype.hasOwnProperty.call(MODELS, name)) {
+    send(res, 404, { error: `unknown model ${name}` });
     return;
   }
-  send(res, 404, { error: 'not found' });
+  if (req.method !== 'POST') {
+    send(res, 405, { error: 'method not allowed' }, { Allow: 'POST' });
+    return;
+  }
+  const body = await readBody(req, res);
+  if (body === null) return;
+  const t0 = process.hrtime.bigint();
+  try {
+    const result = await serialized(() => embed(name, imageBytes(req, body)));
+    send(res, 200, result);
+    log(`embed ${name} ${body.length} B: ${result.faces.length} face(s), prepared ${result.prepared}, ` +
+      `${(Number(process.hrtime.bigint() - t0) / 1e6).toFixed(0)} ms`);
+  } catch (e) {
+    if (e instanceof HttpError) {
+      send(res, e.status, { error: e.message, ...e.extra });
+    } else {
+      log(`embed ${name} failed: ${e.stack || e}`);
+      send(res, 500, { error: `internal error: ${e.message || e}` });
+    }
+  }
 }
 
 async function main() {
@@ -479,7 +645,12 @@ async function main() {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
-main().catch((e) => {
-  log(`cannot start: ${e.stack || e}`);
-  process.exit(70);
-});
+/* Run as a program it serves; required (by the tests) it only exports. */
+if (require.main === module) {
+  main().catch((e) => {
+    log(`cannot start: ${e.stack || e}`);
+    process.exit(70);
+  });
+}
+
+module.exports = { localFetch, MODELS, HUMAN_DIR };

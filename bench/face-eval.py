@@ -4,13 +4,17 @@
   crops XML...          print the crops to make from dlib's face boxes: each
                         boxed face (an impostor) and corners with no box in
                         them (pictures without a face), one per line
-  cache PORTFILE URL    an HTTP cache in front of the face service: the same
-                        bytes to the same path get the answer they got before,
-                        so checking every shot against every character embeds
-                        each shot once (the service is deterministic)
-  report OUT RUN...     read the runs' `troupe check --json` answers and print
-                        and write ROC AUC, EER, verdict accuracy, "no face"
-                        counts and margins per model and variant group
+  cache PORTFILE URL DIR
+                        an HTTP cache in front of the face service, kept in
+                        DIR: the same bytes to the same path get the answer
+                        they got before, so checking every shot against every
+                        character embeds each shot once (the service is
+                        deterministic)
+  report PREFIX RUN...  read the runs' `troupe check --json` answers, print
+                        ROC AUC, EER, verdict accuracy, "no face" counts and
+                        margins per model and variant group, and write them
+                        to PREFIX.tsv, PREFIX.md, PREFIX-timing.tsv and
+                        PREFIX-noface.tsv
 """
 
 import hashlib
@@ -57,9 +61,23 @@ def crops(paths):
                     print(f"noface {name} {stem}-corner{cx}x{cy}.jpg {cx} {cy} {side} {side}")
 
 
-def cache(port_file, upstream):
+def cache(port_file, upstream, directory):
     target = urllib.parse.urlsplit(upstream)
-    store, lock = {}, threading.Lock()
+    os.makedirs(directory, exist_ok=True)
+
+    def load(key):
+        try:
+            with open(os.path.join(directory, key), "rb") as f:
+                status, ctype, data = f.read().split(b"\n", 2)
+            return int(status), ctype.decode(), data
+        except FileNotFoundError:
+            return None
+
+    def save(key, hit):
+        tmp = os.path.join(directory, key + f".{threading.get_ident()}")
+        with open(tmp, "wb") as f:
+            f.write(f"{hit[0]}\n{hit[1]}\n".encode() + hit[2])
+        os.rename(tmp, os.path.join(directory, key))
 
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -67,8 +85,7 @@ def cache(port_file, upstream):
         def forward(self, body):
             key = hashlib.sha256(self.command.encode() + self.path.encode() + b"\0" +
                                  (body or b"")).hexdigest()
-            with lock:
-                hit = store.get(key)
+            hit = load(key)
             if hit is None:
                 conn = http.client.HTTPConnection(target.hostname, target.port, timeout=600)
                 headers = {"Content-Type": self.headers.get("Content-Type",
@@ -78,9 +95,8 @@ def cache(port_file, upstream):
                 hit = (answer.status, answer.getheader("Content-Type", "application/json"),
                        answer.read())
                 conn.close()
-                if answer.status < 500:
-                    with lock:
-                        store[key] = hit
+                if answer.status < 500 and self.command == "POST":
+                    save(key, hit)
             status, ctype, data = hit
             self.send_response(status)
             self.send_header("Content-Type", ctype)
@@ -161,6 +177,11 @@ def load_run(run):
     for slug, person in slugs.items():
         with open(os.path.join(run, f"check-{slug}.json")) as f:
             rows = json.load(f)
+        if os.path.exists(os.path.join(run, f"noref-{slug}")):
+            # The model gave none of this person's references a vector:
+            # every shot scores as nothing, and nothing passes.
+            rows = [{"shot": os.path.join(root, name), "verdict": "no reference"}
+                    for root, _, names in sorted(os.walk(shots_dir)) for name in sorted(names)]
         for row in rows:
             rel = os.path.relpath(os.path.realpath(row["shot"]), shots_dir).split(os.sep)
             group = rel[0]
@@ -192,6 +213,11 @@ def summarise(pairs):
     genuine_faces = [p["score"] for p in pairs if p["kind"] == "genuine" and p["verdict"] != "no face"]
     other_faces = [p["score"] for p in pairs if p["kind"] != "genuine" and p["verdict"] != "no face"]
     return {
+        "shots": len({p["shot"] for p in pairs}),
+        "noface_shots": len({p["shot"] for p in pairs if p["verdict"] == "no face"}),
+        "genuine_same": (sum(1 for p in pairs if p["kind"] == "genuine" and p["verdict"] == "same") /
+                         len(pos)) if pos else None,
+        "noref": sum(1 for p in pairs if p["verdict"] == "no reference"),
         "genuine": len(pos), "negative": len(neg),
         "auc": auc(pos, neg), "eer": eer(pos, neg),
         "accuracy": right / len(pairs) if pairs else None,
@@ -206,9 +232,9 @@ def fmt(x, digits=3):
     return "-" if x is None else f"{x:.{digits}f}"
 
 
-def report(out, runs):
-    header = ["model", "refs", "threshold", "group", "genuine", "negative", "auc", "eer",
-              "accuracy", "noface_genuine", "noface_negative", "same_min", "other_max"]
+def report(prefix, runs):
+    header = ["model", "refs", "threshold", "group", "shots", "noface_shots", "genuine",
+              "negative", "auc", "eer", "accuracy", "genuine_same", "noface_genuine", "noface_negative", "noref", "same_min", "other_max"]
     table, timing, noface_lines = [], [], []
     for run in runs:
         meta, pairs = load_run(run)
@@ -223,9 +249,10 @@ def report(out, runs):
             if not chosen:
                 continue
             s = summarise(chosen)
-            table.append([meta["model"], meta["refs"], meta["threshold"], name,
+            table.append([meta["model"], meta["refs"], f'{float(meta["threshold"]):.4f}', name,
+                          str(s["shots"]), str(s["noface_shots"]),
                           str(s["genuine"]), str(s["negative"]), fmt(s["auc"]), fmt(s["eer"]),
-                          fmt(s["accuracy"]), str(s["noface_genuine"]), str(s["noface_negative"]),
+                          fmt(s["accuracy"]), fmt(s["genuine_same"]), str(s["noface_genuine"]), str(s["noface_negative"]), str(s["noref"]),
                           fmt(s["same_min"], 4), fmt(s["other_max"], 4)])
         seen = set()
         for p in pairs:
@@ -244,15 +271,15 @@ def report(out, runs):
     for r in [theader] + timing:
         print("  ".join(r))
     print(f"\nfaces not found (shot, once per run): {len(noface_lines)}")
-    with open(os.path.join(out, "results.tsv"), "w") as f:
+    with open(prefix + ".tsv", "w") as f:
         for r in [header] + table:
             f.write("\t".join(r) + "\n")
-    with open(os.path.join(out, "timing.tsv"), "w") as f:
+    with open(prefix + "-timing.tsv", "w") as f:
         for r in [theader] + timing:
             f.write("\t".join(r) + "\n")
-    with open(os.path.join(out, "noface.tsv"), "w") as f:
+    with open(prefix + "-noface.tsv", "w") as f:
         f.write("".join(line + "\n" for line in noface_lines))
-    with open(os.path.join(out, "results.md"), "w") as f:
+    with open(prefix + ".md", "w") as f:
         f.write("| " + " | ".join(header) + " |\n")
         f.write("| " + " | ".join("---" for _ in header) + " |\n")
         for r in table:
@@ -266,8 +293,8 @@ def report(out, runs):
 def main(argv):
     if len(argv) >= 2 and argv[1] == "crops":
         crops(argv[2:])
-    elif len(argv) == 4 and argv[1] == "cache":
-        cache(argv[2], argv[3])
+    elif len(argv) == 5 and argv[1] == "cache":
+        cache(argv[2], argv[3], argv[4])
     elif len(argv) >= 4 and argv[1] == "report":
         report(argv[2], argv[3:])
     else:

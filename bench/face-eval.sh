@@ -11,13 +11,18 @@
 # environment:
 #   TROUPE         the troupe binary (default: the one built in this tree)
 #   BENCH_DIR      scratch directory (default: bench/out); results in
-#                  BENCH_DIR/face-eval/results.{tsv,md}, timing.tsv, noface.tsv
+#                  BENCH_DIR/face-eval/results.{tsv,md}, results-timing.tsv
+#                  and results-noface.tsv (the shots with no face found)
 #   DLIB_EXAMPLES  an unpacked dlib examples directory (with johns/ and
 #                  faces/) instead of the package fetched into the cache
 #   FACE_SERVICE   the face service's directory (default: contrib/face-service
 #                  of this tree, after `npm ci` there)
 #   REFS           the numbers of references per person, one run each
 #                  (default: "3 1")
+#   PAD            1: pad every 150-px face crop onto a 300-px canvas (edges
+#                  copied) before making its variants, to measure the
+#                  descriptor apart from a detector that misses tight crops;
+#                  runs and results then carry "-padded" in their names
 #
 # Needs: libvips-tools, Node.js, python3, curl; apt-get and dpkg the first
 # time, to fetch the package (nothing is downloaded once it is cached).
@@ -30,6 +35,8 @@ out=${BENCH_DIR:-$here/out}/face-eval
 service=${FACE_SERVICE:-$here/../contrib/face-service}
 refs_list=${REFS:-3 1}
 models=("$@")
+suffix=
+[ "${PAD:-0}" = 1 ] && suffix=-padded
 [ ${#models[@]} -gt 0 ] || models=(face)
 
 die() { echo "bench/face-eval.sh: $*" >&2; exit 1; }
@@ -69,12 +76,22 @@ fi
 [ -d "$examples/johns" ] && [ -d "$examples/faces" ] ||
 	die "$examples has no johns/ and faces/"
 
-set_dir=$out/set
+set_dir=$out/set$suffix
 if [ ! -f "$set_dir/.done" ]; then
 	note "making the variants (once; delete $set_dir to make them again)"
 	rm -rf "$set_dir" && mkdir -p "$set_dir/photos" "$set_dir/impostor" "$set_dir/noface"
 	# One photograph of John_Shimkus is shipped twice under two names; the
 	# second copy (by name) would be a held-out shot identical to another.
+	place() {
+		if [ -n "$suffix" ]; then
+			local w h
+			w=$(vipsheader -f width "$1")
+			h=$(vipsheader -f height "$1")
+			vips embed "$1" "$2" $((w / 2)) $((h / 2)) $((w * 2)) $((h * 2)) --extend copy
+		else
+			cp "$1" "$2"
+		fi
+	}
 	declare -A seen=()
 	for person_dir in "$examples"/johns/*/; do
 		person=$(basename "$person_dir")
@@ -87,7 +104,7 @@ if [ ! -f "$set_dir/.done" ]; then
 				continue
 			fi
 			seen[$sum]=$person/$(basename "$f")
-			cp "$f" "$set_dir/photos/$person/"
+			place "$f" "$set_dir/photos/$person/$(basename "$f")"
 		done
 	done
 	printf '3 3 1 0\n1.2 0 -0.2\n0 1 0\n-0.2 0 1.2\n' >"$set_dir/tealorange.mat"
@@ -123,9 +140,10 @@ if [ ! -f "$set_dir/.done" ]; then
 	python3 "$here/face-eval.py" crops "$examples"/faces/training.xml \
 		"$examples"/faces/testing.xml | while read -r kind src name x y w h; do
 		vips crop "$examples/faces/$src" "$set_dir/tmp.v" "$x" "$y" "$w" "$h"
-		vips resize "$set_dir/tmp.v" "$set_dir/$kind/$name" "$(awk -v w="$w" 'BEGIN { print 150 / w }')"
+		vips resize "$set_dir/tmp.v" "$set_dir/tmp.jpg" "$(awk -v w="$w" 'BEGIN { print 150 / w }')"
+		place "$set_dir/tmp.jpg" "$set_dir/$kind/$name"
 	done
-	rm -f "$set_dir/tmp.v"
+	rm -f "$set_dir/tmp.v" "$set_dir/tmp.jpg"
 	cp "$examples"/faces/Tom_Cruise_avp_2014_4.jpg "$examples"/faces/bald_guys.jpg "$set_dir/impostor/"
 	cp "$examples"/faces/dogs.jpg "$set_dir/noface/"
 	touch "$set_dir/.done"
@@ -150,7 +168,11 @@ pids+=($!)
 wait_port "$tmpdir/service.port" "the face service (see $out/service.log)"
 direct=http://127.0.0.1:$(cat "$tmpdir/service.port")
 curl -sf "$direct/health" >"$out/health.json" || die "the face service does not answer /health"
-python3 "$here/face-eval.py" cache "$tmpdir/cache.port" "$direct" &
+# Keyed by what decides an answer: the service's code, its lock file and
+# what it says of itself; a changed service starts an empty cache.
+key=$(cat "$service/server.js" "$service/package-lock.json" "$out/health.json" 2>/dev/null |
+	sha256sum | cut -c1-16)
+python3 "$here/face-eval.py" cache "$tmpdir/cache.port" "$direct" "$out/cache/$key" &
 pids+=($!)
 wait_port "$tmpdir/cache.port" "the cache"
 cached=http://127.0.0.1:$(cat "$tmpdir/cache.port")
@@ -158,15 +180,17 @@ cached=http://127.0.0.1:$(cat "$tmpdir/cache.port")
 # check exits 1 (some drifted) or 2 (only "no face" failed) on a normal run.
 check() {
 	local rc=0
-	"$TROUPE" "$@" || rc=$?
-	[ $rc -le 2 ] || die "troupe check failed ($rc): $*"
+	"$TROUPE" "$@" 2>"$tmpdir/check.err" || rc=$?
+	grep -v 'drifted from\|no face' "$tmpdir/check.err" >&2 || true
+	[ $rc -le 2 ] || die "troupe check failed ($rc): $* ($(cat "$tmpdir/check.err"))"
 }
 now() { date +%s.%N; }
 
 runs=()
 for model in "${models[@]}"; do
+	first_threshold=
 	for R in $refs_list; do
-		run=$out/$model-r$R
+		run=$out/$model-r$R$suffix
 		note "model $model, $R reference(s) per person"
 		rm -rf "$run" && mkdir -p "$run/shots" "$run/refs"
 		S=(--store "$run/.troupe")
@@ -196,12 +220,12 @@ for model in "${models[@]}"; do
 		if "$TROUPE" "${S[@]}" calibrate --model "$model" --json >"$run/calibrate.json" 2>"$run/calibrate.err"; then
 			calibrated=yes
 			threshold=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["threshold"])' "$run/calibrate.json")
-			R3_threshold=${R3_threshold:-$threshold}
+			first_threshold=${first_threshold:-$threshold}
 		else
 			# Today's calibrate needs two references of one character.
 			calibrated="refused: $(tr '\n' ' ' <"$run/calibrate.err")"
-			[ -n "${R3_threshold:-}" ] || die "calibrate refused and no earlier run's threshold to borrow"
-			threshold=$R3_threshold
+			[ -n "$first_threshold" ] || die "calibrate refused and no earlier run's threshold to borrow"
+			threshold=$first_threshold
 			note "calibrate refused with $R reference(s); using the threshold of the first run, $threshold"
 		fi
 		T=()
@@ -233,12 +257,24 @@ for model in "${models[@]}"; do
 			printf 'model\t%s\nrefs\t%s\nthreshold\t%s\ncalibrate\t%s\n' "$model" "$R" "$threshold" "$calibrated"
 			[ ${#timing[@]} -eq 0 ] || printf '%s\n' "${timing[@]}"
 		} >"$run/meta.tsv"
-		while IFS=$'\t' read -r slug person; do
+		while IFS=$'\t' read -r slug person <&3; do
 			note "  check $(find "$run/shots" -name '*.jpg' | wc -l) shots against $slug"
+			probe=$(ls "$run/shots/clean/$person/"*.jpg | head -1)
+			if ! "$TROUPE" "${S[@]}" check --model "$model" --character "$slug" "${T[@]}" \
+				"$probe" >/dev/null 2>"$tmpdir/probe.err" &&
+				grep -q 'has no references with' "$tmpdir/probe.err"; then
+				# No reference of this person gave the model a vector: a
+				# character it cannot register at all. bench/face-eval.py
+				# scores its pairs as "no reference".
+				note "  $slug has no reference with a vector; its pairs count as no reference"
+				echo '[]' >"$run/check-$slug.json"
+				touch "$run/noref-$slug"
+				continue
+			fi
 			check "${S[@]}" check --json --model "$model" --character "$slug" "${T[@]}" \
 				"$run/shots" >"$run/check-$slug.json"
-		done <"$run/characters.tsv"
+		done 3<"$run/characters.tsv"
 		runs+=("$run")
 	done
 done
-python3 "$here/face-eval.py" report "$out" "${runs[@]}"
+python3 "$here/face-eval.py" report "$out/results$suffix" "${runs[@]}"

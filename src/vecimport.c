@@ -8,6 +8,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -34,8 +35,10 @@ static int jsonl_line(const char *line, const char *name, size_t line_no, float 
 	}
 	int i = 0;
 	cJSON *e;
+	/* Finite as a float, not only as a double: 1e39 would become
+	 * infinity (and converting it is undefined). */
 	cJSON_ArrayForEach(e, vec) {
-		if (!cJSON_IsNumber(e) || !isfinite(e->valuedouble)) {
+		if (!cJSON_IsNumber(e) || !(fabs(e->valuedouble) <= FLT_MAX)) {
 			rc =
 			    error_set(EX_DATAERR, "%s: line %zu: element %d is not a finite number",
 				      name, line_no, i);

@@ -231,6 +231,15 @@ static void test_jsonl(void)
 	ok(vecimport_jsonl("{\"asset\": \"1\", \"vector\": [1, 1e999]}\n", "v.jsonl", collect,
 			   &t) == -1,
 	   "an infinite number is refused");
+	ok(vecimport_jsonl("{\"asset\": \"1\", \"vector\": [1e39, 1]}\n", "v.jsonl", collect,
+			   &t) == -1 &&
+	       strstr(error_message(), "line 1: element 0 is not a finite number"),
+	   "a number finite as a double but not as a float is refused");
+	struct seen u = {0};
+	ok(vecimport_jsonl("{\"asset\": \"1\", \"vector\": [-3.4e38, 3.4e38]}\n", "v.jsonl",
+			   collect, &u) == 0 &&
+	       u.rows == 1 && u.last == 3.4e38f,
+	   "the largest floats are read");
 	struct strbuf big = STRBUF_INIT;
 	sb_adds(&big, "{\"asset\": \"1\", \"vector\": [0");
 	for (int i = 0; i < 65536; i++)

@@ -21,6 +21,7 @@ static const struct opt_spec embed_specs[] = {
     {"face", 0, true, CLI_EMBED_FACE},
     {"reembed", 0, false, CLI_EMBED_REEMBED},
     {"no-variants", 0, false, CLI_EMBED_NO_VARIANTS},
+    {"cast", 0, true, CLI_EMBED_CAST},
     {NULL, 0, false, 0},
 };
 
@@ -97,6 +98,9 @@ int cli_embed_parse(struct cli *cli, const struct cmd_entry *entry, unsigned tak
 			break;
 		case CLI_EMBED_REEMBED:
 			a->reembed = true;
+			break;
+		case CLI_EMBED_CAST:
+			a->cast = arg;
 			break;
 		case CLI_EMBED_NO_VARIANTS:
 			a->no_variants = true;

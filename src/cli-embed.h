@@ -19,6 +19,7 @@ enum cli_embed_option {
 	CLI_EMBED_FACE,
 	CLI_EMBED_REEMBED,
 	CLI_EMBED_NO_VARIANTS,
+	CLI_EMBED_CAST,
 };
 /* The bit of an option in the takes mask of cli_embed_parse. */
 #define CLI_EMBED_TAKES(option) (1u << (option))
@@ -29,6 +30,7 @@ struct cli_embed {
 	int64_t k; /* 5 unless given */
 	const char *where;
 	const char *character;
+	const char *cast; /* "a,b,c" */
 	bool has_threshold;
 	double threshold;
 	const char *hashes;

@@ -54,7 +54,8 @@ static int cmd_calibrate(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if (a.no_variants && a.profile) {
-		cli_usage_error(&cmd_calibrate_entry, "--profile embeds variants: not with --no-variants");
+		cli_usage_error(&cmd_calibrate_entry,
+				"--profile embeds variants: not with --no-variants");
 		goto out;
 	}
 	cat = catalog_open(cli->store_dir);
@@ -94,7 +95,7 @@ static int cmd_calibrate(struct cli *cli, int argc, char **argv)
 		printf("  other characters %zu pairs, similarity mean %.4f, max %.4f\n",
 		       c.other_pairs, c.other_mean, c.other_max);
 		printf("  margin %.4f%s\n", c.margin,
-		       c.margin < 0 ? " (they overlap)"
+		       c.margin < 0			 ? " (they overlap)"
 		       : c.margin < LIKENESS_THIN_MARGIN ? " (thin)"
 							 : "");
 	}

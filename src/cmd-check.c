@@ -217,33 +217,151 @@ static void verdict_row(struct table *t, const char *shot, const struct likeness
 	free(shot_text);
 }
 
+/* The slugs of --character or --cast "a,b,c", each known, none twice. */
+static int cast_slugs(struct catalog *cat, const struct cli_embed *a, struct strlist *slugs)
+{
+	struct strlist words = {0};
+	if (a->character)
+		strlist_push(&words, a->character);
+	for (const char *c = a->cast; c && *c;) {
+		size_t len = strcspn(c, ",");
+		char *w = xstrndup(c, len);
+		if (*w)
+			strlist_push(&words, w);
+		free(w);
+		c += len + (c[len] == ',');
+	}
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < words.n; i++) {
+		char *slug = catalog_character_slug(cat, words.items[i]);
+		if (!slug) {
+			rc = -1;
+			break;
+		}
+		for (size_t k = 0; k < slugs->n; k++)
+			if (!strcmp(slugs->items[k], slug))
+				rc = error_set(EX_USAGE, "--cast: @%s is named twice", slug);
+		if (rc == 0)
+			strlist_push(slugs, slug);
+		free(slug);
+	}
+	if (rc == 0 && slugs->n > LIKENESS_MAX_CAST)
+		rc = error_set(EX_USAGE, "--cast: at most %d characters", LIKENESS_MAX_CAST);
+	if (rc == 0 && !slugs->n)
+		rc = error_set(EX_USAGE, "--cast: no character named");
+	strlist_clear(&words);
+	return rc;
+}
+
+/* How a shot went, over its characters: the worst of their verdicts. */
+static enum likeness_state shot_state(const struct likeness_verdict *v, size_t n)
+{
+	static const int rank[] = {[LIKENESS_SAME] = 0,
+				   [LIKENESS_NO_FACE] = 1,
+				   [LIKENESS_MISSING] = 2,
+				   [LIKENESS_DRIFTED] = 3,
+				   [LIKENESS_UNREADABLE] = 4};
+	enum likeness_state worst = LIKENESS_SAME;
+	for (size_t c = 0; c < n; c++)
+		if (rank[v[c].state] > rank[worst])
+			worst = v[c].state;
+	return worst;
+}
+
+static cJSON *cast_json(const char *shot, const char *path, int64_t asset,
+			const struct strlist *slugs, const char *model, double threshold,
+			const char *threshold_from, const struct likeness_verdict *v,
+			size_t strangers)
+{
+	enum likeness_state state = shot_state(v, slugs->n);
+	cJSON *j = cJSON_CreateObject();
+	cJSON_AddStringToObject(j, "shot", shot);
+	if (asset)
+		cJSON_AddNumberToObject(j, "asset", (double)asset);
+	cJSON_AddStringToObject(j, "model", model);
+	cJSON_AddStringToObject(j, "verdict", likeness_state_word(state));
+	cJSON_AddBoolToObject(j, "pass", state == LIKENESS_SAME);
+	cJSON_AddNumberToObject(j, "threshold", threshold);
+	cJSON_AddStringToObject(j, "threshold_from", threshold_from);
+	if (state != LIKENESS_UNREADABLE) {
+		cJSON_AddNumberToObject(j, "faces", (double)v[0].faces);
+		cJSON_AddNumberToObject(j, "strangers", (double)strangers);
+	}
+	cJSON *list = cJSON_AddArrayToObject(j, "characters");
+	for (size_t c = 0; c < slugs->n; c++) {
+		cJSON *one = verdict_json(shot, path, 0, slugs->items[c], model, threshold,
+					  threshold_from, &v[c]);
+		/* The shot's members are the shot's, not each character's. */
+		static const char *const shared[] = {"shot", "model", "threshold", "threshold_from",
+						     "faces"};
+		for (size_t k = 0; k < sizeof(shared) / sizeof(*shared); k++)
+			cJSON_DeleteItemFromObjectCaseSensitive(one, shared[k]);
+		if (v[c].looks_like >= 0)
+			cJSON_AddStringToObject(one, "looks_like", slugs->items[v[c].looks_like]);
+		cJSON_AddItemToArray(list, one);
+	}
+	return j;
+}
+
+static void cast_row(struct table *t, const char *shot, const char *slug,
+		     const struct likeness_verdict *v, const struct strlist *slugs)
+{
+	struct likeness_verdict shown = *v;
+	if (v->looks_like >= 0) {
+		char note[160];
+		snprintf(note, sizeof(note), "%s%slooks more like @%s", v->reason,
+			 *v->reason ? "; " : "", slugs->items[v->looks_like]);
+		snprintf(shown.reason, sizeof(shown.reason), "%s", note);
+	}
+	char sim[24] = "-", bref[24] = "-", face[24] = "-";
+	if (v->embedded) {
+		snprintf(sim, sizeof(sim), "%.4f", v->similarity);
+		snprintf(bref, sizeof(bref), "#%lld", (long long)v->similarity_ref);
+		snprintf(face, sizeof(face), "%zu/%zu", v->face + 1, v->faces);
+	} else if (v->state != LIKENESS_UNREADABLE) {
+		snprintf(face, sizeof(face), "0/%zu", v->faces);
+	}
+	char *at = xasprintf("@%s", slug);
+	char *shot_text = *shown.reason ? xasprintf("%s (%s)", shot, shown.reason) : xstrdup(shot);
+	const char *row[] = {likeness_state_word(v->state), at, sim, bref, face, shot_text};
+	table_add(t, row);
+	free(at);
+	free(shot_text);
+}
+
 static int cmd_check(struct cli *cli, int argc, char **argv)
 {
 	struct cli_embed a = {.model = "face"};
 	struct catalog *cat = NULL;
 	struct profile *p = NULL;
-	struct likeness *l = NULL;
+	struct likeness *cast[LIKENESS_MAX_CAST] = {NULL};
+	struct strlist slugs = {0};
 	struct shots shots = {0};
-	char *slug = NULL;
 	bool help;
 	int rc = -1, drifted = 0, unreadable = 0, faceless = 0;
 	cJSON *json = NULL;
 	struct table *table = NULL;
-	const unsigned takes = CLI_EMBED_TAKES(CLI_EMBED_PROFILE) |
-			       CLI_EMBED_TAKES(CLI_EMBED_CHARACTER) |
-			       CLI_EMBED_TAKES(CLI_EMBED_THRESHOLD);
+	const unsigned takes =
+	    CLI_EMBED_TAKES(CLI_EMBED_PROFILE) | CLI_EMBED_TAKES(CLI_EMBED_CHARACTER) |
+	    CLI_EMBED_TAKES(CLI_EMBED_CAST) | CLI_EMBED_TAKES(CLI_EMBED_THRESHOLD);
 	if (cli_embed_parse(cli, &cmd_check_entry, takes, argc, argv, &a, &help) < 0 || help) {
 		rc = help ? 0 : -1;
 		goto out;
 	}
-	if (!a.character || !a.words.n) {
-		cli_usage_error(&cmd_check_entry, "which shots, and --character SLUG");
+	if ((!a.character && !a.cast) || !a.words.n) {
+		cli_usage_error(&cmd_check_entry,
+				"which shots, and --character SLUG or --cast A,B");
+		goto out;
+	}
+	if (a.character && a.cast) {
+		cli_usage_error(&cmd_check_entry, "--character or --cast, not both");
 		goto out;
 	}
 	cat = catalog_open(cli->store_dir);
-	if (!cat || collect_shots(cat, &a.words, &shots) < 0 ||
-	    !(slug = catalog_character_slug(cat, a.character)))
+	if (!cat || collect_shots(cat, &a.words, &shots) < 0 || cast_slugs(cat, &a, &slugs) < 0)
 		goto out;
+	bool is_cast = a.cast != NULL;
+	size_t nc = slugs.n;
 	struct model_info m;
 	if (catalog_model_get(cat, a.model, &m) < 0 ||
 	    !(p = embed_profile_load(a.model, a.profile, catalog_root(cat))))
@@ -265,36 +383,54 @@ static int cmd_check(struct cli *cli, int argc, char **argv)
 			  a.model, a.model);
 		goto out;
 	}
-	if (!(l = likeness_new(cat, p, &m, slug)))
-		goto out;
+	for (size_t c = 0; c < nc; c++)
+		if (!(cast[c] = likeness_new(cat, p, &m, slugs.items[c])))
+			goto out;
 	static const char *const headers[] = {"VERDICT", "SIMILARITY", "BEST-REF", "FACES",
 					      "PHASH",	 "PALETTE",    "SHOT"};
+	static const char *const cast_headers[] = {"VERDICT",  "CHARACTER", "SIMILARITY",
+						   "BEST-REF", "FACE",	    "SHOT"};
 	if (cli->json)
 		json = cJSON_CreateArray();
 	else
-		table = table_new(7, headers);
+		table = is_cast ? table_new(6, cast_headers) : table_new(7, headers);
 	for (size_t s = 0; s < shots.paths.n; s++) {
-		struct likeness_verdict v;
+		struct likeness_verdict v[LIKENESS_MAX_CAST];
+		size_t strangers = 0;
 		const char *why = shots.unreadable.items[s];
 		if (*why) {
-			memset(&v, 0, sizeof(v));
-			v.state = LIKENESS_UNREADABLE;
-			v.phash_distance = -1;
-			v.palette_distance = -1;
-			snprintf(v.reason, sizeof(v.reason), "cannot be read: %s", why);
-		} else if (likeness_check(l, shots.paths.items[s], threshold, &v) < 0) {
+			for (size_t c = 0; c < nc; c++) {
+				memset(&v[c], 0, sizeof(v[c]));
+				v[c].state = LIKENESS_UNREADABLE;
+				v[c].phash_distance = -1;
+				v[c].palette_distance = -1;
+				v[c].looks_like = -1;
+				snprintf(v[c].reason, sizeof(v[c].reason), "cannot be read: %s",
+					 why);
+			}
+		} else if (likeness_check_cast(cast, nc, shots.paths.items[s], threshold, v,
+					       &strangers) < 0) {
 			goto out;
 		}
-		drifted += v.state == LIKENESS_DRIFTED;
-		unreadable += v.state == LIKENESS_UNREADABLE;
-		faceless += v.state == LIKENESS_NO_FACE;
+		enum likeness_state state = shot_state(v, nc);
+		drifted += state == LIKENESS_DRIFTED || state == LIKENESS_MISSING;
+		unreadable += state == LIKENESS_UNREADABLE;
+		faceless += state == LIKENESS_NO_FACE;
 		const char *label = shots.labels.items[s];
-		if (json)
-			cJSON_AddItemToArray(json, verdict_json(label, shots.paths.items[s],
-								shots.assets[s], slug, a.model,
-								threshold, threshold_from, &v));
+		if (json && is_cast)
+			cJSON_AddItemToArray(
+			    json, cast_json(label, shots.paths.items[s], shots.assets[s], &slugs,
+					    a.model, threshold, threshold_from, v, strangers));
+		else if (json)
+			cJSON_AddItemToArray(json,
+					     verdict_json(label, shots.paths.items[s],
+							  shots.assets[s], slugs.items[0], a.model,
+							  threshold, threshold_from, &v[0]));
+		else if (is_cast)
+			for (size_t c = 0; c < nc; c++)
+				cast_row(table, label, slugs.items[c], &v[c], &slugs);
 		else
-			verdict_row(table, label, &v);
+			verdict_row(table, label, &v[0]);
 	}
 	if (json)
 		json_print(json);
@@ -305,7 +441,8 @@ static int cmd_check(struct cli *cli, int argc, char **argv)
 out:
 	cJSON_Delete(json);
 	table_free(table);
-	likeness_free(l);
+	for (size_t c = 0; c < LIKENESS_MAX_CAST; c++)
+		likeness_free(cast[c]);
 	profile_free(p);
 	catalog_close(cat);
 	/* Exit 1 says some shot drifted or could not be read, 2 that the
@@ -315,10 +452,12 @@ out:
 	if (rc == 0 && (drifted || unreadable || faceless)) {
 		/* "2 of 5 shots drifted from @mei, 1 had no face, and 1 could
 		 * not be read" */
-		struct strbuf why = STRBUF_INIT;
+		struct strbuf why = STRBUF_INIT, who = STRBUF_INIT;
+		for (size_t c = 0; c < slugs.n; c++)
+			sb_addf(&who, "%s@%s", c ? ", " : "", slugs.items[c]);
 		const char *parts[3];
 		int counts[3], n = 0;
-		char *from = xasprintf("drifted from @%s", slug);
+		char *from = xasprintf("drifted from %s", sb_str(&who));
 		if (drifted)
 			parts[n] = from, counts[n++] = drifted;
 		if (faceless)
@@ -330,15 +469,16 @@ out:
 				sb_addf(&why, "%d of %zu shot%s %s", counts[k], nshots,
 					nshots == 1 ? "" : "s", parts[k]);
 			else
-				sb_addf(&why, "%s%s%d %s", n > 2 ? "," : "", k == n - 1 ? " and " : " ",
-					counts[k], parts[k]);
+				sb_addf(&why, "%s%s%d %s", n > 2 ? "," : "",
+					k == n - 1 ? " and " : " ", counts[k], parts[k]);
 		}
 		error_set(drifted || unreadable ? 1 : 2, "%s", sb_str(&why));
 		free(from);
 		sb_release(&why);
+		sb_release(&who);
 		rc = -1;
 	}
-	free(slug);
+	strlist_clear(&slugs);
 	shots_clear(&shots);
 	cli_embed_clear(&a);
 	return rc;
@@ -347,9 +487,10 @@ out:
 const struct cmd_entry cmd_check_entry = {
     "check",
     NULL,
-    "check SHOT|ASSET... --character SLUG [--model NAME] [--threshold T]",
+    "check SHOT|ASSET... --character SLUG|--cast A,B... [--model NAME] [--threshold T]",
     "Score shots or assets against a character's references (exit 1: drifted, 2: no face).",
     "  -c, --character SLUG    the character the shots should show\n"
+    "  --cast A,B...           the characters they should show, each given a face\n"
     "  -m, --model NAME        the embedding model (default face)\n"
     "  -t, --threshold T       cosine similarity needed (default: the calibrated one)\n",
     cmd_check,

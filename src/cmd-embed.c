@@ -29,7 +29,7 @@ struct todo {
 	struct {
 		int64_t id;
 		int width, height;
-	} *assets;
+	} * assets;
 	size_t n, skipped, missed_before;
 };
 
@@ -69,10 +69,11 @@ static int pick_face(const struct cli_embed *a, int64_t id, int width, int heigh
 	if (r->n > 1 && a->face == 0) {
 		const struct embed_face *f = &r->faces[0];
 		if (f->has_box && width > 0 && height > 0)
-			warn_user("asset %lld: %zu faces; took the largest (%.0fx%.0f at %.0f,%.0f); "
-				  "--face N takes the Nth largest",
-				  (long long)id, r->n, f->box[2] * width, f->box[3] * height,
-				  f->box[0] * width, f->box[1] * height);
+			warn_user(
+			    "asset %lld: %zu faces; took the largest (%.0fx%.0f at %.0f,%.0f); "
+			    "--face N takes the Nth largest",
+			    (long long)id, r->n, f->box[2] * width, f->box[3] * height,
+			    f->box[0] * width, f->box[1] * height);
 		else
 			warn_user("asset %lld: %zu faces; took the largest; --face N takes the Nth "
 				  "largest",
@@ -104,9 +105,9 @@ static int store_made(struct catalog *cat, const char *model, struct made *m, si
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		m[i].meta.network = network;
 		m[i].meta.version = version;
-		rc = m[i].missed ? catalog_embedding_missed(cat, m[i].id, model, m[i].reason)
-				 : catalog_embedding_put(cat, m[i].id, model, m[i].v, m[i].dim,
-							 &m[i].meta);
+		rc = m[i].missed
+			 ? catalog_embedding_missed(cat, m[i].id, model, m[i].reason)
+			 : catalog_embedding_put(cat, m[i].id, model, m[i].v, m[i].dim, &m[i].meta);
 	}
 	return catalog_end(cat, rc == 0) < 0 ? -1 : rc;
 }
@@ -126,16 +127,18 @@ static int cmd_embed(struct cli *cli, int argc, char **argv)
 	bool help;
 	int rc = -1;
 	const unsigned takes = CLI_EMBED_TAKES(CLI_EMBED_PROFILE) |
-			       CLI_EMBED_TAKES(CLI_EMBED_HASHES) | CLI_EMBED_TAKES(CLI_EMBED_RETRY) |
-			       CLI_EMBED_TAKES(CLI_EMBED_FACE) | CLI_EMBED_TAKES(CLI_EMBED_REEMBED);
+			       CLI_EMBED_TAKES(CLI_EMBED_HASHES) |
+			       CLI_EMBED_TAKES(CLI_EMBED_RETRY) | CLI_EMBED_TAKES(CLI_EMBED_FACE) |
+			       CLI_EMBED_TAKES(CLI_EMBED_REEMBED);
 	if (cli_embed_parse(cli, &cmd_embed_entry, takes, argc, argv, &a, &help) < 0 || help) {
 		rc = help ? 0 : -1;
 		goto out;
 	}
 	bool importing = a.words.n && !strcmp(a.words.items[0], "import");
 	if (a.reembed && (a.words.n || a.face)) {
-		cli_usage_error(&cmd_embed_entry,
-				"--reembed replaces every vector of the model: no QUERY, no --face");
+		cli_usage_error(
+		    &cmd_embed_entry,
+		    "--reembed replaces every vector of the model: no QUERY, no --face");
 		goto out;
 	}
 	if (a.face && !a.words.n) {
@@ -211,7 +214,8 @@ static int cmd_embed(struct cli *cli, int argc, char **argv)
 			continue;
 		}
 		size_t f = 0;
-		if (erc < 0 || pick_face(&a, id, t.assets[i].width, t.assets[i].height, &r, &f) < 0) {
+		if (erc < 0 ||
+		    pick_face(&a, id, t.assets[i].width, t.assets[i].height, &r, &f) < 0) {
 			embed_result_clear(&r);
 			goto out;
 		}
@@ -231,10 +235,8 @@ static int cmd_embed(struct cli *cli, int argc, char **argv)
 				goto out;
 			}
 			made = xrealloc(made, (nmade + 1) * sizeof(*made));
-			made[nmade++] = (struct made){.id = id,
-						      .v = r.faces[f].vector,
-						      .dim = r.faces[f].dim,
-						      .meta = meta};
+			made[nmade++] = (struct made){
+			    .id = id, .v = r.faces[f].vector, .dim = r.faces[f].dim, .meta = meta};
 			r.faces[f].vector = NULL;
 			embed_result_clear(&r);
 			done++;
@@ -265,7 +267,8 @@ static int cmd_embed(struct cli *cli, int argc, char **argv)
 		json_print(j);
 	} else if (!cli->quiet) {
 		printf("model %s: %zu %sembedded, %zu already had a vector, %zu with %s", a.model,
-		       done, a.reembed ? "re-" : "", t.skipped, nothing, p->embedding.nothing_error);
+		       done, a.reembed ? "re-" : "", t.skipped, nothing,
+		       p->embedding.nothing_error);
 		if (t.missed_before)
 			printf(", %zu skipped as %s before (--retry asks again)", t.missed_before,
 			       p->embedding.nothing_error);

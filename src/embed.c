@@ -46,8 +46,7 @@ struct embedding_meta embed_result_meta(const struct embed_result *r, size_t f)
 
 /* The vector at the profile's pointer in obj, each element a number in
  * float's range (converting 1e39 to float is undefined). */
-static int read_vector(const struct profile *p, cJSON *obj, const char *where,
-		       struct embed_face *f)
+static int read_vector(const struct profile *p, cJSON *obj, const char *where, struct embed_face *f)
 {
 	cJSON *vec = jp_get(obj, p->embedding.vector);
 	int n = cJSON_GetArraySize(vec);
@@ -126,8 +125,9 @@ static int read_answer(const struct profile *p, cJSON *answer, int width, int he
 		       struct embed_result *out)
 {
 	if (!cJSON_IsObject(answer))
-		return error_set(EX_PROTOCOL, "embedding service (profile %s): the answer is not "
-					      "a JSON object",
+		return error_set(EX_PROTOCOL,
+				 "embedding service (profile %s): the answer is not "
+				 "a JSON object",
 				 p->name);
 	read_name(answer, p->embedding.network, out->network, sizeof(out->network));
 	read_name(answer, p->embedding.version, out->version, sizeof(out->version));
@@ -169,8 +169,8 @@ static int read_answer(const struct profile *p, cJSON *answer, int width, int he
 	return 0;
 }
 
-int embed_answer_read(const struct profile *p, const char *text, size_t len, int width,
-		      int height, struct embed_result *out)
+int embed_answer_read(const struct profile *p, const char *text, size_t len, int width, int height,
+		      struct embed_result *out)
 {
 	memset(out, 0, sizeof(*out));
 	cJSON *answer = cJSON_ParseWithLength(text, len);
@@ -349,8 +349,7 @@ static int embed_bytes(const struct profile *p, const struct image_buffer *buf,
 	return rc;
 }
 
-int embed_buffer(const struct profile *p, const struct image_buffer *buf,
-		 struct embed_result *out)
+int embed_buffer(const struct profile *p, const struct image_buffer *buf, struct embed_result *out)
 {
 	return embed_bytes(p, buf, out);
 }

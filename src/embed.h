@@ -50,8 +50,8 @@ int embed_image(const struct profile *p, const char *path, const char *format, i
 /* Reads an answer of the service (len bytes of text, untrusted) as
  * embed_image does once the status is 200: the pieces the profile points
  * at, each checked. Clear *out with embed_result_clear. */
-int embed_answer_read(const struct profile *p, const char *text, size_t len, int width,
-		      int height, struct embed_result *out);
+int embed_answer_read(const struct profile *p, const char *text, size_t len, int width, int height,
+		      struct embed_result *out);
 
 /* The embedding profile for a model: the profile called name, or, when
  * name is NULL, the one called like the model; it must be an embedding
@@ -67,7 +67,6 @@ struct profile *embed_profile_load(const char *model, const char *name, const ch
 int embed_file(const struct profile *p, const char *path, struct embed_result *out);
 
 /* The same for image bytes already made (a variant of a reference). */
-int embed_buffer(const struct profile *p, const struct image_buffer *buf,
-		 struct embed_result *out);
+int embed_buffer(const struct profile *p, const struct image_buffer *buf, struct embed_result *out);
 
 #endif

@@ -287,8 +287,9 @@ int catalog_model_reset(struct catalog *cat, const char *model, uint32_t dim, co
 		sqlite3_bind_text(fix, 1, model, -1, SQLITE_STATIC);
 		sqlite3_bind_int(fix, 2, (int)dim);
 		sqlite3_bind_text(fix, 3, network && *network ? network : NULL, -1, SQLITE_STATIC);
-		sqlite3_bind_text(fix, 4, network && *network && version && *version ? version : NULL,
-				  -1, SQLITE_STATIC);
+		sqlite3_bind_text(fix, 4,
+				  network && *network && version && *version ? version : NULL, -1,
+				  SQLITE_STATIC);
 		if (sqlite3_step(drop) == SQLITE_DONE && sqlite3_step(unmiss) == SQLITE_DONE &&
 		    sqlite3_step(fix) == SQLITE_DONE)
 			rc = 0;
@@ -301,8 +302,8 @@ int catalog_model_reset(struct catalog *cat, const char *model, uint32_t dim, co
 	return rc;
 }
 
-int catalog_embedding_box(struct catalog *cat, int64_t asset_id, const char *model,
-			  double box[4], int *faces)
+int catalog_embedding_box(struct catalog *cat, int64_t asset_id, const char *model, double box[4],
+			  int *faces)
 {
 	sqlite3_stmt *stmt = catalog_stmt_get(
 	    cat, "SELECT e.box_x, e.box_y, e.box_w, e.box_h, e.faces FROM embeddings e JOIN "

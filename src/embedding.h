@@ -73,8 +73,8 @@ int catalog_model_reset(struct catalog *cat, const char *model, uint32_t dim, co
 
 /* The box (fractions of the picture) of the face an asset's vector
  * describes; EX_NOINPUT when there is no vector or it has no box. */
-int catalog_embedding_box(struct catalog *cat, int64_t asset_id, const char *model,
-			  double box[4], int *faces);
+int catalog_embedding_box(struct catalog *cat, int64_t asset_id, const char *model, double box[4],
+			  int *faces);
 /* What a model has made of an asset so far. */
 enum embedding_state {
 	EMBEDDING_NONE,	  /* never embedded: embed asks the model */

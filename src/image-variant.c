@@ -64,8 +64,7 @@ static int apply(VipsImage *in, enum image_variant kind, VipsImage **out, int *q
 	return -1;
 }
 
-int vimg_variant(const char *path, enum image_variant kind, int max_side,
-		 struct image_buffer *out)
+int vimg_variant(const char *path, enum image_variant kind, int max_side, struct image_buffer *out)
 {
 	memset(out, 0, sizeof(*out));
 	struct image_info info;

@@ -26,7 +26,6 @@ int encode(VipsImage *im, const char *format, int quality, void **data, size_t *
 /* The module's probe (a header read and a completeness check). */
 int vimg_probe(const char *path, struct image_info *out);
 /* The module's variant entry (image.h's image_variant). */
-int vimg_variant(const char *path, enum image_variant kind, int max_side,
-		 struct image_buffer *out);
+int vimg_variant(const char *path, enum image_variant kind, int max_side, struct image_buffer *out);
 
 #endif

@@ -292,7 +292,7 @@ out:
 }
 
 VipsImage *thumbnail_source(const char *path, int width, int height, VipsSize size,
-				   VipsInteresting crop)
+			    VipsInteresting crop)
 {
 	VipsSource *source = vips_source_new_from_file(path);
 	if (!source)

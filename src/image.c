@@ -76,8 +76,7 @@ const char *image_variant_name(enum image_variant kind)
 	return (unsigned)kind < IMAGE_VARIANT_COUNT ? names[kind] : "?";
 }
 
-int image_variant(const char *path, enum image_variant kind, int max_side,
-		  struct image_buffer *out)
+int image_variant(const char *path, enum image_variant kind, int max_side, struct image_buffer *out)
 {
 	memset(out, 0, sizeof(*out));
 	if ((unsigned)kind >= IMAGE_VARIANT_COUNT)

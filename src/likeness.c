@@ -142,6 +142,8 @@ const char *likeness_state_word(enum likeness_state state)
 		return "drifted";
 	case LIKENESS_NO_FACE:
 		return "no face";
+	case LIKENESS_MISSING:
+		return "missing";
 	case LIKENESS_UNREADABLE:
 		break;
 	}
@@ -172,69 +174,190 @@ static double closest_ref(const struct refs *refs, const float *v, int64_t *ref)
 	return best > 1 ? 1 : best; /* rounding of unit vectors */
 }
 
-/* Every face of the shot against the references: the closest face is
- * the character, if any is. */
-static int score_embedding(struct likeness *l, const char *shot, double threshold,
-			   struct likeness_verdict *out)
+void likeness_shot_clear(struct likeness_shot *s)
 {
-	struct embed_result r;
-	int rc = embed_file(l->profile, shot, &r);
-	if (rc == 0 && catalog_model_accepts(&l->info, r.network, r.version, r.faces[0].dim) < 0) {
-		error_prefix("%s", shot);
-		embed_result_clear(&r);
+	free(s->sim);
+	free(s->ref);
+	free(s->boxes);
+	memset(s, 0, sizeof(*s));
+}
+
+/* Scores every face of an answer against every cast member. */
+static int shot_from_result(struct likeness *const *cast, size_t nc, const char *what, int rc,
+			    struct embed_result *r, struct likeness_shot *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->ncast = nc;
+	struct likeness *l0 = cast[0];
+	if (rc == 0 &&
+	    catalog_model_accepts(&l0->info, r->network, r->version, r->faces[0].dim) < 0)
+		return error_prefix("%s", what);
+	if (rc < 0 && rc != EMBED_NOTHING && error_code() != EX_DATAERR)
 		return -1;
-	}
-	if (rc < 0 && rc != EMBED_NOTHING && error_code() != EX_DATAERR) {
-		embed_result_clear(&r);
-		return -1;
-	}
-	if (rc == 0 && r.faces[0].dim != l->refs.dim) {
+	if (rc == 0 && r->faces[0].dim != l0->refs.dim)
 		/* A model without recorded vectors cannot say this above. */
-		error_set(EX_DATAERR, "%s: a %u-dimensional vector for model %s, which has %u",
-			  shot, r.faces[0].dim, l->model, l->refs.dim);
-		embed_result_clear(&r);
-		return -1;
-	}
+		return error_set(EX_DATAERR,
+				 "%s: a %u-dimensional vector for model %s, which has %u", what,
+				 r->faces[0].dim, l0->model, l0->refs.dim);
 	if (rc < 0) {
 		out->state = rc == EMBED_NOTHING ? LIKENESS_NO_FACE : LIKENESS_UNREADABLE;
-		reason_from_error(shot, out->reason, sizeof(out->reason));
-		embed_result_clear(&r);
+		reason_from_error(what, out->reason, sizeof(out->reason));
 		return 0;
 	}
-	out->faces = r.n;
-	for (size_t f = 0; f < r.n; f++) {
-		struct embed_face *face = &r.faces[f];
+	out->sim = xcalloc(r->n * nc, sizeof(*out->sim));
+	out->ref = xcalloc(r->n * nc, sizeof(*out->ref));
+	out->boxes = xcalloc(r->n, sizeof(*out->boxes));
+	for (size_t f = 0; f < r->n; f++) {
+		struct embed_face *face = &r->faces[f];
 		if (vector_normalise(face->vector, face->dim) < 0)
 			continue;
-		int64_t ref = 0;
-		double sim = closest_ref(&l->refs, face->vector, &ref);
-		if (out->embedded && sim <= out->similarity)
-			continue;
-		out->embedded = true;
-		out->similarity = sim;
-		out->similarity_ref = ref;
-		out->face = f;
-		out->has_box = face->has_box;
-		memcpy(out->box, face->box, sizeof(out->box));
+		size_t k = out->nfaces++;
+		out->boxes[k].has_box = face->has_box;
+		memcpy(out->boxes[k].box, face->box, sizeof(face->box));
+		for (size_t c = 0; c < nc; c++)
+			out->sim[k * nc + c] =
+			    closest_ref(&cast[c]->refs, face->vector, &out->ref[k * nc + c]);
 	}
-	if (!out->embedded) {
+	error_clear();
+	if (!out->nfaces) {
 		out->state = LIKENESS_NO_FACE;
 		snprintf(out->reason, sizeof(out->reason), "no usable vector in the answer");
-	} else {
-		out->state = out->similarity >= threshold ? LIKENESS_SAME : LIKENESS_DRIFTED;
 	}
-	embed_result_clear(&r);
 	return 0;
 }
 
-int likeness_check(struct likeness *l, const char *shot, double threshold,
-		   struct likeness_verdict *out)
+int likeness_shot_file(struct likeness *const *cast, size_t nc, const char *path,
+		       struct likeness_shot *out)
 {
+	struct embed_result r;
+	int rc = embed_file(cast[0]->profile, path, &r);
+	rc = shot_from_result(cast, nc, path, rc, &r, out);
+	embed_result_clear(&r);
+	return rc;
+}
+
+int likeness_shot_buffer(struct likeness *const *cast, size_t nc, const char *what,
+			 const struct image_buffer *buf, struct likeness_shot *out)
+{
+	struct embed_result r;
+	int rc = embed_buffer(cast[0]->profile, buf, &r);
+	if (rc < 0 && rc != EMBED_NOTHING)
+		error_prefix("%s", what);
+	rc = shot_from_result(cast, nc, what, rc, &r, out);
+	embed_result_clear(&r);
+	return rc;
+}
+
+/* The best assignment of faces to cast members: each member at most one
+ * face, each face at most one member, as many members placed as there
+ * are faces, the sum of similarities the highest. Exact, by dynamic
+ * programming over the subsets of members, face by face. */
+void likeness_assign(const struct likeness_shot *s, int *face_of)
+{
+	size_t nc = s->ncast, nf = s->nfaces;
+	for (size_t c = 0; c < nc; c++)
+		face_of[c] = -1;
+	if (!nf || !nc || nc > LIKENESS_MAX_CAST)
+		return;
+	size_t want = nc < nf ? nc : nf, states = (size_t)1 << nc;
+	/* best[f][mask]: the highest sum over faces f.. given the members in
+	 * mask are placed; a face may also be left out. */
+	double *best = xmalloc((nf + 1) * states * sizeof(double));
+	for (size_t mask = 0; mask < states; mask++)
+		best[nf * states + mask] =
+		    (size_t)__builtin_popcountll((unsigned long long)mask) == want ? 0 : -1e300;
+	for (size_t f = nf; f-- > 0;)
+		for (size_t mask = 0; mask < states; mask++) {
+			double b = best[(f + 1) * states + mask];
+			for (size_t c = 0; c < nc; c++)
+				if (!(mask & ((size_t)1 << c))) {
+					double v =
+					    s->sim[f * nc + c] +
+					    best[(f + 1) * states + (mask | ((size_t)1 << c))];
+					if (v > b)
+						b = v;
+				}
+			best[f * states + mask] = b;
+		}
+	size_t mask = 0;
+	for (size_t f = 0; f < nf; f++) {
+		double here = best[f * states + mask];
+		if (here == best[(f + 1) * states + mask])
+			continue;
+		for (size_t c = 0; c < nc; c++)
+			if (!(mask & ((size_t)1 << c)) &&
+			    s->sim[f * nc + c] +
+				    best[(f + 1) * states + (mask | ((size_t)1 << c))] ==
+				here) {
+				face_of[c] = (int)f;
+				mask |= (size_t)1 << c;
+				break;
+			}
+	}
+	free(best);
+}
+
+void likeness_verdict_of(const struct likeness_shot *s, const int *face_of, size_t c,
+			 double threshold, struct likeness_verdict *out)
+{
+	int keep_phash = out->phash_distance;
+	int64_t keep_pref = out->phash_ref;
+	double keep_pal = out->palette_distance;
+	int64_t keep_palref = out->palette_ref;
 	memset(out, 0, sizeof(*out));
-	out->phash_distance = -1;
-	out->palette_distance = -1;
-	if (score_embedding(l, shot, threshold, out) < 0)
-		return -1;
+	out->phash_distance = keep_phash;
+	out->phash_ref = keep_pref;
+	out->palette_distance = keep_pal;
+	out->palette_ref = keep_palref;
+	out->faces = s->nfaces;
+	out->looks_like = -1;
+	if (s->state == LIKENESS_NO_FACE || s->state == LIKENESS_UNREADABLE) {
+		out->state = s->state;
+		snprintf(out->reason, sizeof(out->reason), "%s", s->reason);
+		return;
+	}
+	int f = face_of[c];
+	if (f < 0) {
+		out->state = LIKENESS_MISSING;
+		snprintf(out->reason, sizeof(out->reason),
+			 "%zu face%s, none left for this character", s->nfaces,
+			 s->nfaces == 1 ? "" : "s");
+		return;
+	}
+	size_t nc = s->ncast;
+	out->embedded = true;
+	out->face = (size_t)f;
+	out->similarity = s->sim[f * nc + c];
+	out->similarity_ref = s->ref[f * nc + c];
+	out->has_box = s->boxes[f].has_box;
+	memcpy(out->box, s->boxes[f].box, sizeof(out->box));
+	out->state = out->similarity >= threshold ? LIKENESS_SAME : LIKENESS_DRIFTED;
+	/* The face given to this character is more like another member: the
+	 * two are bleeding into each other, or have swapped. */
+	for (size_t d = 0; d < nc; d++)
+		if (d != c && s->sim[f * nc + d] > out->similarity &&
+		    (out->looks_like < 0 ||
+		     s->sim[f * nc + d] > s->sim[f * nc + (size_t)out->looks_like]))
+			out->looks_like = (int)d;
+}
+
+size_t likeness_strangers(const struct likeness_shot *s, const int *face_of, double threshold)
+{
+	size_t n = 0;
+	for (size_t f = 0; f < s->nfaces; f++) {
+		bool placed = false, known = false;
+		for (size_t c = 0; c < s->ncast; c++) {
+			placed |= face_of[c] == (int)f;
+			known |= s->sim[f * s->ncast + c] >= threshold;
+		}
+		n += !placed && !known;
+	}
+	return n;
+}
+
+/* The second opinions: pHash and colour layout against the pictures. */
+static void second_opinions(struct likeness *l, const char *shot, struct likeness_verdict *out)
+{
 	uint64_t h;
 	error_clear();
 	if (l->npictures && catalog_file_phash(shot, &h) == 0)
@@ -258,7 +381,35 @@ int likeness_check(struct likeness *l, const char *shot, double threshold,
 			}
 		}
 	error_clear();
+}
+
+int likeness_check_cast(struct likeness *const *cast, size_t nc, const char *shot, double threshold,
+			struct likeness_verdict *out, size_t *strangers)
+{
+	struct likeness_shot s;
+	if (likeness_shot_file(cast, nc, shot, &s) < 0) {
+		likeness_shot_clear(&s);
+		return -1;
+	}
+	int face_of[LIKENESS_MAX_CAST];
+	likeness_assign(&s, face_of);
+	for (size_t c = 0; c < nc; c++) {
+		out[c].phash_distance = -1;
+		out[c].palette_distance = -1;
+		likeness_verdict_of(&s, face_of, c, threshold, &out[c]);
+		if (s.state != LIKENESS_UNREADABLE)
+			second_opinions(cast[c], shot, &out[c]);
+	}
+	if (strangers)
+		*strangers = likeness_strangers(&s, face_of, threshold);
+	likeness_shot_clear(&s);
 	return 0;
+}
+
+int likeness_check(struct likeness *l, const char *shot, double threshold,
+		   struct likeness_verdict *out)
+{
+	return likeness_check_cast(&l, 1, shot, threshold, out, NULL);
 }
 
 /* ---- calibrate ---- */
@@ -365,9 +516,10 @@ static int variant_pairs(struct catalog *cat, const struct model_info *m, const 
 			    catalog_model_accepts(m, r.network, r.version, r.faces[0].dim) < 0)
 				erc = -1;
 			if (erc == 0 && r.faces[0].dim != refs->dim)
-				erc = error_set(EX_DATAERR,
-						"a %u-dimensional vector for model %s, which has %u",
-						r.faces[0].dim, m->name, refs->dim);
+				erc =
+				    error_set(EX_DATAERR,
+					      "a %u-dimensional vector for model %s, which has %u",
+					      r.faces[0].dim, m->name, refs->dim);
 			if (erc == EMBED_NOTHING) {
 				out->variant_misses++;
 			} else if (erc < 0) {

@@ -39,8 +39,10 @@ enum likeness_state {
 	LIKENESS_DRIFTED,    /* faces, none similar enough */
 	LIKENESS_NO_FACE,    /* the model found nothing to compare */
 	LIKENESS_UNREADABLE, /* not a picture troupe can read */
+	LIKENESS_MISSING,    /* faces, but each went to another cast member */
 };
-/* The verdict's word: "same", "drifted", "no face", "unreadable". */
+/* The verdict's word: "same", "drifted", "no face", "unreadable",
+ * "missing". */
 const char *likeness_state_word(enum likeness_state state);
 
 struct likeness_verdict {
@@ -63,9 +65,55 @@ struct likeness_verdict {
 	 * none. */
 	double palette_distance;
 	int64_t palette_ref;
+	/* The cast member (an index into the cast) the scored face is more
+	 * like than this character, or -1: identity bleeding, or a swap. */
+	int looks_like;
 	/* Why there is no similarity (e.g. "no face in the image"), or "". */
 	char reason[160];
 };
+
+/* The most characters one shot is checked for at once. */
+#define LIKENESS_MAX_CAST 16
+
+/* Every face of one shot scored against every member of a cast. */
+struct likeness_shot {
+	/* LIKENESS_NO_FACE or LIKENESS_UNREADABLE with a reason, else faces
+	 * were found (state LIKENESS_SAME, meaning only that). */
+	enum likeness_state state;
+	char reason[160];
+	size_t nfaces, ncast;
+	double *sim;  /* nfaces x ncast: each face's similarity to each member */
+	int64_t *ref; /* and the closest reference's asset */
+	struct {
+		bool has_box;
+		double box[4];
+	} * boxes; /* nfaces, largest first */
+};
+void likeness_shot_clear(struct likeness_shot *s);
+/* Embeds the picture at path, or the image bytes buf (what names it in
+ * errors), once through cast[0]'s profile, and scores every face against
+ * each of the nc members (all of one model). A picture without a face or
+ * that cannot be read is a state, not an error; -1 as likeness_check.
+ * Clear *out also after a failure. */
+int likeness_shot_file(struct likeness *const *cast, size_t nc, const char *path,
+		       struct likeness_shot *out);
+int likeness_shot_buffer(struct likeness *const *cast, size_t nc, const char *what,
+			 const struct image_buffer *buf, struct likeness_shot *out);
+/* The faces given to the members (face_of[c], -1 for none): each face to
+ * at most one member, as many members placed as there are faces, the
+ * total similarity the highest. At most LIKENESS_MAX_CAST members. */
+void likeness_assign(const struct likeness_shot *s, int *face_of);
+/* Member c's verdict in the shot under that assignment; the pHash and
+ * palette fields of out are kept. */
+void likeness_verdict_of(const struct likeness_shot *s, const int *face_of, size_t c,
+			 double threshold, struct likeness_verdict *out);
+/* Faces given to no member and like none of them: strangers. */
+size_t likeness_strangers(const struct likeness_shot *s, const int *face_of, double threshold);
+
+/* likeness_check for a cast of nc: out[c] for each member, and how many
+ * strangers the shot holds. */
+int likeness_check_cast(struct likeness *const *cast, size_t nc, const char *shot, double threshold,
+			struct likeness_verdict *out, size_t *strangers);
 
 /* Scores the image file shot: every face the model finds in it against
  * the character's references, the closest face counting; a similarity
@@ -133,6 +181,7 @@ void likeness_sweep(double *same, size_t ns, double *other, size_t nd, double *t
  * EX_DATAERR error when there are not enough pairs of either kind, or
  * with the service's error when a variant cannot be embedded. */
 int likeness_calibrate(struct catalog *cat, const char *model,
-		       const struct likeness_calibrate_opts *opts, struct likeness_calibration *out);
+		       const struct likeness_calibrate_opts *opts,
+		       struct likeness_calibration *out);
 
 #endif

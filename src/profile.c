@@ -505,8 +505,8 @@ struct profile *profile_load_file(const char *path)
 		p->embedding.score = get_pointer(&l, root, "", "score", false);
 		p->embedding.network = get_pointer(&l, root, "", "network", false);
 		p->embedding.version = get_pointer(&l, root, "", "version", false);
-		p->embedding.threshold = get_number(&l, root, "", "threshold", -1, 1,
-						    &p->embedding.has_threshold);
+		p->embedding.threshold =
+		    get_number(&l, root, "", "threshold", -1, 1, &p->embedding.has_threshold);
 		load_sending(&l, root);
 		cJSON *refs = get_object(&l, root, "", "references", !p->embedding.image_body);
 		if (refs && p->embedding.image_body) {

@@ -21,6 +21,7 @@ make_at chelsea.jpg shot-mei.jpg 340 300
 make_at chelsea.jpg shot-pair.jpg 350 300
 make_at chelsea.jpg shot-kai.jpg 360 300
 make_at chelsea.jpg shot-none.jpg 370 300
+make_at chelsea.jpg shot-twins.jpg 380 300
 size() { vipsheader -f width "$1" | tr -d '\n'; printf x; vipsheader -f height "$1"; }
 control() {
 	cat >control.json <<JSON
@@ -28,7 +29,7 @@ control() {
  "people": {"$(size mei-1.jpg)": ["mei"], "$(size mei-2.jpg)": ["mei"],
 	    "$(size kai-1.jpg)": ["kai"], "$(size group.jpg)": ["kai", "mei", "ann"],
 	    "$(size shot-mei.jpg)": ["mei"], "$(size shot-pair.jpg)": ["ann", "mei"],
-	    "$(size shot-kai.jpg)": ["kai"]}}
+	    "$(size shot-kai.jpg)": ["kai"], "$(size shot-twins.jpg)": ["kai", "kai"]}}
 JSON
 }
 control 1 ""
@@ -107,6 +108,26 @@ troupe check shots/shot-none.jpg shots/shot-mei.jpg --character mei --json >none
 is "$?" 2 "only shots without a face failed: exit status 2"
 like "$(tr -d '\n\t ' <none.json)" '"verdict":"noface","pass":false,.*"faces":0,' "said in JSON too"
 like "$(cat none.err)" "1 of 2 shots had no face" "and on stderr"
+
+# A cast: every face goes to at most one character, by the best total.
+check "a group checked for a cast of two" troupe check group.jpg --cast mei,kai --json
+like "$(tr -d '\n\t ' <"$scratch/.out")" '^\[\{"shot":"group.jpg","model":"face","verdict":"same","pass":true,.*"faces":3,"strangers":1,"characters":\[\{"character":"mei","verdict":"same",' \
+	"both found, and the third face is a stranger"
+like "$(tr -d '\n\t ' <"$scratch/.out")" '"character":"mei",[^]]*"face":2,[^]]*"character":"kai",[^]]*"face":1,' \
+	"each given the face that is theirs"
+troupe check shots/shot-mei.jpg --cast mei,kai >cast.out 2>cast.err
+is "$?" 1 "a cast member missing from the shot: exit status 1"
+like "$(grep '@kai' cast.out)" "^missing +@kai +- +- +0/1 +shots/shot-mei.jpg \(1 face, none left for this character\)" \
+	"is missing, and why"
+like "$(grep '@mei' cast.out)" "^same +@mei +0\.9[0-9]+ +#1 +1/1 " "while she is there"
+troupe check shot-twins.jpg --cast mei,kai --json >twins.json 2>/dev/null
+is "$?" 1 "two faces of one man, checked for two characters: exit status 1"
+like "$(tr -d '\n\t ' <twins.json)" '"character":"mei","verdict":"drifted",.*"looks_like":"kai"\},\{"character":"kai","verdict":"same"' \
+	"the face given to her looks more like him: said"
+fails_with 64 "--character or --cast, not both" "--character with --cast" \
+	troupe check shots/shot-mei.jpg --cast mei,kai --character mei
+fails_with 64 "--cast: @mei is named twice" "a cast member twice" troupe check shots/shot-mei.jpg --cast mei,mei
+fails_with 66 "nobody" "an unknown cast member" troupe check shots/shot-mei.jpg --cast mei,nobody
 
 # The network changes under the store: nothing mixes.
 control 2 ""

@@ -231,8 +231,8 @@ static void test_jsonl(void)
 	ok(vecimport_jsonl("{\"asset\": \"1\", \"vector\": [1, 1e999]}\n", "v.jsonl", collect,
 			   &t) == -1,
 	   "an infinite number is refused");
-	ok(vecimport_jsonl("{\"asset\": \"1\", \"vector\": [1e39, 1]}\n", "v.jsonl", collect,
-			   &t) == -1 &&
+	ok(vecimport_jsonl("{\"asset\": \"1\", \"vector\": [1e39, 1]}\n", "v.jsonl", collect, &t) ==
+		   -1 &&
 	       strstr(error_message(), "line 1: element 0 is not a finite number"),
 	   "a number finite as a double but not as a float is refused");
 	struct seen u = {0};

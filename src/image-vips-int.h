@@ -27,5 +27,7 @@ int encode(VipsImage *im, const char *format, int quality, void **data, size_t *
 int vimg_probe(const char *path, struct image_info *out);
 /* The module's variant entry (image.h's image_variant). */
 int vimg_variant(const char *path, enum image_variant kind, int max_side, struct image_buffer *out);
+/* The module's plot entry (image.h's image_plot), on a checked spec. */
+int vimg_plot(const struct image_plot *spec, struct image_buffer *out);
 
 #endif

@@ -882,6 +882,7 @@ static const struct image_ops vips_ops = {
     .buffer_clear = vimg_buffer_clear,
     .palette = vimg_palette,
     .variant = vimg_variant,
+    .plot = vimg_plot,
 };
 
 /* The module's one exported symbol (see module.h): image.c checks the

@@ -84,6 +84,54 @@ int image_variant(const char *path, enum image_variant kind, int max_side, struc
 	return load() < 0 ? -1 : ops->variant(path, kind, max_side, out);
 }
 
+/* What the drawing may take for granted: at least one time, ascending,
+ * every number it scales finite, and no more lines or pictures than the
+ * palette and the strip have room for. */
+static int plot_check(const struct image_plot *spec)
+{
+	if (spec->n == 0)
+		return error_set(EX_DATAERR, "plot: no times to draw");
+	if (spec->nseries < 1 || spec->nseries > IMAGE_PLOT_SERIES_MAX)
+		return error_set(EX_DATAERR, "plot: %zu lines, not from 1 to %d", spec->nseries,
+				 IMAGE_PLOT_SERIES_MAX);
+	if (spec->nthumbs > IMAGE_PLOT_THUMBS_MAX)
+		return error_set(EX_DATAERR, "plot: %zu thumbnails, more than %d", spec->nthumbs,
+				 IMAGE_PLOT_THUMBS_MAX);
+	if (spec->width && (spec->width < IMAGE_PLOT_WIDTH_MIN || spec->width > IMAGE_PLOT_WIDTH_MAX))
+		return error_set(EX_DATAERR, "plot: width %d, not from %d to %d", spec->width,
+				 IMAGE_PLOT_WIDTH_MIN, IMAGE_PLOT_WIDTH_MAX);
+	if (!spec->t || !spec->series || (spec->ndrift && (!spec->drift_from || !spec->drift_to)) ||
+	    (spec->nthumbs && !spec->thumbs))
+		return error_set(EX_SOFTWARE, "plot: a count without its array");
+	for (size_t i = 0; i < spec->n; i++)
+		if (!isfinite(spec->t[i]) || (i && spec->t[i] < spec->t[i - 1]))
+			return error_set(EX_DATAERR, "plot: the times are not ascending (at %zu)",
+					 i);
+	for (size_t i = 0; i < spec->nseries; i++)
+		if (!spec->series[i].value)
+			return error_set(EX_SOFTWARE, "plot: line %zu has no values", i);
+	if (!isfinite(spec->threshold) || spec->threshold < -1 || spec->threshold > 1)
+		return error_set(EX_DATAERR, "plot: threshold %g, not from -1 to 1",
+				 spec->threshold);
+	for (size_t i = 0; i < spec->ndrift; i++)
+		if (!isfinite(spec->drift_from[i]) || !isfinite(spec->drift_to[i]) ||
+		    spec->drift_from[i] > spec->drift_to[i])
+			return error_set(EX_DATAERR, "plot: drift span %zu runs backwards", i);
+	for (size_t i = 0; i < spec->nthumbs; i++)
+		if (!isfinite(spec->thumbs[i].t) || !spec->thumbs[i].data || !spec->thumbs[i].len)
+			return error_set(EX_DATAERR, "plot: thumbnail %zu has no time or no bytes",
+					 i);
+	return 0;
+}
+
+int image_plot(const struct image_plot *spec, struct image_buffer *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (plot_check(spec) < 0)
+		return -1;
+	return load() < 0 ? -1 : ops->plot(spec, out);
+}
+
 double image_palette_distance(const float *a, const float *b)
 {
 	double sum = 0;

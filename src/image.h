@@ -114,8 +114,52 @@ const char *image_variant_name(enum image_variant kind);
 int image_variant(const char *path, enum image_variant kind, int max_side,
 		  struct image_buffer *out);
 
+/* One line of a plot: a name and its values over time, NAN where there
+ * is none (the character was not found in that frame: drawn as a gap
+ * with a mark on the axis). */
+struct image_plot_series {
+	const char *name;    /* e.g. "@mei" */
+	const double *value; /* n values, similarity from -1 to 1 or NAN */
+};
+/* A picture under the plot at a time: a frame's thumbnail (encoded JPEG or
+ * PNG bytes, as image_thumbnail makes). */
+struct image_plot_thumb {
+	double t;
+	const void *data;
+	size_t len;
+};
+struct image_plot {
+	const char *title; /* e.g. "take1.mp4 — similarity to the references" */
+	const double *t;   /* n times, seconds, ascending */
+	size_t n;
+	const struct image_plot_series *series;
+	size_t nseries;			     /* 1 to IMAGE_PLOT_SERIES_MAX */
+	double threshold;		     /* drawn as a dashed line, labelled */
+	const double *drift_from, *drift_to; /* ndrift spans of time shaded as drift, may be 0 */
+	size_t ndrift;
+	const struct image_plot_thumb *thumbs;
+	size_t nthumbs; /* 0 to IMAGE_PLOT_THUMBS_MAX, in a strip under the plot at their times */
+	int width;	/* of the whole picture, 0 for 1200 */
+};
+#define IMAGE_PLOT_SERIES_MAX 16
+#define IMAGE_PLOT_THUMBS_MAX 64
+#define IMAGE_PLOT_WIDTH_MIN  480
+#define IMAGE_PLOT_WIDTH_MAX  4800
+
+/* Draws the plot as a PNG: axes with time ticks (seconds) and similarity
+ * ticks, a line per series in distinct colours (Okabe-Ito, then the same
+ * colours dashed, then dotted) with a legend above the plot, the
+ * threshold, the drift spans, and the thumbnail strip aligned to the time
+ * axis (a crowded strip is drawn smaller so no two pictures overlap).
+ * The similarity axis spans the values and the threshold, rounded out to
+ * tenths. The spec and everything it points to are borrowed; out is the
+ * caller's to clear. -1 with an error for a spec it cannot draw (n == 0,
+ * times not ascending, nseries or nthumbs out of range, a width out of
+ * range, a drift span backwards) or a thumbnail that does not decode. */
+int image_plot(const struct image_plot *spec, struct image_buffer *out);
+
 /* The module's interface: one table, checked by version. */
-#define IMAGE_OPS_VERSION 4
+#define IMAGE_OPS_VERSION 5
 struct image_ops {
 	int version;
 	int (*probe)(const char *path, struct image_info *out);
@@ -129,6 +173,7 @@ struct image_ops {
 	int (*palette)(const char *path, float lab[IMAGE_PALETTE_CELLS * 3]);
 	int (*variant)(const char *path, enum image_variant kind, int max_side,
 		       struct image_buffer *out);
+	int (*plot)(const struct image_plot *spec, struct image_buffer *out);
 };
 
 #endif

@@ -50,6 +50,20 @@ int image_thumbnail(const char *path, int side, struct image_buffer *thumb, uint
 	return load() < 0 ? -1 : ops->thumbnail(path, side, thumb, phash);
 }
 
+int image_encode_rgb(const uint8_t *rgb, int width, int height, const char *format, int quality,
+		     struct image_buffer *out)
+{
+	memset(out, 0, sizeof(*out));
+	return load() < 0 ? -1 : ops->encode_rgb(rgb, width, height, format, quality, out);
+}
+
+int image_thumbnail_rgb(const uint8_t *rgb, int width, int height, int side,
+			struct image_buffer *thumb, uint64_t *phash)
+{
+	memset(thumb, 0, sizeof(*thumb));
+	return load() < 0 ? -1 : ops->thumbnail_rgb(rgb, width, height, side, thumb, phash);
+}
+
 int image_derive(const char *path, const struct image_recipe *r, struct image_buffer *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -76,8 +90,7 @@ const char *image_variant_name(enum image_variant kind)
 	return (unsigned)kind < IMAGE_VARIANT_COUNT ? names[kind] : "?";
 }
 
-int image_variant(const char *path, enum image_variant kind, int max_side,
-		  struct image_buffer *out)
+int image_variant(const char *path, enum image_variant kind, int max_side, struct image_buffer *out)
 {
 	memset(out, 0, sizeof(*out));
 	if ((unsigned)kind >= IMAGE_VARIANT_COUNT)

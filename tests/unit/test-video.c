@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "image.h"
+#include "phash.h"
 #include "tap.h"
 #include "util.h"
 #include "video.h"
@@ -266,11 +267,46 @@ int main(void)
 	   "ffmpeg makes an AVI");
 	refused("clip.avi", "not a video", "a container off the list");
 
+	/* A frame's pixels go to the image room as a file's do. */
+	enum { W = 300, H = 200 };
+	uint8_t *px = xmalloc((size_t)W * H * 3);
+	for (int y = 0; y < H; y++)
+		for (int x = 0; x < W; x++) {
+			uint8_t *p = px + ((size_t)y * W + x) * 3;
+			p[0] = (uint8_t)(x * 255 / W);
+			p[1] = (uint8_t)(y * 255 / H);
+			p[2] = (uint8_t)((x / 30 + y / 30) % 2 ? 220 : 30);
+		}
+	struct image_buffer png, thumb, file_thumb;
+	uint64_t hash = 0, file_hash = 1;
+	ok(image_encode_rgb(px, W, H, "png", 0, &png) == 0 && png.width == W &&
+	       !strcmp(png.format, "png") && png.len > 8 && !memcmp(png.data, "\x89PNG", 4),
+	   "image_encode_rgb makes a PNG of RGB24 pixels");
+	write_file("frame.png", png.data, png.len);
+	char *frame_png = clip("frame.png");
+	struct image_info pinfo;
+	ok(image_probe(frame_png, &pinfo) == 0 && pinfo.width == W && pinfo.height == H,
+	   "the PNG reads back as %d x %d", W, H);
+	ok(image_thumbnail_rgb(px, W, H, 64, &thumb, &hash) == 0 && thumb.width == 64 &&
+	       thumb.height == 43 && !strcmp(thumb.format, "jpeg"),
+	   "image_thumbnail_rgb: a JPEG at most 64 a side (%d x %d)", thumb.width, thumb.height);
+	ok(image_thumbnail(frame_png, 64, &file_thumb, &file_hash) == 0 &&
+	       phash_distance(hash, file_hash) <= 2,
+	   "its pHash is the file's (distance %d)", phash_distance(hash, file_hash));
+	image_buffer_clear(&png);
+	ok(image_encode_rgb(px, W, H, "gif", 0, &png) < 0 && error_code() == EX_USAGE,
+	   "image_encode_rgb takes jpeg or png only");
+	image_buffer_clear(&thumb);
+	image_buffer_clear(&file_thumb);
+	free(frame_png);
+	free(px);
+
 	free(rb);
 	free(tail);
 	free(vp9);
 	free(turned);
 	video_shutdown();
+	image_shutdown();
 	char *rm = xasprintf("rm -rf '%s'", dir);
 	if (system(rm) != 0)
 		printf("# cannot remove %s\n", dir);

@@ -16,8 +16,8 @@
 
 bool catalog_format_is_video(const char *format)
 {
-	return format &&
-	       (!strcmp(format, "mp4") || !strcmp(format, "mov") || !strcmp(format, "webm"));
+	return format && (!strcmp(format, "mp4") || !strcmp(format, "mov") ||
+			  !strcmp(format, "webm") || !strcmp(format, "mkv"));
 }
 
 const char catalog_sql_asset_tag_add[] =
@@ -131,7 +131,8 @@ int catalog_asset_resolve(struct catalog *cat, const char *ref, int64_t *id)
 
 const char catalog_sql_asset_select[] =
     "SELECT a.id, b.hash, c.slug, a.role, a.width, a.height, a.format, b.bytes, a.added, "
-    "a.source FROM assets a JOIN blobs b ON b.id = a.blob_id "
+    "a.source, a.duration, a.fps, a.codec, f.video_id, f.t FROM assets a "
+    "JOIN blobs b ON b.id = a.blob_id LEFT JOIN asset_frames f ON f.asset_id = a.id "
     "LEFT JOIN characters c ON c.id = a.character_id ";
 
 const char catalog_sql_asset_tags[] =
@@ -152,6 +153,11 @@ struct asset *catalog_asset_from_row(struct catalog *cat, sqlite3_stmt *row, sql
 	a->bytes = sqlite3_column_int64(row, 7);
 	a->added = sqlite3_column_int64(row, 8);
 	a->source = catalog_column_text(row, 9);
+	a->duration = sqlite3_column_double(row, 10);
+	a->fps = sqlite3_column_double(row, 11);
+	a->codec = catalog_column_text(row, 12);
+	a->frame_of = sqlite3_column_int64(row, 13);
+	a->frame_t = sqlite3_column_double(row, 14);
 	a->path = store_blob_path(cat->store, a->hash);
 	sqlite3_reset(tags);
 	sqlite3_bind_int64(tags, 1, a->id);
@@ -169,6 +175,7 @@ void asset_free(struct asset *a)
 	strlist_clear(&a->tags);
 	free(a->format);
 	free(a->source);
+	free(a->codec);
 	free(a->path);
 	free(a);
 }
@@ -332,6 +339,8 @@ static void bind_query(sqlite3_stmt *stmt, const struct query *q)
 	for (size_t i = 0; i < q->nparams; i++) {
 		if (q->params[i].type == QUERY_PARAM_TEXT)
 			sqlite3_bind_text(stmt, (int)i + 1, q->params[i].text, -1, SQLITE_STATIC);
+		else if (q->params[i].type == QUERY_PARAM_REAL)
+			sqlite3_bind_double(stmt, (int)i + 1, q->params[i].real);
 		else
 			sqlite3_bind_int64(stmt, (int)i + 1, q->params[i].number);
 	}

@@ -32,6 +32,14 @@ struct asset {
 	int64_t added;
 	char *source; /* the file name it was added from, or NULL */
 	char *path;   /* where its blob lives */
+	/* A video's, from its probe: 0 and NULL for a picture. */
+	double duration; /* seconds */
+	double fps;
+	char *codec;
+	/* A frame stored from a video: that video's asset id (0: none) and
+	 * the frame's time in it, seconds. */
+	int64_t frame_of;
+	double frame_t;
 };
 /* Frees a and everything it holds; NULL is a no-op. */
 void asset_free(struct asset *a);

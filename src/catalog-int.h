@@ -10,10 +10,12 @@
 
 #include "catalog.h"
 #include "db.h"
+
 #include "store.h"
 #include "util.h"
 
 struct asset;
+struct image_buffer;
 
 /* Statements the lookups that one command repeats (a character per
  * mention, a blob and a derivative per reference) keep prepared: parsing
@@ -79,8 +81,15 @@ int catalog_asset_blob(struct catalog *cat, int64_t asset_id, int64_t *blob_id,
 
 /* ---- thumbnail.c ---- */
 
-/* Decodes the picture at path once, at reduced size, for its thumbnail
- * (staged in st; the caller publishes or discards it) and its pHash. */
+/* Whether the file at path is a video by its first bytes (MP4,
+ * QuickTime or WebM); sets *format ("mp4", "mov", "webm") when it is. */
+bool catalog_file_is_video(const char *path, const char **format);
+/* The thumbnail and pHash of the picture at path, or of a video's poster
+ * frame: what add and a late thumbnail both make. */
+int catalog_picture_thumbnail(const char *path, struct image_buffer *thumb, uint64_t *phash);
+/* Decodes the picture (or a video's poster) at path once, at reduced
+ * size, for its thumbnail (staged in st; the caller publishes or discards
+ * it) and its pHash. */
 int catalog_thumbnail_stage(struct store *st, const char *path, struct store_staged *thumb,
 			    int *width, int *height, uint64_t *phash);
 /* Records a published thumbnail blob as blob_id's thumbnail (a no-op

@@ -164,6 +164,16 @@ cJSON *json_asset(const struct asset *a)
 	cJSON_AddNumberToObject(o, "bytes", (double)a->bytes);
 	cJSON_AddStringToObject(o, "added", added);
 	add_string_or_null(o, "source", a->source);
+	if (a->codec) {
+		cJSON_AddNumberToObject(o, "duration", a->duration);
+		cJSON_AddNumberToObject(o, "fps", a->fps);
+		cJSON_AddStringToObject(o, "codec", a->codec);
+	}
+	if (a->frame_of) {
+		cJSON *from = cJSON_AddObjectToObject(o, "frame_of");
+		cJSON_AddNumberToObject(from, "asset", (double)a->frame_of);
+		cJSON_AddNumberToObject(from, "t", a->frame_t);
+	}
 	return o;
 }
 

@@ -82,7 +82,16 @@ static void print_asset(const struct asset *a, const struct log_entry *made)
 	print_field("character", a->character ? a->character : "(none)");
 	print_field("role", a->role);
 	print_field("tags", tags);
-	printf("  image      %dx%d %s, %s\n", a->width, a->height, a->format, size);
+	if (a->codec) {
+		char *codec = text_escape(a->codec);
+		printf("  video      %dx%d %s, %s\n", a->width, a->height, a->format, size);
+		printf("  duration   %.3f s at %.3g fps, %s\n", a->duration, a->fps, codec);
+		free(codec);
+	} else {
+		printf("  image      %dx%d %s, %s\n", a->width, a->height, a->format, size);
+	}
+	if (a->frame_of)
+		printf("  frame of   asset %lld at %.3f s\n", (long long)a->frame_of, a->frame_t);
 	print_field("source", a->source ? a->source : "(unknown)");
 	print_field("added", added);
 	print_field("path", a->path);

@@ -37,8 +37,6 @@ struct sheet_assets {
 static int sheet_collect(const struct asset *a, void *ctx)
 {
 	struct sheet_assets *s = ctx;
-	if (catalog_format_is_video(a->format))
-		return 0; /* a sheet is of pictures */
 	char *thumb = catalog_thumbnail(s->cat, a->id);
 	if (!thumb) {
 		s->failed = 1;

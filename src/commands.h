@@ -29,5 +29,6 @@ extern const struct cmd_entry cmd_nearest_entry;
 extern const struct cmd_entry cmd_check_entry;
 extern const struct cmd_entry cmd_calibrate_entry;
 extern const struct cmd_entry cmd_fsck_entry;
+extern const struct cmd_entry cmd_frames_entry;
 
 #endif

@@ -309,37 +309,25 @@ VipsImage *thumbnail_source(const char *path, int width, int height, VipsSize si
 	return out;
 }
 
-static int vimg_thumbnail(const char *path, int side, struct image_buffer *thumb, uint64_t *phash)
+/* The JPEG thumbnail and the pHash of an sRGB 8-bit picture already in
+ * memory and no larger than the thumbnail; vips_lock is held. */
+static int thumb_and_phash(VipsImage *mem, struct image_buffer *thumb, uint64_t *phash)
 {
-	memset(thumb, 0, sizeof(*thumb));
-	if (image_start() < 0)
-		return -1;
-	VipsImage *t[5] = {NULL};
+	VipsImage *t[2] = {NULL, NULL};
 	int rc = -1;
-	pthread_mutex_lock(&vips_lock);
-	t[0] = thumbnail_source(path, side, side, VIPS_SIZE_DOWN, VIPS_INTERESTING_NONE);
-	if (!t[0] || to_srgb8(t[0], &t[1]))
-		goto fail;
-	/* Render once into memory: the encoder and the hash both read it.
-	 * This is the decode, and the one step other threads may overlap. */
-	pthread_mutex_unlock(&vips_lock);
-	t[2] = vips_image_copy_memory(t[1]);
-	pthread_mutex_lock(&vips_lock);
-	if (!t[2])
-		goto fail;
-	if (vips_jpegsave_buffer(t[2], &thumb->data, &thumb->len, "Q", 82, "strip", TRUE,
+	if (vips_jpegsave_buffer(mem, &thumb->data, &thumb->len, "Q", 82, "strip", TRUE,
 				 "optimize_coding", TRUE, NULL))
 		goto fail;
-	thumb->width = vips_image_get_width(t[2]);
-	thumb->height = vips_image_get_height(t[2]);
+	thumb->width = vips_image_get_width(mem);
+	thumb->height = vips_image_get_height(mem);
 	snprintf(thumb->format, sizeof(thumb->format), "jpeg");
 
-	if (vips_thumbnail_image(t[2], &t[3], PHASH_SIDE, "height", PHASH_SIDE, "size",
+	if (vips_thumbnail_image(mem, &t[0], PHASH_SIDE, "height", PHASH_SIDE, "size",
 				 VIPS_SIZE_FORCE, NULL) ||
-	    vips_colourspace(t[3], &t[4], VIPS_INTERPRETATION_B_W, NULL))
+	    vips_colourspace(t[0], &t[1], VIPS_INTERPRETATION_B_W, NULL))
 		goto fail;
 	size_t len;
-	uint8_t *grey = vips_image_write_to_memory(t[4], &len);
+	uint8_t *grey = vips_image_write_to_memory(t[1], &len);
 	if (!grey || len != PHASH_SIDE * PHASH_SIDE) {
 		g_free(grey);
 		error_set(EX_SOFTWARE, "pHash: unexpected %zu bytes of grey pixels", len);
@@ -354,7 +342,105 @@ fail:
 out:
 	if (rc < 0)
 		vimg_buffer_clear(thumb);
-	unref_all(t, 5);
+	unref_all(t, 2);
+	return rc;
+}
+
+static int vimg_thumbnail(const char *path, int side, struct image_buffer *thumb, uint64_t *phash)
+{
+	memset(thumb, 0, sizeof(*thumb));
+	if (image_start() < 0)
+		return -1;
+	VipsImage *t[3] = {NULL};
+	int rc = -1;
+	pthread_mutex_lock(&vips_lock);
+	t[0] = thumbnail_source(path, side, side, VIPS_SIZE_DOWN, VIPS_INTERESTING_NONE);
+	if (!t[0] || to_srgb8(t[0], &t[1]))
+		goto fail;
+	/* Render once into memory: the encoder and the hash both read it.
+	 * This is the decode, and the one step other threads may overlap. */
+	pthread_mutex_unlock(&vips_lock);
+	t[2] = vips_image_copy_memory(t[1]);
+	pthread_mutex_lock(&vips_lock);
+	if (!t[2])
+		goto fail;
+	rc = thumb_and_phash(t[2], thumb, phash);
+	goto out;
+fail:
+	vips_failure("cannot decode the image");
+out:
+	unref_all(t, 3);
+	pthread_mutex_unlock(&vips_lock);
+	return rc;
+}
+
+/* Packed RGB24 pixels as an sRGB image (borrowing rgb), held to the
+ * pixel limit as a decoded file is. */
+static VipsImage *rgb_image(const uint8_t *rgb, int width, int height)
+{
+	int64_t limit = image_max_pixels();
+	if (limit < 0)
+		return NULL;
+	if (!rgb || width <= 0 || height <= 0 || (int64_t)width * height > limit) {
+		error_set(EX_DATAERR, "pixels of %d x %d: not a picture troupe takes", width,
+			  height);
+		return NULL;
+	}
+	VipsImage *im = vips_image_new_from_memory(rgb, (size_t)width * height * 3, width, height,
+						   3, VIPS_FORMAT_UCHAR);
+	if (!im)
+		vips_failure("cannot take the pixels");
+	else
+		im->Type = VIPS_INTERPRETATION_sRGB;
+	return im;
+}
+
+static int vimg_encode_rgb(const uint8_t *rgb, int width, int height, const char *format,
+			   int quality, struct image_buffer *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (strcmp(format, "jpeg") && strcmp(format, "png"))
+		return error_set(EX_USAGE, "--format %s: not jpeg or png", format);
+	if (image_start() < 0)
+		return -1;
+	pthread_mutex_lock(&vips_lock);
+	VipsImage *im = rgb_image(rgb, width, height);
+	int rc = -1;
+	if (im && encode(im, format, quality > 0 && quality <= 100 ? quality : 90, &out->data,
+			 &out->len) == 0) {
+		out->width = width;
+		out->height = height;
+		snprintf(out->format, sizeof(out->format), "%s", format);
+		rc = 0;
+	} else if (im) {
+		vips_failure("cannot encode the pixels");
+	}
+	if (im)
+		g_object_unref(im);
+	pthread_mutex_unlock(&vips_lock);
+	return rc;
+}
+
+static int vimg_thumbnail_rgb(const uint8_t *rgb, int width, int height, int side,
+			      struct image_buffer *thumb, uint64_t *phash)
+{
+	memset(thumb, 0, sizeof(*thumb));
+	if (image_start() < 0)
+		return -1;
+	pthread_mutex_lock(&vips_lock);
+	VipsImage *t[3] = {NULL};
+	int rc = -1;
+	t[0] = rgb_image(rgb, width, height);
+	if (!t[0])
+		goto out;
+	if (vips_thumbnail_image(t[0], &t[1], side, "height", side, "size", VIPS_SIZE_DOWN, NULL) ||
+	    !(t[2] = vips_image_copy_memory(t[1]))) {
+		vips_failure("cannot shrink the pixels");
+		goto out;
+	}
+	rc = thumb_and_phash(t[2], thumb, phash);
+out:
+	unref_all(t, 3);
 	pthread_mutex_unlock(&vips_lock);
 	return rc;
 }
@@ -883,6 +969,8 @@ static const struct image_ops vips_ops = {
     .palette = vimg_palette,
     .variant = vimg_variant,
     .plot = vimg_plot,
+    .encode_rgb = vimg_encode_rgb,
+    .thumbnail_rgb = vimg_thumbnail_rgb,
 };
 
 /* The module's one exported symbol (see module.h): image.c checks the

@@ -50,6 +50,20 @@ int image_thumbnail(const char *path, int side, struct image_buffer *thumb, uint
 	return load() < 0 ? -1 : ops->thumbnail(path, side, thumb, phash);
 }
 
+int image_encode_rgb(const uint8_t *rgb, int width, int height, const char *format, int quality,
+		     struct image_buffer *out)
+{
+	memset(out, 0, sizeof(*out));
+	return load() < 0 ? -1 : ops->encode_rgb(rgb, width, height, format, quality, out);
+}
+
+int image_thumbnail_rgb(const uint8_t *rgb, int width, int height, int side,
+			struct image_buffer *thumb, uint64_t *phash)
+{
+	memset(thumb, 0, sizeof(*thumb));
+	return load() < 0 ? -1 : ops->thumbnail_rgb(rgb, width, height, side, thumb, phash);
+}
+
 int image_derive(const char *path, const struct image_recipe *r, struct image_buffer *out)
 {
 	memset(out, 0, sizeof(*out));

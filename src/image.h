@@ -157,9 +157,17 @@ struct image_plot {
  * times not ascending, nseries or nthumbs out of range, a width out of
  * range, a drift span backwards) or a thumbnail that does not decode. */
 int image_plot(const struct image_plot *spec, struct image_buffer *out);
+/* Encodes packed RGB24 pixels (stride width * 3, a video frame) as jpeg
+ * or png (quality for jpeg); clear out with image_buffer_clear(). */
+int image_encode_rgb(const uint8_t *rgb, int width, int height, const char *format, int quality,
+		     struct image_buffer *out);
+/* A thumbnail (longest side at most side, JPEG) and the pHash of RGB24
+ * pixels, as image_thumbnail makes of a file. */
+int image_thumbnail_rgb(const uint8_t *rgb, int width, int height, int side,
+			struct image_buffer *thumb, uint64_t *phash);
 
 /* The module's interface: one table, checked by version. */
-#define IMAGE_OPS_VERSION 5
+#define IMAGE_OPS_VERSION 6
 struct image_ops {
 	int version;
 	int (*probe)(const char *path, struct image_info *out);
@@ -174,6 +182,10 @@ struct image_ops {
 	int (*variant)(const char *path, enum image_variant kind, int max_side,
 		       struct image_buffer *out);
 	int (*plot)(const struct image_plot *spec, struct image_buffer *out);
+	int (*encode_rgb)(const uint8_t *rgb, int width, int height, const char *format,
+			  int quality, struct image_buffer *out);
+	int (*thumbnail_rgb)(const uint8_t *rgb, int width, int height, int side,
+			     struct image_buffer *thumb, uint64_t *phash);
 };
 
 #endif

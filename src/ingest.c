@@ -11,6 +11,7 @@
 #include "ingest.h"
 #include "role.h"
 #include "thumbnail.h"
+#include "video.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,12 +20,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 struct add_item {
 	char *path;
 	struct image_info info;
+	bool is_video;
+	struct video_info video; /* when is_video */
 	struct store_staged staged;
 	struct store_staged thumb; /* staged only when the blob had none */
 	int thumb_width;
@@ -33,6 +37,8 @@ struct add_item {
 	uint64_t phash;
 	int64_t asset_id;
 	bool existed;
+	int64_t frame_of; /* a frame of this video asset (0: none) */
+	double frame_t;	  /* at this time in it */
 };
 
 /* The image work for one file, done ahead by catalog_add_prepare. */
@@ -43,6 +49,8 @@ struct prepared {
 	int code;
 	char *error;
 	struct image_info info;
+	bool is_video;
+	struct video_info video;
 	struct image_buffer thumb;
 	uint64_t phash;
 };
@@ -127,13 +135,45 @@ static int regular_file(const char *path)
 	return 0;
 }
 
+static bool named_as_video(const char *path)
+{
+	static const char *const suffixes[] = {".mp4", ".m4v", ".mov", ".webm", ".mkv"};
+	size_t len = strlen(path);
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(*suffixes); i++) {
+		size_t n = strlen(suffixes[i]);
+		if (len > n && !strcasecmp(path + len - n, suffixes[i]))
+			return true;
+	}
+	return false;
+}
+
+/* Reads a picture's header, or a video's (told by its first bytes):
+ * its size and format, and for a video what the probe found. */
+static int probe_file(const char *path, struct image_info *info, bool *is_video,
+		      struct video_info *video)
+{
+	const char *format;
+	if (regular_file(path) < 0)
+		return -1;
+	*is_video = catalog_file_is_video(path, &format);
+	/* A file named as a video that is none is told so, not that it is no
+	 * picture. */
+	if (!*is_video && !named_as_video(path))
+		return image_probe(path, info);
+	if (video_probe(path, video) < 0)
+		return -1;
+	memset(info, 0, sizeof(*info));
+	info->width = video->width;
+	info->height = video->height;
+	snprintf(info->format, sizeof(info->format), "%s", format);
+	return 0;
+}
+
 static void prepare_one(struct prepared *p)
 {
-	p->rc = regular_file(p->path);
-	if (p->rc == 0)
-		p->rc = image_probe(p->path, &p->info);
+	p->rc = probe_file(p->path, &p->info, &p->is_video, &p->video);
 	if (p->rc == 0 && !p->known)
-		p->rc = image_thumbnail(p->path, IMAGE_THUMB_SIDE, &p->thumb, &p->phash);
+		p->rc = catalog_picture_thumbnail(p->path, &p->thumb, &p->phash);
 	if (p->rc < 0) {
 		p->code = error_code();
 		p->error = xstrdup(error_message());
@@ -221,10 +261,13 @@ int catalog_add_file(struct add_batch *b, const char *path)
 		error_set(ready->code, "%s", ready->error);
 		return error_prefix("%s", path);
 	}
-	if (ready)
+	if (ready) {
 		item.info = ready->info;
-	else if (regular_file(path) < 0 || image_probe(path, &item.info) < 0)
+		item.is_video = ready->is_video;
+		item.video = ready->video;
+	} else if (probe_file(path, &item.info, &item.is_video, &item.video) < 0) {
 		return error_prefix("%s", path);
+	}
 	if (store_stage_file(b->cat->store, path, &item.staged) < 0)
 		return -1;
 	int has = item.staged.present ? blob_has_thumbnail(b->cat, item.staged.hash) : 0;
@@ -260,29 +303,49 @@ int catalog_add_file(struct add_batch *b, const char *path)
 
 int catalog_add_video(struct add_batch *b, const char *path)
 {
-	unsigned char head[12] = {0};
+	const char *format;
 	if (regular_file(path) < 0)
 		return error_prefix("%s", path);
-	FILE *f = fopen(path, "rb");
-	size_t got = f ? fread(head, 1, sizeof(head), f) : 0;
-	if (f)
-		fclose(f);
-	const char *format = NULL;
-	if (got == sizeof(head) && memcmp(head + 4, "ftyp", 4) == 0)
-		format = memcmp(head + 8, "qt  ", 4) == 0 ? "mov" : "mp4";
-	else if (got >= 4 && head[0] == 0x1A && head[1] == 0x45 && head[2] == 0xDF &&
-		 head[3] == 0xA3)
-		format = "webm";
-	if (!format)
+	if (!catalog_file_is_video(path, &format))
 		return error_set(EX_DATAERR, "%s: not a video (MP4, QuickTime or WebM)", path);
-	struct add_item item = {0};
-	snprintf(item.info.format, sizeof(item.info.format), "%s", format);
-	if (store_stage_file(b->cat->store, path, &item.staged) < 0)
+	/* The same path as a video given to add: probed, with a poster. */
+	return catalog_add_file(b, path);
+}
+
+int catalog_add_frame(struct add_batch *b, const void *data, size_t len, const char *name,
+		      int64_t video_id, double t)
+{
+	if (strchr(name, '/'))
+		return error_set(EX_SOFTWARE, "%s: a frame's name is a file name", name);
+	/* A file of its own, named as the frame (the source the index keeps),
+	 * read whole by the staging below and removed after. */
+	char *dir = temp_template("frame");
+	if (!mkdtemp(dir)) {
+		error_set(EX_CANTCREAT, "%s: %s", dir, strerror(errno));
+		free(dir);
 		return -1;
-	item.path = xstrdup(path);
-	b->items = xrealloc(b->items, (b->n + 1) * sizeof(*b->items));
-	b->items[b->n++] = item;
-	return 0;
+	}
+	char *path = xasprintf("%s/%s", dir, name);
+	int rc = -1;
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 || write_all(fd, data, len) < 0 || close(fd) < 0) {
+		error_set(EX_IOERR, "%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		goto out;
+	}
+	size_t before = b->n;
+	rc = catalog_add_file(b, path);
+	if (rc == 0 && b->n == before + 1) {
+		b->items[before].frame_of = video_id;
+		b->items[before].frame_t = t;
+	}
+out:
+	unlink(path);
+	rmdir(dir);
+	free(path);
+	free(dir);
+	return rc;
 }
 
 void catalog_add_link_request(struct add_batch *b, int64_t request_id, const struct strlist *urls)
@@ -303,6 +366,25 @@ static const char *base_name(const char *path)
 	return slash ? slash + 1 : path;
 }
 
+static const char sql_asset_insert[] =
+    "INSERT INTO assets(blob_id, character_id, role, width, height, format, source, added, "
+    "duration, fps, codec) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+
+/* Where a frame came from; a frame stored before keeps its first. */
+static int frame_link(sqlite3 *db, const struct add_item *it)
+{
+	sqlite3_stmt *link = db_prepare(db, "INSERT OR IGNORE INTO asset_frames(asset_id, "
+					    "video_id, t) VALUES (?1, ?2, ?3)");
+	if (!link)
+		return -1;
+	sqlite3_bind_int64(link, 1, it->asset_id);
+	sqlite3_bind_int64(link, 2, it->frame_of);
+	sqlite3_bind_double(link, 3, it->frame_t);
+	int rc = sqlite3_step(link) == SQLITE_DONE ? 0 : db_error(db, "frame provenance");
+	sqlite3_finalize(link);
+	return rc;
+}
+
 static int add_rows(struct add_batch *b)
 {
 	sqlite3 *db = b->cat->db;
@@ -310,9 +392,7 @@ static int add_rows(struct add_batch *b)
 	int64_t now = time_now();
 	sqlite3_stmt *existing = db_prepare(
 	    db, "SELECT id FROM assets WHERE blob_id = ?1 AND character_id IS ?2 AND role = ?3");
-	sqlite3_stmt *asset_ins = db_prepare(
-	    db, "INSERT INTO assets(blob_id, character_id, role, width, height, format, source, "
-		"added) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+	sqlite3_stmt *asset_ins = db_prepare(db, sql_asset_insert);
 	if (!existing || !asset_ins)
 		goto out;
 	for (size_t i = 0; i < b->n; i++) {
@@ -352,6 +432,12 @@ static int add_rows(struct add_batch *b)
 			if (utf8_valid(source, strlen(source)))
 				sqlite3_bind_text(asset_ins, 7, source, -1, SQLITE_STATIC);
 			sqlite3_bind_int64(asset_ins, 8, now);
+			if (it->is_video) {
+				sqlite3_bind_double(asset_ins, 9, it->video.duration);
+				sqlite3_bind_double(asset_ins, 10, it->video.fps);
+				sqlite3_bind_text(asset_ins, 11, it->video.codec, -1,
+						  SQLITE_STATIC);
+			}
 			if (sqlite3_step(asset_ins) != SQLITE_DONE) {
 				db_error(db, it->path);
 				goto out;
@@ -363,6 +449,8 @@ static int add_rows(struct add_batch *b)
 		}
 		if (catalog_tags_apply(b->cat, catalog_sql_asset_tag_add, it->asset_id, &b->tags,
 				       true) < 0)
+			goto out;
+		if (it->frame_of && frame_link(db, it) < 0)
 			goto out;
 		if (b->request_id) {
 			sqlite3_stmt *link =

@@ -28,12 +28,20 @@ struct add_batch *catalog_add_begin(struct catalog *cat, const char *slug, const
  * as pictures finish. paths are borrowed until the batch is freed. */
 void catalog_add_prepare(struct add_batch *b, char *const *paths, size_t n,
 			 void (*tick)(size_t done, void *ctx), void *ctx);
-/* Probes and stages one file. Returns 0 when staged, -1 with an error when
- * the file is unreadable or not a complete image of an accepted format. */
+/* Probes and stages one file: a picture, or a video (MP4, QuickTime or
+ * WebM, told by its first bytes) with its duration, frame rate and codec
+ * and a poster frame for its thumbnail and pHash. Returns 0 when staged,
+ * -1 with an error when the file is unreadable or not a complete picture
+ * or video of an accepted format. */
 int catalog_add_file(struct add_batch *b, const char *path);
-/* Stages a video (MP4, QuickTime or WebM, told by its first bytes) as an
- * asset with no thumbnail and no pHash: what video services return. */
+/* Stages a video as catalog_add_file does, refusing anything else: what
+ * video services return. */
 int catalog_add_video(struct add_batch *b, const char *path);
+/* Stages an encoded frame of the video asset video_id, at t seconds in
+ * it, as catalog_add_file stages a picture; name (a file name, no
+ * directory) is the source the index records. */
+int catalog_add_frame(struct add_batch *b, const void *data, size_t len, const char *name,
+		      int64_t video_id, double t);
 /* Makes the assets a batch adds outputs of a request (linked in the same
  * transaction as the rows, with the URL each came from). */
 void catalog_add_link_request(struct add_batch *b, int64_t request_id, const struct strlist *urls);

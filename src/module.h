@@ -1,6 +1,6 @@
-/* module: loading troupe's own modules (troupe-image.so, troupe-http.so),
- * which keep heavy libraries out of commands that do not need them. A
- * module calls the program only through the table of host functions it
+/* module: loading troupe's own modules (troupe-image.so, troupe-http.so,
+ * troupe-video.so), which keep heavy libraries out of commands that do
+ * not need them. A module calls the program only through the table of host functions it
  * is handed when loaded (SQLite's sqlite3_api_routines is the model): the
  * program exports no symbols, and a module must never link against it. */
 #ifndef TROUPE_MODULE_H
@@ -26,7 +26,8 @@ struct module_host {
 	void (*sb_add)(struct strbuf *sb, const void *data, size_t len);
 	void (*sb_reset)(struct strbuf *sb);
 	/* The image room's, set in the table image.c hands troupe-image.so
-	 * and NULL in any other. */
+	 * (and image_max_pixels in video.c's, for frames) and NULL in any
+	 * other. */
 	int64_t (*image_max_pixels)(void);
 	uint64_t (*phash_from_gray)(const uint8_t *pixels);
 };

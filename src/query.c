@@ -7,6 +7,8 @@
 #include "query.h"
 #include "util.h"
 
+#include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -212,7 +214,30 @@ static int parse_date(const char *s, int64_t *out)
 	return 0;
 }
 
-static const char *const numeric_fields[] = {"width", "height", "bytes", "added"};
+static const char *const numeric_fields[] = {"width", "height",	  "bytes",
+					     "added", "duration", "fps"};
+
+static int add_real_param(struct parser *p, double value)
+{
+	p->params = xrealloc(p->params, (p->nparams + 1) * sizeof(*p->params));
+	p->params[p->nparams] = (struct query_param){QUERY_PARAM_REAL, NULL, 0, value};
+	return (int)++p->nparams;
+}
+
+/* A video's seconds (duration>=4, duration<2.5s) or frames a second; a
+ * picture has neither, so no comparison matches it. */
+static int parse_real(const char *value, bool seconds, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(value, &end);
+	if (end != value && seconds && !strcmp(end, "s"))
+		end++;
+	if (errno || *end || !isfinite(v) || v < 0 || !(*value >= '0' && *value <= '9'))
+		return -1;
+	*out = v;
+	return 0;
+}
 
 /* A word like width>=512 or added<2026-01-01; returns 1 when the word is
  * not a comparison at all. */
@@ -237,7 +262,7 @@ static int emit_comparison(struct parser *p, const char *word, size_t column)
 	if (!known) {
 		syntax_error(column,
 			     "unknown field '%s' in a comparison "
-			     "(width, height, bytes, added)",
+			     "(width, height, bytes, added, duration, fps)",
 			     field);
 		goto out;
 	}
@@ -251,7 +276,16 @@ static int emit_comparison(struct parser *p, const char *word, size_t column)
 		goto out;
 	}
 	int64_t n;
-	if (strcmp(field, "added") == 0) {
+	if (!strcmp(field, "duration") || !strcmp(field, "fps")) {
+		double v;
+		bool seconds = !strcmp(field, "duration");
+		if (parse_real(value, seconds, &v) < 0) {
+			syntax_error(value_column, "'%s' is not a number%s", value,
+				     seconds ? " of seconds" : "");
+			goto out;
+		}
+		sb_addf(&p->sql, "a.%s %s ?%d", field, op, add_real_param(p, v));
+	} else if (strcmp(field, "added") == 0) {
 		if (parse_date(value, &n) < 0) {
 			syntax_error(value_column, "'%s' is not a date (YYYY-MM-DD)", value);
 			goto out;

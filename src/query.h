@@ -8,12 +8,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum query_param_type { QUERY_PARAM_TEXT, QUERY_PARAM_INT };
+enum query_param_type { QUERY_PARAM_TEXT, QUERY_PARAM_INT, QUERY_PARAM_REAL };
 
 struct query_param {
 	enum query_param_type type;
 	char *text;
 	int64_t number;
+	double real; /* QUERY_PARAM_REAL's value */
 };
 
 struct query {

@@ -9,16 +9,54 @@
 #include "image.h"
 #include "phash.h"
 #include "thumbnail.h"
+#include "video.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+bool catalog_file_is_video(const char *path, const char **format)
+{
+	unsigned char head[12];
+	FILE *f = fopen(path, "rb");
+	size_t got = f ? fread(head, 1, sizeof(head), f) : 0;
+	if (f)
+		fclose(f);
+	return video_sniff(head, got, format);
+}
+
+struct poster_thumb {
+	struct image_buffer *thumb;
+	uint64_t *phash;
+	int rc;
+};
+
+static int poster_to_thumb(const struct video_frame *f, void *ctx)
+{
+	struct poster_thumb *p = ctx;
+	p->rc =
+	    image_thumbnail_rgb(f->rgb, f->width, f->height, IMAGE_THUMB_SIDE, p->thumb, p->phash);
+	return 1;
+}
+
+int catalog_picture_thumbnail(const char *path, struct image_buffer *thumb, uint64_t *phash)
+{
+	const char *format;
+	memset(thumb, 0, sizeof(*thumb));
+	if (!catalog_file_is_video(path, &format))
+		return image_thumbnail(path, IMAGE_THUMB_SIDE, thumb, phash);
+	/* A video's picture is its poster frame, decoded at thumbnail size. */
+	struct poster_thumb p = {thumb, phash, -1};
+	if (video_poster(path, IMAGE_THUMB_SIDE, poster_to_thumb, &p) < 0)
+		return -1;
+	return p.rc;
+}
+
 int catalog_thumbnail_stage(struct store *st, const char *path, struct store_staged *thumb,
 			    int *width, int *height, uint64_t *phash)
 {
 	struct image_buffer buf;
-	if (image_thumbnail(path, IMAGE_THUMB_SIDE, &buf, phash) < 0)
+	if (catalog_picture_thumbnail(path, &buf, phash) < 0)
 		return -1;
 	int rc = store_stage_buffer(st, buf.data, buf.len, thumb);
 	*width = buf.width;
@@ -155,9 +193,12 @@ int catalog_asset_phash(struct catalog *cat, int64_t asset_id, uint64_t *phash)
 int catalog_file_phash(const char *path, uint64_t *phash)
 {
 	struct image_info info;
+	struct video_info video;
 	struct image_buffer thumb;
-	if (image_probe(path, &info) < 0 ||
-	    image_thumbnail(path, IMAGE_THUMB_SIDE, &thumb, phash) < 0)
+	const char *format;
+	bool is_video = catalog_file_is_video(path, &format);
+	if ((is_video ? video_probe(path, &video) : image_probe(path, &info)) < 0 ||
+	    catalog_picture_thumbnail(path, &thumb, phash) < 0)
 		return error_prefix("%s", path);
 	image_buffer_clear(&thumb);
 	return 0;

@@ -88,15 +88,16 @@ def make_png(seed, width=64, height=48):
             chunk(b"IDAT", zlib.compress(bytes(rows), 9)) + chunk(b"IEND", b""))
 
 
+CLIP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "video", "clip.mp4")
+
+
 def make_mp4(seed):
-    """A few bytes that start as an MP4 does: an ftyp box, then free, mdat."""
-
-    def box(kind, data):
-        return struct.pack(">I", 8 + len(data)) + kind + data
-
-    return (box(b"ftyp", b"isom" + struct.pack(">I", 512) + b"isomiso2avc1mp41") +
-            box(b"free", b"troupe mock video %d" % seed) +
-            box(b"mdat", hashlib.sha256(b"%d" % seed).digest() * 4))
+    """A real one-second H.264 MP4 (tests/data/video/clip.mp4), made
+    distinct by a free box naming the seed after its last box."""
+    with open(CLIP, "rb") as f:
+        clip = f.read()
+    note = b"troupe mock video %d" % seed
+    return clip + struct.pack(">I", 8 + len(note)) + b"free" + note
 
 
 NOT_AN_IMAGE = b"<html><body>This is not an image: the CDN says 403.</body></html>\n"

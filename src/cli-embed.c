@@ -22,6 +22,9 @@ static const struct opt_spec embed_specs[] = {
     {"reembed", 0, false, CLI_EMBED_REEMBED},
     {"no-variants", 0, false, CLI_EMBED_NO_VARIANTS},
     {"cast", 0, true, CLI_EMBED_CAST},
+    {"rate", 0, true, CLI_EMBED_RATE},
+    {"sustain", 0, true, CLI_EMBED_SUSTAIN},
+    {"plot", 0, true, CLI_EMBED_PLOT},
     {NULL, 0, false, 0},
 };
 
@@ -101,6 +104,28 @@ int cli_embed_parse(struct cli *cli, const struct cmd_entry *entry, unsigned tak
 			break;
 		case CLI_EMBED_CAST:
 			a->cast = arg;
+			break;
+		case CLI_EMBED_RATE:
+		case CLI_EMBED_SUSTAIN: {
+			/* A number, for --sustain also with an "s" after it. */
+			char *end;
+			errno = 0;
+			double v = strtod(arg, &end);
+			if (id == CLI_EMBED_SUSTAIN && *end == 's')
+				end++;
+			bool rate = id == CLI_EMBED_RATE;
+			if (*end || errno || end == arg ||
+			    !(rate ? v > 0 && v <= 120 : v >= 0 && v <= 3600))
+				return error_set(EX_USAGE, "%s %s: %s",
+						 rate ? "--rate" : "--sustain", arg,
+						 rate ? "frames a second, above 0 and at most 120"
+						      : "seconds, from 0 to 3600");
+			*(rate ? &a->rate : &a->sustain) = v;
+			a->has_sustain |= !rate;
+			break;
+		}
+		case CLI_EMBED_PLOT:
+			a->plot = arg;
 			break;
 		case CLI_EMBED_NO_VARIANTS:
 			a->no_variants = true;

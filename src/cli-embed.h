@@ -20,6 +20,9 @@ enum cli_embed_option {
 	CLI_EMBED_REEMBED,
 	CLI_EMBED_NO_VARIANTS,
 	CLI_EMBED_CAST,
+	CLI_EMBED_RATE,
+	CLI_EMBED_SUSTAIN,
+	CLI_EMBED_PLOT,
 };
 /* The bit of an option in the takes mask of cli_embed_parse. */
 #define CLI_EMBED_TAKES(option) (1u << (option))
@@ -30,7 +33,10 @@ struct cli_embed {
 	int64_t k; /* 5 unless given */
 	const char *where;
 	const char *character;
-	const char *cast; /* "a,b,c" */
+	const char *cast;     /* "a,b,c" */
+	double rate, sustain; /* 0 unless given */
+	bool has_sustain;
+	const char *plot;
 	bool has_threshold;
 	double threshold;
 	const char *hashes;

@@ -13,6 +13,8 @@
 #include "image.h"
 #include "likeness.h"
 #include "util.h"
+#include "video.h"
+#include "drift.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -35,17 +37,21 @@ struct shots {
 	struct strlist labels;
 	struct strlist unreadable;
 	int64_t *assets; /* the stored asset each is, or 0 for a file */
-	size_t cap;
+	bool *video;	 /* a clip, checked frame by frame */
+	size_t cap, videos;
 };
 
 static void shots_push(struct shots *s, const char *path, const char *label, const char *why,
-		       int64_t asset)
+		       int64_t asset, bool video)
 {
 	if (s->paths.n == s->cap) {
 		s->cap = s->cap ? s->cap * 2 : 16;
 		s->assets = xrealloc(s->assets, s->cap * sizeof(*s->assets));
+		s->video = xrealloc(s->video, s->cap * sizeof(*s->video));
 	}
 	s->assets[s->paths.n] = asset;
+	s->video[s->paths.n] = video;
+	s->videos += video;
 	strlist_push(&s->paths, path);
 	strlist_push(&s->labels, label);
 	strlist_push(&s->unreadable, why);
@@ -57,15 +63,14 @@ static void shots_clear(struct shots *s)
 	strlist_clear(&s->labels);
 	strlist_clear(&s->unreadable);
 	free(s->assets);
+	free(s->video);
 }
 
 /* Whether a file's name says it is a picture, so that one found in a
  * directory that cannot be read is a shot that failed, not another file
  * (notes, a shot list) to pass over. */
-static bool named_as_picture(const char *path)
+static bool named_as(const char *path, const char *const *exts)
 {
-	static const char *const exts[] = {"jpg",  "jpeg", "png",  "webp", "gif", "tif", "tiff",
-					   "heic", "heif", "avif", "jxl",  "bmp", NULL};
 	const char *dot = strrchr(path, '.');
 	if (!dot || strchr(dot, '/'))
 		return false;
@@ -73,6 +78,19 @@ static bool named_as_picture(const char *path)
 		if (strcasecmp(dot + 1, *e) == 0)
 			return true;
 	return false;
+}
+
+static bool named_as_picture(const char *path)
+{
+	static const char *const exts[] = {"jpg",  "jpeg", "png",  "webp", "gif", "tif", "tiff",
+					   "heic", "heif", "avif", "jxl",  "bmp", NULL};
+	return named_as(path, exts);
+}
+
+static bool named_as_video(const char *path)
+{
+	static const char *const exts[] = {"mp4", "m4v", "mov", "webm", "mkv", NULL};
+	return named_as(path, exts);
 }
 
 /* A word that names no file but is written as an asset is (an id, '#id'
@@ -102,7 +120,8 @@ static int collect_shots(struct catalog *cat, const struct strlist *words, struc
 			if (!a)
 				return -1;
 			char *label = xasprintf("#%lld", (long long)id);
-			shots_push(shots, a->path, label, "", id);
+			shots_push(shots, a->path, label, "", id,
+				   catalog_format_is_video(a->format));
 			free(label);
 			asset_free(a);
 			continue;
@@ -117,23 +136,40 @@ static int collect_shots(struct catalog *cat, const struct strlist *words, struc
 			const char *path = found.items[k];
 			bool named = strcmp(path, word) == 0;
 			if (image_probe(path, &info) == 0) {
-				shots_push(shots, path, path, "", 0);
+				shots_push(shots, path, path, "", 0, false);
 				continue;
+			}
+			/* Not a picture: a clip, or else the picture's error,
+			 * but the clip's for a file named as one. */
+			if (error_code() == EX_DATAERR) {
+				int code = error_code();
+				char *why = xstrdup(error_message());
+				struct video_info vi;
+				int vrc = video_probe(path, &vi);
+				if (vrc == 0) {
+					free(why);
+					shots_push(shots, path, path, "", 0, true);
+					continue;
+				}
+				if (!named_as_video(path) || error_code() != EX_DATAERR)
+					error_set(code, "%s", why);
+				free(why);
 			}
 			if (named || error_code() != EX_DATAERR) {
 				error_prefix("%s", path);
 				strlist_clear(&found);
 				return -1;
 			}
-			if (named_as_picture(path))
-				shots_push(shots, path, path, error_message(), 0);
+			if (named_as_picture(path) || named_as_video(path))
+				shots_push(shots, path, path, error_message(), 0,
+					   named_as_video(path));
 			else
 				warn_user("skipped %s: %s", path, error_message());
 		}
 		strlist_clear(&found);
 	}
 	if (!shots->paths.n)
-		return error_set(EX_DATAERR, "no pictures to check");
+		return error_set(EX_DATAERR, "no pictures or videos to check");
 	return 0;
 }
 
@@ -329,6 +365,249 @@ static void cast_row(struct table *t, const char *shot, const char *slug,
 	free(shot_text);
 }
 
+/* ---- videos ---- */
+
+static void show_progress(size_t done, size_t total, void *ctx)
+{
+	struct progress **bar = ctx;
+	if (!*bar && done < total)
+		*bar = progress_new("frames", total);
+	progress_step(*bar, done < total ? done : total);
+}
+
+static cJSON *video_json(const char *shot, int64_t asset, const struct strlist *slugs,
+			 const char *model, double threshold, const char *threshold_from,
+			 double rate, double sustain, const struct drift_scan *scan,
+			 const struct drift_verdict *v, enum likeness_state state)
+{
+	cJSON *j = cJSON_CreateObject();
+	cJSON_AddStringToObject(j, "shot", shot);
+	if (asset)
+		cJSON_AddNumberToObject(j, "asset", (double)asset);
+	cJSON_AddStringToObject(j, "kind", "video");
+	cJSON_AddStringToObject(j, "model", model);
+	cJSON_AddStringToObject(j, "verdict", likeness_state_word(state));
+	cJSON_AddBoolToObject(j, "pass", state == LIKENESS_SAME);
+	cJSON_AddNumberToObject(j, "duration", scan->duration);
+	cJSON_AddNumberToObject(j, "rate", rate);
+	cJSON_AddNumberToObject(j, "sustain", sustain);
+	cJSON_AddNumberToObject(j, "threshold", threshold);
+	cJSON_AddStringToObject(j, "threshold_from", threshold_from);
+	cJSON_AddNumberToObject(j, "frames", (double)scan->n);
+	cJSON *chars = cJSON_AddArrayToObject(j, "characters");
+	for (size_t c = 0; c < slugs->n; c++) {
+		cJSON *one = cJSON_CreateObject();
+		cJSON_AddStringToObject(one, "character", slugs->items[c]);
+		cJSON_AddStringToObject(one, "verdict", likeness_state_word(v[c].state));
+		cJSON_AddBoolToObject(one, "pass", v[c].state == LIKENESS_SAME);
+		if (v[c].first_drift >= 0)
+			cJSON_AddNumberToObject(one, "first_drift", v[c].first_drift);
+		if (!isnan(v[c].worst)) {
+			cJSON_AddNumberToObject(one, "worst", v[c].worst);
+			cJSON_AddNumberToObject(one, "worst_at", v[c].worst_at);
+			cJSON_AddNumberToObject(one, "worst_reference", (double)v[c].worst_ref);
+		}
+		cJSON_AddNumberToObject(one, "found", round(v[c].found_share * 1000) / 1000);
+		cJSON_AddNumberToObject(one, "frames_below", (double)v[c].below);
+		cJSON *spans = cJSON_AddArrayToObject(one, "drift");
+		for (size_t k = 0; k < v[c].nspans; k++) {
+			cJSON *span = cJSON_CreateObject();
+			cJSON_AddNumberToObject(span, "from", v[c].span_from[k]);
+			cJSON_AddNumberToObject(span, "to", v[c].span_to[k]);
+			cJSON_AddItemToArray(spans, span);
+		}
+		if (v[c].looks_like >= 0)
+			cJSON_AddStringToObject(one, "looks_like", slugs->items[v[c].looks_like]);
+		cJSON_AddItemToArray(chars, one);
+	}
+	/* The series, frame by frame. */
+	cJSON *frames = cJSON_AddArrayToObject(j, "series");
+	size_t nc = slugs->n;
+	for (size_t i = 0; i < scan->n; i++) {
+		cJSON *f = cJSON_CreateObject();
+		cJSON_AddNumberToObject(f, "t", round(scan->t[i] * 1000) / 1000);
+		cJSON_AddNumberToObject(f, "faces", (double)scan->faces[i]);
+		cJSON_AddNumberToObject(f, "strangers", (double)scan->strangers[i]);
+		cJSON *per = cJSON_AddArrayToObject(f, "characters");
+		for (size_t c = 0; c < nc; c++) {
+			size_t k = i * nc + c;
+			cJSON *one = cJSON_CreateObject();
+			cJSON_AddStringToObject(one, "character", slugs->items[c]);
+			if (isnan(scan->sim[k])) {
+				cJSON_AddNullToObject(one, "similarity");
+			} else {
+				cJSON_AddNumberToObject(one, "similarity", scan->sim[k]);
+				cJSON_AddNumberToObject(one, "face", scan->face[k] + 1);
+				if (scan->has_box[k]) {
+					cJSON *box = cJSON_AddObjectToObject(one, "box");
+					cJSON_AddNumberToObject(
+					    box, "x", lround(scan->box[k][0] * scan->width));
+					cJSON_AddNumberToObject(
+					    box, "y", lround(scan->box[k][1] * scan->height));
+					cJSON_AddNumberToObject(
+					    box, "width", lround(scan->box[k][2] * scan->width));
+					cJSON_AddNumberToObject(
+					    box, "height", lround(scan->box[k][3] * scan->height));
+				}
+			}
+			if (scan->looks_like[k] >= 0)
+				cJSON_AddStringToObject(one, "looks_like",
+							slugs->items[scan->looks_like[k]]);
+			cJSON_AddItemToArray(per, one);
+		}
+		cJSON_AddItemToArray(frames, f);
+	}
+	return j;
+}
+
+static void video_row(struct table *t, const char *shot, const char *slug,
+		      const struct drift_verdict *v, const struct strlist *slugs)
+{
+	char first[24] = "-", worst[24] = "-", at[24] = "-", found[24];
+	if (v->first_drift >= 0)
+		snprintf(first, sizeof(first), "%.2fs", v->first_drift);
+	if (!isnan(v->worst)) {
+		snprintf(worst, sizeof(worst), "%.4f", v->worst);
+		snprintf(at, sizeof(at), "%.2fs", v->worst_at);
+	}
+	snprintf(found, sizeof(found), "%.0f%%", 100 * v->found_share);
+	char *who = xasprintf("@%s", slug);
+	char *text = v->looks_like >= 0
+			 ? xasprintf("%s (looks more like @%s)", shot, slugs->items[v->looks_like])
+			 : xstrdup(shot);
+	const char *row[] = {likeness_state_word(v->state), who, first, worst, at, found, text};
+	table_add(t, row);
+	free(who);
+	free(text);
+}
+
+/* Draws the scan as a PNG at path. */
+static int video_plot(const char *path, const char *shot, const char *model,
+		      const struct strlist *slugs, const struct drift_scan *scan,
+		      const struct drift_verdict *v, double threshold)
+{
+	size_t nc = slugs->n;
+	struct image_plot_series series[LIKENESS_MAX_CAST];
+	double *values = xmalloc(nc * scan->n * sizeof(double));
+	char *names[LIKENESS_MAX_CAST];
+	size_t nspans = 0;
+	for (size_t c = 0; c < nc; c++)
+		nspans += v[c].nspans;
+	double *from = xmalloc((nspans + 1) * sizeof(double));
+	double *to = xmalloc((nspans + 1) * sizeof(double));
+	nspans = 0;
+	for (size_t c = 0; c < nc; c++) {
+		for (size_t i = 0; i < scan->n; i++)
+			values[c * scan->n + i] = scan->sim[i * nc + c];
+		names[c] = xasprintf("@%s", slugs->items[c]);
+		series[c] = (struct image_plot_series){names[c], values + c * scan->n};
+		for (size_t k = 0; k < v[c].nspans; k++, nspans++) {
+			from[nspans] = v[c].span_from[k];
+			to[nspans] = v[c].span_to[k];
+		}
+	}
+	struct image_plot_thumb thumbs[DRIFT_MAX_THUMBS];
+	for (size_t i = 0; i < scan->nthumbs; i++)
+		thumbs[i] = (struct image_plot_thumb){scan->thumb_t[i], scan->thumbs[i].data,
+						      scan->thumbs[i].len};
+	char *title = xasprintf("%s: similarity to the references (model %s)", shot, model);
+	struct image_plot spec = {.title = title,
+				  .t = scan->t,
+				  .n = scan->n,
+				  .series = series,
+				  .nseries = nc,
+				  .threshold = threshold,
+				  .drift_from = from,
+				  .drift_to = to,
+				  .ndrift = nspans,
+				  .thumbs = thumbs,
+				  .nthumbs = scan->nthumbs,
+				  .width = 0};
+	struct image_buffer png;
+	int rc = image_plot(&spec, &png);
+	if (rc == 0)
+		rc = file_write_atomic(path, png.data, png.len);
+	if (rc < 0)
+		error_prefix("--plot %s", path);
+	image_buffer_clear(&png);
+	for (size_t c = 0; c < nc; c++)
+		free(names[c]);
+	free(title);
+	free(values);
+	free(from);
+	free(to);
+	return rc;
+}
+
+/* A clip's verdict over its characters: drifted (or missing) is worst
+ * after unreadable, then no face. */
+static enum likeness_state shot_state_of_clip(const struct drift_verdict *v, size_t n)
+{
+	enum likeness_state worst = LIKENESS_SAME;
+	for (size_t c = 0; c < n; c++) {
+		enum likeness_state st =
+		    v[c].state == LIKENESS_MISSING ? LIKENESS_DRIFTED : v[c].state;
+		if (st == LIKENESS_DRIFTED || (st == LIKENESS_NO_FACE && worst == LIKENESS_SAME))
+			worst = st;
+	}
+	return worst;
+}
+
+/* Checks clip s frame by frame: its row or object, its plot; returns the
+ * clip's verdict (a likeness_state), or -1. */
+static int check_video(struct cli *cli, const struct shots *shots, size_t s,
+		       struct likeness *const *cast, const struct strlist *slugs, const char *model,
+		       double threshold, const char *threshold_from, double rate, double sustain,
+		       const char *plot, cJSON *json, struct table *table)
+{
+	size_t nc = slugs->n;
+	const char *label = shots->labels.items[s];
+	struct drift_verdict v[LIKENESS_MAX_CAST];
+	memset(v, 0, sizeof(v));
+	struct drift_scan scan;
+	memset(&scan, 0, sizeof(scan));
+	struct progress *bar = NULL;
+	int rc = -1;
+	enum likeness_state state = LIKENESS_UNREADABLE;
+	if (*shots->unreadable.items[s]) {
+		for (size_t c = 0; c < nc; c++) {
+			v[c].state = LIKENESS_UNREADABLE;
+			v[c].first_drift = -1;
+			v[c].worst = NAN;
+			v[c].looks_like = -1;
+		}
+	} else {
+		if (drift_scan_video(cast, nc, shots->paths.items[s], rate, threshold,
+				     cli->quiet ? NULL : show_progress, &bar, &scan) < 0) {
+			if (shots->assets[s])
+				error_prefix("%s", label);
+			goto out;
+		}
+		progress_free(bar);
+		bar = NULL;
+		for (size_t c = 0; c < nc; c++)
+			drift_judge(&scan, c, threshold, sustain, &v[c]);
+		state = shot_state_of_clip(v, nc);
+	}
+	if (json)
+		cJSON_AddItemToArray(json,
+				     video_json(label, shots->assets[s], slugs, model, threshold,
+						threshold_from, rate, sustain, &scan, v, state));
+	else
+		for (size_t c = 0; c < nc; c++)
+			video_row(table, label, slugs->items[c], &v[c], slugs);
+	if (plot && state != LIKENESS_UNREADABLE &&
+	    video_plot(plot, label, model, slugs, &scan, v, threshold) < 0)
+		goto out;
+	rc = (int)state;
+out:
+	progress_free(bar);
+	for (size_t c = 0; c < nc; c++)
+		drift_verdict_clear(&v[c]);
+	drift_scan_clear(&scan);
+	return rc;
+}
+
 static int cmd_check(struct cli *cli, int argc, char **argv)
 {
 	struct cli_embed a = {.model = "face"};
@@ -340,10 +619,12 @@ static int cmd_check(struct cli *cli, int argc, char **argv)
 	bool help;
 	int rc = -1, drifted = 0, unreadable = 0, faceless = 0;
 	cJSON *json = NULL;
-	struct table *table = NULL;
+	struct table *table = NULL, *video_table = NULL;
 	const unsigned takes =
 	    CLI_EMBED_TAKES(CLI_EMBED_PROFILE) | CLI_EMBED_TAKES(CLI_EMBED_CHARACTER) |
-	    CLI_EMBED_TAKES(CLI_EMBED_CAST) | CLI_EMBED_TAKES(CLI_EMBED_THRESHOLD);
+	    CLI_EMBED_TAKES(CLI_EMBED_CAST) | CLI_EMBED_TAKES(CLI_EMBED_THRESHOLD) |
+	    CLI_EMBED_TAKES(CLI_EMBED_RATE) | CLI_EMBED_TAKES(CLI_EMBED_SUSTAIN) |
+	    CLI_EMBED_TAKES(CLI_EMBED_PLOT);
 	if (cli_embed_parse(cli, &cmd_check_entry, takes, argc, argv, &a, &help) < 0 || help) {
 		rc = help ? 0 : -1;
 		goto out;
@@ -360,7 +641,13 @@ static int cmd_check(struct cli *cli, int argc, char **argv)
 	cat = catalog_open(cli->store_dir);
 	if (!cat || collect_shots(cat, &a.words, &shots) < 0 || cast_slugs(cat, &a, &slugs) < 0)
 		goto out;
+	if (a.plot && shots.videos != 1) {
+		cli_usage_error(&cmd_check_entry, "--plot draws one video: give exactly one");
+		goto out;
+	}
 	bool is_cast = a.cast != NULL;
+	double rate = a.rate > 0 ? a.rate : DRIFT_DEFAULT_RATE;
+	double sustain = a.has_sustain ? a.sustain : DRIFT_DEFAULT_SUSTAIN;
 	size_t nc = slugs.n;
 	struct model_info m;
 	if (catalog_model_get(cat, a.model, &m) < 0 ||
@@ -390,11 +677,26 @@ static int cmd_check(struct cli *cli, int argc, char **argv)
 					      "PHASH",	 "PALETTE",    "SHOT"};
 	static const char *const cast_headers[] = {"VERDICT",  "CHARACTER", "SIMILARITY",
 						   "BEST-REF", "FACE",	    "SHOT"};
+	static const char *const video_headers[] = {"VERDICT", "CHARACTER", "FIRST-DRIFT", "WORST",
+						    "AT",      "FOUND",	    "VIDEO"};
 	if (cli->json)
 		json = cJSON_CreateArray();
-	else
+	else if (shots.videos < shots.paths.n)
 		table = is_cast ? table_new(6, cast_headers) : table_new(7, headers);
+	if (!cli->json && shots.videos)
+		video_table = table_new(7, video_headers);
 	for (size_t s = 0; s < shots.paths.n; s++) {
+		if (shots.video[s]) {
+			int vrc =
+			    check_video(cli, &shots, s, cast, &slugs, a.model, threshold,
+					threshold_from, rate, sustain, a.plot, json, video_table);
+			if (vrc < 0)
+				goto out;
+			drifted += vrc == LIKENESS_DRIFTED;
+			unreadable += vrc == LIKENESS_UNREADABLE;
+			faceless += vrc == LIKENESS_NO_FACE;
+			continue;
+		}
 		struct likeness_verdict v[LIKENESS_MAX_CAST];
 		size_t strangers = 0;
 		const char *why = shots.unreadable.items[s];
@@ -432,15 +734,22 @@ static int cmd_check(struct cli *cli, int argc, char **argv)
 		else
 			verdict_row(table, label, &v[0]);
 	}
-	if (json)
+	if (json) {
 		json_print(json);
-	else
-		table_print(table, stdout);
+	} else {
+		if (table)
+			table_print(table, stdout);
+		if (table && video_table)
+			putchar('\n');
+		if (video_table)
+			table_print(video_table, stdout);
+	}
 	json = NULL;
 	rc = 0;
 out:
 	cJSON_Delete(json);
 	table_free(table);
+	table_free(video_table);
 	for (size_t c = 0; c < LIKENESS_MAX_CAST; c++)
 		likeness_free(cast[c]);
 	profile_free(p);
@@ -487,10 +796,14 @@ out:
 const struct cmd_entry cmd_check_entry = {
     "check",
     NULL,
-    "check SHOT|ASSET... --character SLUG|--cast A,B... [--model NAME] [--threshold T]",
+    "check SHOT|VIDEO|ASSET... --character SLUG|--cast A,B... [--model NAME] [--threshold T]\n"
+    "       [--rate R] [--sustain S] [--plot FILE]",
     "Score shots or assets against a character's references (exit 1: drifted, 2: no face).",
     "  -c, --character SLUG    the character the shots should show\n"
     "  --cast A,B...           the characters they should show, each given a face\n"
+    "  --rate R                frames of a video checked each second (default 4)\n"
+    "  --sustain S             seconds under the threshold that make drift (default 0.5)\n"
+    "  --plot FILE             draw a video's similarity over time as a PNG\n"
     "  -m, --model NAME        the embedding model (default face)\n"
     "  -t, --threshold T       cosine similarity needed (default: the calibrated one)\n",
     cmd_check,

@@ -111,7 +111,8 @@ static int plot_check(const struct image_plot *spec)
 	if (spec->nthumbs > IMAGE_PLOT_THUMBS_MAX)
 		return error_set(EX_DATAERR, "plot: %zu thumbnails, more than %d", spec->nthumbs,
 				 IMAGE_PLOT_THUMBS_MAX);
-	if (spec->width && (spec->width < IMAGE_PLOT_WIDTH_MIN || spec->width > IMAGE_PLOT_WIDTH_MAX))
+	if (spec->width &&
+	    (spec->width < IMAGE_PLOT_WIDTH_MIN || spec->width > IMAGE_PLOT_WIDTH_MAX))
 		return error_set(EX_DATAERR, "plot: width %d, not from %d to %d", spec->width,
 				 IMAGE_PLOT_WIDTH_MIN, IMAGE_PLOT_WIDTH_MAX);
 	if (!spec->t || !spec->series || (spec->ndrift && (!spec->drift_from || !spec->drift_to)) ||

@@ -1,5 +1,6 @@
 /* troupe gallery: a self-contained static HTML page of characters and
- * their references. Thumbnails are copied beside the page; the page loads
+ * their references. Thumbnails are copied beside the page, clips linked or
+ * copied there (videos/) to play in place; the page loads
  * nothing from anywhere else and needs no JavaScript. */
 #include "config.h"
 
@@ -68,7 +69,8 @@ static const char page_head[] =
     ".grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(200px,1fr));gap:16px}\n"
     "figure{margin:0;background:#fff;border-radius:6px;overflow:hidden;"
     "box-shadow:0 1px 3px rgba(0,0,0,.12)}\n"
-    "figure img{display:block;width:100%%;height:200px;object-fit:contain;background:#fff}\n"
+    "figure img,figure video{display:block;width:100%%;height:200px;object-fit:contain;"
+    "background:#fff}\n"
     "figcaption{padding:8px 10px;font-size:13px}\n"
     ".role{font-weight:600}\n.tags{color:#444}\n"
     ".hash{font:11px ui-monospace,monospace;color:#6e6e76;word-break:break-all}\n"
@@ -83,6 +85,7 @@ struct gallery {
 	size_t assets;
 	int failed;
 	struct strlist written; /* names in thumbs/ this page uses */
+	struct strlist videos;	/* and in videos/ */
 };
 
 static void open_section(struct gallery *g, const struct asset *a)
@@ -125,6 +128,37 @@ static void open_section(struct gallery *g, const struct asset *a)
 	sb_adds(&g->html, "<div class=\"grid\">\n");
 }
 
+/* The video's blob beside the page as DIR/videos/HASH.FORMAT: a hard
+ * link when the page is on the store's file system (no copy of a long
+ * clip), else a copy. */
+static int place_video(struct gallery *g, const struct asset *a, char **name)
+{
+	*name = xasprintf("videos/%s.%s", a->hash, a->format);
+	char *dir = xasprintf("%s/videos", g->dir);
+	char *dest = xasprintf("%s/%s", g->dir, *name);
+	int rc = file_make_dirs(dir, 0755);
+	if (rc == 0) {
+		struct stat have, blob;
+		if (stat(dest, &have) == 0 && stat(a->path, &blob) == 0 && have.st_ino == blob.st_ino &&
+		    have.st_dev == blob.st_dev) {
+			rc = 0;
+		} else if (unlink(dest) < 0 && errno != ENOENT) {
+			rc = error_set(EX_CANTCREAT, "%s: %s", dest, strerror(errno));
+		} else if (link(a->path, dest) < 0) {
+			struct strbuf bytes = STRBUF_INIT;
+			rc = file_read_all(a->path, &bytes);
+			if (rc == 0)
+				rc = file_write_atomic(dest, bytes.buf, bytes.len);
+			sb_release(&bytes);
+		}
+	}
+	if (rc == 0)
+		strlist_push(&g->videos, *name + strlen("videos/"));
+	free(dir);
+	free(dest);
+	return rc;
+}
+
 /* Copies the asset's thumbnail to DIR/thumbs/HASH.jpg. */
 static int copy_thumbnail(struct gallery *g, const struct asset *a, char **name)
 {
@@ -157,11 +191,34 @@ static int gallery_asset(const struct asset *a, void *ctx)
 		open_section(g, a);
 	char *thumb;
 	if (catalog_format_is_video(a->format)) {
+		/* The poster is the thumbnail add made of the clip; the clip
+		 * plays in place, from beside the page. */
+		char *video = NULL;
+		if (copy_thumbnail(g, a, &thumb) < 0 || place_video(g, a, &video) < 0) {
+			free(thumb);
+			free(video);
+			g->failed = 1;
+			return 1;
+		}
+		char *tags = tags_joined(&a->tags);
 		sb_addf(&g->html,
-			"<figure><figcaption><span class=\"role\">%s</span> "
-			"<span class=\"size\">%s video</span><br><span class=\"hash\">#%lld "
-			"%s</span></figcaption></figure>\n",
-			a->role, a->format, (long long)a->id, a->hash);
+			"<figure><video src=\"%s\" poster=\"%s\" controls preload=\"metadata\" "
+			"title=\"",
+			video, thumb);
+		html_escape(&g->html, a->source ? a->source : a->hash);
+		sb_addf(&g->html,
+			"\"></video><figcaption><span class=\"role\">%s</span> "
+			"<span class=\"size\">%dx%d %s, %.1f s, %.3g fps, %s</span><br>"
+			"<span class=\"tags\">",
+			a->role, a->width, a->height, a->format, a->duration, a->fps,
+			a->codec ? a->codec : "?");
+		html_escape(&g->html, tags);
+		sb_addf(&g->html,
+			"</span><br><span class=\"hash\">#%lld %s</span></figcaption></figure>\n",
+			(long long)a->id, a->hash);
+		free(tags);
+		free(thumb);
+		free(video);
 		g->assets++;
 		return 0;
 	}
@@ -193,16 +250,25 @@ static bool thumbnail_name(const char *name)
 	       strcmp(name + 32, ".jpg") == 0;
 }
 
-/* Removes the thumbnails an earlier page left in thumbs/ that this one
- * does not show; files of any other name are the user's and stay. */
-static void prune_thumbnails(const char *thumbs, const struct strlist *keep)
+/* A name troupe gives a clip beside the page: 32 hex digits, a dot and
+ * a video format. */
+static bool video_name(const char *name)
+{
+	return strlen(name) > 33 && strspn(name, "0123456789abcdef") == 32 && name[32] == '.' &&
+	       catalog_format_is_video(name + 33);
+}
+
+/* Removes the files of troupe's names (named()) an earlier page left in
+ * dir that this one does not show; files of any other name are the
+ * user's and stay. */
+static void prune_names(const char *thumbs, const struct strlist *keep, bool (*named)(const char *))
 {
 	DIR *d = opendir(thumbs);
 	if (!d)
 		return;
 	struct dirent *e;
 	while ((e = readdir(d))) {
-		if (!thumbnail_name(e->d_name))
+		if (!named(e->d_name))
 			continue;
 		bool used = false;
 		for (size_t i = 0; i < keep->n && !used; i++)
@@ -250,7 +316,7 @@ static int cmd_gallery(struct cli *cli, int argc, char **argv)
 		goto done;
 	struct selection sel;
 	selection_of(cat, sb_str(&what), &sel);
-	struct gallery g = {cat, output, STRBUF_INIT, NULL, false, 0, 0, {0}};
+	struct gallery g = {cat, output, STRBUF_INIT, NULL, false, 0, 0, {0}, {0}};
 	char *thumbs = xasprintf("%s/thumbs", output);
 	char *index = xasprintf("%s/index.html", output);
 	struct query_options qo = {SORT_CHARACTER, false, 0};
@@ -284,7 +350,10 @@ static int cmd_gallery(struct cli *cli, int argc, char **argv)
 		g.assets == 1 ? "" : "s");
 	if (file_write_atomic(index, g.html.buf, g.html.len) < 0)
 		goto out;
-	prune_thumbnails(thumbs, &g.written);
+	prune_names(thumbs, &g.written, thumbnail_name);
+	char *videos = xasprintf("%s/videos", output);
+	prune_names(videos, &g.videos, video_name);
+	free(videos);
 	if (cli->json) {
 		cJSON *j = cJSON_CreateObject();
 		cJSON_AddStringToObject(j, "output", index);
@@ -297,6 +366,7 @@ static int cmd_gallery(struct cli *cli, int argc, char **argv)
 out:
 	sb_release(&g.html);
 	strlist_clear(&g.written);
+	strlist_clear(&g.videos);
 	free(g.current);
 	free(thumbs);
 	free(index);

@@ -72,4 +72,43 @@ is "$console" "" "no console messages from the page"
 # Keep the proof where a person can look at it.
 [ -n "${TROUPE_TEST_KEEP:-}" ] && cp shot.png "$TROUPE_TEST_KEEP/gallery.png"
 
+# Videos: a card with the poster and a <video> that plays the clip from
+# beside the page. H.264 in MP4 and VP9 in WebM, each asked of Chromium.
+if test_have_prereq ffmpeg "the video cards"; then
+	ffmpeg -v error -y -loop 1 -t 2 -i "$TEST_SRCDIR/data/photos/astronaut.jpg" -vf format=yuv420p \
+		-r 25 -c:v libx264 clip.mp4
+	ffmpeg -v error -y -loop 1 -t 3 -i "$TEST_SRCDIR/data/photos/camera.jpg" -vf format=yuv420p \
+		-r 25 -c:v libvpx-vp9 -b:v 200k clip.webm
+	troupe add clip.mp4 clip.webm --role generated >/dev/null
+	check "a gallery with videos" troupe gallery -o vsite
+	mp4=$(xxh128sum clip.mp4 | cut -d' ' -f1)
+	like "$(cat vsite/index.html)" "<video src=\"videos/$mp4.mp4\" poster=\"thumbs/$mp4.jpg\" controls" \
+		"a video card has the clip and its poster"
+	like "$(cat vsite/index.html)" "384x384 mp4, 2.0 s, 25 fps, h264" "and says its size, length, rate and codec"
+	check "the clip is beside the page, the same bytes" cmp clip.mp4 "vsite/videos/$mp4.mp4"
+	check "and the poster is a picture" test -s "vsite/thumbs/$mp4.jpg"
+	for budget in 10000 30000 60000; do
+		run_browser --virtual-time-budget=$budget --dump-dom \
+			"file://$TEST_SRCDIR/gallery-check.html?page=file://$scratch/vsite/index.html" \
+			>vdom.txt 2>vbrowser.log
+		grep -q PENDING vdom.txt || break
+	done
+	like "$(cat vdom.txt)" "DECODED 3 OF 3" "every picture on the page decodes"
+	like "$(cat vdom.txt)" "videos/[0-9a-f]{32}.webm=3.0" "Chromium plays the VP9 WebM: 3.0 s"
+	# Debian's Chromium is built with FFmpeg's H.264 decoder; say if not.
+	if grep -q "videos/$mp4.mp4=2.0" vdom.txt; then
+		pass "Chromium plays the H.264 MP4: 2.0 s"
+	else
+		skip "Chromium plays the H.264 MP4" \
+			"this Chromium does not play H.264 ($(grep -o "videos/$mp4.mp4=[A-Z0-9.]*" vdom.txt))"
+	fi
+	run_browser --window-size=1280,900 --screenshot="$scratch/vshot.png" "file://$scratch/vsite/index.html" \
+		>/dev/null 2>&1
+	check "a screenshot of the video cards" test -s vshot.png
+	[ -n "${TROUPE_TEST_KEEP:-}" ] && cp vshot.png "$TROUPE_TEST_KEEP/gallery-videos.png"
+	check "remove the WebM" troupe rm "$(xxh128sum clip.webm | cut -d' ' -f1)"
+	check "the gallery again, without the WebM" troupe gallery -o vsite
+	check "its clip is removed from beside the page" sh -c '! ls vsite/videos | grep -q webm'
+fi
+
 done_testing

@@ -73,6 +73,12 @@ void video_shutdown(void);
 static inline bool video_sniff(const unsigned char *head, size_t len, const char **format)
 {
 	static const unsigned char ebml[4] = {0x1A, 0x45, 0xDF, 0xA3};
+	/* HEIF and AVIF pictures are ISO boxes too; their brands say so. */
+	static const char still_brands[][5] = {"heic", "heix", "heim", "heis", "hevc",
+					       "hevx", "mif1", "msf1", "avif", "avis"};
+	for (size_t i = 0; len >= 12 && i < sizeof(still_brands) / sizeof(*still_brands); i++)
+		if (memcmp(head + 8, still_brands[i], 4) == 0)
+			return false;
 	if (len >= 12 && memcmp(head + 4, "ftyp", 4) == 0) {
 		*format = memcmp(head + 8, "qt  ", 4) == 0 ? "mov" : "mp4";
 		return true;

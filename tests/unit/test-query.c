@@ -93,7 +93,9 @@ int main(void)
 	syntax("a - b", "column 3: '-' must be followed by a term");
 	syntax("width>abc", "column 7: 'abc' is not a whole number");
 	syntax("rating>5", "column 1: unknown field 'rating' in a comparison "
-			   "(width, height, bytes, added)");
+			   "(width, height, bytes, added, duration, fps)");
+	syntax("duration>=long", "column 11: 'long' is not a number of seconds");
+	syntax("fps=2.5s", "column 5: '2.5s' is not a number");
 	syntax("added<2026-13-01", "column 7: '2026-13-01' is not a date (YYYY-MM-DD)");
 	syntax("added=2026-02-30", "column 7: '2026-02-30' is not a date (YYYY-MM-DD)");
 	syntax("added=2026-02-29", "column 7: '2026-02-29' is not a date (YYYY-MM-DD)");

@@ -32,10 +32,15 @@ check "an echoed command pastes back into a shell" sh pasted.sh
 like "$(cat .out)" '"role":[[:space:]]*"face"' "and gives the same answer"
 # The face check runs where the face service is installed, as ./bootstrap
 # check installs it; elsewhere the demo says it skipped it.
-if [ -d "$TEST_SRCDIR/../contrib/face-service/node_modules/@vladmandic/face-api" ] &&
+if [ -d "$TEST_SRCDIR/../contrib/face-service/node_modules/@vladmandic/human" ] &&
 	test_have_prereq node "the demo's face check"; then
 	like "$(cat demo.out)" "^drifted " "the face check finds the other person drifted"
 	like "$(cat demo.out)" "^same " "and the same person the same"
+	if test_have_prereq ffmpeg "the demo's take checked over time"; then
+		like "$(cat demo.out)" "^drifted +@eileen +2\.00s " "the take drifts from 2 s"
+		check "and its plot is drawn" test -s "$out/take-drift.png"
+		like "$(cat demo.out)" "^  drift over time +$out/take-drift.png" "where the plot is is said"
+	fi
 else
 	like "$(cat demo.out)" "Skipping the face check" "without the face service the demo says it skipped the check"
 fi

@@ -139,8 +139,8 @@ static int place_video(struct gallery *g, const struct asset *a, char **name)
 	int rc = file_make_dirs(dir, 0755);
 	if (rc == 0) {
 		struct stat have, blob;
-		if (stat(dest, &have) == 0 && stat(a->path, &blob) == 0 && have.st_ino == blob.st_ino &&
-		    have.st_dev == blob.st_dev) {
+		if (stat(dest, &have) == 0 && stat(a->path, &blob) == 0 &&
+		    have.st_ino == blob.st_ino && have.st_dev == blob.st_dev) {
 			rc = 0;
 		} else if (unlink(dest) < 0 && errno != ENOENT) {
 			rc = error_set(EX_CANTCREAT, "%s: %s", dest, strerror(errno));

@@ -36,7 +36,7 @@ mkdir -p "$dir"
 clip=$dir/clip-1080p.mp4
 # A moving picture, not a still: a slow zoom over the photograph, so the
 # decoder has real work on every frame.
-[ -s "$clip" ] || ffmpeg -v error -y -loop 1 -t 10 -i "$photos/astronaut.jpg" \
+[ -s "$clip" ] || ffmpeg -v error -y -loop 1 -framerate 30 -t 10 -i "$photos/astronaut.jpg" \
 	-vf "scale=3840:-2,zoompan=z='1+0.002*on':d=1:s=1920x1080:fps=30,format=yuv420p" \
 	-c:v libx264 -preset medium -r 30 "$clip"
 mkdir -p "$dir/bin"

@@ -30,5 +30,6 @@ extern const struct cmd_entry cmd_check_entry;
 extern const struct cmd_entry cmd_calibrate_entry;
 extern const struct cmd_entry cmd_fsck_entry;
 extern const struct cmd_entry cmd_frames_entry;
+extern const struct cmd_entry cmd_shot_entry;
 
 #endif

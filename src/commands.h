@@ -31,5 +31,6 @@ extern const struct cmd_entry cmd_calibrate_entry;
 extern const struct cmd_entry cmd_fsck_entry;
 extern const struct cmd_entry cmd_frames_entry;
 extern const struct cmd_entry cmd_shot_entry;
+extern const struct cmd_entry cmd_cut_entry;
 
 #endif

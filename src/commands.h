@@ -30,5 +30,7 @@ extern const struct cmd_entry cmd_check_entry;
 extern const struct cmd_entry cmd_calibrate_entry;
 extern const struct cmd_entry cmd_fsck_entry;
 extern const struct cmd_entry cmd_frames_entry;
+extern const struct cmd_entry cmd_shot_entry;
+extern const struct cmd_entry cmd_cut_entry;
 
 #endif

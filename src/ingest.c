@@ -493,10 +493,15 @@ int catalog_add_commit(struct add_batch *b)
 	free(staged);
 	if (rc < 0)
 		return -1;
-	if (db_begin(b->cat->db) < 0)
+	/* Inside a caller's transaction (catalog_begin) the rows join it, so
+	 * that what the caller records about them lands with them or not at
+	 * all. */
+	bool own = sqlite3_get_autocommit(b->cat->db);
+	if (own && db_begin(b->cat->db) < 0)
 		return -1;
-	if (add_rows(b) < 0 || db_commit(b->cat->db) < 0) {
-		db_rollback(b->cat->db);
+	if (add_rows(b) < 0 || (own && db_commit(b->cat->db) < 0)) {
+		if (own)
+			db_rollback(b->cat->db);
 		return -1;
 	}
 	return 0;

@@ -30,5 +30,9 @@ extern const struct cmd_entry cmd_check_entry;
 extern const struct cmd_entry cmd_calibrate_entry;
 extern const struct cmd_entry cmd_fsck_entry;
 extern const struct cmd_entry cmd_frames_entry;
+extern const struct cmd_entry cmd_location_entry;
+extern const struct cmd_entry cmd_prop_entry;
+extern const struct cmd_entry cmd_style_entry;
+extern const struct cmd_entry cmd_look_entry;
 
 #endif

@@ -1,10 +1,11 @@
-/* character: characters, their aliases and their tags. A slug is checked
- * before it reaches the index, and every write is one transaction. It
- * never prints. */
+/* character: elements (characters, locations, props, styles), their
+ * aliases and their tags. A slug is checked before it reaches the index,
+ * and every write is one transaction. It never prints. */
 #include "config.h"
 
 #include "catalog-int.h"
 #include "character.h"
+#include "role.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,10 +69,30 @@ static int character_text_check(const struct character *c)
 	return 0;
 }
 
+/* The error for a slug that is taken, naming what has it: across kinds
+ * too, so "@harbor" can never mean two things. */
+static int slug_taken(struct catalog *cat, const char *slug)
+{
+	sqlite3_stmt *stmt = db_prepare(cat->db, "SELECT kind FROM characters WHERE slug = ?1");
+	if (!stmt)
+		return -1;
+	sqlite3_bind_text(stmt, 1, slug, -1, SQLITE_STATIC);
+	char *kind = sqlite3_step(stmt) == SQLITE_ROW ? catalog_column_text(stmt, 0) : NULL;
+	sqlite3_finalize(stmt);
+	error_set(EX_DATAERR, "%s: a %s with this slug already exists (a slug names one element)",
+		  slug, kind ? kind : "character");
+	free(kind);
+	return -1;
+}
+
 int catalog_character_new(struct catalog *cat, const struct character *c)
 {
+	const char *kind = c->kind ? c->kind : "character";
 	if (catalog_slug_check(c->slug) < 0 || character_text_check(c) < 0)
 		return -1;
+	if (element_kind_index(kind) < 0)
+		return error_set(EX_DATAERR, "'%s': not a kind (character, location, prop, style)",
+				 kind);
 	if (c->name && !*c->name)
 		return error_set(EX_DATAERR, "name: empty");
 	if (db_begin(cat->db) < 0)
@@ -79,7 +100,7 @@ int catalog_character_new(struct catalog *cat, const struct character *c)
 	int64_t now = time_now();
 	sqlite3_stmt *stmt = db_prepare(
 	    cat->db, "INSERT INTO characters(slug, name, description, negative, seed, created, "
-		     "updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)");
+		     "updated, kind) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)");
 	if (!stmt)
 		goto fail;
 	sqlite3_bind_text(stmt, 1, c->slug, -1, SQLITE_STATIC);
@@ -89,10 +110,10 @@ int catalog_character_new(struct catalog *cat, const struct character *c)
 	if (c->has_seed)
 		sqlite3_bind_int64(stmt, 5, c->seed);
 	sqlite3_bind_int64(stmt, 6, now);
+	sqlite3_bind_text(stmt, 7, kind, -1, SQLITE_STATIC);
 	if (sqlite3_step(stmt) != SQLITE_DONE) {
 		if (sqlite3_errcode(cat->db) == SQLITE_CONSTRAINT)
-			error_set(EX_DATAERR, "%s: a character with this slug already exists",
-				  c->slug);
+			slug_taken(cat, c->slug);
 		else
 			db_error(cat->db, c->slug);
 		goto fail;
@@ -116,7 +137,7 @@ fail:
 
 static const char sql_character_select[] =
     "SELECT c.id, c.slug, c.name, c.description, c.negative, c.seed, c.created, c.updated, "
-    "(SELECT count(*) FROM assets a WHERE a.character_id = c.id) FROM characters c ";
+    "(SELECT count(*) FROM assets a WHERE a.character_id = c.id), c.kind FROM characters c ";
 
 static int character_fill_lists(struct catalog *cat, struct character *c)
 {
@@ -145,6 +166,7 @@ static struct character *character_from_row(sqlite3_stmt *stmt)
 	c->created = sqlite3_column_int64(stmt, 6);
 	c->updated = sqlite3_column_int64(stmt, 7);
 	c->assets = sqlite3_column_int64(stmt, 8);
+	c->kind = catalog_column_text(stmt, 9);
 	return c;
 }
 
@@ -153,6 +175,7 @@ void character_free(struct character *c)
 	if (!c)
 		return;
 	free(c->slug);
+	free(c->kind);
 	free(c->name);
 	free(c->description);
 	free(c->negative);
@@ -188,17 +211,38 @@ struct character *catalog_character_get(struct catalog *cat, const char *slug)
 	return c;
 }
 
-int catalog_character_list(struct catalog *cat, struct character ***out, size_t *n)
+struct character *catalog_element_get(struct catalog *cat, const char *slug, const char *kind)
+{
+	struct character *c = catalog_character_get(cat, slug);
+	if (!c) {
+		if (error_code() == EX_NOINPUT)
+			error_set(EX_NOINPUT, "%s: unknown %s (see 'troupe %s list')", slug, kind,
+				  kind);
+		return NULL;
+	}
+	if (strcmp(c->kind, kind) != 0) {
+		error_set(EX_DATAERR, "%s is a %s, not a %s (see 'troupe %s show %s')", slug,
+			  c->kind, kind, c->kind, c->slug);
+		character_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+int catalog_character_list(struct catalog *cat, const char *kind, struct character ***out,
+			   size_t *n)
 {
 	*out = NULL;
 	*n = 0;
 	struct strbuf sql = STRBUF_INIT;
 	sb_adds(&sql, sql_character_select);
-	sb_adds(&sql, "ORDER BY c.slug");
+	sb_adds(&sql, "WHERE ?1 IS NULL OR c.kind = ?1 ORDER BY c.slug");
 	sqlite3_stmt *stmt = db_prepare(cat->db, sql.buf);
 	sb_release(&sql);
 	if (!stmt)
 		return -1;
+	if (kind)
+		sqlite3_bind_text(stmt, 1, kind, -1, SQLITE_STATIC);
 	int rc;
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		*out = xrealloc(*out, (*n + 1) * sizeof(**out));
@@ -223,9 +267,8 @@ static int update_text(struct catalog *cat, int64_t id, const char *sql, const c
 		sqlite3_bind_text(stmt, 2, value, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : -1;
 	if (rc < 0) {
-		if (sqlite3_errcode(cat->db) == SQLITE_CONSTRAINT)
-			error_set(EX_DATAERR, "%s: a character with this slug already exists",
-				  value ? value : "");
+		if (sqlite3_errcode(cat->db) == SQLITE_CONSTRAINT && value)
+			slug_taken(cat, value);
 		else
 			db_error(cat->db, "character");
 	}

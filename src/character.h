@@ -1,6 +1,7 @@
-/* character: the characters of the store, their aliases and their tags.
- * Slugs and every text field are checked here before they reach the
- * index; nothing here prints. */
+/* character: the elements of the store (characters, locations, props and
+ * styles, each with its kind), their aliases and their tags. Slugs and
+ * every text field are checked here before they reach the index; a slug
+ * names one element whatever its kind; nothing here prints. */
 #ifndef TROUPE_CHARACTER_H
 #define TROUPE_CHARACTER_H
 
@@ -19,6 +20,7 @@ int catalog_slug_check(const char *slug);
 struct character {
 	int64_t id;
 	char *slug;
+	char *kind; /* one of element_kinds (role.h); NULL in a new one: "character" */
 	char *name;
 	char *description;
 	char *negative;
@@ -33,14 +35,21 @@ struct character {
 /* Frees c and everything it holds; NULL is a no-op. */
 void character_free(struct character *c);
 
-/* Fields of a new character; name defaults to the slug. */
+/* Fields of a new element; name defaults to the slug, kind to
+ * "character". A slug any element of any kind has is refused, naming
+ * that element's kind. */
 int catalog_character_new(struct catalog *cat, const struct character *c);
 /* By slug, or by alias when no slug matches. NULL with EX_NOINPUT for an
  * unknown character; free with character_free(). */
 struct character *catalog_character_get(struct catalog *cat, const char *slug);
-/* Every character, ordered by slug; *out is the caller's to free with
- * character_free on each and free on the array. */
-int catalog_character_list(struct catalog *cat, struct character ***out, size_t *n);
+/* As catalog_character_get, of one kind: NULL with EX_NOINPUT ("unknown
+ * location") when nothing has the slug, with EX_DATAERR when an element
+ * of another kind has it. */
+struct character *catalog_element_get(struct catalog *cat, const char *slug, const char *kind);
+/* Every element of kind (NULL: of every kind), ordered by slug; *out is
+ * the caller's to free with character_free on each and free on the array. */
+int catalog_character_list(struct catalog *cat, const char *kind, struct character ***out,
+			   size_t *n);
 
 struct character_edit {
 	const char *slug; /* rename to this; NULL keeps */

@@ -55,6 +55,13 @@ static void warn_unplaced(const char *profile, const char *slug, int max_refs, v
 		  max_refs == 1 ? "" : "s", slug);
 }
 
+static void warn_text_only(const char *profile, const char *slug, const char *kind, void *ctx)
+{
+	(void)ctx;
+	warn_user("profile %s carries a %s as text only: @%s is described, no image of it is sent",
+		  profile, kind, slug);
+}
+
 int cli_request_parse(struct cli *cli, const struct cmd_entry *entry, int argc, char **argv,
 		      struct cli_request *a, bool *help)
 {
@@ -63,6 +70,7 @@ int cli_request_parse(struct cli *cli, const struct cmd_entry *entry, int argc, 
 	int id;
 	*help = false;
 	a->inject.unplaced = warn_unplaced;
+	a->inject.text_only = warn_text_only;
 	opts_init(&o, cli, argc, argv, inject_specs);
 	while ((id = opts_next(&o, &arg)) != OPT_END) {
 		switch (id) {

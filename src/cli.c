@@ -185,6 +185,7 @@ cJSON *json_character(const struct character *c)
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "id", (double)c->id);
 	cJSON_AddStringToObject(o, "slug", c->slug);
+	cJSON_AddStringToObject(o, "kind", c->kind);
 	cJSON_AddStringToObject(o, "name", c->name);
 	cJSON_AddStringToObject(o, "description", c->description);
 	cJSON_AddStringToObject(o, "negative", c->negative);

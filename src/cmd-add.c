@@ -9,6 +9,7 @@
 #include "character.h"
 #include "commands.h"
 #include "ingest.h"
+#include "look.h"
 #include "util.h"
 
 #include <errno.h>
@@ -18,12 +19,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum { OPT_ROLE = 1, OPT_TAG, OPT_CHARACTER };
+enum { OPT_ROLE = 1, OPT_TAG, OPT_CHARACTER, OPT_LOOK };
 
 static const struct opt_spec add_specs[] = {
     {"role", 'r', true, OPT_ROLE},
     {"tag", 't', true, OPT_TAG},
     {"character", 'c', true, OPT_CHARACTER},
+    {"look", 'l', true, OPT_LOOK},
     {NULL, 0, false, 0},
 };
 
@@ -145,7 +147,7 @@ static void stdin_error(const char *path)
 static int cmd_add(struct cli *cli, int argc, char **argv)
 {
 	struct opts o;
-	const char *arg, *role = "reference", *slug = NULL;
+	const char *arg, *role = "reference", *slug = NULL, *look = NULL;
 	struct strlist tags = {0}, args = {0};
 	struct file_list files = {0};
 	struct catalog *cat = NULL;
@@ -171,6 +173,9 @@ static int cmd_add(struct cli *cli, int argc, char **argv)
 			break;
 		case OPT_CHARACTER:
 			slug = arg;
+			break;
+		case OPT_LOOK:
+			look = arg;
 			break;
 		case OPT_POSITIONAL:
 			strlist_push(&args, arg);
@@ -200,6 +205,21 @@ static int cmd_add(struct cli *cli, int argc, char **argv)
 			slug = args.items[0];
 			first = 1;
 		}
+	}
+	/* A look's assets are the character's assets tagged look:NAME; the
+	 * look must exist, so a misspelt name adds nothing. */
+	if (look) {
+		if (!slug) {
+			error_set(EX_USAGE, "--look %s: needs the character whose look it is", look);
+			goto out;
+		}
+		struct look *l = catalog_look_get(cat, slug, look);
+		if (!l)
+			goto out;
+		char *tag = xasprintf("look:%s", l->name);
+		strlist_push(&tags, tag);
+		free(tag);
+		look_free(l);
 	}
 	batch = catalog_add_begin(cat, slug, role, &tags);
 	if (!batch)
@@ -270,12 +290,13 @@ out:
 const struct cmd_entry cmd_add_entry = {
     "add",
     NULL,
-    "add [SLUG] PATH... [--role ROLE] [--tag TAG]...  ('-' for standard input)",
+    "add [SLUG] PATH... [--role ROLE] [--look NAME] [--tag TAG]...  ('-' for standard input)",
     "Add images (files, or directories walked recursively) to the store.",
     "  SLUG                    the character the images belong to (optional)\n"
     "  -c, --character SLUG    the same, as an option\n"
     "  -r, --role ROLE         sheet, face, turnaround, expression, costume, pose,\n"
     "                          prop, location, reference (default), generated\n"
-    "  -t, --tag TAG           tag every added image, ns:value or value (repeatable)\n",
+    "  -t, --tag TAG           tag every added image, ns:value or value (repeatable)\n"
+    "  -l, --look NAME         the character's look they show (tagged look:NAME)\n",
     cmd_add,
 };

@@ -1,5 +1,7 @@
-/* troupe character new|list|show|edit|rm: the cast. Parses options and
- * prints; the catalog does the rest. */
+/* troupe character|location|prop|style new|list|show|edit|rm: the cast
+ * and the other elements a prompt mentions, one implementation filtered
+ * by the kind the command is named for. Parses options and prints; the
+ * catalog does the rest. */
 #include "config.h"
 
 #include "catalog.h"
@@ -44,6 +46,7 @@ static const struct opt_spec character_specs[] = {
 #define SEED_MAX 4294967295LL
 
 struct character_args {
+	const char *kind; /* what the command was called as */
 	struct strlist positional;
 	struct character_edit edit;
 	bool force;
@@ -135,6 +138,7 @@ static void print_character(const struct character *c)
 	char created[32];
 	time_iso8601(c->created, created);
 	printf("%s  %s\n", c->slug, name);
+	printf("  kind         %s\n", c->kind);
 	print_field("description", c->description);
 	print_field("negative", c->negative);
 	if (c->has_seed)
@@ -154,14 +158,18 @@ static int character_new(struct cli *cli, struct catalog *cat, struct character_
 {
 	if (a->positional.n != 2)
 		return error_set(EX_USAGE,
-				 "new: expected one SLUG (usage: troupe character new SLUG "
-				 "[--name NAME] [--describe TEXT] ...)");
+				 "new: expected one SLUG (usage: troupe %s new SLUG "
+				 "[--name NAME] [--describe TEXT] ...)",
+				 a->kind);
 	const struct character_edit *e = &a->edit;
 	if (e->remove_tags.n || e->remove_aliases.n || e->slug || e->clear_seed)
-		return error_set(EX_USAGE, "new: --untag, --unalias, --slug and --no-seed are for "
-					   "'character edit'");
+		return error_set(EX_USAGE,
+				 "new: --untag, --unalias, --slug and --no-seed are for "
+				 "'%s edit'",
+				 a->kind);
 	struct character c = {
 	    .slug = a->positional.items[1],
+	    .kind = (char *)a->kind,
 	    .name = (char *)e->name,
 	    .description = (char *)e->description,
 	    .negative = (char *)e->negative,
@@ -178,16 +186,16 @@ static int character_new(struct cli *cli, struct catalog *cat, struct character_
 	if (cli->json)
 		json_print(json_character(made));
 	else if (!cli->quiet)
-		printf("created character %s (%s)\n", made->slug, made->name);
+		printf("created %s %s (%s)\n", made->kind, made->slug, made->name);
 	character_free(made);
 	return 0;
 }
 
-static int character_list(struct cli *cli, struct catalog *cat)
+static int character_list(struct cli *cli, struct catalog *cat, const char *kind)
 {
 	struct character **list;
 	size_t n;
-	if (catalog_character_list(cat, &list, &n) < 0)
+	if (catalog_character_list(cat, kind, &list, &n) < 0)
 		return -1;
 	if (cli->json) {
 		cJSON *arr = cJSON_CreateArray();
@@ -221,7 +229,7 @@ static int character_show(struct cli *cli, struct catalog *cat, struct character
 {
 	if (a->positional.n != 2)
 		return error_set(EX_USAGE, "show: expected one SLUG");
-	struct character *c = catalog_character_get(cat, a->positional.items[1]);
+	struct character *c = catalog_element_get(cat, a->positional.items[1], a->kind);
 	if (!c)
 		return -1;
 	if (cli->json)
@@ -237,10 +245,14 @@ static int character_edit(struct cli *cli, struct catalog *cat, struct character
 	if (a->positional.n != 2)
 		return error_set(EX_USAGE, "edit: expected one SLUG");
 	if (!a->any_edit)
-		return error_set(EX_USAGE,
-				 "edit: nothing to change (see 'troupe character --help')");
+		return error_set(EX_USAGE, "edit: nothing to change (see 'troupe %s --help')",
+				 a->kind);
 	if (a->edit.set_seed && a->edit.clear_seed)
 		return error_set(EX_USAGE, "edit: --seed and --no-seed together");
+	struct character *was = catalog_element_get(cat, a->positional.items[1], a->kind);
+	if (!was)
+		return -1;
+	character_free(was);
 	if (catalog_character_edit(cat, a->positional.items[1], &a->edit) < 0)
 		return -1;
 	struct character *c =
@@ -260,8 +272,10 @@ static int character_rm(struct cli *cli, struct catalog *cat, struct character_a
 	if (a->positional.n != 2)
 		return error_set(EX_USAGE, "rm: expected one SLUG");
 	int64_t removed;
-	/* Say which character went, even when an alias named it. */
-	char *slug = catalog_character_slug(cat, a->positional.items[1]);
+	/* Say which element went, even when an alias named it. */
+	struct character *c = catalog_element_get(cat, a->positional.items[1], a->kind);
+	char *slug = c ? xstrdup(c->slug) : NULL;
+	character_free(c);
 	if (!slug || catalog_character_rm(cat, slug, a->force, &removed) < 0) {
 		free(slug);
 		return -1;
@@ -272,7 +286,7 @@ static int character_rm(struct cli *cli, struct catalog *cat, struct character_a
 		cJSON_AddNumberToObject(o, "assets_removed", (double)removed);
 		json_print(o);
 	} else if (!cli->quiet) {
-		printf("removed character %s", slug);
+		printf("removed %s %s", a->kind, slug);
 		if (removed)
 			printf(" and %lld asset%s", (long long)removed, removed == 1 ? "" : "s");
 		printf("\n");
@@ -284,6 +298,13 @@ static int character_rm(struct cli *cli, struct catalog *cat, struct character_a
 static int cmd_character(struct cli *cli, int argc, char **argv)
 {
 	struct character_args a = {0};
+	const struct cmd_entry *entry = &cmd_character_entry;
+	static const struct cmd_entry *const by_kind[] = {&cmd_location_entry, &cmd_prop_entry,
+							  &cmd_style_entry};
+	for (size_t k = 0; k < sizeof(by_kind) / sizeof(by_kind[0]); k++)
+		if (argc > 0 && strcmp(argv[0], by_kind[k]->name) == 0)
+			entry = by_kind[k];
+	a.kind = entry == &cmd_character_entry ? "character" : entry->name;
 	bool help;
 	struct catalog *cat = NULL;
 	int rc = -1;
@@ -291,10 +312,10 @@ static int cmd_character(struct cli *cli, int argc, char **argv)
 		goto out;
 	if (help || a.positional.n == 0) {
 		if (!help) {
-			rc = cli_usage_error(&cmd_character_entry, "which subcommand?");
+			rc = cli_usage_error(entry, "which subcommand?");
 			goto out;
 		}
-		cli_print_help(&cmd_character_entry);
+		cli_print_help(entry);
 		rc = 0;
 		goto out;
 	}
@@ -302,9 +323,9 @@ static int cmd_character(struct cli *cli, int argc, char **argv)
 	if (strcmp(sub, "new") && strcmp(sub, "list") && strcmp(sub, "ls") && strcmp(sub, "show") &&
 	    strcmp(sub, "edit") && strcmp(sub, "rm")) {
 		rc = error_set(EX_USAGE,
-			       "'%s' is not a character subcommand "
+			       "'%s' is not a %s subcommand "
 			       "(new, list, show, edit, rm)",
-			       sub);
+			       sub, a.kind);
 		goto out;
 	}
 	cat = catalog_open(cli->store_dir);
@@ -313,7 +334,7 @@ static int cmd_character(struct cli *cli, int argc, char **argv)
 	if (!strcmp(sub, "new"))
 		rc = character_new(cli, cat, &a);
 	else if (!strcmp(sub, "list") || !strcmp(sub, "ls"))
-		rc = character_list(cli, cat);
+		rc = character_list(cli, cat, a.kind);
 	else if (!strcmp(sub, "show"))
 		rc = character_show(cli, cat, &a);
 	else if (!strcmp(sub, "edit"))
@@ -326,6 +347,34 @@ out:
 	return rc;
 }
 
+/* The options every kind of element takes, after its subcommands. */
+#define ELEMENT_OPTIONS                                                                      \
+	"\n"                                                                                   \
+	"  -n, --name NAME         display name (defaults to the slug)\n"                       \
+	"  -d, --describe TEXT     description injected into prompts\n"                         \
+	"      --negative TEXT     negative prompt\n"                                           \
+	"      --seed N            seed, 0 to 4294967295 (edit: --no-seed clears it)\n"         \
+	"  -t, --tag TAG           add a tag, ns:value or value (repeatable)\n"                 \
+	"      --untag TAG         edit: remove a tag\n"                                        \
+	"      --alias NAME        add an alias (repeatable); --unalias removes one\n"          \
+	"      --slug NEW          edit: rename the slug\n"                                     \
+	"  -f, --force             rm: also remove its assets\n"
+
+/* A location, prop or style: the same commands as a character's. */
+#define ELEMENT_ENTRY(KIND, PLURAL)                                                          \
+	{                                                                                    \
+		KIND, NULL, KIND " new|list|show|edit|rm [SLUG] [OPTIONS]",                  \
+		    "Register, list, show, change and remove " PLURAL ".",                  \
+		    "  new SLUG        register a " KIND " (slug: a-z, 0-9 and '-'; one\n"      \
+		    "                  slug names one element of any kind)\n"                   \
+		    "  list            every " KIND ", with its asset count\n"                  \
+		    "  show SLUG       one " KIND " (by slug or alias)\n"                       \
+		    "  edit SLUG       change fields, tags or aliases\n"                        \
+		    "  rm SLUG         remove it; refused while it has assets unless --force\n" \
+		    ELEMENT_OPTIONS,                                                         \
+		    cmd_character,                                                           \
+	}
+
 const struct cmd_entry cmd_character_entry = {
     "character",
     "char",
@@ -335,16 +384,9 @@ const struct cmd_entry cmd_character_entry = {
     "  list            every character, with its asset count\n"
     "  show SLUG       one character (by slug or alias)\n"
     "  edit SLUG       change fields, tags or aliases\n"
-    "  rm SLUG         remove it; refused while it has assets unless --force\n"
-    "\n"
-    "  -n, --name NAME         display name (defaults to the slug)\n"
-    "  -d, --describe TEXT     description injected into prompts\n"
-    "      --negative TEXT     negative prompt\n"
-    "      --seed N            seed, 0 to 4294967295 (edit: --no-seed clears it)\n"
-    "  -t, --tag TAG           add a tag, ns:value or value (repeatable)\n"
-    "      --untag TAG         edit: remove a tag\n"
-    "      --alias NAME        add an alias (repeatable); --unalias removes one\n"
-    "      --slug NEW          edit: rename the slug\n"
-    "  -f, --force             rm: also remove the character's assets\n",
+    "  rm SLUG         remove it; refused while it has assets unless --force\n" ELEMENT_OPTIONS,
     cmd_character,
 };
+const struct cmd_entry cmd_location_entry = ELEMENT_ENTRY("location", "locations");
+const struct cmd_entry cmd_prop_entry = ELEMENT_ENTRY("prop", "props");
+const struct cmd_entry cmd_style_entry = ELEMENT_ENTRY("style", "styles");

@@ -32,5 +32,9 @@ extern const struct cmd_entry cmd_fsck_entry;
 extern const struct cmd_entry cmd_frames_entry;
 extern const struct cmd_entry cmd_shot_entry;
 extern const struct cmd_entry cmd_cut_entry;
+extern const struct cmd_entry cmd_location_entry;
+extern const struct cmd_entry cmd_prop_entry;
+extern const struct cmd_entry cmd_style_entry;
+extern const struct cmd_entry cmd_look_entry;
 
 #endif

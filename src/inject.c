@@ -14,8 +14,10 @@
 #include "http.h"
 #include "inject.h"
 #include "json.h"
+#include "look.h"
 #include "query.h"
 #include "reqlog.h"
+#include "role.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -33,11 +35,14 @@ static bool slug_char(char c)
 }
 
 /* A mention starts at '@' not preceded by a word character (so e-mail
- * addresses are left alone) and runs over slug characters; ":look" may
- * follow. Trailing '-' belongs to the text, not the slug. */
+ * addresses are left alone) and runs over slug characters. A look
+ * follows at once after '.' or ':' when the next character is a slug
+ * character ('.' wants a letter or digit, so "@mei." ends a sentence
+ * and "@mei.winter" names a look). Trailing '-' belongs to the text. */
 struct mention_span {
 	size_t start, end;
 	char *slug, *look;
+	char sep; /* '.' or ':' before the look, as written; 0 for none */
 };
 
 static size_t find_mentions(const char *prompt, struct mention_span **out)
@@ -57,7 +62,9 @@ static size_t find_mentions(const char *prompt, struct mention_span **out)
 			continue;
 		size_t end = e;
 		char *look = xstrdup("");
-		if (prompt[e] == ':' && slug_char(prompt[e + 1])) {
+		char sep = 0;
+		if ((prompt[e] == ':' && slug_char(prompt[e + 1])) ||
+		    (prompt[e] == '.' && slug_char(prompt[e + 1]) && prompt[e + 1] != '-')) {
 			size_t le = e + 1;
 			while (slug_char(prompt[le]))
 				le++;
@@ -65,10 +72,11 @@ static size_t find_mentions(const char *prompt, struct mention_span **out)
 				le--;
 			free(look);
 			look = xstrndup(prompt + e + 1, le - e - 1);
+			sep = prompt[e];
 			end = le;
 		}
 		*out = xrealloc(*out, (n + 1) * sizeof(**out));
-		(*out)[n++] = (struct mention_span){i, end, xstrndup(prompt + s, e - s), look};
+		(*out)[n++] = (struct mention_span){i, end, xstrndup(prompt + s, e - s), look, sep};
 		i = end - 1;
 	}
 	return n;
@@ -81,6 +89,33 @@ static void spans_free(struct mention_span *m, size_t n)
 		free(m[i].look);
 	}
 	free(m);
+}
+
+/* A look is known when it is registered, or when the character's assets
+ * (or the character) carry its tag, as before looks were registered. */
+static int look_check(struct catalog *cat, const struct character *c,
+		      const struct mention_span *m)
+{
+	if (!*m->look)
+		return 0;
+	if (strcmp(c->kind, "character") != 0)
+		return error_set(EX_DATAERR, "@%s%c%s: a %s has no looks (only characters do)",
+				 m->slug, m->sep, m->look, c->kind);
+	struct look *l = catalog_look_get(cat, c->slug, m->look);
+	look_free(l);
+	if (l)
+		return 0;
+	if (error_code() != EX_NOINPUT)
+		return -1;
+	int tagged = catalog_look_tagged(cat, c->id, m->look);
+	if (tagged < 0)
+		return -1;
+	if (tagged)
+		return 0;
+	return error_set(EX_DATAERR,
+			 "@%s%c%s: no references: %s has no look '%s' (an unknown look; see "
+			 "'troupe look list %s')",
+			 m->slug, m->sep, m->look, c->slug, m->look, c->slug);
 }
 
 int inject_mentions(struct catalog *cat, const char *prompt, struct strlist *slugs,
@@ -97,10 +132,11 @@ int inject_mentions(struct catalog *cat, const char *prompt, struct strlist *slu
 				       m[i].slug);
 			break;
 		}
+		rc = look_check(cat, c, &m[i]);
 		bool seen = false;
 		for (size_t k = 0; k < slugs->n; k++)
 			seen |= strcmp(slugs->items[k], c->slug) == 0;
-		if (!seen) {
+		if (!seen && rc == 0) {
 			strlist_push(slugs, c->slug);
 			strlist_push(looks, m[i].look);
 		}
@@ -152,41 +188,73 @@ static void candidates_free(struct candidates *c)
 	free(c->ids);
 }
 
-/* The rule: the character's assets in the profile's roles (and look),
+/* The assets q finds, oldest first, into c. */
+static int candidates_of(struct catalog *cat, const char *q, struct candidates *c)
+{
+	struct query_options qo = {SORT_ID, false, 0};
+	return catalog_query(cat, q, &qo, collect_candidate, c);
+}
+
+/* Appends to ids the candidates whose role is role and that are not
+ * there yet, up to limit in all. */
+static void take_role(const struct candidates *c, const char *role, int64_t *ids, size_t *n,
+		      int limit)
+{
+	for (size_t i = 0; i < c->n && (int)*n < limit; i++) {
+		bool have = false;
+		for (size_t k = 0; k < *n; k++)
+			have |= ids[k] == c->ids[i];
+		if (!have && strcmp(c->roles[i], role) == 0)
+			ids[(*n)++] = c->ids[i];
+	}
+}
+
+/* The rule: the element's assets in the roles its kind takes (and look),
  * best role first, then oldest first, so the same store always gives the
- * same references. */
+ * same references. A registered look keeps the character's face: its
+ * costume references first, then the character's face references that
+ * belong to no look, then the look's other references. */
 static int choose_for(struct catalog *cat, const struct profile *p, const char *slug,
-		      const char *look, int64_t **ids, size_t *n)
+		      const char *look, const struct strlist *roles, bool registered,
+		      int64_t **ids, size_t *n)
 {
 	struct strbuf q = STRBUF_INIT;
 	sb_addf(&q, "character:%s (", slug);
-	for (size_t i = 0; i < p->refs.roles.n; i++)
-		sb_addf(&q, "%srole:%s", i ? " OR " : "", p->refs.roles.items[i]);
+	for (size_t i = 0; i < roles->n; i++)
+		sb_addf(&q, "%srole:%s", i ? " OR " : "", roles->items[i]);
 	sb_adds(&q, ")");
 	if (*look)
 		sb_addf(&q, " look:%s", look);
-	struct candidates c = {0};
-	struct query_options qo = {SORT_ID, false, 0};
-	int rc = catalog_query(cat, q.buf, &qo, collect_candidate, &c);
+	struct candidates c = {0}, faces = {0};
+	int rc = candidates_of(cat, q.buf, &c);
+	bool wants_face = strlist_has(roles, "face"), wants_costume = strlist_has(roles, "costume");
+	if (rc == 0 && registered && wants_face) {
+		sb_reset(&q);
+		sb_addf(&q, "character:%s role:face -look:*", slug);
+		rc = candidates_of(cat, q.buf, &faces);
+	}
 	sb_release(&q);
 	*ids = NULL;
 	*n = 0;
 	if (rc < 0)
 		goto out;
-	*ids = xcalloc(c.n ? c.n : 1, sizeof(int64_t));
-	for (size_t r = 0; r < p->refs.roles.n; r++)
-		for (size_t i = 0; i < c.n && (int)*n < p->refs.per_character; i++)
-			if (strcmp(c.roles[i], p->refs.roles.items[r]) == 0)
-				(*ids)[(*n)++] = c.ids[i];
+	*ids = xcalloc(c.n + faces.n + 1, sizeof(int64_t));
+	if (registered) {
+		if (wants_costume)
+			take_role(&c, "costume", *ids, n, p->refs.per_character);
+		take_role(&faces, "face", *ids, n, p->refs.per_character);
+	}
+	for (size_t r = 0; r < roles->n; r++)
+		take_role(&c, roles->items[r], *ids, n, p->refs.per_character);
 	if ((int)*n < p->refs.min) {
-		struct strbuf roles = STRBUF_INIT;
-		for (size_t i = 0; i < p->refs.roles.n; i++)
-			sb_addf(&roles, "%s%s", i ? ", " : "", p->refs.roles.items[i]);
+		struct strbuf names = STRBUF_INIT;
+		for (size_t i = 0; i < roles->n; i++)
+			sb_addf(&names, "%s%s", i ? ", " : "", roles->items[i]);
 		rc = error_set(
 		    EX_DATAERR,
 		    "@%s%s%s: no references this profile can use (it takes roles %s%s%s)", slug,
-		    *look ? ":" : "", look, roles.buf, *look ? " tagged look:" : "", look);
-		sb_release(&roles);
+		    *look ? ":" : "", look, names.buf, *look ? " tagged look:" : "", look);
+		sb_release(&names);
 	}
 out:
 	if (rc < 0) {
@@ -195,6 +263,7 @@ out:
 		*n = 0;
 	}
 	candidates_free(&c);
+	candidates_free(&faces);
 	return rc;
 }
 
@@ -408,7 +477,35 @@ static cJSON *fill_template(const cJSON *tmpl, const struct injected_ref *r, con
 
 /* ---- the prompt ---- */
 
-static char *rewrite_prompt(struct catalog *cat, const struct profile *p, const char *prompt)
+/* The look of slug's first mention ("" for none): looks runs beside slugs. */
+static const char *look_of(const struct strlist *slugs, const struct strlist *looks,
+			   const char *slug)
+{
+	for (size_t i = 0; i < slugs->n; i++)
+		if (strcmp(slugs->items[i], slug) == 0)
+			return looks->items[i];
+	return "";
+}
+
+/* The element's description, then its look's; the caller frees it. */
+static char *describe(struct catalog *cat, const struct character *c, const char *look)
+{
+	struct look *l = *look ? catalog_look_get(cat, c->slug, look) : NULL;
+	if (*look && !l)
+		error_clear();
+	char *text = l && *l->description
+			 ? xasprintf("%s%s%s", c->description, *c->description ? ", " : "",
+				     l->description)
+			 : xstrdup(c->description);
+	look_free(l);
+	return text;
+}
+
+/* text_only: the slugs the profile carries as text only, which are
+ * always described, since no reference of theirs is sent. */
+static char *rewrite_prompt(struct catalog *cat, const struct profile *p, const char *prompt,
+			    const struct strlist *slugs, const struct strlist *looks,
+			    const struct strlist *text_only)
 {
 	struct mention_span *m;
 	size_t n = find_mentions(prompt, &m);
@@ -418,20 +515,22 @@ static char *rewrite_prompt(struct catalog *cat, const struct profile *p, const 
 	for (size_t i = 0; i < n; i++) {
 		sb_add(&out, prompt + at, m[i].start - at);
 		struct character *c = catalog_character_get(cat, m[i].slug);
-		if (p->request.mention == MENTION_TAG) {
+		char *text = describe(cat, c, look_of(slugs, looks, c->slug));
+		bool as_text = strlist_has(text_only, c->slug);
+		if (p->request.mention == MENTION_TAG && !as_text) {
 			char *tag =
 			    p->refs.tag_style == TAG_WORD ? word_tag(c->slug) : xstrdup(c->slug);
 			sb_addf(&out, "@%s", tag);
 			free(tag);
-		} else if (p->request.mention == MENTION_NAME || !*c->description)
+		} else if (!*text || (p->request.mention == MENTION_NAME &&
+				      !(as_text && !p->request.describe)))
 			sb_adds(&out, c->name);
 		else
-			sb_addf(&out, "%s (%s)", c->name, c->description);
-		bool seen = false;
-		for (size_t k = 0; k < described.n; k++)
-			seen |= strcmp(described.items[k], c->slug) == 0;
-		if (!seen && *c->description)
+			sb_addf(&out, "%s (%s)", c->name, text);
+		if (!strlist_has(&described, c->slug) && *text &&
+		    !(as_text && p->request.mention != MENTION_NAME))
 			strlist_push(&described, c->slug);
+		free(text);
 		character_free(c);
 		at = m[i].end;
 	}
@@ -439,7 +538,9 @@ static char *rewrite_prompt(struct catalog *cat, const struct profile *p, const 
 	if (p->request.describe && p->request.mention != MENTION_DESCRIPTION)
 		for (size_t k = 0; k < described.n; k++) {
 			struct character *c = catalog_character_get(cat, described.items[k]);
-			sb_addf(&out, "%s%s: %s.", out.len ? " " : "", c->name, c->description);
+			char *text = describe(cat, c, look_of(slugs, looks, c->slug));
+			sb_addf(&out, "%s%s: %s.", out.len ? " " : "", c->name, text);
+			free(text);
 			character_free(c);
 		}
 	strlist_clear(&described);
@@ -447,16 +548,31 @@ static char *rewrite_prompt(struct catalog *cat, const struct profile *p, const 
 	return sb_detach(&out);
 }
 
-static char *negatives(struct catalog *cat, const struct strlist *slugs, const char *existing)
+static void negative_add(struct strbuf *sb, const char *negative)
+{
+	if (*negative && !strstr(sb_str(sb), negative))
+		sb_addf(sb, "%s%s", sb->len ? ", " : "", negative);
+}
+
+/* The request's own negative prompt, then each element's and its look's. */
+static char *negatives(struct catalog *cat, const struct strlist *slugs,
+		       const struct strlist *looks, const char *existing)
 {
 	struct strbuf sb = STRBUF_INIT;
 	if (existing && *existing)
 		sb_adds(&sb, existing);
 	for (size_t i = 0; i < slugs->n; i++) {
 		struct character *c = catalog_character_get(cat, slugs->items[i]);
-		if (c && *c->negative && !strstr(sb_str(&sb), c->negative))
-			sb_addf(&sb, "%s%s", sb.len ? ", " : "", c->negative);
+		if (c)
+			negative_add(&sb, c->negative);
 		character_free(c);
+		struct look *l =
+		    *looks->items[i] ? catalog_look_get(cat, slugs->items[i], looks->items[i]) : NULL;
+		if (*looks->items[i] && !l)
+			error_clear();
+		if (l)
+			negative_add(&sb, l->negative);
+		look_free(l);
 	}
 	return sb_detach(&sb);
 }
@@ -492,6 +608,42 @@ static int apply_model_rules(const struct profile *p, cJSON *request)
 	return 0;
 }
 
+/* How the profile carries the element slug: NULL with an error naming
+ * it when it cannot. */
+static const struct profile_kind *carried_as(struct catalog *cat, const struct profile *p,
+					     const char *slug, const char *look)
+{
+	struct character *c = catalog_character_get(cat, slug);
+	if (!c)
+		return NULL;
+	int k = element_kind_index(c->kind);
+	const struct profile_kind *pk = k >= 0 ? &p->refs.kinds[k] : NULL;
+	if (!pk || pk->carry == KIND_REFUSED) {
+		struct strbuf takes = STRBUF_INIT;
+		for (int i = 0; element_kinds[i]; i++)
+			if (p->refs.kinds[i].carry != KIND_REFUSED)
+				sb_addf(&takes, "%s%s", takes.len ? ", " : "", element_kinds[i]);
+		error_set(EX_DATAERR, "@%s%s%s: profile %s cannot carry a %s (it takes %s)", c->slug,
+			  *look ? "." : "", look, p->name, c->kind,
+			  takes.len ? sb_str(&takes) : "no elements");
+		sb_release(&takes);
+		pk = NULL;
+	}
+	character_free(c);
+	return pk;
+}
+
+static bool look_registered(struct catalog *cat, const char *slug, const char *look)
+{
+	if (!*look)
+		return false;
+	struct look *l = catalog_look_get(cat, slug, look);
+	if (!l)
+		error_clear();
+	look_free(l);
+	return l != NULL;
+}
+
 int inject_run(struct catalog *cat, const struct profile *p, const char *input, bool is_json,
 	       const struct inject_options *o, struct injection *out)
 {
@@ -503,7 +655,7 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 				 p->name);
 	cJSON *request = NULL;
 	const char *prompt_in;
-	struct strlist looks = {0}, auth = {0};
+	struct strlist looks = {0}, auth = {0}, text_only = {0};
 	struct graph_places pl = {0};
 	int rc = -1;
 	if (p->output == PROFILE_JSON && !p->request.multipart) {
@@ -577,6 +729,24 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 			max_refs = nodes;
 	}
 
+	/* Every mention must be one the profile carries; those it carries as
+	 * text only are described and get no reference. */
+	for (size_t i = 0; i < out->characters.n; i++) {
+		const struct profile_kind *pk =
+		    carried_as(cat, p, out->characters.items[i], looks.items[i]);
+		if (!pk)
+			goto out;
+		if (pk->carry == KIND_TEXT) {
+			strlist_push(&text_only, out->characters.items[i]);
+			if (o->text_only) {
+				struct character *c =
+				    catalog_character_get(cat, out->characters.items[i]);
+				o->text_only(p->name, c->slug, c->kind, o->unplaced_ctx);
+				character_free(c);
+			}
+		}
+	}
+
 	/* Choose, derive and encode the references. */
 	int64_t *ids = NULL;
 	size_t nids = 0;
@@ -606,8 +776,18 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 		for (size_t i = 0; i < out->characters.n; i++) {
 			int64_t *mine;
 			size_t nmine;
-			if (choose_for(cat, p, out->characters.items[i], looks.items[i], &mine,
-				       &nmine) < 0) {
+			const struct profile_kind *pk =
+			    carried_as(cat, p, out->characters.items[i], looks.items[i]);
+			if (!pk) {
+				free(ids);
+				strlist_clear(&owner);
+				goto out;
+			}
+			if (pk->carry == KIND_TEXT)
+				continue;
+			if (choose_for(cat, p, out->characters.items[i], looks.items[i], &pk->roles,
+				       look_registered(cat, out->characters.items[i], looks.items[i]),
+				       &mine, &nmine) < 0) {
 				free(ids);
 				strlist_clear(&owner);
 				goto out;
@@ -645,7 +825,7 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 	strlist_clear(&owner);
 
 	/* The prompt, negative prompt and seed. */
-	char *rewritten = rewrite_prompt(cat, p, prompt_in);
+	char *rewritten = rewrite_prompt(cat, p, prompt_in, &out->characters, &looks, &text_only);
 	free(out->prompt);
 	out->prompt = rewritten;
 	int64_t seed = 0;
@@ -661,7 +841,7 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 			if (p->text.refs_suffix)
 				sb_adds(&text, p->text.refs_suffix);
 		}
-		char *neg = negatives(cat, &out->characters, NULL);
+		char *neg = negatives(cat, &out->characters, &looks, NULL);
 		const char *parts[2] = {has_seed ? p->text.seed : NULL,
 					*neg ? p->text.negative : NULL};
 		for (int k = 0; k < 2; k++) {
@@ -692,7 +872,7 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 						   : cJSON_CreateObject();
 		cJSON_DeleteItemFromObjectCaseSensitive(out->request, p->request.prompt);
 		cJSON_AddStringToObject(out->request, p->request.prompt, out->prompt);
-		char *neg = negatives(cat, &out->characters, NULL);
+		char *neg = negatives(cat, &out->characters, &looks, NULL);
 		if (p->request.negative && *neg) {
 			cJSON_DeleteItemFromObjectCaseSensitive(out->request, p->request.negative);
 			cJSON_AddStringToObject(out->request, p->request.negative, neg);
@@ -712,7 +892,7 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 	jp_set(request, pl.prompt, cJSON_CreateString(out->prompt));
 	if (pl.negative) {
 		cJSON *existing = jp_get(request, pl.negative);
-		char *neg = negatives(cat, &out->characters,
+		char *neg = negatives(cat, &out->characters, &looks,
 				      cJSON_IsString(existing) ? existing->valuestring : NULL);
 		if (*neg && jp_set(request, pl.negative, cJSON_CreateString(neg)) < 0) {
 			free(neg);
@@ -785,6 +965,7 @@ out:
 	cJSON_Delete(request);
 	graph_places_clear(&pl);
 	strlist_clear(&looks);
+	strlist_clear(&text_only);
 	strlist_clear(&auth);
 	if (rc < 0)
 		injection_clear(out);

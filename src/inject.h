@@ -1,5 +1,6 @@
-/* inject: puts characters into a generation request. Mentions (@slug,
- * @slug:look) are resolved to characters; their references are chosen,
+/* inject: puts elements into a generation request. Mentions (@slug,
+ * @slug.look, @slug:look) are resolved to elements of any kind (a
+ * character, location, prop or style) and looks; their references are chosen,
  * fitted to the profile's limits through derive, encoded as the profile
  * says, and placed with the description, negative prompt and seed. */
 #ifndef TROUPE_INJECT_H
@@ -22,6 +23,9 @@ struct inject_options {
 	 * command prints it, so no character is dropped silently. */
 	void (*unplaced)(const char *profile, const char *slug, int max_refs, void *ctx);
 	void *unplaced_ctx;
+	/* Told of each mentioned element whose kind the profile carries as
+	 * text only (its description, no reference); ctx is unplaced_ctx. */
+	void (*text_only)(const char *profile, const char *slug, const char *kind, void *ctx);
 	/* base64 payloads of a JSON request as json_base64_file() markers in
 	 * raw items, for json_write() to encode while it writes: a warm
 	 * injection then holds no payload in memory. Only for a request that
@@ -50,7 +54,7 @@ struct injection {
 };
 
 /* The mentions in a prompt, as slugs (and looks, "" for none). Fails on
- * an unknown character, naming it. */
+ * an unknown element or look, naming it. */
 int inject_mentions(struct catalog *cat, const char *prompt, struct strlist *slugs,
 		    struct strlist *looks);
 

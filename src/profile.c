@@ -237,6 +237,52 @@ static void load_limits(struct loader *l, cJSON *limits, struct image_recipe *r)
 	}
 }
 
+/* "kinds": {"location": {"roles": [...]}, "style": "text", ...}: each kind
+ * the service takes, by references in roles (a kind's own roles by
+ * default, the profile's for characters) or as text only. */
+static void load_kinds(struct loader *l, cJSON *refs)
+{
+	struct profile *p = l->p;
+	static const char *const default_roles[][3] = {
+	    {NULL}, {"location", "reference", NULL}, {"prop", "reference", NULL}, {"reference", NULL}};
+	cJSON *kinds = get_object(l, refs, "references.", "kinds", false), *k;
+	if (!kinds) {
+		p->refs.kinds[0].carry = KIND_REFS;
+		for (size_t i = 0; i < p->refs.roles.n; i++)
+			strlist_push(&p->refs.kinds[0].roles, p->refs.roles.items[i]);
+		return;
+	}
+	cJSON_ArrayForEach(k, kinds) {
+		int i = element_kind_index(k->string);
+		if (i < 0 || i >= 4) {
+			bad(l, "references.kinds", "names a kind troupe does not have");
+			continue;
+		}
+		struct profile_kind *pk = &p->refs.kinds[i];
+		if (cJSON_IsString(k) && strcmp(k->valuestring, "text") == 0) {
+			pk->carry = KIND_TEXT;
+			continue;
+		}
+		if (!cJSON_IsObject(k)) {
+			bad(l, "references.kinds", "a kind takes {\"roles\": [...]} or \"text\"");
+			continue;
+		}
+		pk->carry = KIND_REFS;
+		get_strings(l, k, "references.kinds.", "roles", &pk->roles);
+		for (size_t r = 0; r < pk->roles.n; r++)
+			if (!role_valid(pk->roles.items[r]))
+				bad(l, "references.kinds", "names a role troupe does not have");
+		if (pk->roles.n)
+			continue;
+		if (i == 0)
+			for (size_t r = 0; r < p->refs.roles.n; r++)
+				strlist_push(&pk->roles, p->refs.roles.items[r]);
+		else
+			for (const char *const *r = default_roles[i]; *r; r++)
+				strlist_push(&pk->roles, *r);
+	}
+}
+
 static void load_references(struct loader *l, cJSON *refs)
 {
 	struct profile *p = l->p;
@@ -249,6 +295,7 @@ static void load_references(struct loader *l, cJSON *refs)
 		for (const char *const *r = role_names; *r; r++)
 			if (strcmp(*r, "generated") != 0)
 				strlist_push(&p->refs.roles, *r);
+	load_kinds(l, refs);
 	p->refs.per_character = get_int(l, refs, pre, "per_character", 1, 1, 100);
 	p->refs.max = get_int(l, refs, pre, "max", p->refs.per_character, 1, 100);
 	p->refs.min = get_int(l, refs, pre, "min", 1, 0, 100);
@@ -595,6 +642,8 @@ void profile_free(struct profile *p)
 		return;
 	cJSON_Delete(p->raw);
 	strlist_clear(&p->refs.roles);
+	for (size_t k = 0; k < sizeof(p->refs.kinds) / sizeof(p->refs.kinds[0]); k++)
+		strlist_clear(&p->refs.kinds[k].roles);
 	strlist_clear(&p->task.done);
 	strlist_clear(&p->task.failed);
 	strlist_clear(&p->sampler.types);

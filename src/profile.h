@@ -64,9 +64,23 @@ struct profile_models {
 	cJSON *rules; /* name -> {"with_references": {pointer: value}} */
 };
 
+/* How a profile carries a mention of each kind of element. */
+enum kind_carry {
+	KIND_REFUSED, /* not at all: a mention is an error */
+	KIND_TEXT,    /* its description in the prompt, no references */
+	KIND_REFS,    /* references in roles, and its description */
+};
+struct profile_kind {
+	enum kind_carry carry;
+	struct strlist roles; /* KIND_REFS: the roles, best first */
+};
+
 /* References: which images are sent, how many, and how. */
 struct profile_refs {
 	struct strlist roles;
+	/* By element_kinds (role.h) index; without "kinds" in the file, only
+	 * characters are carried, by the roles above. */
+	struct profile_kind kinds[4];
 	int per_character;
 	int max;
 	int min;

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include "query.h"
+#include "role.h"
 #include "util.h"
 
 #include <errno.h>
@@ -159,7 +160,7 @@ static void emit_match(struct parser *p, const char *value)
 	free(pattern);
 }
 
-const char *const query_fields[] = {"character", "role", "format", "hash", NULL};
+const char *const query_fields[] = {"character", "role", "format", "hash", "kind", NULL};
 
 static int emit_field(struct parser *p, const char *field, const char *value, size_t column)
 {
@@ -170,6 +171,16 @@ static int emit_field(struct parser *p, const char *field, const char *value, si
 		 * and "-character:x" still matches it. */
 		sb_adds(&p->sql, "(a.character_id IS NOT NULL AND a.character_id IN "
 				 "(SELECT id FROM characters WHERE slug");
+		emit_match(p, value);
+		sb_adds(&p->sql, "))");
+	} else if (strcmp(field, "kind") == 0) {
+		/* A misspelt kind would match nothing, silently. */
+		if (!strchr(value, '*') && element_kind_index(value) < 0)
+			return syntax_error(column,
+					    "kind:%s is not a kind (character, location, prop, style)",
+					    value);
+		sb_adds(&p->sql, "(a.character_id IS NOT NULL AND a.character_id IN "
+				 "(SELECT id FROM characters WHERE kind");
 		emit_match(p, value);
 		sb_adds(&p->sql, "))");
 	} else if (strcmp(field, "role") == 0) {

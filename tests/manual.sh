@@ -15,6 +15,7 @@ check "troupe --help lists the commands" test -n "$commands"
 for cmd in $commands; do
 	case $cmd in
 	show | tag | edit | rm | cat | path | hash) page=$man/troupe-asset.1 ;;
+	location | prop | style) page=$man/troupe-character.1 ;;
 	*) page=$man/troupe-$cmd.1 ;;
 	esac
 	check "$cmd has a page" test -f "$page"

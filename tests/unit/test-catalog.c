@@ -304,7 +304,7 @@ static void test_characters(struct catalog *cat)
 
 	struct character **all;
 	size_t n;
-	ok(catalog_character_list(cat, &all, &n) == 0 && n == 2, "list");
+	ok(catalog_character_list(cat, NULL, &all, &n) == 0 && n == 2, "list");
 	if (n == 2)
 		ok(strcmp(all[0]->slug, "mei") == 0 && strcmp(all[1]->slug, "nova") == 0,
 		   "ordered by slug");

@@ -13,6 +13,7 @@
 #include "image.h"
 #include "inject.h"
 #include "json.h"
+#include "look.h"
 #include "profile.h"
 #include "tap.h"
 #include "util.h"
@@ -61,6 +62,15 @@ static int64_t add_photo(struct catalog *cat, const char *slug, const char *role
 	return id;
 }
 
+/* The strings of l with a space between them; the caller frees it. */
+static char *joined(const struct strlist *l)
+{
+	struct strbuf sb = STRBUF_INIT;
+	for (size_t k = 0; k < l->n; k++)
+		sb_addf(&sb, "%s%s", k ? " " : "", l->items[k]);
+	return sb_detach(&sb);
+}
+
 static const char *str_at(cJSON *root, const char *pointer)
 {
 	cJSON *item = jp_get(root, pointer);
@@ -94,6 +104,17 @@ static const char spread_profile[] =
     " \"request\": {\"path\": \"/x\"}, \"prompt\": \"/prompt\", \"mention\": \"description\","
     " \"references\": {\"roles\": [\"face\"], \"max\": 4, \"encoding\": \"path\","
     "   \"pointer\": \"/nodes/[class_type=LoadImage]/inputs/image\", \"spread\": true,"
+    "   \"item\": \"{ref}\", \"limits\": {\"max_side\": 64}},"
+    " \"outputs\": {\"urls\": \"/u\"}}";
+
+/* Costume and face references, two an element, for the looks. */
+static const char looks_profile[] =
+    "{\"name\": \"looks\", \"service\": \"X\", \"doc\": \"https://x\", \"base_url\": "
+    "\"https://x\", \"request\": {\"path\": \"/x\"}, \"prompt\": \"/prompt\","
+    " \"mention\": \"description\", \"negative\": \"/negative\","
+    " \"references\": {\"roles\": [\"sheet\", \"face\", \"costume\"], \"per_character\": 2,"
+    "   \"max\": 4, \"kinds\": {\"character\": {}, \"location\": {}, \"style\": \"text\"},"
+    "   \"pointer\": \"/images\", \"array\": true, \"encoding\": \"path\","
     "   \"item\": \"{ref}\", \"limits\": {\"max_side\": 64}},"
     " \"outputs\": {\"urls\": \"/u\"}}";
 
@@ -377,6 +398,86 @@ int main(void)
 	   "no seed and no negative for a character without them");
 	injection_clear(&in);
 	profile_free(text);
+
+	/* The look form: '.' or ':' then a slug character names a look; a
+	 * '.' before anything else ends the sentence. */
+	struct look dress = {.name = "dress", .description = "a green silk dress",
+			     .negative = "torn"};
+	ok(catalog_look_new(cat, "mei", &dress) == 0, "a registered look");
+	int64_t mei_dress = add_photo(cat, "mei", "costume", "look:dress", "rocket.jpg");
+	const struct {
+		const char *prompt, *slugs, *looks, *why;
+	} forms[] = {
+	    {"@mei.dress walks", "mei", "dress", "@mei.dress is the look"},
+	    {"It is @mei.", "mei", "", "a period at the end is the sentence's"},
+	    {"It is @mei. She waits", "mei", "", "a period and a space end the sentence"},
+	    {"@mei.dress.", "mei", "dress", "a look, then the sentence's period"},
+	    {"@mei.Dress", "mei", "", "an upper-case letter after '.' is text"},
+	    {"@mei.-x", "mei", "", "'-' after '.' is text"},
+	    {"@mei..dress", "mei", "", "two periods: no look"},
+	    {"@mei.dress-, then @kai.", "mei kai", "dress ", "a trailing '-' is text"},
+	    {"@kai:x @mei.winter", "", "", NULL},
+	};
+	for (size_t f = 0; f < sizeof(forms) / sizeof(forms[0]); f++) {
+		struct strlist sl = {0}, lk = {0};
+		int r = inject_mentions(cat, forms[f].prompt, &sl, &lk);
+		if (!forms[f].why) {
+			ok(r < 0 && strstr(error_message(), "@kai:x: no references: kai has no look "
+							    "'x' (an unknown look"),
+			   "an unknown look is an error naming it: %s", error_message());
+		} else {
+			char *got_slugs = joined(&sl), *got_looks = joined(&lk);
+			ok(r == 0 && !strcmp(got_slugs, forms[f].slugs) &&
+			       !strcmp(got_looks, forms[f].looks),
+			   "%s (mentions '%s', looks '%s')", forms[f].why, got_slugs, got_looks);
+			free(got_slugs);
+			free(got_looks);
+		}
+		strlist_clear(&sl);
+		strlist_clear(&lk);
+	}
+
+	/* A registered look: its costume first, then the character's face
+	 * that belongs to no look; its description after the character's. */
+	struct profile *lp = profile_from("looks", looks_profile);
+	ok(lp && inject_run(cat, lp, "@mei.dress waits.", false, &o, &in) == 0 && in.nrefs == 2 &&
+	       in.refs[0].asset_id == mei_dress && in.refs[1].asset_id == mei_face,
+	   "the look's costume, then Mei's face");
+	if (in.request) {
+		is_str(str_at(in.request, "/prompt"),
+		       "Mei (a cat in a study, a green silk dress) waits.",
+		       "the look's description after the character's");
+		is_str(str_at(in.request, "/negative"), "blurry, extra limbs, torn",
+		       "the look's negative after the character's");
+	}
+	injection_clear(&in);
+	ok(lp && inject_run(cat, lp, "@mei:winter", false, &o, &in) == 0 && in.nrefs == 1 &&
+	       in.refs[0].asset_id == mei_winter,
+	   "a look only tagged, never registered, keeps to its tagged assets");
+	injection_clear(&in);
+	struct character shore = {.slug = "shore", .kind = "location", .description = "grey sand"};
+	struct character ink = {.slug = "ink", .kind = "style", .description = "ink wash"};
+	struct character cup = {.slug = "cup", .kind = "prop"};
+	ok(catalog_character_new(cat, &shore) == 0 && catalog_character_new(cat, &ink) == 0 &&
+	       catalog_character_new(cat, &cup) == 0,
+	   "a location, a style and a prop");
+	int64_t shore_pic = add_photo(cat, "shore", "location", NULL, "chelsea.jpg");
+	ok(lp && inject_run(cat, lp, "@kai on @shore in @ink", false, &o, &in) == 0 &&
+	       in.nrefs == 2 && in.refs[1].asset_id == shore_pic && !strcmp(in.refs[1].tag, "shore"),
+	   "a location's reference, by the kind's default roles");
+	if (in.request)
+		is_str(str_at(in.request, "/prompt"),
+		       "Kai (a tall sailor) on shore (grey sand) in ink (ink wash)",
+		       "the style is carried as text");
+	injection_clear(&in);
+	ok(lp && inject_run(cat, lp, "@kai and @cup", false, &o, &in) < 0 &&
+	       strstr(error_message(),
+		      "@cup: profile looks cannot carry a prop (it takes character, location, style)"),
+	   "a kind the profile does not take: %s", error_message());
+	ok(lp && inject_run(cat, lp, "@shore.dusk", false, &o, &in) < 0 &&
+	       strstr(error_message(), "@shore.dusk: a location has no looks"),
+	   "a look of a location: %s", error_message());
+	profile_free(lp);
 
 	catalog_close(cat);
 	/* As troupe does before it exits: libvips's threads stopped, so that

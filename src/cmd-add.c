@@ -210,7 +210,8 @@ static int cmd_add(struct cli *cli, int argc, char **argv)
 	 * look must exist, so a misspelt name adds nothing. */
 	if (look) {
 		if (!slug) {
-			error_set(EX_USAGE, "--look %s: needs the character whose look it is", look);
+			error_set(EX_USAGE, "--look %s: needs the character whose look it is",
+				  look);
 			goto out;
 		}
 		struct look *l = catalog_look_get(cat, slug, look);

@@ -348,31 +348,31 @@ out:
 }
 
 /* The options every kind of element takes, after its subcommands. */
-#define ELEMENT_OPTIONS                                                                      \
-	"\n"                                                                                   \
-	"  -n, --name NAME         display name (defaults to the slug)\n"                       \
-	"  -d, --describe TEXT     description injected into prompts\n"                         \
-	"      --negative TEXT     negative prompt\n"                                           \
-	"      --seed N            seed, 0 to 4294967295 (edit: --no-seed clears it)\n"         \
-	"  -t, --tag TAG           add a tag, ns:value or value (repeatable)\n"                 \
-	"      --untag TAG         edit: remove a tag\n"                                        \
-	"      --alias NAME        add an alias (repeatable); --unalias removes one\n"          \
-	"      --slug NEW          edit: rename the slug\n"                                     \
+#define ELEMENT_OPTIONS                                                                            \
+	"\n"                                                                                       \
+	"  -n, --name NAME         display name (defaults to the slug)\n"                          \
+	"  -d, --describe TEXT     description injected into prompts\n"                            \
+	"      --negative TEXT     negative prompt\n"                                              \
+	"      --seed N            seed, 0 to 4294967295 (edit: --no-seed clears it)\n"            \
+	"  -t, --tag TAG           add a tag, ns:value or value (repeatable)\n"                    \
+	"      --untag TAG         edit: remove a tag\n"                                           \
+	"      --alias NAME        add an alias (repeatable); --unalias removes one\n"             \
+	"      --slug NEW          edit: rename the slug\n"                                        \
 	"  -f, --force             rm: also remove its assets\n"
 
 /* A location, prop or style: the same commands as a character's. */
-#define ELEMENT_ENTRY(KIND, PLURAL)                                                          \
-	{                                                                                    \
-		KIND, NULL, KIND " new|list|show|edit|rm [SLUG] [OPTIONS]",                  \
-		    "Register, list, show, change and remove " PLURAL ".",                  \
-		    "  new SLUG        register a " KIND " (slug: a-z, 0-9 and '-'; one\n"      \
-		    "                  slug names one element of any kind)\n"                   \
-		    "  list            every " KIND ", with its asset count\n"                  \
-		    "  show SLUG       one " KIND " (by slug or alias)\n"                       \
-		    "  edit SLUG       change fields, tags or aliases\n"                        \
-		    "  rm SLUG         remove it; refused while it has assets unless --force\n" \
-		    ELEMENT_OPTIONS,                                                         \
-		    cmd_character,                                                           \
+#define ELEMENT_ENTRY(KIND, PLURAL)                                                                \
+	{                                                                                          \
+		KIND, NULL, KIND " new|list|show|edit|rm [SLUG] [OPTIONS]",                        \
+		    "Register, list, show, change and remove " PLURAL ".",                         \
+		    "  new SLUG        register a " KIND " (slug: a-z, 0-9 and '-'; one\n"         \
+		    "                  slug names one element of any kind)\n"                      \
+		    "  list            every " KIND ", with its asset count\n"                     \
+		    "  show SLUG       one " KIND " (by slug or alias)\n"                          \
+		    "  edit SLUG       change fields, tags or aliases\n"                           \
+		    "  rm SLUG         remove it; refused while it has assets unless "             \
+		    "--force\n" ELEMENT_OPTIONS,                                                   \
+		    cmd_character,                                                                 \
 	}
 
 const struct cmd_entry cmd_character_entry = {

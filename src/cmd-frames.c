@@ -45,7 +45,6 @@ struct frames_out {
 	const char *dir;
 	struct add_batch *batch; /* with --add */
 	int64_t video_id;
-	cJSON *json;		/* the files written, with --json */
 	struct strlist written; /* their paths, printed at the end */
 	double *times;		/* each frame's time, in the order taken */
 	int64_t *indexes;

@@ -93,8 +93,7 @@ static void spans_free(struct mention_span *m, size_t n)
 
 /* A look is known when it is registered, or when the character's assets
  * (or the character) carry its tag, as before looks were registered. */
-static int look_check(struct catalog *cat, const struct character *c,
-		      const struct mention_span *m)
+static int look_check(struct catalog *cat, const struct character *c, const struct mention_span *m)
 {
 	if (!*m->look)
 		return 0;
@@ -215,8 +214,8 @@ static void take_role(const struct candidates *c, const char *role, int64_t *ids
  * costume references first, then the character's face references that
  * belong to no look, then the look's other references. */
 static int choose_for(struct catalog *cat, const struct profile *p, const char *slug,
-		      const char *look, const struct strlist *roles, bool registered,
-		      int64_t **ids, size_t *n)
+		      const char *look, const struct strlist *roles, bool registered, int64_t **ids,
+		      size_t *n)
 {
 	struct strbuf q = STRBUF_INIT;
 	sb_addf(&q, "character:%s (", slug);
@@ -493,10 +492,9 @@ static char *describe(struct catalog *cat, const struct character *c, const char
 	struct look *l = *look ? catalog_look_get(cat, c->slug, look) : NULL;
 	if (*look && !l)
 		error_clear();
-	char *text = l && *l->description
-			 ? xasprintf("%s%s%s", c->description, *c->description ? ", " : "",
-				     l->description)
-			 : xstrdup(c->description);
+	char *text = l && *l->description ? xasprintf("%s%s%s", c->description,
+						      *c->description ? ", " : "", l->description)
+					  : xstrdup(c->description);
 	look_free(l);
 	return text;
 }
@@ -566,8 +564,9 @@ static char *negatives(struct catalog *cat, const struct strlist *slugs,
 		if (c)
 			negative_add(&sb, c->negative);
 		character_free(c);
-		struct look *l =
-		    *looks->items[i] ? catalog_look_get(cat, slugs->items[i], looks->items[i]) : NULL;
+		struct look *l = *looks->items[i]
+				     ? catalog_look_get(cat, slugs->items[i], looks->items[i])
+				     : NULL;
 		if (*looks->items[i] && !l)
 			error_clear();
 		if (l)
@@ -623,8 +622,8 @@ static const struct profile_kind *carried_as(struct catalog *cat, const struct p
 		for (int i = 0; element_kinds[i]; i++)
 			if (p->refs.kinds[i].carry != KIND_REFUSED)
 				sb_addf(&takes, "%s%s", takes.len ? ", " : "", element_kinds[i]);
-		error_set(EX_DATAERR, "@%s%s%s: profile %s cannot carry a %s (it takes %s)", c->slug,
-			  *look ? "." : "", look, p->name, c->kind,
+		error_set(EX_DATAERR, "@%s%s%s: profile %s cannot carry a %s (it takes %s)",
+			  c->slug, *look ? "." : "", look, p->name, c->kind,
 			  takes.len ? sb_str(&takes) : "no elements");
 		sb_release(&takes);
 		pk = NULL;
@@ -785,9 +784,10 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 			}
 			if (pk->carry == KIND_TEXT)
 				continue;
-			if (choose_for(cat, p, out->characters.items[i], looks.items[i], &pk->roles,
-				       look_registered(cat, out->characters.items[i], looks.items[i]),
-				       &mine, &nmine) < 0) {
+			if (choose_for(
+				cat, p, out->characters.items[i], looks.items[i], &pk->roles,
+				look_registered(cat, out->characters.items[i], looks.items[i]),
+				&mine, &nmine) < 0) {
 				free(ids);
 				strlist_clear(&owner);
 				goto out;

@@ -243,8 +243,10 @@ static void load_limits(struct loader *l, cJSON *limits, struct image_recipe *r)
 static void load_kinds(struct loader *l, cJSON *refs)
 {
 	struct profile *p = l->p;
-	static const char *const default_roles[][3] = {
-	    {NULL}, {"location", "reference", NULL}, {"prop", "reference", NULL}, {"reference", NULL}};
+	static const char *const default_roles[][3] = {{NULL},
+						       {"location", "reference", NULL},
+						       {"prop", "reference", NULL},
+						       {"reference", NULL}};
 	cJSON *kinds = get_object(l, refs, "references.", "kinds", false), *k;
 	if (!kinds) {
 		p->refs.kinds[0].carry = KIND_REFS;

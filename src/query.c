@@ -176,9 +176,9 @@ static int emit_field(struct parser *p, const char *field, const char *value, si
 	} else if (strcmp(field, "kind") == 0) {
 		/* A misspelt kind would match nothing, silently. */
 		if (!strchr(value, '*') && element_kind_index(value) < 0)
-			return syntax_error(column,
-					    "kind:%s is not a kind (character, location, prop, style)",
-					    value);
+			return syntax_error(
+			    column, "kind:%s is not a kind (character, location, prop, style)",
+			    value);
 		sb_adds(&p->sql, "(a.character_id IS NOT NULL AND a.character_id IN "
 				 "(SELECT id FROM characters WHERE kind");
 		emit_match(p, value);

@@ -1,6 +1,7 @@
 /* role: the fixed set of roles an asset may have (sheet, face, ...) and
- * of kinds an element may be (character, location, ...), tables low enough that both the catalog rooms and profile can check a
- * role against it. It holds no state, touches no store and never prints. */
+ * of kinds an element may be (character, location, ...), tables low enough that both the catalog
+ * rooms and profile can check a role against it. It holds no state, touches no store and never
+ * prints. */
 #ifndef TROUPE_ROLE_H
 #define TROUPE_ROLE_H
 

@@ -401,8 +401,8 @@ int main(void)
 
 	/* The look form: '.' or ':' then a slug character names a look; a
 	 * '.' before anything else ends the sentence. */
-	struct look dress = {.name = "dress", .description = "a green silk dress",
-			     .negative = "torn"};
+	struct look dress = {
+	    .name = "dress", .description = "a green silk dress", .negative = "torn"};
 	ok(catalog_look_new(cat, "mei", &dress) == 0, "a registered look");
 	int64_t mei_dress = add_photo(cat, "mei", "costume", "look:dress", "rocket.jpg");
 	const struct {
@@ -422,8 +422,9 @@ int main(void)
 		struct strlist sl = {0}, lk = {0};
 		int r = inject_mentions(cat, forms[f].prompt, &sl, &lk);
 		if (!forms[f].why) {
-			ok(r < 0 && strstr(error_message(), "@kai:x: no references: kai has no look "
-							    "'x' (an unknown look"),
+			ok(r < 0 &&
+			       strstr(error_message(), "@kai:x: no references: kai has no look "
+						       "'x' (an unknown look"),
 			   "an unknown look is an error naming it: %s", error_message());
 		} else {
 			char *got_slugs = joined(&sl), *got_looks = joined(&lk);
@@ -463,7 +464,8 @@ int main(void)
 	   "a location, a style and a prop");
 	int64_t shore_pic = add_photo(cat, "shore", "location", NULL, "chelsea.jpg");
 	ok(lp && inject_run(cat, lp, "@kai on @shore in @ink", false, &o, &in) == 0 &&
-	       in.nrefs == 2 && in.refs[1].asset_id == shore_pic && !strcmp(in.refs[1].tag, "shore"),
+	       in.nrefs == 2 && in.refs[1].asset_id == shore_pic &&
+	       !strcmp(in.refs[1].tag, "shore"),
 	   "a location's reference, by the kind's default roles");
 	if (in.request)
 		is_str(str_at(in.request, "/prompt"),
@@ -471,8 +473,9 @@ int main(void)
 		       "the style is carried as text");
 	injection_clear(&in);
 	ok(lp && inject_run(cat, lp, "@kai and @cup", false, &o, &in) < 0 &&
-	       strstr(error_message(),
-		      "@cup: profile looks cannot carry a prop (it takes character, location, style)"),
+	       strstr(
+		   error_message(),
+		   "@cup: profile looks cannot carry a prop (it takes character, location, style)"),
 	   "a kind the profile does not take: %s", error_message());
 	ok(lp && inject_run(cat, lp, "@shore.dusk", false, &o, &in) < 0 &&
 	       strstr(error_message(), "@shore.dusk: a location has no looks"),

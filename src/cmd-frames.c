@@ -161,7 +161,7 @@ static int cmd_frames(struct cli *cli, int argc, char **argv)
 	struct catalog *cat = NULL;
 	struct asset *video = NULL;
 	char *path = NULL;
-	struct frames_out out = {cli, NULL, NULL, 0, NULL, {0}, NULL, NULL, 0};
+	struct frames_out out = {cli, NULL, NULL, 0, {0}, NULL, NULL, 0};
 	int id, rc = -1;
 	opts_init(&o, cli, argc, argv, frames_specs);
 	while ((id = opts_next(&o, &arg)) != OPT_END) {

@@ -116,8 +116,10 @@ static int finish(int rc, const char *command)
 			error_set(EX_IOERR, "writing output failed");
 		rc = -1;
 	}
-	if (rc == 0)
+	if (rc == 0) {
+		error_release();
 		return EX_OK;
+	}
 	/* Messages quote file names and what services answered: escaped, so
 	 * that none reaches the terminal as a control sequence. */
 	char *why = text_escape(error_message());
@@ -126,7 +128,9 @@ static int finish(int rc, const char *command)
 	else
 		fprintf(stderr, "troupe: %s\n", why);
 	free(why);
-	return error_code();
+	int code = error_code();
+	error_release();
+	return code;
 }
 
 int main(int argc, char **argv)

@@ -2,6 +2,8 @@
 #ifndef TROUPE_TAP_H
 #define TROUPE_TAP_H
 
+#include "util.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +55,7 @@ static inline void tap_find_modules(void)
 
 static inline int tap_done(void)
 {
+	error_release();
 	printf("1..%d\n", tap_count);
 	return tap_failed ? 1 : 0;
 }

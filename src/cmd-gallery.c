@@ -8,18 +8,13 @@
 #include "catalog.h"
 #include "character.h"
 #include "commands.h"
+#include "page.h"
 #include "query.h"
 #include "selection.h"
-#include "thumbnail.h"
 #include "util.h"
 
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 enum { OPT_OUTPUT = 1 };
 
@@ -27,31 +22,6 @@ static const struct opt_spec gallery_specs[] = {
     {"output", 'o', true, OPT_OUTPUT},
     {NULL, 0, false, 0},
 };
-
-static void html_escape(struct strbuf *sb, const char *text)
-{
-	for (const char *p = text ? text : ""; *p; p++) {
-		switch (*p) {
-		case '&':
-			sb_adds(sb, "&amp;");
-			break;
-		case '<':
-			sb_adds(sb, "&lt;");
-			break;
-		case '>':
-			sb_adds(sb, "&gt;");
-			break;
-		case '"':
-			sb_adds(sb, "&quot;");
-			break;
-		case '\'':
-			sb_adds(sb, "&#39;");
-			break;
-		default:
-			sb_addc(sb, *p);
-		}
-	}
-}
 
 static const char page_head[] =
     "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
@@ -102,9 +72,9 @@ static void open_section(struct gallery *g, const struct asset *a)
 		sb_adds(&g->html, "<h2>No character</h2>\n");
 	} else {
 		sb_adds(&g->html, "<h2>");
-		html_escape(&g->html, c->name);
+		page_escape(&g->html, c->name);
 		sb_adds(&g->html, "<span class=\"slug\">@");
-		html_escape(&g->html, c->slug);
+		page_escape(&g->html, c->slug);
 		sb_adds(&g->html, "</span></h2>\n<dl>\n");
 		static const char *const labels[] = {"Description", "Negative", "Seed", "Tags",
 						     "Aliases"};
@@ -117,7 +87,7 @@ static void open_section(struct gallery *g, const struct asset *a)
 			if (!*values[i])
 				continue;
 			sb_addf(&g->html, "<dt>%s</dt><dd>", labels[i]);
-			html_escape(&g->html, values[i]);
+			page_escape(&g->html, values[i]);
 			sb_adds(&g->html, "</dd>\n");
 		}
 		sb_adds(&g->html, "</dl>\n");
@@ -128,60 +98,18 @@ static void open_section(struct gallery *g, const struct asset *a)
 	sb_adds(&g->html, "<div class=\"grid\">\n");
 }
 
-/* The video's blob beside the page as DIR/videos/HASH.FORMAT: a hard
- * link when the page is on the store's file system (no copy of a long
- * clip), else a copy. */
-static int place_video(struct gallery *g, const struct asset *a, char **name)
-{
-	*name = xasprintf("videos/%s.%s", a->hash, a->format);
-	char *dir = xasprintf("%s/videos", g->dir);
-	char *dest = xasprintf("%s/%s", g->dir, *name);
-	int rc = file_make_dirs(dir, 0755);
-	if (rc == 0) {
-		struct stat have, blob;
-		if (stat(dest, &have) == 0 && stat(a->path, &blob) == 0 &&
-		    have.st_ino == blob.st_ino && have.st_dev == blob.st_dev) {
-			rc = 0;
-		} else if (unlink(dest) < 0 && errno != ENOENT) {
-			rc = error_set(EX_CANTCREAT, "%s: %s", dest, strerror(errno));
-		} else if (link(a->path, dest) < 0) {
-			struct strbuf bytes = STRBUF_INIT;
-			rc = file_read_all(a->path, &bytes);
-			if (rc == 0)
-				rc = file_write_atomic(dest, bytes.buf, bytes.len);
-			sb_release(&bytes);
-		}
-	}
-	if (rc == 0)
-		strlist_push(&g->videos, *name + strlen("videos/"));
-	free(dir);
-	free(dest);
-	return rc;
-}
-
-/* Copies the asset's thumbnail to DIR/thumbs/HASH.jpg. */
+/* "thumbs/HASH.jpg" after writing the asset's thumbnail there. */
 static int copy_thumbnail(struct gallery *g, const struct asset *a, char **name)
 {
 	*name = xasprintf("thumbs/%s.jpg", a->hash);
-	char *dest = xasprintf("%s/%s", g->dir, *name);
-	int in = catalog_thumbnail_open(g->cat, a->id), rc = -1;
-	struct strbuf bytes = STRBUF_INIT;
-	if (in < 0)
-		goto out;
-	int got = fd_read_all(in, &bytes);
-	close(in);
-	if (got < 0) {
-		error_set(EX_IOERR, "thumbnail of asset %lld: %s", (long long)a->id,
-			  strerror(errno));
-		goto out;
-	}
-	rc = file_write_atomic(dest, bytes.buf, bytes.len);
-	if (rc == 0)
-		strlist_push(&g->written, *name + strlen("thumbs/"));
-out:
-	sb_release(&bytes);
-	free(dest);
-	return rc;
+	return page_copy_thumbnail(g->cat, g->dir, a, &g->written);
+}
+
+/* "videos/HASH.FORMAT" after placing the clip there. */
+static int place_video(struct gallery *g, const struct asset *a, char **name)
+{
+	*name = xasprintf("videos/%s.%s", a->hash, a->format);
+	return page_place_video(g->dir, a, &g->videos);
 }
 
 static int gallery_asset(const struct asset *a, void *ctx)
@@ -205,14 +133,14 @@ static int gallery_asset(const struct asset *a, void *ctx)
 			"<figure><video src=\"%s\" poster=\"%s\" controls preload=\"metadata\" "
 			"title=\"",
 			video, thumb);
-		html_escape(&g->html, a->source ? a->source : a->hash);
+		page_escape(&g->html, a->source ? a->source : a->hash);
 		sb_addf(&g->html,
 			"\"></video><figcaption><span class=\"role\">%s</span> "
 			"<span class=\"size\">%dx%d %s, %.1f s, %.3g fps, %s</span><br>"
 			"<span class=\"tags\">",
 			a->role, a->width, a->height, a->format, a->duration, a->fps,
 			a->codec ? a->codec : "?");
-		html_escape(&g->html, tags);
+		page_escape(&g->html, tags);
 		sb_addf(&g->html,
 			"</span><br><span class=\"hash\">#%lld %s</span></figcaption></figure>\n",
 			(long long)a->id, a->hash);
@@ -229,58 +157,18 @@ static int gallery_asset(const struct asset *a, void *ctx)
 	}
 	char *tags = tags_joined(&a->tags);
 	sb_addf(&g->html, "<figure><img src=\"%s\" alt=\"", thumb);
-	html_escape(&g->html, a->source ? a->source : a->hash);
+	page_escape(&g->html, a->source ? a->source : a->hash);
 	sb_addf(&g->html,
 		"\"><figcaption><span class=\"role\">%s</span> "
 		"<span class=\"size\">%dx%d %s</span><br><span class=\"tags\">",
 		a->role, a->width, a->height, a->format);
-	html_escape(&g->html, tags);
+	page_escape(&g->html, tags);
 	sb_addf(&g->html, "</span><br><span class=\"hash\">#%lld %s</span></figcaption></figure>\n",
 		(long long)a->id, a->hash);
 	free(tags);
 	free(thumb);
 	g->assets++;
 	return 0;
-}
-
-/* A name troupe gives a thumbnail: 32 hex digits and ".jpg". */
-static bool thumbnail_name(const char *name)
-{
-	return strlen(name) == 36 && strspn(name, "0123456789abcdef") == 32 &&
-	       strcmp(name + 32, ".jpg") == 0;
-}
-
-/* A name troupe gives a clip beside the page: 32 hex digits, a dot and
- * a video format. */
-static bool video_name(const char *name)
-{
-	return strlen(name) > 33 && strspn(name, "0123456789abcdef") == 32 && name[32] == '.' &&
-	       catalog_format_is_video(name + 33);
-}
-
-/* Removes the files of troupe's names (named()) an earlier page left in
- * dir that this one does not show; files of any other name are the
- * user's and stay. */
-static void prune_names(const char *thumbs, const struct strlist *keep, bool (*named)(const char *))
-{
-	DIR *d = opendir(thumbs);
-	if (!d)
-		return;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (!named(e->d_name))
-			continue;
-		bool used = false;
-		for (size_t i = 0; i < keep->n && !used; i++)
-			used = strcmp(keep->items[i], e->d_name) == 0;
-		if (!used) {
-			char *path = xasprintf("%s/%s", thumbs, e->d_name);
-			if (unlink(path) < 0)
-				warn_user("%s: %s", path, strerror(errno));
-			free(path);
-		}
-	}
-	closedir(d);
 }
 
 static int cmd_gallery(struct cli *cli, int argc, char **argv)
@@ -333,13 +221,13 @@ static int cmd_gallery(struct cli *cli, int argc, char **argv)
 		goto out;
 	struct strbuf page_title = STRBUF_INIT;
 	sb_adds(&page_title, "troupe: ");
-	html_escape(&page_title, sel.title);
+	page_escape(&page_title, sel.title);
 	sb_addf(&g.html, page_head, page_title.buf);
 	sb_addf(&g.html, "<h1>%s</h1>\n", page_title.buf + 8);
 	sb_release(&page_title);
 	if (*sel.subtitle) {
 		sb_adds(&g.html, "<p class=\"count\">");
-		html_escape(&g.html, sel.subtitle);
+		page_escape(&g.html, sel.subtitle);
 		sb_adds(&g.html, "</p>\n");
 	}
 	if (catalog_query(cat, sel.query, &qo, gallery_asset, &g) < 0 || g.failed)
@@ -350,9 +238,11 @@ static int cmd_gallery(struct cli *cli, int argc, char **argv)
 		g.assets == 1 ? "" : "s");
 	if (file_write_atomic(index, g.html.buf, g.html.len) < 0)
 		goto out;
-	prune_names(thumbs, &g.written, thumbnail_name);
+	if (page_prune(thumbs, &g.written, page_thumbnail_name) > 0)
+		warn_user("%s", error_message());
 	char *videos = xasprintf("%s/videos", output);
-	prune_names(videos, &g.videos, video_name);
+	if (page_prune(videos, &g.videos, page_video_name) > 0)
+		warn_user("%s", error_message());
 	free(videos);
 	if (cli->json) {
 		cJSON *j = cJSON_CreateObject();

@@ -36,5 +36,6 @@ extern const struct cmd_entry cmd_location_entry;
 extern const struct cmd_entry cmd_prop_entry;
 extern const struct cmd_entry cmd_style_entry;
 extern const struct cmd_entry cmd_look_entry;
+extern const struct cmd_entry cmd_board_entry;
 
 #endif

@@ -91,6 +91,28 @@ static void spans_free(struct mention_span *m, size_t n)
 	free(m);
 }
 
+size_t inject_mention_spans(const char *prompt, struct inject_span **out)
+{
+	struct mention_span *m;
+	size_t n = find_mentions(prompt, &m);
+	*out = n ? xcalloc(n, sizeof(**out)) : NULL;
+	for (size_t i = 0; i < n; i++) {
+		(*out)[i] = (struct inject_span){m[i].start, m[i].end, m[i].slug, m[i].look};
+		m[i].slug = m[i].look = NULL;
+	}
+	spans_free(m, n);
+	return n;
+}
+
+void inject_spans_free(struct inject_span *spans, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(spans[i].slug);
+		free(spans[i].look);
+	}
+	free(spans);
+}
+
 /* A look is known when it is registered, or when the character's assets
  * (or the character) carry its tag, as before looks were registered. */
 static int look_check(struct catalog *cat, const struct character *c, const struct mention_span *m)

@@ -58,6 +58,17 @@ struct injection {
 int inject_mentions(struct catalog *cat, const char *prompt, struct strlist *slugs,
 		    struct strlist *looks);
 
+/* A mention as written in a prompt: bytes [start, end) hold "@slug",
+ * "@slug.look" or "@slug:look"; look is "" for none. */
+struct inject_span {
+	size_t start, end;
+	char *slug, *look;
+};
+/* The mentions of prompt in order, by the rule injection uses, without
+ * looking anything up; *out is freed with inject_spans_free. */
+size_t inject_mention_spans(const char *prompt, struct inject_span **out);
+void inject_spans_free(struct inject_span *spans, size_t n);
+
 /* Injects into input: a JSON request (is_json) or a bare prompt. For an
  * upload profile this sends the references to the service's upload
  * endpoint (see http.c); nothing else goes over the network. */

@@ -451,6 +451,31 @@ sed 's/"max_side": [0-9]*/"max_side": 1e100/' "$builtin_profiles/kling-image.jso
 fails_with 65 "huge.json: references.limits.max_side: must be a whole number" \
 	"a profile with max_side 1e100 is refused" troupe profile validate bad-profiles/huge.json
 rm -f bad-profiles/huge.json
+# Frames: each slot needs a pointer, never the references' own, and only
+# a JSON request has a place for them.
+frames_variant() {
+	python3 - "$builtin_profiles/$1.json" "bad-profiles/$2.json" "$3" <<'PY'
+import json, sys
+p = json.load(open(sys.argv[1]))
+p["name"] = sys.argv[2].split("/")[-1][:-5]
+exec(sys.argv[3])
+json.dump(p, open(sys.argv[2], "w"))
+PY
+}
+frames_variant kling-video noslot 'p["frames"] = {"doc": "x"}'
+fails_with 65 "noslot.json: frames: needs first or last" "a frames section with no slot" \
+	troupe profile validate bad-profiles/noslot.json
+frames_variant kling-video nopointer 'p["frames"]["last"] = {"required": True}'
+fails_with 65 "nopointer.json: frames.last.pointer: missing" "a frame slot without a pointer" \
+	troupe profile validate bad-profiles/nopointer.json
+frames_variant kling-image sameplace 'p["frames"] = {"first": {"pointer": "/image"}}'
+fails_with 65 "sameplace.json: frames: a frame cannot go where the references go" \
+	"a frame where the references go" troupe profile validate bad-profiles/sameplace.json
+frames_variant midjourney textframes 'p["frames"] = {"first": {"pointer": "/image"}}'
+fails_with 65 "textframes.json: frames: only a JSON request body takes frames" \
+	"frames in a text profile" troupe profile validate bad-profiles/textframes.json
+rm -f bad-profiles/noslot.json bad-profiles/nopointer.json bad-profiles/sameplace.json \
+	bad-profiles/textframes.json
 cp "$builtin_profiles/runway-gen4-image.json" bad-profiles/
 sed 's/"max": 3/"max": 1/' bad-profiles/runway-gen4-image.json >bad-profiles/r.json &&
 	mv bad-profiles/r.json bad-profiles/runway-gen4-image.json

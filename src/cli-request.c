@@ -23,6 +23,8 @@ enum {
 	OPT_KEEP_SEED,
 	OPT_DRY_RUN,
 	OPT_NO_LOG,
+	OPT_FIRST_FRAME,
+	OPT_LAST_FRAME,
 };
 
 static const struct opt_spec inject_specs[] = {
@@ -38,6 +40,8 @@ static const struct opt_spec inject_specs[] = {
     {"dry-run", 0, false, OPT_DRY_RUN},
     {"preview", 0, false, OPT_DRY_RUN},
     {"no-log", 0, false, OPT_NO_LOG},
+    {"first-frame", 0, true, OPT_FIRST_FRAME},
+    {"last-frame", 0, true, OPT_LAST_FRAME},
     {NULL, 0, false, 0},
 };
 
@@ -91,6 +95,12 @@ int cli_request_parse(struct cli *cli, const struct cmd_entry *entry, int argc, 
 			break;
 		case OPT_ASPECT:
 			a->inject.aspect = arg;
+			break;
+		case OPT_FIRST_FRAME:
+			a->inject.first_frame = arg;
+			break;
+		case OPT_LAST_FRAME:
+			a->inject.last_frame = arg;
 			break;
 		case OPT_OUTPUT:
 			a->output = arg;

@@ -152,6 +152,8 @@ const struct cmd_entry cmd_generate_entry = {
     "  -f, --file FILE         the request (JSON) or prompt; '-' or no prompt: stdin\n"
     "      --ref QUERY         use the assets QUERY selects as references\n"
     "      --aspect RATIO      set the aspect ratio where the profile puts it\n"
+    "      --first-frame FILE|ASSET  the picture an image-to-video clip starts on\n"
+    "      --last-frame FILE|ASSET   the picture it ends on\n"
     "  -o, --output DIR        also copy the outputs to DIR\n"
     "      --timeout S         give up after S seconds, every transfer included\n"
     "  -v, --verbose           report the task's status changes on stderr\n",

@@ -71,6 +71,8 @@ static const char request_help[] =
     "      --workflow FILE     the same as --file (for ComfyUI workflows)\n"
     "      --ref QUERY         use the assets QUERY selects as references\n"
     "      --aspect RATIO      set the aspect ratio where the profile puts it\n"
+    "      --first-frame FILE|ASSET  the picture an image-to-video clip starts on\n"
+    "      --last-frame FILE|ASSET   the picture it ends on\n"
     "      --keep-seed         keep a workflow's own sampler seed\n"
     "      --dry-run           send nothing, read no key: uploads become upload:HASH\n"
     "      --preview           the same as --dry-run\n"

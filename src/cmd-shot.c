@@ -1,4 +1,4 @@
-/* troupe shot new|list|show|edit|rm|still|take|pick|trace: the film's
+/* troupe shot new|list|show|edit|rm|still|take|render|pick|trace: the film's
  * shots, their stills and takes. Parses options and prints; the shot room
  * does the rest. */
 #include "config.h"
@@ -7,6 +7,7 @@
 #include "catalog.h"
 #include "commands.h"
 #include "frames.h"
+#include "render.h"
 #include "reqlog.h"
 #include "shot.h"
 #include "util.h"
@@ -26,14 +27,26 @@ enum {
 	OPT_NO_AFTER,
 	OPT_CHAIN,
 	OPT_NO_CHAIN,
+	/* render's own, which are no edit */
+	OPT_VIDEO = 100,
+	OPT_TAKES,
+	OPT_TIMEOUT,
 };
 
 static const struct opt_spec shot_specs[] = {
-    {"scene", 's', true, OPT_SCENE},	   {"position", 0, true, OPT_POSITION},
-    {"prompt", 'p', true, OPT_PROMPT},	   {"aspect", 'a', true, OPT_ASPECT},
-    {"duration", 'd', true, OPT_DURATION}, {"after", 0, true, OPT_AFTER},
-    {"no-after", 0, false, OPT_NO_AFTER},  {"chain", 0, false, OPT_CHAIN},
-    {"no-chain", 0, false, OPT_NO_CHAIN},  {NULL, 0, false, 0},
+    {"scene", 's', true, OPT_SCENE},
+    {"position", 0, true, OPT_POSITION},
+    {"prompt", 'p', true, OPT_PROMPT},
+    {"aspect", 'a', true, OPT_ASPECT},
+    {"duration", 'd', true, OPT_DURATION},
+    {"after", 0, true, OPT_AFTER},
+    {"no-after", 0, false, OPT_NO_AFTER},
+    {"chain", 0, false, OPT_CHAIN},
+    {"no-chain", 0, false, OPT_NO_CHAIN},
+    {"video", 0, true, OPT_VIDEO},
+    {"takes", 0, true, OPT_TAKES},
+    {"timeout", 0, true, OPT_TIMEOUT},
+    {NULL, 0, false, 0},
 };
 
 struct shot_args {
@@ -41,6 +54,10 @@ struct shot_args {
 	struct shot_spec spec;
 	bool any_edit;
 	bool no_after;
+	const char *video; /* render: the profile */
+	int64_t takes;
+	int64_t timeout;
+	bool any_render;
 };
 
 static int parse_position(const char *text, double *out)
@@ -62,7 +79,8 @@ static int parse_args(struct cli *cli, int argc, char **argv, struct shot_args *
 	opts_init(&o, cli, argc, argv, shot_specs);
 	while ((id = opts_next(&o, &arg)) != OPT_END) {
 		struct shot_spec *s = &a->spec;
-		a->any_edit |= id > 0;
+		a->any_edit |= id > 0 && id < OPT_VIDEO;
+		a->any_render |= id >= OPT_VIDEO;
 		switch (id) {
 		case OPT_ERROR:
 			return -1;
@@ -103,6 +121,17 @@ static int parse_args(struct cli *cli, int argc, char **argv, struct shot_args *
 		case OPT_NO_CHAIN:
 			s->set_chain = true;
 			s->chain = id == OPT_CHAIN;
+			break;
+		case OPT_VIDEO:
+			a->video = arg;
+			break;
+		case OPT_TAKES:
+			if (cli_parse_int("--takes", arg, 1, 100, &a->takes) < 0)
+				return -1;
+			break;
+		case OPT_TIMEOUT:
+			if (cli_parse_int("--timeout", arg, 1, 86400, &a->timeout) < 0)
+				return -1;
 			break;
 		}
 	}
@@ -396,6 +425,115 @@ static int shot_take(struct cli *cli, struct catalog *cat, struct shot_args *a)
 	return 0;
 }
 
+/* ---- render ---- */
+
+struct render_view {
+	struct cli *cli;
+	const char *slug;
+	struct progress *line;
+	cJSON *takes; /* --json: every take recorded */
+};
+
+static void on_render_progress(void *ctx, const char *task, const char *status, double elapsed_s,
+			       bool changed)
+{
+	(void)task;
+	(void)changed;
+	struct render_view *v = ctx;
+	char *text = xasprintf("%s, %d s", status, (int)elapsed_s);
+	progress_status(v->line, text);
+	free(text);
+}
+
+static void on_recorded(const struct render_take *t, void *ctx)
+{
+	struct render_view *v = ctx;
+	if (v->takes) {
+		cJSON *j = cJSON_CreateObject();
+		cJSON_AddNumberToObject(j, "number", t->number);
+		cJSON_AddStringToObject(j, "status", t->error ? "failed" : "ok");
+		if (t->error)
+			cJSON_AddStringToObject(j, "error", t->error);
+		if (t->asset_id)
+			cJSON_AddNumberToObject(j, "asset", (double)t->asset_id);
+		else
+			cJSON_AddNullToObject(j, "asset");
+		if (t->request_id)
+			cJSON_AddNumberToObject(j, "request", (double)t->request_id);
+		else
+			cJSON_AddNullToObject(j, "request");
+		cJSON_AddItemToArray(v->takes, j);
+		return;
+	}
+	if (v->cli->quiet)
+		return;
+	if (t->error) {
+		char *why = text_escape(t->error);
+		printf("%s: take %d failed", v->slug, t->number);
+		if (t->request_id)
+			printf(" (request #%lld)", (long long)t->request_id);
+		printf(": %s\n", why);
+		free(why);
+	} else {
+		printf("%s: take %d is asset #%lld (request #%lld)\n", v->slug, t->number,
+		       (long long)t->asset_id, (long long)t->request_id);
+	}
+	fflush(stdout);
+}
+
+static void warn_unplaced(const char *profile, const char *slug, int max_refs, void *ctx)
+{
+	(void)ctx;
+	warn_user("profile %s takes %d reference%s: no image of @%s is sent", profile, max_refs,
+		  max_refs == 1 ? "" : "s", slug);
+}
+
+static void warn_text_only(const char *profile, const char *slug, const char *kind, void *ctx)
+{
+	(void)ctx;
+	warn_user("profile %s carries a %s as text only: @%s is described, no image of it is sent",
+		  profile, kind, slug);
+}
+
+static int shot_render(struct cli *cli, struct catalog *cat, struct shot_args *a)
+{
+	if (a->positional.n != 2)
+		return error_set(EX_USAGE, "render: expected one ID (usage: troupe shot render ID "
+					   "--video PROFILE [--takes N])");
+	if (!a->video)
+		return error_set(EX_USAGE, "render: which service? (--video PROFILE, such as "
+					   "kling-video; see 'troupe profile list')");
+	struct profile *p = profile_load(a->video, catalog_root(cat));
+	if (!p)
+		return -1;
+	struct render_view v = {cli, a->positional.items[1], NULL,
+				cli->json ? cJSON_CreateArray() : NULL};
+	if (!cli->json && !cli->quiet)
+		v.line = progress_new_status("render:");
+	struct render_options o = {.takes = a->takes ? (int)a->takes : 1,
+				   .timeout_s = (int)a->timeout,
+				   .unplaced = warn_unplaced,
+				   .text_only = warn_text_only,
+				   .progress = on_render_progress,
+				   .recorded = on_recorded,
+				   .ctx = &v};
+	int failed;
+	int rc = render_shot(cat, v.slug, p, &o, &failed);
+	progress_free(v.line);
+	if (v.takes && cJSON_GetArraySize(v.takes)) {
+		cJSON *j = cJSON_CreateObject();
+		cJSON_AddStringToObject(j, "shot", v.slug);
+		cJSON_AddStringToObject(j, "profile", p->name);
+		cJSON_AddItemToObject(j, "takes", v.takes);
+		cJSON_AddNumberToObject(j, "failed", failed);
+		json_print(j);
+	} else {
+		cJSON_Delete(v.takes);
+	}
+	profile_free(p);
+	return rc;
+}
+
 static int shot_pick(struct cli *cli, struct catalog *cat, struct shot_args *a)
 {
 	if (a->positional.n != 3)
@@ -532,8 +670,8 @@ out:
 	return rc;
 }
 
-static const char *const subcommands[] = {"new",   "list", "ls",   "show",  "edit", "rm",
-					  "still", "take", "pick", "trace", NULL};
+static const char *const subcommands[] = {"new",   "list", "ls",     "show", "edit",  "rm",
+					  "still", "take", "render", "pick", "trace", NULL};
 
 static int cmd_shot(struct cli *cli, int argc, char **argv)
 {
@@ -559,12 +697,16 @@ static int cmd_shot(struct cli *cli, int argc, char **argv)
 	if (!known) {
 		rc = error_set(EX_USAGE,
 			       "'%s' is not a shot subcommand "
-			       "(new, list, show, edit, rm, still, take, pick, trace)",
+			       "(new, list, show, edit, rm, still, take, render, pick, trace)",
 			       sub);
 		goto out;
 	}
 	if (strcmp(sub, "new") && strcmp(sub, "edit") && a.any_edit) {
 		rc = error_set(EX_USAGE, "%s: takes no options of new or edit", sub);
+		goto out;
+	}
+	if (strcmp(sub, "render") && a.any_render) {
+		rc = error_set(EX_USAGE, "%s: --video, --takes and --timeout are render's", sub);
 		goto out;
 	}
 	cat = catalog_open(cli->store_dir);
@@ -586,6 +728,8 @@ static int cmd_shot(struct cli *cli, int argc, char **argv)
 		rc = shot_still(cli, cat, &a);
 	else if (!strcmp(sub, "take"))
 		rc = shot_take(cli, cat, &a);
+	else if (!strcmp(sub, "render"))
+		rc = shot_render(cli, cat, &a);
 	else if (!strcmp(sub, "pick"))
 		rc = shot_pick(cli, cat, &a);
 	else
@@ -599,7 +743,7 @@ out:
 const struct cmd_entry cmd_shot_entry = {
     "shot",
     NULL,
-    "shot new|list|show|edit|rm|still|take|pick|trace [ID] [ARGS] [OPTIONS]",
+    "shot new|list|show|edit|rm|still|take|render|pick|trace [ID] [ARGS] [OPTIONS]",
     "Plan the film: shots in order, their stills, takes and chosen take.",
     "  new ID            a shot (id: a-z, 0-9 and '-', e.g. s01)\n"
     "  list              every shot in film order\n"
@@ -609,6 +753,8 @@ const struct cmd_entry cmd_shot_entry = {
     "  still ID [FILE|ASSET]  set its still (a picture); with no picture, a\n"
     "                    chained shot's still is the previous chosen take's last frame\n"
     "  take ID FILE|ASSET...  attach videos as its next takes\n"
+    "  render ID --video PROFILE [--takes N]  make takes from its still, the\n"
+    "                    first frame, with an image-to-video service\n"
     "  pick ID N         choose take N for the cut\n"
     "  trace ASSET       a take's or still's shot, request, references and still\n"
     "\n"
@@ -620,6 +766,9 @@ const struct cmd_entry cmd_shot_entry = {
     "      --after ID          come right after shot ID (edit: a cycle is refused)\n"
     "      --no-after          edit: no longer follow a shot\n"
     "      --chain             the first frame is the previous shot's chosen take's last\n"
-    "      --no-chain          edit: not chained\n",
+    "      --no-chain          edit: not chained\n"
+    "      --video PROFILE     render: the image-to-video profile, e.g. kling-video\n"
+    "      --takes N           render: N takes, one after another (default 1)\n"
+    "      --timeout S         render: give up on a take after S seconds\n",
     cmd_shot,
 };

@@ -12,6 +12,7 @@
 #include "derivative.h"
 #include "graph.h"
 #include "http.h"
+#include "ingest.h"
 #include "inject.h"
 #include "json.h"
 #include "look.h"
@@ -654,6 +655,94 @@ static const struct profile_kind *carried_as(struct catalog *cat, const struct p
 	return pk;
 }
 
+/* ---- frames ---- */
+
+static const char *const frame_names[] = {"first", "last"};
+
+/* The asset a --first-frame or --last-frame names: a file is stored as
+ * a generated asset (so the request's log row can name it), else it is
+ * an asset; either way a picture. */
+static int frame_asset(struct catalog *cat, const char *which, const char *input, int64_t *id)
+{
+	if (input[0] != '#' && access(input, F_OK) == 0) {
+		struct add_batch *b = catalog_add_begin(cat, NULL, "generated", NULL);
+		int rc =
+		    b && catalog_add_file(b, input) == 0 && catalog_add_commit(b) == 0 ? 0 : -1;
+		if (rc == 0) {
+			const char *hash, *path;
+			bool existed;
+			catalog_add_result(b, 0, id, &hash, &path, &existed);
+		}
+		catalog_add_free(b);
+		if (rc < 0)
+			return error_prefix("--%s-frame", which);
+	} else if (catalog_asset_resolve(cat, input, id) < 0) {
+		return error_set(EX_NOINPUT, "--%s-frame %s: neither a file nor an asset", which,
+				 input);
+	}
+	struct asset *a = catalog_asset_get(cat, *id);
+	if (!a)
+		return -1;
+	bool video = catalog_format_is_video(a->format);
+	asset_free(a);
+	if (video)
+		return error_set(EX_DATAERR, "--%s-frame %s: asset #%lld is a video, not a picture",
+				 which, input, (long long)*id);
+	return 0;
+}
+
+/* Checks the frames asked for against the profile's slots and finds
+ * their assets (0 for none), before anything is derived or uploaded. */
+static int frames_resolve(struct catalog *cat, const struct profile *p,
+			  const struct inject_options *o, int64_t ids[2])
+{
+	const char *given[] = {o->first_frame, o->last_frame};
+	const struct profile_frame *slots[] = {&p->frames.first, &p->frames.last};
+	for (int i = 0; i < 2; i++) {
+		ids[i] = 0;
+		if (given[i] && !slots[i]->pointer)
+			return error_set(EX_USAGE, "profile %s takes no %s frame (--%s-frame)",
+					 p->name, frame_names[i], frame_names[i]);
+		if (!given[i] && slots[i]->required)
+			return error_set(EX_USAGE,
+					 "profile %s starts the video from a picture: give "
+					 "--%s-frame FILE|ASSET (a character's reference is never "
+					 "used as a frame)",
+					 p->name, frame_names[i]);
+	}
+	for (int i = 0; i < 2; i++)
+		if (given[i] && frame_asset(cat, frame_names[i], given[i], &ids[i]) < 0)
+			return -1;
+	return 0;
+}
+
+/* Derives, encodes and places the frames, each recorded after the
+ * references with its slot's name as its tag. */
+static int frames_place(struct catalog *cat, const struct profile *p, const int64_t ids[2],
+			const struct strlist *auth, const struct inject_options *o, cJSON *request,
+			struct injection *out)
+{
+	const struct profile_frame *slots[] = {&p->frames.first, &p->frames.last};
+	for (int i = 0; i < 2; i++) {
+		if (!ids[i])
+			continue;
+		out->refs = xrealloc(out->refs, (out->nrefs + 1) * sizeof(*out->refs));
+		struct injected_ref *r = &out->refs[out->nrefs++];
+		memset(r, 0, sizeof(*r));
+		r->asset_id = ids[i];
+		r->tag = xasprintf("%s_frame", frame_names[i]);
+		if (catalog_derive(cat, ids[i], &p->refs.limits, &r->derived) < 0 ||
+		    encode_ref(p, r, auth, o->stream_base64, o->dry_run) < 0)
+			return -1;
+		cJSON *plain = slots[i]->item ? NULL : cJSON_CreateString("{ref}");
+		cJSON *item = fill_template(plain ? plain : slots[i]->item, r, "", (size_t)i + 1);
+		cJSON_Delete(plain);
+		if (!item || jp_set(request, slots[i]->pointer, item) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static bool look_registered(struct catalog *cat, const char *slug, const char *look)
 {
 	if (!*look)
@@ -733,6 +822,17 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 	if (text_check("prompt", prompt_in) < 0)
 		goto out;
 	if (inject_mentions(cat, prompt_in, &out->characters, &looks) < 0)
+		goto out;
+	if (o->ref_query && !p->refs.pointer && p->refs.encoding != ENC_MULTIPART &&
+	    p->output == PROFILE_JSON) {
+		error_set(EX_USAGE,
+			  "profile %s takes no references (--ref): it describes the "
+			  "elements in the prompt",
+			  p->name);
+		goto out;
+	}
+	int64_t frame_ids[2];
+	if (frames_resolve(cat, p, o, frame_ids) < 0)
 		goto out;
 	if (p->refs.encoding == ENC_UPLOAD && !o->dry_run && auth_headers(p, &auth) < 0)
 		goto out;
@@ -979,6 +1079,8 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 		}
 	}
 	if (out->nrefs && apply_model_rules(p, request) < 0)
+		goto out;
+	if (frames_place(cat, p, frame_ids, &auth, o, request, out) < 0)
 		goto out;
 	out->request = request;
 	request = NULL;

@@ -26,6 +26,12 @@ struct inject_options {
 	/* Told of each mentioned element whose kind the profile carries as
 	 * text only (its description, no reference); ctx is unplaced_ctx. */
 	void (*text_only)(const char *profile, const char *slug, const char *kind, void *ctx);
+	/* --first-frame, --last-frame: the picture an image-to-video clip
+	 * starts or ends on, a file (stored as a generated asset) or an asset
+	 * ("#ID", an id or a hash prefix), for the profile's frame slots. A
+	 * character's reference is never put there in their stead. */
+	const char *first_frame;
+	const char *last_frame;
 	/* base64 payloads of a JSON request as json_base64_file() markers in
 	 * raw items, for json_write() to encode while it writes: a warm
 	 * injection then holds no payload in memory. Only for a request that
@@ -36,7 +42,7 @@ struct inject_options {
 struct injected_ref {
 	int64_t asset_id;
 	char *slug; /* the character it was chosen for, or NULL with --ref */
-	char *tag;  /* the name it is mentioned by */
+	char *tag;  /* the name it is mentioned by; "first_frame", "last_frame" */
 	struct derivative derived;
 	char *encoded; /* what went into the request (URL, base64, path, id) */
 	bool numeric;  /* an upload id the service gave as a number */
@@ -44,10 +50,10 @@ struct injected_ref {
 };
 
 struct injection {
-	cJSON *request; /* JSON profiles: the request to send */
-	char *text;	/* text profiles: the prompt text */
-	char *prompt;	/* the rewritten prompt */
-	struct injected_ref *refs;
+	cJSON *request;		   /* JSON profiles: the request to send */
+	char *text;		   /* text profiles: the prompt text */
+	char *prompt;		   /* the rewritten prompt */
+	struct injected_ref *refs; /* the references, then the frames */
 	size_t nrefs;
 	struct strlist characters;	/* slugs mentioned, in order */
 	struct strlist multipart_files; /* multipart: paths of reference files */

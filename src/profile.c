@@ -332,15 +332,22 @@ static void load_references(struct loader *l, cJSON *refs)
 		p->refs.pointer = get_string(l, refs, pre, "field", true);
 		return;
 	}
-	p->refs.pointer = get_pointer(l, refs, pre, "pointer", true);
+	/* A profile that carries every kind as text (an image-to-video
+	 * service whose only pictures are its frames) places no reference. */
+	bool places = false;
+	for (size_t k = 0; k < sizeof(p->refs.kinds) / sizeof(p->refs.kinds[0]); k++)
+		places |= p->refs.kinds[k].carry == KIND_REFS;
+	p->refs.pointer = get_pointer(l, refs, pre, "pointer", places);
 	p->refs.array = get_bool(l, refs, pre, "array");
 	p->refs.spread = get_bool(l, refs, pre, "spread");
 	if (p->refs.spread && p->refs.array)
 		bad(l, "references.spread", "cannot go with array");
 	if (p->refs.spread && p->refs.pointer && !strstr(p->refs.pointer, "/["))
 		bad(l, "references.spread", "needs a pointer with a [key=value] selector");
+	if (p->refs.spread && !p->refs.pointer)
+		bad(l, "references.spread", "needs a pointer");
 	p->refs.item = member(refs, "item");
-	if (!p->refs.item)
+	if (!p->refs.item && places)
 		bad(l, "references.item", "missing (a template such as \"{ref}\")");
 	if (p->refs.encoding == ENC_UPLOAD) {
 		cJSON *up = get_object(l, refs, pre, "upload", true);
@@ -349,6 +356,32 @@ static void load_references(struct loader *l, cJSON *refs)
 		p->send.upload_id = get_pointer(l, up, "references.upload.", "id", true);
 		p->send.upload_form = get_object(l, up, "references.upload.", "form", false);
 	}
+}
+
+/* "frames": {"first": {"pointer": "/image", "required": true}, "last":
+ * {...}, "doc": URL}: where an image-to-video request's frames go. */
+static void load_frames(struct loader *l, cJSON *frames)
+{
+	struct profile *p = l->p;
+	p->frames.doc = get_string(l, frames, "frames.", "doc", false);
+	static const char *const names[] = {"first", "last"};
+	struct profile_frame *slots[] = {&p->frames.first, &p->frames.last};
+	for (int i = 0; i < 2; i++) {
+		char prefix[32];
+		snprintf(prefix, sizeof(prefix), "frames.%s.", names[i]);
+		cJSON *f = get_object(l, frames, "frames.", names[i], false);
+		if (!f)
+			continue;
+		slots[i]->pointer = get_pointer(l, f, prefix, "pointer", true);
+		slots[i]->item = member(f, "item");
+		slots[i]->required = get_bool(l, f, prefix, "required");
+	}
+	if (!p->frames.first.pointer && !p->frames.last.pointer && !l->failed)
+		bad(l, "frames", "needs first or last (each {\"pointer\": ...})");
+	if (p->refs.pointer &&
+	    ((p->frames.first.pointer && !strcmp(p->frames.first.pointer, p->refs.pointer)) ||
+	     (p->frames.last.pointer && !strcmp(p->frames.last.pointer, p->refs.pointer))))
+		bad(l, "frames", "a frame cannot go where the references go");
 }
 
 /* A graph request (a ComfyUI workflow) is an object of nodes; the nodes
@@ -630,6 +663,11 @@ struct profile *profile_load_file(const char *path)
 	if (!l.failed && (p->refs.encoding == ENC_MULTIPART) != p->request.multipart)
 		bad(&l, "references.encoding",
 		    "multipart references need a multipart request body");
+	cJSON *frames = get_object(&l, root, "", "frames", false);
+	if (frames && (p->output != PROFILE_JSON || p->request.multipart))
+		bad(&l, "frames", "only a JSON request body takes frames");
+	else if (frames && !l.failed)
+		load_frames(&l, frames);
 out:
 	if (l.failed) {
 		profile_free(p);

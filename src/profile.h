@@ -94,6 +94,19 @@ struct profile_refs {
 	enum tag_style tag_style;
 };
 
+/* Image-to-video: where the clip's first and last frames go. A frame is
+ * fitted and encoded as the references are (their limits, encoding and
+ * upload); a NULL pointer means the service takes no such frame. */
+struct profile_frame {
+	const char *pointer;
+	cJSON *item;   /* a template with {ref}; NULL: the frame itself */
+	bool required; /* a request without this frame is refused */
+};
+struct profile_frames {
+	struct profile_frame first, last;
+	const char *doc; /* the page that says where the frames go */
+};
+
 /* The key sent with each request. */
 struct profile_auth {
 	enum auth_scheme scheme;
@@ -174,6 +187,7 @@ struct profile {
 	struct profile_sampler sampler;
 	struct profile_models models;
 	struct profile_refs refs;
+	struct profile_frames frames;
 	struct profile_auth auth;
 	struct profile_send send;
 	struct profile_task task;

@@ -80,6 +80,8 @@ is "$(jsonv profiles.json '[p["name"] for p in d if p["name"] in """'"$services"
 	"[]" "each cites an https page of its service's API reference"
 
 prompt="@mei walks into the sea"
+# The shot's still, where an image-to-video clip starts: never a character's sheet.
+cp "$TEST_SRCDIR/data/photos/rocket.jpg" still.jpg
 
 check "runway-gen4-image" inject --profile runway-gen4-image "$prompt"
 is "$(req 'd["promptText"]')" "@mei walks into the sea" "runway: the mention stays a @tag"
@@ -115,13 +117,38 @@ echo '{"model_name": "kling-v2", "prompt": "@mei"}' >kling-v2.json
 check "kling-image: a kling-v2 request" inject --profile kling-image --file kling-v2.json
 is "$(req '"image_reference" in d')" false "kling-image: no image_reference for a model without the rule"
 
-check "kling-video" inject --profile kling-video "$prompt"
+check "kling-video" inject --profile kling-video --first-frame still.jpg "$prompt"
 is "$(req '[d["model_name"], d["mode"], d["duration"]]')" '["kling-v1-6", "std", "5"]' \
 	"kling-video: template fields"
 is "$(req 'd["negative_prompt"]')" "blurry, extra limbs" "kling-video: negative_prompt"
 like "$(req 'd["image"][:20]')" '^/9j/' "kling-video: raw base64 image"
+still_asset=$(sqlite3 .troupe/troupe.db "SELECT id FROM assets WHERE source = 'still.jpg'")
+is "$(last_log '[[r["asset"], r["tag"]] for r in d[0]["references"]]')" "[[$still_asset, \"first_frame\"]]" \
+	"kling-video: the image is the still given as --first-frame, and nothing of mei's"
+is "$(req 'd["prompt"]')" "Mei (a cat in a study) walks into the sea" \
+	"kling-video: mei's likeness goes as text, since image2video takes no reference"
+like "$(cat "$scratch/.err")" "carries a character as text only: @mei is described" \
+	"kling-video: saying so"
+fails_with 64 "profile kling-video starts the video from a picture: give --first-frame" \
+	"kling-video without a start frame (a sheet is never used as one)" \
+	inject --profile kling-video "$prompt"
+check "kling-video with an end frame" \
+	inject --profile kling-video --first-frame still.jpg --last-frame 2 "$prompt"
+is "$(last_log '[[r["asset"], r["tag"]] for r in d[0]["references"]]')" \
+	"[[$still_asset, \"first_frame\"], [2, \"last_frame\"]]" \
+	"kling-video: --last-frame ASSET goes to image_tail, after the first frame"
+like "$(req 'd["image_tail"][:20]')" '^/9j/' "kling-video: image_tail is raw base64"
+fails_with 64 "profile pixverse-video takes no last frame" "a last frame a profile has no place for" \
+	inject --profile pixverse-video --first-frame still.jpg --last-frame still.jpg "$prompt"
+fails_with 64 "profile runway-gen4-image takes no first frame" "a first frame for an image profile" \
+	inject --profile runway-gen4-image --first-frame still.jpg "$prompt"
+fails_with 66 "--first-frame nothing.png: neither a file nor an asset" "a first frame that is nothing" \
+	inject --profile kling-video --first-frame nothing.png "$prompt"
+fails_with 64 "profile kling-video takes no references \(--ref\)" "--ref for a profile that takes none" \
+	inject --profile kling-video --first-frame still.jpg --ref role:face "$prompt"
 
-check "pixverse-video (uploads its reference)" inject --profile pixverse-video "$prompt"
+check "pixverse-video (uploads its first frame)" \
+	inject --profile pixverse-video --first-frame still.jpg "$prompt"
 is "$(req 'type(d.get("img_id")).__name__')" int \
 	"pixverse-video: img_id is the integer the upload answered"
 is "$(req '[d.get("model"), d.get("duration"), d.get("quality"), d.get("seed")]')" \
@@ -263,7 +290,7 @@ like "$(cat "$scratch/.err")" "profile comfyui takes 1 reference: no image of @k
 check "mention: name" inject --profile openai-image-edit "@kai waves; mail kai@example.com"
 is "$(req 'd["prompt"]')" "Kai waves; mail kai@example.com Kai: a tall sailor." \
 	"name mention; an e-mail address is not a mention"
-check "mention: description" inject --profile kling-video "@kai and @mei."
+check "mention: description" inject --profile kling-video --first-frame still.jpg "@kai and @mei."
 is "$(req 'd["prompt"]')" "Kai (a tall sailor) and Mei (a cat in a study)." "description mention"
 
 check "@slug:look" inject --profile runway-gen4-image "@mei:winter in the snow"
@@ -285,11 +312,12 @@ cat >kling-video.json <<'EOF'
  "cfg_scale": 0.5, "mode": "pro", "duration": "10", "camera_control": {"type": "simple",
  "config": {"zoom": 5}}, "callback_url": "https://example.com/hook"}
 EOF
-check "a request with its own negative prompt" inject --profile kling-video --file kling-video.json
+check "a request with its own negative prompt" \
+	inject --profile kling-video --first-frame still.jpg --file kling-video.json
 is "$(req 'd["negative_prompt"]')" "low quality, blurry, extra limbs" \
 	"the character's negative prompt is appended to the request's"
 is "$(jsonv kling-video.json 'sorted(d)')" "$(req 'sorted(k for k in d if k != "image")')" \
-	"no field is added but the reference"
+	"no field is added but the first frame"
 is "$(python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2]))
 for k in ("prompt", "negative_prompt", "image"): a.pop(k, None); b.pop(k, None)
 print(a == b)' kling-video.json "$scratch/.req")" True \
@@ -365,7 +393,8 @@ sys.exit(0 if base64.b64decode(uri[23:], validate=True) == blob else 1)' \
 mock_mark
 rows=$(sqlite3 .troupe/troupe.db 'SELECT count(*) FROM requests')
 check "pixverse-video --dry-run without a key" \
-	env -u PIXVERSE_API_KEY "$TROUPE" inject --profile pixverse-video --dry-run "$prompt"
+	env -u PIXVERSE_API_KEY "$TROUPE" inject --profile pixverse-video --dry-run \
+	--first-frame still.jpg "$prompt"
 like "$(jsonv .out 'd["img_id"]')" "^upload:$hex$" "pixverse --dry-run: the upload's place says upload:HASH"
 upload_hash=$(jsonv .out 'd["img_id"][7:]')
 check "upload:HASH names the derivative that would be uploaded" \
@@ -422,6 +451,31 @@ sed 's/"max_side": [0-9]*/"max_side": 1e100/' "$builtin_profiles/kling-image.jso
 fails_with 65 "huge.json: references.limits.max_side: must be a whole number" \
 	"a profile with max_side 1e100 is refused" troupe profile validate bad-profiles/huge.json
 rm -f bad-profiles/huge.json
+# Frames: each slot needs a pointer, never the references' own, and only
+# a JSON request has a place for them.
+frames_variant() {
+	python3 - "$builtin_profiles/$1.json" "bad-profiles/$2.json" "$3" <<'PY'
+import json, sys
+p = json.load(open(sys.argv[1]))
+p["name"] = sys.argv[2].split("/")[-1][:-5]
+exec(sys.argv[3])
+json.dump(p, open(sys.argv[2], "w"))
+PY
+}
+frames_variant kling-video noslot 'p["frames"] = {"doc": "x"}'
+fails_with 65 "noslot.json: frames: needs first or last" "a frames section with no slot" \
+	troupe profile validate bad-profiles/noslot.json
+frames_variant kling-video nopointer 'p["frames"]["last"] = {"required": True}'
+fails_with 65 "nopointer.json: frames.last.pointer: missing" "a frame slot without a pointer" \
+	troupe profile validate bad-profiles/nopointer.json
+frames_variant kling-image sameplace 'p["frames"] = {"first": {"pointer": "/image"}}'
+fails_with 65 "sameplace.json: frames: a frame cannot go where the references go" \
+	"a frame where the references go" troupe profile validate bad-profiles/sameplace.json
+frames_variant midjourney textframes 'p["frames"] = {"first": {"pointer": "/image"}}'
+fails_with 65 "textframes.json: frames: only a JSON request body takes frames" \
+	"frames in a text profile" troupe profile validate bad-profiles/textframes.json
+rm -f bad-profiles/noslot.json bad-profiles/nopointer.json bad-profiles/sameplace.json \
+	bad-profiles/textframes.json
 cp "$builtin_profiles/runway-gen4-image.json" bad-profiles/
 sed 's/"max": 3/"max": 1/' bad-profiles/runway-gen4-image.json >bad-profiles/r.json &&
 	mv bad-profiles/r.json bad-profiles/runway-gen4-image.json

@@ -93,14 +93,16 @@ is "$(db "SELECT f.video_id, f.t > 0.9 FROM shots s JOIN asset_frames f ON f.ass
 start_mock
 export TROUPE_POLL_INTERVAL_MS=50
 troupe add mei still.jpg --role face >/dev/null
-check "generate a video with a stand-in" troupe generate --profile kling-video "@mei walks"
+check "generate a video with a stand-in" troupe generate --profile kling-video \
+	--first-frame still.jpg "@mei walks"
 gen_id=$(db "SELECT asset_id FROM request_outputs ORDER BY request_id DESC LIMIT 1")
 req_id=$(db "SELECT request_id FROM request_outputs WHERE asset_id = $gen_id")
 check "a stored generated video as a take" troupe shot take s02 "$gen_id"
 trace=$(troupe shot trace "$gen_id")
 like "$trace" "^asset #$gen_id is take 1 of shot s02" "trace names the shot and the take"
 like "$trace" "request +#$req_id generate kling-video, succeeded" "trace names its request"
-like "$trace" "references +#[0-9]+ [0-9a-f]+ as mei" "trace lists the references it was sent"
+like "$trace" "references +#$still_id [0-9a-f]+ as first_frame" \
+	"trace lists the pictures it was sent: the still as its first frame"
 like "$trace" "the last frame of #$take2 \(s01 take 2\)" "trace follows the chained still to its take"
 troupe shot trace "$gen_id" --json >trace.json
 is "$(python3 -c 'import json; t = json.load(open("trace.json")); print(t["shot"]["id"], t["take"], t["request"]["id"], t["still_from"]["shot"], t["still_from"]["take"])')" \

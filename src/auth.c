@@ -11,6 +11,7 @@
 #include "sha256.h"
 #include "util.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,5 +70,30 @@ int auth_headers(const struct profile *p, struct strlist *headers)
 	}
 	strlist_push(headers, line);
 	free(line);
+	return 0;
+}
+
+int auth_fingerprint(const struct profile *p, const uint8_t salt[32], char out[65])
+{
+	struct strbuf keys = STRBUF_INIT;
+	if (p->auth.scheme != AUTH_NONE) {
+		const char *names[2] = {
+		    p->auth.env, p->auth.scheme == AUTH_KLING_JWT ? p->auth.secret_env : NULL};
+		for (int i = 0; i < 2 && names[i]; i++) {
+			const char *key = getenv(names[i]);
+			if (!key || !*key) {
+				sb_release(&keys);
+				return error_set(EX_CONFIG, "profile %s needs its key in $%s",
+						 p->name, names[i]);
+			}
+			/* NUL between keys: ("ab", "c") and ("a", "bc") differ. */
+			sb_add(&keys, key, strlen(key) + 1);
+		}
+	}
+	uint8_t mac[32];
+	hmac_sha256(salt, 32, keys.buf ? keys.buf : "", keys.len, mac);
+	sb_release(&keys);
+	for (int i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", mac[i]);
 	return 0;
 }

@@ -16,6 +16,14 @@
  * variable when one is unset or empty. */
 int auth_headers(const struct profile *p, struct strlist *headers);
 
+/* The account the profile's keys belong to, as 64 hex digits into out:
+ * HMAC-SHA-256 under salt of every key the profile reads, so that ids a
+ * service gave one account are never offered to another, and what is
+ * kept cannot be turned back into a key. A profile without auth has the
+ * fingerprint of no key. -1 with an EX_CONFIG error as auth_headers when
+ * a key is unset. */
+int auth_fingerprint(const struct profile *p, const uint8_t salt[32], char out[65]);
+
 /* A JWT signed with HMAC-SHA256 (RFC 7519): the header
  * {"alg":"HS256","typ":"JWT"} and the given claims (JSON text), each in
  * base64url, and their signature with secret. The caller frees it. */

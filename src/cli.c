@@ -230,6 +230,8 @@ cJSON *json_log_entry(const struct log_entry *e)
 		cJSON_AddStringToObject(o, "hash", r->source_hash);
 		cJSON_AddStringToObject(o, "sent", r->sent_hash);
 		add_string_or_null(o, "tag", r->tag);
+		if (r->upload)
+			cJSON_AddStringToObject(o, "upload", r->upload);
 		cJSON_AddItemToArray(refs, o);
 	}
 	cJSON *outs = cJSON_AddArrayToObject(j, "outputs");

@@ -35,10 +35,21 @@ static int log_row(const struct log_entry *e, void *ctx)
 		cJSON_AddItemToArray(o->json, json_log_entry(e));
 		return 0;
 	}
-	char id[24], when[32], refs[16], outs[16];
+	char id[24], when[32], refs[80], outs[16];
 	snprintf(id, sizeof(id), "%lld", (long long)e->id);
 	time_iso8601(e->started, when);
-	snprintf(refs, sizeof(refs), "%zu", e->nrefs);
+	/* For an upload profile the count says how many references went up
+	 * and how many were named by an id an earlier upload got. */
+	size_t uploaded = 0, reused = 0;
+	for (size_t i = 0; i < e->nrefs; i++) {
+		uploaded += e->refs[i].upload && !strcmp(e->refs[i].upload, "uploaded");
+		reused += e->refs[i].upload && !strcmp(e->refs[i].upload, "reused");
+	}
+	if (uploaded + reused)
+		snprintf(refs, sizeof(refs), "%zu (%zu uploaded, %zu reused)", e->nrefs, uploaded,
+			 reused);
+	else
+		snprintf(refs, sizeof(refs), "%zu", e->nrefs);
 	snprintf(outs, sizeof(outs), "%zu", e->noutputs);
 	char *chars = tags_joined(&e->characters);
 	const char *row[] = {

@@ -12,6 +12,7 @@
 #include "ingest.h"
 #include "json.h"
 #include "reqlog.h"
+#include "upload.h"
 #include "util.h"
 
 #include <errno.h>
@@ -550,6 +551,137 @@ static char *redact_response(const struct strbuf *body)
 	return cut_text(clean, LOG_RESPONSE_MAX);
 }
 
+/* Sends the injected request to url with the auth headers and the
+ * profile's own (a fresh trace id each time); the answer's HTTP status
+ * and body into *http_status and last. */
+static int send_request(const struct profile *p, const struct injection *in, const char *url,
+			const struct strlist *auth, const struct generate_options *o,
+			struct strbuf *last, long *http_status)
+{
+	int rc;
+	char *body = NULL;
+	struct strlist own = {0};
+	const struct strlist *headers = &own;
+	for (size_t i = 0; i < auth->n; i++)
+		strlist_push(&own, auth->items[i]);
+	profile_headers(p, &own);
+	struct http_part *parts = NULL;
+	size_t nparts = 0;
+	if (p->request.multipart) {
+		cJSON *field;
+		size_t nfields = (size_t)cJSON_GetArraySize(in->request);
+		parts = xcalloc(nfields + in->multipart_files.n + 1, sizeof(*parts));
+		char **values = xcalloc(nfields + 1, sizeof(char *));
+		size_t k = 0;
+		cJSON_ArrayForEach(field, in->request) {
+			values[k] = cJSON_IsString(field) ? xstrdup(field->valuestring)
+							  : cJSON_PrintUnformatted(field);
+			parts[nparts++] = (struct http_part){field->string, values[k], NULL, NULL};
+			k++;
+		}
+		char **names = xcalloc(in->nrefs + 1, sizeof(char *));
+		for (size_t i = 0; i < in->nrefs; i++) {
+			const char *f = in->refs[i].derived.format;
+			names[i] = xasprintf("ref%zu.%s", i + 1, !strcmp(f, "jpeg") ? "jpg" : f);
+			parts[nparts++] = (struct http_part){p->refs.pointer, NULL,
+							     in->refs[i].encoded, NULL, names[i]};
+		}
+		struct http_request req = {.method = p->request.method,
+					   .url = url,
+					   .headers = *headers,
+					   .parts = parts,
+					   .nparts = nparts,
+					   .budget_s = o->timeout_s};
+		struct http_response resp;
+		rc = http_send(&req, &resp);
+		for (size_t i = 0; i < k; i++)
+			free(values[i]);
+		free(values);
+		for (size_t i = 0; i < in->nrefs; i++)
+			free(names[i]);
+		free(names);
+		free(parts);
+		if (rc == 0) {
+			*http_status = resp.status;
+			sb_add(last, sb_str(&resp.body), resp.body.len);
+		}
+		http_response_clear(&resp);
+	} else {
+		if (p->request.wrap) {
+			cJSON *wrapped = cJSON_Duplicate(p->request.template, 1);
+			if (jp_set(wrapped, p->request.wrap, cJSON_Duplicate(in->request, 1)) < 0) {
+				cJSON_Delete(wrapped);
+				rc = -1;
+				goto out;
+			}
+			body = cJSON_PrintUnformatted(wrapped);
+			cJSON_Delete(wrapped);
+		} else {
+			body = cJSON_PrintUnformatted(in->request);
+		}
+		struct http_request req = {.method = p->request.method,
+					   .url = url,
+					   .headers = *headers,
+					   .body = body,
+					   .budget_s = o->timeout_s};
+		struct http_response resp;
+		rc = http_send(&req, &resp);
+		if (rc == 0) {
+			*http_status = resp.status;
+			sb_add(last, sb_str(&resp.body), resp.body.len);
+		}
+		http_response_clear(&resp);
+	}
+out:
+	free(body);
+	strlist_clear(&own);
+	return rc;
+}
+
+static bool any_reused(const struct injection *in)
+{
+	for (size_t i = 0; i < in->nrefs; i++)
+		if (in->refs[i].reused)
+			return true;
+	return false;
+}
+
+/* The service said the request named an id it does not know (it lapsed
+ * early, or was deleted): the reused ids are forgotten, the injection is
+ * made again (uploading those references afresh, reusing the ones this
+ * request uploaded) and sent once more as a new request in the log. The
+ * first request's row says why it failed and which request followed. */
+static int retry_with_uploads(struct catalog *cat, const struct profile *p, const char *input,
+			      bool is_json, const struct generate_options *o, struct injection *in,
+			      const char *url, const struct strlist *auth,
+			      struct generate_result *out, struct strbuf *last, long *http_status,
+			      struct timespec t0)
+{
+	for (size_t i = 0; i < in->nrefs; i++)
+		if (in->refs[i].reused && upload_forget(cat, p, in->refs[i].derived.hash) < 0)
+			return -1;
+	injection_clear(in);
+	if (inject_run(cat, p, input, is_json, &o->inject, in) < 0)
+		return -1;
+	int64_t retry = inject_log(cat, p, in, "generate", "running");
+	if (retry < 0)
+		return -1;
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	int64_t ms = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	char *response = redact_response(last);
+	char *message = xasprintf("%s does not know an uploaded reference named by an id an "
+				  "earlier upload got; uploaded again as request %lld",
+				  p->service, (long long)retry);
+	catalog_request_finish(cat, out->request_id, "failed", *http_status, response, message, ms);
+	free(message);
+	free(response);
+	out->request_id = retry;
+	sb_reset(last);
+	*http_status = 0;
+	return send_request(p, in, url, auth, o, last, http_status);
+}
+
 int generate_run(struct catalog *cat, const struct profile *p, const char *input, bool is_json,
 		 const struct generate_options *o, struct generate_result *out)
 {
@@ -565,10 +697,10 @@ int generate_run(struct catalog *cat, const struct profile *p, const char *input
 				 "'troupe inject'",
 				 p->name);
 	struct injection in;
-	struct strlist auth = {0}, headers = {0};
+	struct strlist auth = {0};
 	struct strbuf last = STRBUF_INIT;
 	cJSON *answer = NULL;
-	char *base = NULL, *url = NULL, *body = NULL;
+	char *base = NULL, *url = NULL;
 	long http_status = 0;
 	int rc = -1;
 	struct timespec t0, t1;
@@ -591,75 +723,10 @@ int generate_run(struct catalog *cat, const struct profile *p, const char *input
 		goto done;
 	base = profile_base_url(p);
 	url = xasprintf("%s%s", base, p->request.path);
-	for (size_t i = 0; i < auth.n; i++)
-		strlist_push(&headers, auth.items[i]);
-	profile_headers(p, &headers);
-	struct http_part *parts = NULL;
-	size_t nparts = 0;
-	if (p->request.multipart) {
-		cJSON *field;
-		size_t nfields = (size_t)cJSON_GetArraySize(in.request);
-		parts = xcalloc(nfields + in.multipart_files.n + 1, sizeof(*parts));
-		char **values = xcalloc(nfields + 1, sizeof(char *));
-		size_t k = 0;
-		cJSON_ArrayForEach(field, in.request) {
-			values[k] = cJSON_IsString(field) ? xstrdup(field->valuestring)
-							  : cJSON_PrintUnformatted(field);
-			parts[nparts++] = (struct http_part){field->string, values[k], NULL, NULL};
-			k++;
-		}
-		char **names = xcalloc(in.nrefs + 1, sizeof(char *));
-		for (size_t i = 0; i < in.nrefs; i++) {
-			const char *f = in.refs[i].derived.format;
-			names[i] = xasprintf("ref%zu.%s", i + 1, !strcmp(f, "jpeg") ? "jpg" : f);
-			parts[nparts++] = (struct http_part){p->refs.pointer, NULL,
-							     in.refs[i].encoded, NULL, names[i]};
-		}
-		struct http_request req = {.method = p->request.method,
-					   .url = url,
-					   .headers = headers,
-					   .parts = parts,
-					   .nparts = nparts,
-					   .budget_s = o->timeout_s};
-		struct http_response resp;
-		rc = http_send(&req, &resp);
-		for (size_t i = 0; i < k; i++)
-			free(values[i]);
-		free(values);
-		for (size_t i = 0; i < in.nrefs; i++)
-			free(names[i]);
-		free(names);
-		free(parts);
-		if (rc == 0) {
-			http_status = resp.status;
-			sb_add(&last, sb_str(&resp.body), resp.body.len);
-		}
-		http_response_clear(&resp);
-	} else {
-		if (p->request.wrap) {
-			cJSON *wrapped = cJSON_Duplicate(p->request.template, 1);
-			if (jp_set(wrapped, p->request.wrap, cJSON_Duplicate(in.request, 1)) < 0) {
-				cJSON_Delete(wrapped);
-				goto done;
-			}
-			body = cJSON_PrintUnformatted(wrapped);
-			cJSON_Delete(wrapped);
-		} else {
-			body = cJSON_PrintUnformatted(in.request);
-		}
-		struct http_request req = {.method = p->request.method,
-					   .url = url,
-					   .headers = headers,
-					   .body = body,
-					   .budget_s = o->timeout_s};
-		struct http_response resp;
-		rc = http_send(&req, &resp);
-		if (rc == 0) {
-			http_status = resp.status;
-			sb_add(&last, sb_str(&resp.body), resp.body.len);
-		}
-		http_response_clear(&resp);
-	}
+	rc = send_request(p, &in, url, &auth, o, &last, &http_status);
+	if (rc == 0 && any_reused(&in) && upload_answer_unknown(p, sb_str(&last), last.len))
+		rc = retry_with_uploads(cat, p, input, is_json, o, &in, url, &auth, out, &last,
+					&http_status, t0);
 	if (rc < 0)
 		goto done;
 	rc = -1;
@@ -716,11 +783,9 @@ done:
 		free(response);
 	}
 	cJSON_Delete(answer);
-	free(body);
 	free(url);
 	free(base);
 	sb_release(&last);
-	strlist_clear(&headers);
 	strlist_clear(&auth);
 	injection_clear(&in);
 	return rc;

@@ -1,8 +1,8 @@
 /* inject: mention resolution and reference placement. Invariant: the
  * request that comes out differs from the one that came in only at the
  * pointers the profile names; everything else is passed through. It is
- * over 800 lines as one pipeline (mentions, choice, placement, uploads,
- * the log row); the upload step is the next piece to give a room. */
+ * over 800 lines as one pipeline (mentions, choice, placement, the log
+ * row); uploads and the ids they get are upload.c's. */
 #include "config.h"
 
 #include "asset.h"
@@ -19,6 +19,7 @@
 #include "query.h"
 #include "reqlog.h"
 #include "role.h"
+#include "upload.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -316,71 +317,7 @@ static const char *ext_of(const char *format)
 	return !strcmp(format, "png") ? "png" : !strcmp(format, "webp") ? "webp" : "jpg";
 }
 
-/* Sends one reference to the service's upload endpoint; the id the answer
- * holds at the profile's pointer is what goes into the request. */
-static char *upload(const struct profile *p, const struct injected_ref *r,
-		    const struct strlist *auth_headers, bool *numeric)
-{
-	char *base = profile_base_url(p);
-	char *url = xasprintf("%s%s", base, p->send.upload_path);
-	free(base);
-	size_t nform = (size_t)cJSON_GetArraySize(p->send.upload_form);
-	struct http_part *parts = xcalloc(nform + 1, sizeof(*parts));
-	char *filename = xasprintf("%s.%s", r->derived.hash, ext_of(r->derived.format));
-	parts[0] = (struct http_part){p->send.upload_field, NULL, r->derived.path,
-				      mime_of(r->derived.format), filename};
-	size_t k = 1;
-	cJSON *f;
-	cJSON_ArrayForEach(f, p->send.upload_form)
-		if (cJSON_IsString(f))
-			parts[k++] = (struct http_part){f->string, f->valuestring, NULL, NULL};
-	struct strlist headers = {0};
-	for (size_t i = 0; i < auth_headers->n; i++)
-		strlist_push(&headers, auth_headers->items[i]);
-	profile_headers(p, &headers);
-	struct http_request req = {.method = "POST",
-				   .url = url,
-				   .headers = headers,
-				   .body = NULL,
-				   .parts = parts,
-				   .nparts = k,
-				   .max_response = 1 << 20};
-	struct http_response resp;
-	char *id = NULL;
-	if (http_send(&req, &resp) < 0)
-		goto out;
-	if (resp.status < 200 || resp.status > 299) {
-		struct strbuf why = STRBUF_INIT;
-		for (size_t i = 0; i < resp.body.len && i < 200; i++) {
-			unsigned char c = (unsigned char)resp.body.buf[i];
-			sb_addc(&why, c >= 0x20 && c < 0x7f ? (char)c : '.');
-		}
-		error_set(EX_UNAVAILABLE, "upload of reference %s: HTTP %ld: %s", r->derived.hash,
-			  resp.status, sb_str(&why));
-		sb_release(&why);
-		goto out;
-	}
-	cJSON *answer = cJSON_ParseWithLength(sb_str(&resp.body), resp.body.len);
-	cJSON *item = jp_get(answer, p->send.upload_id);
-	if (cJSON_IsString(item))
-		id = xstrdup(item->valuestring);
-	else if (cJSON_IsNumber(item)) {
-		id = xasprintf("%.0f", item->valuedouble);
-		*numeric = true;
-	} else
-		error_set(EX_PROTOCOL, "upload of reference %s: no id at %s in the answer",
-			  r->derived.hash, p->send.upload_id);
-	cJSON_Delete(answer);
-out:
-	http_response_clear(&resp);
-	strlist_clear(&headers);
-	free(filename);
-	free(parts);
-	free(url);
-	return id;
-}
-
-static int encode_ref(const struct profile *p, struct injected_ref *r,
+static int encode_ref(struct catalog *cat, const struct profile *p, struct injected_ref *r,
 		      const struct strlist *auth_headers, bool stream, bool dry_run)
 {
 	if (stream && p->refs.encoding == ENC_BASE64) {
@@ -427,7 +364,9 @@ static int encode_ref(const struct profile *p, struct injected_ref *r,
 			r->encoded = xasprintf("upload:%s", r->derived.hash);
 			return 0;
 		}
-		r->encoded = upload(p, r, auth_headers, &r->numeric);
+		r->encoded =
+		    upload_reference(cat, p, &r->derived, auth_headers, &r->numeric, &r->reused);
+		r->uploaded = r->encoded && !r->reused;
 		return r->encoded ? 0 : -1;
 	}
 	return -1;
@@ -934,7 +873,7 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 			 : p->refs.tag_style == TAG_WORD	    ? word_tag(r->slug)
 								    : xstrdup(r->slug);
 		if (catalog_derive(cat, ids[i], &p->refs.limits, &r->derived) < 0 ||
-		    encode_ref(p, r, &auth,
+		    encode_ref(cat, p, r, &auth,
 			       o->stream_base64 && p->output == PROFILE_JSON &&
 				   !p->request.multipart,
 			       o->dry_run) < 0) {
@@ -1184,7 +1123,10 @@ int64_t inject_log(struct catalog *cat, const struct profile *p, const struct in
 	struct request_ref_row *rows = xcalloc(in->nrefs ? in->nrefs : 1, sizeof(*rows));
 	for (size_t i = 0; i < in->nrefs; i++)
 		rows[i] = (struct request_ref_row){in->refs[i].asset_id, in->refs[i].derived.hash,
-						   in->refs[i].tag};
+						   in->refs[i].tag,
+						   in->refs[i].reused	  ? "reused"
+						   : in->refs[i].uploaded ? "uploaded"
+									  : NULL};
 	char *redacted = inject_redacted(in);
 	int64_t id = catalog_request_begin(cat, kind, p->name, in->prompt, redacted, status,
 					   &in->characters, rows, in->nrefs);

@@ -46,6 +46,8 @@ struct injected_ref {
 	struct derivative derived;
 	char *encoded; /* what went into the request (URL, base64, path, id) */
 	bool numeric;  /* an upload id the service gave as a number */
+	bool uploaded; /* sent to the upload endpoint by this injection */
+	bool reused;   /* named by an id an earlier upload got */
 	bool streamed; /* encoded is a json_base64_file() marker */
 };
 

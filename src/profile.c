@@ -355,6 +355,20 @@ static void load_references(struct loader *l, cJSON *refs)
 		p->send.upload_field = get_string(l, up, "references.upload.", "field", true);
 		p->send.upload_id = get_pointer(l, up, "references.upload.", "id", true);
 		p->send.upload_form = get_object(l, up, "references.upload.", "form", false);
+		/* Where the lifetime and the unknown-id answer are documented. */
+		get_string(l, up, "references.upload.", "doc", false);
+		p->send.upload_expires =
+		    get_int(l, up, "references.upload.", "expires", 0, 1, INT_MAX);
+		cJSON *unknown = get_object(l, up, "references.upload.", "unknown", false);
+		if (unknown) {
+			p->send.upload_unknown =
+			    get_pointer(l, unknown, "references.upload.unknown.", "pointer", true);
+			get_strings(l, unknown, "references.upload.unknown.", "values",
+				    &p->send.upload_unknown_values);
+			if (!p->send.upload_unknown_values.n)
+				bad(l, "references.upload.unknown.values",
+				    "must name at least one value");
+		}
 	}
 }
 
@@ -688,6 +702,7 @@ void profile_free(struct profile *p)
 	strlist_clear(&p->task.failed);
 	strlist_clear(&p->sampler.types);
 	strlist_clear(&p->task.status_names);
+	strlist_clear(&p->send.upload_unknown_values);
 	free(p->name);
 	free(p->file);
 	free(p);

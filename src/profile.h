@@ -124,6 +124,15 @@ struct profile_send {
 	const char *upload_field;
 	cJSON *upload_form;
 	const char *upload_id;
+	/* Seconds an uploaded id lasts, as the service documents it; 0 when
+	 * the documentation gives no lifetime (the id is kept until the
+	 * service says it does not know it). */
+	int upload_expires;
+	/* How the service says a request named an id it does not know (or no
+	 * longer keeps): the value at this pointer of its answer is one of
+	 * these. NULL: the profile does not say, and nothing is retried. */
+	const char *upload_unknown;
+	struct strlist upload_unknown_values;
 };
 
 /* A service that answers with a task id, then is polled. */

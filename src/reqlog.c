@@ -102,7 +102,8 @@ int64_t catalog_request_begin(struct catalog *cat, const char *kind, const char 
 	sqlite3_stmt *ref = db_prepare(
 	    cat->db,
 	    "INSERT INTO request_refs(request_id, position, asset_id, source_hash, "
-	    "sent_hash, tag) SELECT ?1, ?2, a.id, b.hash, ?4, ?5 FROM assets a JOIN blobs b "
+	    "sent_hash, tag, upload) SELECT ?1, ?2, a.id, b.hash, ?4, ?5, ?6 FROM assets a "
+	    "JOIN blobs b "
 	    "ON b.id = a.blob_id WHERE a.id = ?3");
 	if (!ins || !who || !ref)
 		goto fail;
@@ -140,6 +141,7 @@ int64_t catalog_request_begin(struct catalog *cat, const char *kind, const char 
 		sqlite3_bind_int64(ref, 3, refs[i].asset_id);
 		sqlite3_bind_text(ref, 4, refs[i].sent_hash, -1, SQLITE_STATIC);
 		sqlite3_bind_text(ref, 5, refs[i].tag, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ref, 6, refs[i].upload, -1, SQLITE_STATIC);
 		if (sqlite3_step(ref) != SQLITE_DONE) {
 			db_error(cat->db, "request log");
 			goto fail;
@@ -195,6 +197,7 @@ void log_entry_free(struct log_entry *e)
 		free(e->refs[i].source_hash);
 		free(e->refs[i].sent_hash);
 		free(e->refs[i].tag);
+		free(e->refs[i].upload);
 	}
 	free(e->refs);
 	for (size_t i = 0; i < e->noutputs; i++) {
@@ -212,9 +215,10 @@ static const char sql_log_select[] =
 /* A failed read leaves the list short; the entry is still worth showing. */
 static void read_refs(struct catalog *cat, struct log_entry *e)
 {
-	sqlite3_stmt *stmt = db_prepare(cat->db, "SELECT asset_id, source_hash, sent_hash, tag "
-						 "FROM request_refs WHERE request_id = ?1 "
-						 "ORDER BY position");
+	sqlite3_stmt *stmt =
+	    db_prepare(cat->db, "SELECT asset_id, source_hash, sent_hash, tag, upload "
+				"FROM request_refs WHERE request_id = ?1 "
+				"ORDER BY position");
 	if (!stmt)
 		return;
 	sqlite3_bind_int64(stmt, 1, e->id);
@@ -225,6 +229,7 @@ static void read_refs(struct catalog *cat, struct log_entry *e)
 		r->source_hash = catalog_column_text(stmt, 1);
 		r->sent_hash = catalog_column_text(stmt, 2);
 		r->tag = catalog_column_text(stmt, 3);
+		r->upload = catalog_column_text(stmt, 4);
 	}
 	sqlite3_finalize(stmt);
 }

@@ -16,6 +16,7 @@ struct request_ref_row {
 	int64_t asset_id;
 	const char *sent_hash; /* the derivative that was sent */
 	const char *tag;
+	const char *upload; /* "uploaded", "reused", or NULL: not uploaded */
 };
 
 /* Records a request (kind "inject" or "generate") with its characters
@@ -36,6 +37,7 @@ struct log_ref {
 	char *source_hash; /* the asset's blob */
 	char *sent_hash;   /* the derivative that was sent */
 	char *tag;	   /* NULL when it had none */
+	char *upload;	   /* "uploaded", "reused", or NULL: not an upload */
 };
 
 /* An asset a request made. */

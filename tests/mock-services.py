@@ -17,13 +17,16 @@ Failure modes are chosen by writing JSON to the control file given with
 --control (it is read, then removed, at the next request) or by POSTing the
 same JSON to /_control:
     {"mode": "500" | "429" | "garbage" | "hang" | "not-image" | "task-fails"
-              | "stuck", "times": 1, "service": "runway", "seconds": 30}
+              | "stuck" | "forget", "times": 1, "service": "runway", "seconds": 30}
 500, 429 (with Retry-After: 1), garbage (200 with HTML) and hang (sleep
 "seconds", default 30, then close the connection unanswered) apply to the next "times" requests
 that create a task (or, for a synchronous service, that generate);
 not-image to the next outputs served; task-fails and stuck to the next
 tasks created ("stuck": never leaves its running status). "service", when
-given, limits the mode to that service. {"mode": "ok"} clears it.
+given, limits the mode to that service. forget makes PixVerse drop every
+image uploaded so far at its next request, as when the service deletes
+them: a later request naming one is refused as PixVerse refuses an
+unknown img_id (ErrCode 400017, invalid parameter). {"mode": "ok"} clears it.
 
 Every request (method, path, headers, body, the status answered) is
 appended as a JSON line to the log file, so tests can see what troupe
@@ -807,6 +810,9 @@ class Handler(BaseHTTPRequestHandler):
             self.state.trace_ids.add(trace)
         if seen:
             raise Reject("Ai-trace-id %s was used before: it must be unique per request" % trace)
+        if self.state.take(("forget",), "pixverse"):
+            with self.state.lock:
+                self.state.uploads["pixverse"] = {}
         fn, args = self.route(method, rest, [
             ("POST", r"/openapi/v2/image/upload", self.pixverse_upload),
             ("POST", r"/openapi/v2/video/img/generate", self.pixverse_create),
@@ -827,8 +833,10 @@ class Handler(BaseHTTPRequestHandler):
         if info[1] and max(info[1], info[2]) > 4000:
             raise Reject("image: larger than 4000x4000")
         img_id = 20000000 + self.state.next_seed()
+        # An img_id belongs to the account that uploaded it.
         with self.state.lock:
-            self.state.uploads.setdefault("pixverse", {})[img_id] = info
+            self.state.uploads.setdefault("pixverse", {})[img_id] = (info,
+                                                                     self.headers.get("API-KEY"))
         self.answer(200, {"ErrCode": 0, "ErrMsg": "success",
                           "Resp": {"img_id": img_id,
                                    "img_url": "%s/files/upload-%d.png" % (self.base(), img_id)}})
@@ -847,9 +855,10 @@ class Handler(BaseHTTPRequestHandler):
             raise Reject("img_id: must be an integer, not %s %s"
                          % (type(img_id).__name__, json.dumps(img_id)))
         with self.state.lock:
-            known = img_id in self.state.uploads.get("pixverse", {})
-        if not known:
-            raise Reject("img_id: %d was not uploaded" % img_id)
+            owner = self.state.uploads.get("pixverse", {}).get(img_id, (None, None))[1]
+        if owner != self.headers.get("API-KEY"):
+            raise Reject("Invalid parameter: img_id %d is not an image this account uploaded"
+                         % img_id)
         want_enum(doc, "duration", "duration", (5, 8), True)
         if not is_int(doc["duration"]):
             raise Reject("duration: must be an integer")

@@ -259,6 +259,37 @@ int main(void)
 	ok(matched, "kling_jwt: the claims and the HS256 signature, byte for byte");
 	free(line);
 
+	/* An account's fingerprint: the key's HMAC under the store's salt. */
+	uint8_t salt[32] = {1}, salt2[32] = {2};
+	char fp[65], fp_again[65], fp_salt2[65], fp_other[65], fp_jwt[65];
+	struct profile *header = profile_with_auth("{\"scheme\": \"header\", \"header\": "
+						   "\"API-KEY\", \"env\": \"TEST_AUTH_KEY\"}");
+	ok(header && auth_fingerprint(header, salt, fp) == 0 &&
+	       auth_fingerprint(header, salt, fp_again) == 0 && !strcmp(fp, fp_again) &&
+	       strlen(fp) == 64 && strspn(fp, "0123456789abcdef") == 64,
+	   "a fingerprint is 64 hex digits, the same for the same key");
+	uint8_t mac[32];
+	hmac_sha256(salt, 32, "k-123", 6, mac);
+	char want[65];
+	for (int i = 0; i < 32; i++)
+		snprintf(want + 2 * i, 3, "%02x", mac[i]);
+	is_str(fp, want, "it is HMAC-SHA-256 of the key (NUL-ended) keyed by the salt");
+	ok(auth_fingerprint(header, salt2, fp_salt2) == 0 && strcmp(fp, fp_salt2) != 0,
+	   "another store's salt gives another fingerprint");
+	setenv("TEST_AUTH_KEY", "k-456", 1);
+	ok(auth_fingerprint(header, salt, fp_other) == 0 && strcmp(fp, fp_other) != 0,
+	   "another key gives another fingerprint");
+	struct profile *jwt =
+	    profile_with_auth("{\"scheme\": \"kling_jwt\", \"env\": "
+			      "\"TEST_AUTH_KEY\", \"secret_env\": \"TEST_AUTH_SECRET\"}");
+	ok(jwt && auth_fingerprint(jwt, salt, fp_jwt) == 0 && strcmp(fp_jwt, fp_other) != 0,
+	   "a JWT account is the access key and the secret together");
+	unsetenv("TEST_AUTH_KEY");
+	ok(auth_fingerprint(header, salt, fp) < 0 && error_code() == EX_CONFIG,
+	   "no key, no fingerprint");
+	profile_free(jwt);
+	profile_free(header);
+
 	char *path = xasprintf("%s/auth.json", tmpdir);
 	unlink(path);
 	rmdir(tmpdir);

@@ -1,7 +1,8 @@
 /* Unit tests for the catalog rooms against a real temporary store:
  * characters with aliases and tags, adding real pictures, resolving an
  * asset by id and hash prefix, queries, tags, removal, the request log
- * and embeddings. Each check names the rule it would catch breaking. */
+ * embeddings and the ids services gave uploads. Each check names the
+ * rule it would catch breaking. */
 #include "config.h"
 
 #include "asset.h"
@@ -12,6 +13,7 @@
 #include "ingest.h"
 #include "query.h"
 #include "reqlog.h"
+#include "service-ids.h"
 #include "store.h"
 #include "tap.h"
 #include "thumbnail.h"
@@ -781,6 +783,44 @@ static void test_rm(struct catalog *cat, const struct added *a)
 	   "rm of an unknown character");
 }
 
+static void test_uploads(struct catalog *cat)
+{
+	uint8_t salt[32], again[32], zero[32] = {0};
+	ok(catalog_upload_salt(cat, salt) == 0 && catalog_upload_salt(cat, again) == 0 &&
+	       memcmp(salt, again, 32) == 0 && memcmp(salt, zero, 32) != 0,
+	   "a store has one salt for account fingerprints, and it is not zeros");
+	const char *mine = "1111111111111111111111111111111111111111111111111111111111111111";
+	const char *theirs = "2222222222222222222222222222222222222222222222222222222222222222";
+	struct service_id_key key = {"http://svc/upload", mine, "abc"};
+	struct service_id_key other = {"http://svc/upload", theirs, "abc"};
+	struct service_id_key elsewhere = {"http://other/upload", mine, "abc"};
+	char *id = NULL;
+	bool numeric = true;
+	ok(catalog_upload_find(cat, &key, 1000, &id, &numeric) == 0 && !id && !numeric,
+	   "nothing is remembered at first");
+	ok(catalog_upload_record(cat, &key, "42", true, 1000, 1600) == 0, "an upload is recorded");
+	ok(catalog_upload_find(cat, &key, 1599, &id, &numeric) == 1 && id && !strcmp(id, "42") &&
+	       numeric,
+	   "and found, numeric, before it expires");
+	free(id);
+	ok(catalog_upload_find(cat, &key, 1600, &id, &numeric) == 0 && !id,
+	   "not once it has expired");
+	ok(catalog_upload_find(cat, &other, 1000, &id, &numeric) == 0 && !id,
+	   "another account never finds it");
+	ok(catalog_upload_find(cat, &elsewhere, 1000, &id, &numeric) == 0 && !id,
+	   "nor another endpoint");
+	ok(catalog_upload_record(cat, &key, "name.png", false, 2000, 0) == 0,
+	   "a new upload replaces the expired one");
+	ok(catalog_upload_find(cat, &key, 1 << 30, &id, &numeric) == 1 && !strcmp(id, "name.png") &&
+	       !numeric,
+	   "with no lifetime it never expires");
+	free(id);
+	ok(catalog_upload_forget(cat, &key) == 0 &&
+	       catalog_upload_find(cat, &key, 2000, &id, &numeric) == 0 && !id,
+	   "a forgotten id is gone");
+	ok(catalog_upload_forget(cat, &key) == 0, "forgetting nothing is no error");
+}
+
 int main(void)
 {
 	tap_find_modules();
@@ -812,6 +852,7 @@ int main(void)
 	test_embeddings(cat, &a);
 	test_model_identity(cat, &a);
 	test_rm(cat, &a);
+	test_uploads(cat);
 
 	catalog_close(cat);
 	image_shutdown();

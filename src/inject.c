@@ -671,7 +671,7 @@ static int frames_place(struct catalog *cat, const struct profile *p, const int6
 		r->asset_id = ids[i];
 		r->tag = xasprintf("%s_frame", frame_names[i]);
 		if (catalog_derive(cat, ids[i], &p->refs.limits, &r->derived) < 0 ||
-		    encode_ref(p, r, auth, o->stream_base64, o->dry_run) < 0)
+		    encode_ref(cat, p, r, auth, o->stream_base64, o->dry_run) < 0)
 			return -1;
 		cJSON *plain = slots[i]->item ? NULL : cJSON_CreateString("{ref}");
 		cJSON *item = fill_template(plain ? plain : slots[i]->item, r, "", (size_t)i + 1);

@@ -1,9 +1,11 @@
 #!/bin/sh
 # Uploaded references are remembered: against the PixVerse stand-in
 # (tests/mock-services.py, which ties an img_id to the account that
-# uploaded it and can forget them), a reference is uploaded once per
+# uploaded it and can forget them), a picture is uploaded once per
 # account and then named by its img_id until it expires or the service
-# says it does not know it; the key never reaches the index.
+# says it does not know it; the key never reaches the index. PixVerse's
+# image-to-video takes one picture, the first frame: each character's
+# face is given as the first frame of its shots.
 . "${TEST_SRCDIR:-$(dirname "$0")}/lib.sh"
 require vips sqlite3
 . "$TEST_SRCDIR/mock-lib.sh"
@@ -32,19 +34,19 @@ db() { sqlite3 .troupe/troupe.db "$1"; }
 
 # ---- first generate uploads, the second reuses ----
 mock_mark
-check "a first generate for mei" gen -p pixverse-video "@mei walks"
+check "a first generate for mei" gen -p pixverse-video --first-frame mei-face.png "@mei walks"
 is "$(uploads)" 1 "it uploads mei's reference"
 first_id=$(sent_ids)
 is "$(refs_upload)" '["uploaded"]' "the log says the reference was uploaded"
 mock_mark
-check "a first generate for kai" gen -p pixverse-video "@kai sails"
+check "a first generate for kai" gen -p pixverse-video --first-frame kai-face.png "@kai sails"
 is "$(uploads)" 1 "it uploads kai's reference"
 is "$(db 'SELECT count(*) FROM uploads')" 2 "two uploads are remembered"
 is "$(db 'SELECT count(*) FROM uploads WHERE expires IS NULL')" 2 \
 	"with no expiry: PixVerse documents no lifetime"
 
 mock_mark
-check "a second generate for mei" gen -p pixverse-video "@mei sleeps"
+check "a second generate for mei" gen -p pixverse-video --first-frame mei-face.png "@mei sleeps"
 is "$(uploads)" 0 "it uploads nothing"
 is "$(sent_ids)" "$first_id" "and names the img_id the first upload got"
 is "$(refs_upload)" '["reused"]' "the log says the reference was reused"
@@ -53,7 +55,7 @@ like "$(troupe log --limit 1)" "1 \\(0 uploaded, 1 reused\\)" "troupe log shows 
 # ---- the service forgot the id: one new upload, and success ----
 mock_mode '{"mode": "forget", "service": "pixverse"}'
 mock_mark
-check "a generate after the service forgot its uploads succeeds" gen -p pixverse-video --json "@mei sits"
+check "a generate after the service forgot its uploads succeeds" gen -p pixverse-video --json --first-frame mei-face.png "@mei sits"
 is "$(uploads)" 1 "one new upload"
 is "$(mock_since '[e["status"] for e in log if e["path"].endswith("/video/img/generate")]')" "[400, 200]" \
 	"the request naming the forgotten id is refused, the retry accepted"
@@ -78,30 +80,30 @@ json.dump(p, open("variants/pixverse-hour.json", "w"))
 PY
 export TROUPE_PROFILE_PATH=$PWD/variants
 mock_mark
-check "a profile whose uploads last an hour" gen -p pixverse-hour "@kai waves"
+check "a profile whose uploads last an hour" gen -p pixverse-hour --first-frame kai-face.png "@kai waves"
 is "$(uploads)" 1 "kai's id, which the service forgot too, is refused and uploaded again"
 is "$(db 'SELECT count(*) FROM uploads WHERE expires - created = 3600')" 1 \
 	"the record lapses after the profile's lifetime"
 db "UPDATE uploads SET created = created - 7200, expires = strftime('%s', 'now') - 60
 	WHERE expires IS NOT NULL"
 mock_mark
-check "after the record has expired" gen -p pixverse-hour "@kai waves"
+check "after the record has expired" gen -p pixverse-hour --first-frame kai-face.png "@kai waves"
 is "$(uploads)" 1 "the reference is uploaded again"
 is "$(db "SELECT count(*) FROM uploads WHERE expires - created = 3600 AND expires > strftime('%s', 'now')")" 1 \
 	"the new record replaces the expired one"
 mock_mark
-check "and once more" gen -p pixverse-hour "@kai waves"
+check "and once more" gen -p pixverse-hour --first-frame kai-face.png "@kai waves"
 is "$(uploads)" 0 "while it lasts, it is reused"
 
 # ---- another account never sees this account's ids ----
 mock_mark
-check "a generate with another key" env PIXVERSE_API_KEY="$other_key" "$TROUPE" generate -p pixverse-video "@mei walks"
+check "a generate with another key" env PIXVERSE_API_KEY="$other_key" "$TROUPE" generate -p pixverse-video --first-frame mei-face.png "@mei walks"
 is "$(uploads)" 1 "uploads its own reference"
 is "$(mock_since '[e["status"] for e in log if e["path"].endswith("/video/img/generate")]')" "[200]" \
 	"and names only its own img_id"
 is "$(db 'SELECT count(DISTINCT account) FROM uploads')" 2 "two accounts are remembered apart"
 mock_mark
-check "the first key again" gen -p pixverse-video "@mei walks"
+check "the first key again" gen -p pixverse-video --first-frame mei-face.png "@mei walks"
 is "$(uploads)" 0 "reuses its own upload"
 
 # ---- a generate that fails still keeps the id it got ----
@@ -110,10 +112,10 @@ noise_png ana-face.png 380 380
 troupe add ana ana-face.png --role face >/dev/null
 mock_mode '{"mode": "task-fails", "service": "pixverse"}'
 mock_mark
-check "a generate whose task fails" sh -c '! "$TROUPE" generate -p pixverse-video "@ana paints" 2>/dev/null'
+check "a generate whose task fails" sh -c '! "$TROUPE" generate -p pixverse-video --first-frame ana-face.png "@ana paints" 2>/dev/null'
 is "$(uploads)" 1 "ana's reference was uploaded"
 mock_mark
-check "the next generate for ana" gen -p pixverse-video "@ana paints"
+check "the next generate for ana" gen -p pixverse-video --first-frame ana-face.png "@ana paints"
 is "$(uploads)" 0 "reuses the id the failed request got"
 
 # ---- no key in the index ----

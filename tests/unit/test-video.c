@@ -213,7 +213,9 @@ int main(void)
 		  "fast.mp4") == 0,
 	   "ffmpeg makes a faststart MP4");
 	/* The moov box comes before mdat here: cut at the mdat's start. */
-	FILE *f = fopen(clip("fast.mp4"), "rb");
+	char *fast = clip("fast.mp4");
+	FILE *f = fopen(fast, "rb");
+	free(fast);
 	unsigned char buf[1 << 16];
 	size_t got = f ? fread(buf, 1, sizeof(buf), f) : 0;
 	if (f)

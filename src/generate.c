@@ -2,7 +2,10 @@
  * A failure anywhere leaves the request row saying what went wrong and no
  * output registered: outputs are added in one transaction at the end.
  * One deadline bounds every transfer of a request, and no key a service
- * echoes back reaches the log, an error or the caller's progress. */
+ * echoes back reaches the log, an error or the caller's progress. Just
+ * over 800 lines: sending, polling, the retry after an unknown upload and
+ * storing the outputs are one request's life, sharing its row and
+ * deadline; the request builders live in inject.c and upload.c. */
 #include "config.h"
 
 #include "auth.h"

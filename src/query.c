@@ -1,7 +1,9 @@
 /* query: a recursive-descent parser for the tag query language that
  * emits SQL as it goes. The invariant: every piece of user text becomes a
  * struct query_param; the SQL text is built only from the fixed fragments
- * in this file and "?N" placeholders. */
+ * in this file and "?N" placeholders. Over 800 lines because the parser
+ * and its SQL fragments must stay side by side for that invariant to be
+ * checked by reading one file. */
 #include "config.h"
 
 #include "query.h"

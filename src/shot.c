@@ -2,7 +2,9 @@
  * here: a shot's prompt mentions only registered elements; following
  * (after_id) never forms a cycle, so every shot has a place in the film;
  * a chosen take exists, succeeded and still has its asset. Every write is
- * one transaction, and nothing here prints. */
+ * one transaction, and nothing here prints. Over 800 lines: those
+ * invariants span shots, stills and takes, which share the ordering and
+ * the checks; the cut (cut.c) and the rendering (render.c) live apart. */
 #include "config.h"
 
 #include "asset.h"

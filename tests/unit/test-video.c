@@ -104,7 +104,8 @@ int main(void)
 		printf("1..0 # SKIP ffmpeg is not installed\n");
 		return 0;
 	}
-	char tmpl[] = "/tmp/troupe-video.XXXXXX";
+	/* In $TMPDIR, as the other unit tests' scratch directories are. */
+	char *tmpl = temp_template("video");
 	dir = mkdtemp(tmpl);
 	ok_or_bail(dir, "a scratch directory");
 	/* 2 s of red then 2 s of blue at 25 fps, one keyframe: frames past
@@ -313,5 +314,6 @@ int main(void)
 	if (system(rm) != 0)
 		printf("# cannot remove %s\n", dir);
 	free(rm);
+	free(tmpl);
 	return tap_done();
 }

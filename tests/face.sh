@@ -9,28 +9,8 @@
 
 require vips sqlite3 node
 
-service=${TROUPE_FACE_SERVICE:-$TEST_SRCDIR/../contrib/face-service}
 photos=$TEST_SRCDIR/data/photos
-# Without Node.js there is nothing to run the service with: a skip, as for
-# any missing tool. With Node.js but without the service's packages the
-# tree is half set up: the packages are the project's own, pinned by its
-# package-lock.json and installed by ./bootstrap check, so CI has them; a
-# skip here would let a checkout that forgot 'npm ci' pass without the one
-# end-to-end test of check. Hence a failure that says what to run.
-if [ ! -d "$service/node_modules/@vladmandic/human" ] ||
-	[ ! -d "$service/node_modules/@vladmandic/face-api" ]; then
-	fail "the face service's packages are installed" \
-		"run 'npm ci' in $service (./bootstrap check does), or point" \
-		"TROUPE_FACE_SERVICE at a copy where it was run"
-	done_testing
-	exit
-fi
-node "$service/server.js" --port 0 --port-file "$scratch/face.port" >/dev/null 2>face.log &
-face=$!
-test_atexit 'kill $face'
-for i in $(seq 1 150); do [ -s face.port ] && break; sleep 0.2; done
-check "the face service started" test -s face.port
-export TROUPE_FACE_URL="http://127.0.0.1:$(cat face.port)"
+start_face_service
 
 troupe init >/dev/null
 troupe character new eileen --name "Eileen" >/dev/null

@@ -233,6 +233,35 @@ noise_png() { vips gaussnoise "$1" "${2:-64}" "${3:-64}" --mean 100 --sigma 30 >
 
 count_objects() { find "${TROUPE_STORE:-.troupe}/objects" -type f | wc -l | tr -d ' '; }
 
+# start_face_service: the real local face service (contrib/face-service,
+# or $TROUPE_FACE_SERVICE) on a free port, stopped when the file ends; $face
+# is its pid and TROUPE_FACE_URL is exported. Without Node.js there is
+# nothing to run it with (the caller's `require node` skips); with Node.js
+# but without the service's packages the tree is half set up: the packages
+# are the project's own, pinned by its package-lock.json and installed by
+# ./bootstrap check, so CI has them, and a skip would let a checkout that
+# forgot 'npm ci' pass without the end-to-end tests of check. Hence a
+# failure that says what to run, and the file ends.
+start_face_service() {
+	service=${TROUPE_FACE_SERVICE:-$TEST_SRCDIR/../contrib/face-service}
+	if [ ! -d "$service/node_modules/@vladmandic/human" ] ||
+		[ ! -d "$service/node_modules/@vladmandic/face-api" ]; then
+		fail "the face service's packages are installed" \
+			"run 'npm ci' in $service (./bootstrap check does), or point" \
+			"TROUPE_FACE_SERVICE at a copy where it was run"
+		done_testing
+		exit
+	fi
+	node "$service/server.js" --port 0 --port-file "$scratch/face.port" >/dev/null \
+		2>"$scratch/face.log" &
+	face=$!
+	test_atexit 'kill $face'
+	for i in $(seq 1 150); do [ -s "$scratch/face.port" ] && break; sleep 0.2; done
+	check "the face service started" test -s "$scratch/face.port"
+	TROUPE_FACE_URL="http://127.0.0.1:$(cat "$scratch/face.port")"
+	export TROUPE_FACE_URL
+}
+
 done_testing() {
 	echo "1..$test_count"
 	[ "$test_failed" = 0 ]

@@ -8,20 +8,7 @@
 
 require ffmpeg node vips sqlite3
 
-service=${TROUPE_FACE_SERVICE:-$TEST_SRCDIR/../contrib/face-service}
-if [ ! -d "$service/node_modules/@vladmandic/human" ]; then
-	fail "the face service's packages are installed" \
-		"run 'npm ci' in $service (./bootstrap check does), or point" \
-		"TROUPE_FACE_SERVICE at a copy where it was run"
-	done_testing
-	exit
-fi
-node "$service/server.js" --port 0 --port-file "$scratch/face.port" >/dev/null 2>face.log &
-face=$!
-test_atexit 'kill $face'
-for i in $(seq 1 150); do [ -s face.port ] && break; sleep 0.2; done
-check "the face service started" test -s face.port
-export TROUPE_FACE_URL="http://127.0.0.1:$(cat face.port)"
+start_face_service
 
 photos=$TEST_SRCDIR/data/photos
 johns=$TEST_SRCDIR/data/johns

@@ -29,6 +29,7 @@ extern const struct cmd_entry cmd_nearest_entry;
 extern const struct cmd_entry cmd_check_entry;
 extern const struct cmd_entry cmd_calibrate_entry;
 extern const struct cmd_entry cmd_fsck_entry;
+extern const struct cmd_entry cmd_gc_entry;
 extern const struct cmd_entry cmd_frames_entry;
 extern const struct cmd_entry cmd_shot_entry;
 extern const struct cmd_entry cmd_cut_entry;

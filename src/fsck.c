@@ -8,6 +8,8 @@
 #include "fsck.h"
 
 #include "catalog.h"
+#include "fault.h"
+#include "gc.h"
 #include "phash.h"
 #include "store.h"
 #include "util.h"
@@ -256,21 +258,60 @@ static int check_blob(struct run *r, struct blob *blob, int64_t now)
 	return rc;
 }
 
+/* The blobs gc would reclaim, as its dry run lists them, so that the two
+ * commands never disagree about what is unreferenced. */
+struct unreferenced {
+	char (*hash)[STORE_HASH_HEX + 1];
+	char **why;
+	size_t n;
+};
+
+static int collect_unreferenced(const struct gc_candidate *c, void *ctx)
+{
+	struct unreferenced *u = ctx;
+	if (!c->file)
+		return 0; /* a row whose blob is gone: reported as missing */
+	u->hash = xrealloc(u->hash, (u->n + 1) * sizeof(*u->hash));
+	u->why = xrealloc(u->why, (u->n + 1) * sizeof(*u->why));
+	snprintf(u->hash[u->n], sizeof(u->hash[0]), "%s", c->hash);
+	u->why[u->n] = c->row ? xasprintf("%s; kept: gc reclaims it", c->why)
+			      : xstrdup("no row names this blob (kept: gc reclaims it)");
+	u->n++;
+	return 0;
+}
+
+static void unreferenced_free(struct unreferenced *u)
+{
+	for (size_t i = 0; i < u->n; i++)
+		free(u->why[i]);
+	free(u->why);
+	free(u->hash);
+}
+
 struct object_walk {
 	struct run *r;
 	struct blobs *blobs;
+	struct unreferenced *unreferenced;
 };
 
 static int check_object(const struct store_entry *e, void *ctx)
 {
 	struct object_walk *w = ctx;
 	w->r->counts->objects++;
-	if (e->is_blob && find_blob(w->blobs, e->name))
+	if (!e->is_blob)
+		return simple_problem(w->r, FSCK_UNREFERENCED, e->name, "not a blob's name (kept)",
+				      false);
+	char(*found)[STORE_HASH_HEX + 1] =
+	    w->unreferenced->n ? bsearch(e->name, w->unreferenced->hash, w->unreferenced->n,
+					 sizeof(*w->unreferenced->hash), cmp_hash)
+			       : NULL;
+	if (found)
+		return simple_problem(w->r, FSCK_UNREFERENCED, e->name,
+				      w->unreferenced->why[found - w->unreferenced->hash], false);
+	if (find_blob(w->blobs, e->name))
 		return 0;
 	return simple_problem(w->r, FSCK_UNREFERENCED, e->name,
-			      e->is_blob ? "no row names this blob (kept: gc reclaims it)"
-					 : "not a blob's name (kept)",
-			      false);
+			      "no row names this blob (kept: gc reclaims it)", false);
 }
 
 static int check_tmp(const struct store_entry *e, void *ctx)
@@ -282,6 +323,7 @@ static int check_tmp(const struct store_entry *e, void *ctx)
 	if (r->o->repair && !r->counts->store_busy) {
 		if (store_tmp_remove(r->st, e->name) < 0)
 			return -1;
+		fault_point("fsck-repair-removed");
 		repaired = true;
 		detail = "left by a write that did not finish; removed";
 	} else if (r->o->repair) {
@@ -329,6 +371,7 @@ int fsck_run(struct catalog *cat, const struct fsck_options *o, fsck_report_fn *
 	memset(counts, 0, sizeof(*counts));
 	struct run r = {catalog_store(cat), o, report, ctx, counts, false};
 	struct blobs blobs = {0};
+	struct unreferenced unreferenced = {0};
 	char *state = NULL;
 	int rc = catalog_check_index(cat, index_message, &r);
 	if (rc != 0)
@@ -361,7 +404,12 @@ int fsck_run(struct catalog *cat, const struct fsck_options *o, fsck_report_fn *
 			goto out;
 	if (rehashing && (rc = state_save(state, &blobs)) != 0)
 		goto out;
-	struct object_walk ow = {&r, &blobs};
+	struct gc_options go = {true, 0};
+	struct gc_counts gcounts;
+	if (!r.index_damaged &&
+	    (rc = gc_run(cat, &go, collect_unreferenced, &unreferenced, &gcounts)) != 0)
+		goto out;
+	struct object_walk ow = {&r, &blobs, &unreferenced};
 	if ((rc = store_walk(r.st, STORE_AREA_OBJECTS, check_object, &ow)) != 0)
 		goto out;
 	if (o->repair) {
@@ -377,6 +425,7 @@ int fsck_run(struct catalog *cat, const struct fsck_options *o, fsck_report_fn *
 	rc = store_walk(r.st, STORE_AREA_CACHE, check_cache, &r);
 out:
 	free(state);
+	unreferenced_free(&unreferenced);
 	blobs_free(&blobs);
 	return rc;
 }

@@ -19,7 +19,7 @@ enum fsck_kind {
 	FSCK_SIZE,	   /* a blob is not the size its row says */
 	FSCK_HASH,	   /* a blob's bytes no longer hash to its name */
 	FSCK_TMP,	   /* a leftover of a write in tmp/ */
-	FSCK_UNREFERENCED, /* a file in objects/ that no row names */
+	FSCK_UNREFERENCED, /* a file in objects/ nothing references (gc's candidates) */
 	FSCK_CACHE	   /* a cache file whose header cannot be read */
 };
 

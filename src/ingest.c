@@ -7,6 +7,7 @@
 #include "asset.h"
 #include "catalog-int.h"
 #include "character.h"
+#include "fault.h"
 #include "image.h"
 #include "ingest.h"
 #include "role.h"
@@ -270,6 +271,7 @@ int catalog_add_file(struct add_batch *b, const char *path)
 	}
 	if (store_stage_file(b->cat->store, path, &item.staged) < 0)
 		return -1;
+	fault_point("add-staged");
 	int has = item.staged.present ? blob_has_thumbnail(b->cat, item.staged.hash) : 0;
 	if (has < 0) {
 		store_staged_discard(&item.staged);
@@ -493,17 +495,24 @@ int catalog_add_commit(struct add_batch *b)
 	free(staged);
 	if (rc < 0)
 		return -1;
+	fault_point("add-linked");
 	/* Inside a caller's transaction (catalog_begin) the rows join it, so
 	 * that what the caller records about them lands with them or not at
 	 * all. */
 	bool own = sqlite3_get_autocommit(b->cat->db);
 	if (own && db_begin(b->cat->db) < 0)
 		return -1;
-	if (add_rows(b) < 0 || (own && db_commit(b->cat->db) < 0)) {
+	if (add_rows(b) < 0) {
 		if (own)
 			db_rollback(b->cat->db);
 		return -1;
 	}
+	fault_point("add-before-commit");
+	if (own && db_commit(b->cat->db) < 0) {
+		db_rollback(b->cat->db);
+		return -1;
+	}
+	fault_point("add-committed");
 	return 0;
 }
 

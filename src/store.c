@@ -606,20 +606,24 @@ void store_staged_discard(struct store_staged *staged)
 	}
 }
 
+/* The descriptor the locks are taken on: tmp/ itself. */
+static int open_lock(struct store *st)
+{
+	if (st->lock_fd >= 0)
+		return 0;
+	char *tmpdir = xasprintf("%s/tmp", st->root);
+	st->lock_fd = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = st->lock_fd < 0 ? error_set(EX_IOERR, "%s: %s", tmpdir, strerror(errno)) : 0;
+	free(tmpdir);
+	return rc;
+}
+
 int store_lock_exclusive(struct store *st)
 {
 	if (st->exclusive)
 		return 0;
-	if (st->lock_fd < 0) {
-		char *tmpdir = xasprintf("%s/tmp", st->root);
-		st->lock_fd = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (st->lock_fd < 0) {
-			int rc = error_set(EX_IOERR, "%s: %s", tmpdir, strerror(errno));
-			free(tmpdir);
-			return rc;
-		}
-		free(tmpdir);
-	}
+	if (open_lock(st) < 0)
+		return -1;
 	if (flock(st->lock_fd, LOCK_EX | LOCK_NB) < 0)
 		return 1;
 	st->exclusive = true;
@@ -633,6 +637,36 @@ int store_tmp_remove(struct store *st, const char *name)
 	if (!*name || strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
 		return error_set(EX_DATAERR, "tmp/%s: not a name in tmp/", name);
 	char *path = xasprintf("%s/tmp/%s", st->root, name);
+	int rc = 0;
+	if (unlink(path) < 0 && errno != ENOENT)
+		rc = error_set(EX_IOERR, "%s: %s", path, strerror(errno));
+	free(path);
+	return rc;
+}
+
+int store_lock_exclusive_wait(struct store *st)
+{
+	if (st->exclusive)
+		return 0;
+	if (open_lock(st) < 0)
+		return -1;
+	int rc;
+	while ((rc = flock(st->lock_fd, LOCK_EX)) < 0 && errno == EINTR)
+		;
+	if (rc < 0)
+		return error_set(EX_TEMPFAIL, "%s/tmp: cannot lock the store: %s", st->root,
+				 strerror(errno));
+	st->exclusive = true;
+	return 0;
+}
+
+int store_blob_remove(struct store *st, const char *hash)
+{
+	if (!st->exclusive)
+		return error_set(EX_TEMPFAIL, "blob %s: the store is not locked for gc", hash);
+	if (!hash_valid(hash))
+		return error_set(EX_DATAERR, "%s: not a blob hash", hash);
+	char *path = store_blob_path(st, hash);
 	int rc = 0;
 	if (unlink(path) < 0 && errno != ENOENT)
 		rc = error_set(EX_IOERR, "%s: %s", path, strerror(errno));
@@ -669,10 +703,11 @@ static int walk_entry(const char *path, const char *name, bool is_blob, store_wa
 		      void *ctx)
 {
 	struct stat sb;
-	struct store_entry e = {name, is_blob, false, 0};
+	struct store_entry e = {name, is_blob, false, 0, 0};
 	if (lstat(path, &sb) == 0) {
 		e.regular = S_ISREG(sb.st_mode);
 		e.bytes = (uint64_t)sb.st_size;
+		e.mtime = (int64_t)sb.st_mtime;
 	} else if (errno == ENOENT) {
 		return 0; /* gone since the directory was read */
 	}

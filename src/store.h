@@ -84,6 +84,7 @@ struct store_entry {
 	bool is_blob;
 	bool regular; /* a regular file (anything else is reported as such) */
 	uint64_t bytes;
+	int64_t mtime; /* when it was last written, in seconds since the epoch */
 };
 /* Called for each entry; a nonzero return stops the walk and is returned. */
 typedef int store_walk_fn(const struct store_entry *e, void *ctx);
@@ -116,5 +117,17 @@ int store_lock_exclusive(struct store *st);
 /* Removes a leftover in tmp/ by its name there; refused (EX_TEMPFAIL)
  * unless this process holds the exclusive lock. */
 int store_tmp_remove(struct store *st, const char *name);
+
+/* ---- reclaiming blobs (gc) ---- */
+
+/* Takes the lock store_lock_exclusive takes, waiting for the writers
+ * that hold it shared to finish: 0 when held (until store_free), -1 with
+ * an error (EX_TEMPFAIL when the file system has no flock, for then no
+ * writer can be told apart from a dead one). */
+int store_lock_exclusive_wait(struct store *st);
+/* Unlinks the blob named hash from objects/ (gone already is not an
+ * error); refused (EX_TEMPFAIL) unless this process holds the exclusive
+ * lock, which is what proves no writer is about to name it. */
+int store_blob_remove(struct store *st, const char *hash);
 
 #endif

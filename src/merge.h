@@ -22,8 +22,9 @@ enum merge_state { MERGE_NEW, MERGE_SAME, MERGE_CONFLICT };
 
 /* How conflicts are resolved: not at all (merge_apply refuses, and the
  * store is unchanged), by keeping the store's side, or by taking the
- * manifest's (its fields replace the store's; tags, aliases and looks
- * become the manifest's set). */
+ * manifest's (its fields replace the store's; an element's tags and
+ * aliases, and an asset's tags, become the manifest's set). A look or a
+ * take the manifest does not name is no conflict: it stays. */
 enum merge_side { MERGE_REFUSE, MERGE_OURS, MERGE_THEIRS };
 
 /* One field that differs, as text for people ("" for none). */

@@ -198,7 +198,11 @@ static CURL *make_handle(const struct http_request *req, const struct hop *hop, 
 		*headers = curl_slist_append(*headers, req->headers.items[i]);
 	if (hop->with_body && req->body && !req->raw_body)
 		*headers = curl_slist_append(*headers, "Content-Type: application/json");
-	*headers = curl_slist_append(*headers, "Expect:");
+	/* libcurl 7.88 signs an empty "Expect:" it then does not send, so
+	 * a signed request keeps Expect: 100-continue (which object storage
+	 * answers) instead. */
+	if (!req->aws_sigv4)
+		*headers = curl_slist_append(*headers, "Expect:");
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, *headers);
 	if (hop->with_body && req->nparts) {
 		*mime = curl_mime_init(h);

@@ -20,7 +20,8 @@ static const char sql_sync_set[] =
     "INSERT INTO remote_sync(remote, slug, local_sha256, remote_sha256, synced) "
     "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(remote, slug) DO UPDATE SET "
     "local_sha256 = excluded.local_sha256, remote_sha256 = excluded.remote_sha256, "
-    "synced = excluded.synced";
+    "synced = excluded.synced WHERE local_sha256 != excluded.local_sha256 OR "
+    "remote_sha256 != excluded.remote_sha256";
 
 void remote_clear(struct remote *r)
 {

@@ -273,7 +273,7 @@ int s3_credentials_load(struct s3_credentials *c)
 		rc = s3_credentials_parse(sb_str(&text), profile, c);
 		explicit_bzero(text.buf, text.len);
 	} else if (path && file && *file) {
-		rc = error_prefix("AWS_SHARED_CREDENTIALS_FILE");
+		rc = error_set(EX_CONFIG, "AWS_SHARED_CREDENTIALS_FILE: %s", error_message());
 	} else
 		error_clear();
 	sb_release(&text);

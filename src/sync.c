@@ -377,7 +377,7 @@ static int mark_listed(const char *key, uint64_t bytes, void *ctx)
 	memcpy(hash, key + p->prefix_len, 2);
 	memcpy(hash + 2, key + p->prefix_len + 3, STORE_HASH_HEX - 2);
 	hash[STORE_HASH_HEX] = '\0';
-	struct manifest_blob probe;
+	struct manifest_blob probe = {0};
 	memcpy(probe.hash, hash, sizeof(hash));
 	struct manifest_blob *hit =
 	    bsearch(&probe, p->set->blobs, p->set->n, sizeof(probe), by_hash);

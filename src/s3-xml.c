@@ -136,6 +136,11 @@ static char *decode_text(const char *s, size_t len)
 		}
 		i += rlen - 1;
 	}
+	/* sb_grow leaves a buffer nothing was added to unterminated. */
+	if (!sb.len) {
+		sb_release(&sb);
+		return xstrdup("");
+	}
 	if (!utf8_valid(sb_str(&sb), sb.len))
 		goto bad;
 	return sb_detach(&sb);

@@ -6,6 +6,7 @@
 #include "catalog.h"
 #include "commands.h"
 #include "fsck.h"
+#include "sync.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -101,11 +102,16 @@ static void print_summary(const struct fsck_counts *c, bool json, cJSON *problem
 	       c->tmp);
 }
 
+static int restore_blob(const char *hash, void *ctx)
+{
+	return sync_restore_blob(ctx, hash);
+}
+
 static int cmd_fsck(struct cli *cli, int argc, char **argv)
 {
 	struct opts o;
 	const char *arg;
-	struct fsck_options fo = {false, 0, false};
+	struct fsck_options fo = {false, 0, false, NULL, NULL};
 	int id;
 	opts_init(&o, cli, argc, argv, fsck_specs);
 	while ((id = opts_next(&o, &arg)) != OPT_END) {
@@ -134,6 +140,9 @@ static int cmd_fsck(struct cli *cli, int argc, char **argv)
 	struct catalog *cat = catalog_open(cli->store_dir);
 	if (!cat)
 		return -1;
+	/* A missing blob comes back from a remote that has it. */
+	fo.restore = restore_blob;
+	fo.restore_ctx = cat;
 	struct output out = {cli->json ? cJSON_CreateArray() : NULL};
 	struct fsck_counts counts;
 	int rc = fsck_run(cat, &fo, print_problem, &out, &counts);
@@ -162,7 +171,8 @@ const struct cmd_entry cmd_fsck_entry = {
     "  --full       rehash every blob and compare it with its name\n"
     "  --sample P   rehash P percent of the blobs, least recently verified first\n"
     "  --repair     remove leftovers in tmp/ (when no other troupe process holds the\n"
-    "               store) and unreadable cache files\n"
+    "               store) and unreadable cache files; bring missing blobs back\n"
+    "               from a remote that has them\n"
     "  --json       {\"problems\": [...], \"checked\": {...}}\n",
     cmd_fsck,
 };

@@ -38,5 +38,9 @@ extern const struct cmd_entry cmd_prop_entry;
 extern const struct cmd_entry cmd_style_entry;
 extern const struct cmd_entry cmd_look_entry;
 extern const struct cmd_entry cmd_board_entry;
+extern const struct cmd_entry cmd_remote_entry;
+extern const struct cmd_entry cmd_push_entry;
+extern const struct cmd_entry cmd_pull_entry;
+extern const struct cmd_entry cmd_clone_entry;
 
 #endif

@@ -240,9 +240,17 @@ static int check_blob(struct run *r, struct blob *blob, int64_t now)
 	blob->verified = 0;
 	char *detail;
 	enum fsck_kind kind;
+	bool repaired = false;
+	if (state == STORE_BLOB_MISSING && r->o->repair && r->o->restore) {
+		int got = r->o->restore(blob->hash, r->o->restore_ctx);
+		if (got < 0)
+			return -1;
+		repaired = got == 1;
+	}
 	if (state == STORE_BLOB_MISSING) {
 		kind = FSCK_MISSING;
-		detail = xstrdup("not in objects/");
+		detail = xstrdup(repaired ? "not in objects/; restored from a remote"
+					  : "not in objects/");
 	} else if (state == STORE_BLOB_SIZE) {
 		kind = FSCK_SIZE;
 		detail = xasprintf("%llu bytes, the index says %lld", (unsigned long long)actual,
@@ -252,7 +260,7 @@ static int check_blob(struct run *r, struct blob *blob, int64_t now)
 		detail = xasprintf("its bytes hash to %s", hex);
 	}
 	struct fsck_problem p = {kind,		blob->hash,	detail,		 blob->assets,
-				 blob->nassets, blob->requests, blob->nrequests, false};
+				 blob->nassets, blob->requests, blob->nrequests, repaired};
 	int rc = problem(r, &p);
 	free(detail);
 	return rc;

@@ -41,6 +41,11 @@ struct fsck_options {
 			  verified first; 0: none */
 	bool repair;   /* remove tmp/ leftovers (only when no other process holds the
 			  store) and unreadable cache files */
+	/* With repair: brings back a missing blob (from a remote): 1 when
+	 * it did, 0 when it could not, -1 with an error to stop the check.
+	 * NULL: missing blobs are only listed. */
+	int (*restore)(const char *hash, void *ctx);
+	void *restore_ctx;
 };
 
 /* What was looked at, for the summary. */

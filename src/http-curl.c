@@ -13,6 +13,8 @@
 #include "util.h"
 
 #include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,12 +41,33 @@ struct sink {
 	struct http_response *resp;
 	size_t max;
 	bool overflow;
+	CURL *handle;
+	int fd; /* the download file of this attempt, or -1 */
 };
 
 static size_t on_body(char *data, size_t size, size_t n, void *ctx)
 {
 	struct sink *s = ctx;
 	size_t len = size * n;
+	long status = 0;
+	if (s->fd >= 0)
+		curl_easy_getinfo(s->handle, CURLINFO_RESPONSE_CODE, &status);
+	if (status >= 200 && status <= 299) {
+		if (s->resp->downloaded + len > s->max) {
+			s->overflow = true;
+			return 0;
+		}
+		for (size_t done = 0; done < len;) {
+			ssize_t w = write(s->fd, data + done, len - done);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				return 0;
+			done += (size_t)w;
+		}
+		s->resp->downloaded += len;
+		return len;
+	}
 	if (s->resp->body.len + len > s->max) {
 		s->overflow = true;
 		return 0;
@@ -53,18 +76,61 @@ static size_t on_body(char *data, size_t size, size_t n, void *ctx)
 	return len;
 }
 
-static double retry_after;
+/* Per thread: object storage sends several requests at once. */
+static _Thread_local double retry_after;
 
 static size_t on_header(char *data, size_t size, size_t n, void *ctx)
 {
-	(void)ctx;
+	struct sink *s = ctx;
 	size_t len = size * n;
 	if (len > 12 && strncasecmp(data, "Retry-After:", 12) == 0) {
 		double v = strtod(data + 12, NULL);
 		if (v > 0 && v < 3600)
 			retry_after = v;
 	}
+	/* An object's ETag: a multipart upload names each part by it. */
+	if (len > 5 && strncasecmp(data, "ETag:", 5) == 0) {
+		size_t start = 5, end = len;
+		while (start < end && (data[start] == ' ' || data[start] == '\t'))
+			start++;
+		while (end > start &&
+		       (data[end - 1] == '\r' || data[end - 1] == '\n' || data[end - 1] == ' '))
+			end--;
+		if (end - start < 1024) {
+			char *tag = xcalloc(1, end - start + 1);
+			memcpy(tag, data + start, end - start);
+			free(s->resp->etag);
+			s->resp->etag = tag;
+		}
+	}
 	return len;
+}
+
+/* The body of an upload: a range of a file, read with pread so that an
+ * attempt starts over from upload_offset. */
+struct upload {
+	int fd;
+	uint64_t offset;
+	uint64_t left;
+};
+
+static size_t on_read(char *buffer, size_t size, size_t n, void *ctx)
+{
+	struct upload *u = ctx;
+	size_t want = size * n;
+	if (want > u->left)
+		want = (size_t)u->left;
+	if (!want)
+		return 0;
+	ssize_t got;
+	do
+		got = pread(u->fd, buffer, want, (off_t)u->offset);
+	while (got < 0 && errno == EINTR);
+	if (got <= 0)
+		return CURL_READFUNC_ABORT;
+	u->offset += (uint64_t)got;
+	u->left -= (uint64_t)got;
+	return (size_t)got;
 }
 
 /* Where one attempt goes: the request's URL, or where it was redirected;
@@ -84,18 +150,20 @@ static long stall_seconds(void)
 }
 
 static CURL *make_handle(const struct http_request *req, const struct hop *hop, struct sink *sink,
-			 struct curl_slist **headers, curl_mime **mime, char errbuf[])
+			 struct upload *upload, struct curl_slist **headers, curl_mime **mime,
+			 char errbuf[])
 {
 	CURL *h = curl_easy_init();
 	if (!h)
 		return NULL;
+	sink->handle = h;
 	curl_easy_setopt(h, CURLOPT_URL, hop->url);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	bool plain = strncmp(hop->url, "http://", 7) == 0;
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, plain ? "http" : "https");
-	if (!req->body && !req->nparts) {
+	if (!req->body && !req->nparts && !req->upload_path) {
 		curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, (long)HTTP_LOW_SPEED);
 		curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, stall_seconds());
 	}
@@ -111,12 +179,30 @@ static CURL *make_handle(const struct http_request *req, const struct hop *hop, 
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, sink);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, sink);
 	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)sink->max);
+	if (req->aws_sigv4) {
+		curl_easy_setopt(h, CURLOPT_AWS_SIGV4, req->aws_sigv4);
+		curl_easy_setopt(h, CURLOPT_USERNAME, req->user);
+		curl_easy_setopt(h, CURLOPT_PASSWORD, req->password);
+	}
+	if (req->head)
+		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+	if (upload) {
+		curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(h, CURLOPT_READDATA, upload);
+		curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)upload->left);
+	}
 	for (size_t i = 0; i < req->headers.n; i++)
 		*headers = curl_slist_append(*headers, req->headers.items[i]);
 	if (hop->with_body && req->body && !req->raw_body)
 		*headers = curl_slist_append(*headers, "Content-Type: application/json");
-	*headers = curl_slist_append(*headers, "Expect:");
+	/* libcurl 7.88 signs an empty "Expect:" it then does not send, so
+	 * a signed request keeps Expect: 100-continue (which object storage
+	 * answers) instead. */
+	if (!req->aws_sigv4)
+		*headers = curl_slist_append(*headers, "Expect:");
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, *headers);
 	if (hop->with_body && req->nparts) {
 		*mime = curl_mime_init(h);
@@ -138,7 +224,7 @@ static CURL *make_handle(const struct http_request *req, const struct hop *hop, 
 			curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body);
 	}
-	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, hop->method);
+	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->head ? NULL : hop->method);
 	if (!strcmp(hop->method, "GET"))
 		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
 	return h;
@@ -234,11 +320,6 @@ static void sleep_seconds(double s)
 
 static int curl_send(const struct http_request *req, struct http_response *resp)
 {
-	static bool started;
-	if (!started) {
-		curl_global_init(CURL_GLOBAL_DEFAULT);
-		started = true;
-	}
 	double budget = req->budget_s > 0 ? req->budget_s : HTTP_TOTAL_TIMEOUT;
 	double backoff = 1.0;
 	const char *env = getenv("TROUPE_HTTP_BACKOFF");
@@ -250,7 +331,8 @@ static int curl_send(const struct http_request *req, struct http_response *resp)
 	int rc_out;
 	for (int attempt = 1;; attempt++) {
 		struct sink sink = {resp, req->max_response ? req->max_response : HTTP_DEFAULT_MAX,
-				    false};
+				    false, NULL, -1};
+		int upload_fd = -1;
 		struct hop hop = {req->url, req->method, true};
 		CURLcode rc = CURLE_OK;
 		char errbuf[CURL_ERROR_SIZE] = "";
@@ -260,8 +342,30 @@ static int curl_send(const struct http_request *req, struct http_response *resp)
 			sb_reset(&resp->body);
 			retry_after = 0;
 			errbuf[0] = '\0';
-			CURL *h = make_handle(req, &hop, &sink, &headers, &mime, errbuf);
+			resp->downloaded = 0;
+			if (req->download_path &&
+			    (sink.fd = open(req->download_path,
+					    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0) {
+				rc_out = error_set(EX_IOERR, "%s: %s", req->download_path,
+						   strerror(errno));
+				goto out;
+			}
+			struct upload upload = {-1, req->upload_offset, req->upload_len};
+			if (req->upload_path && (upload_fd = upload.fd = open(
+						     req->upload_path, O_RDONLY | O_CLOEXEC)) < 0) {
+				if (sink.fd >= 0)
+					close(sink.fd);
+				rc_out = error_set(EX_IOERR, "%s: %s", req->upload_path,
+						   strerror(errno));
+				goto out;
+			}
+			CURL *h = make_handle(req, &hop, &sink, req->upload_path ? &upload : NULL,
+					      &headers, &mime, errbuf);
 			if (!h) {
+				if (sink.fd >= 0)
+					close(sink.fd);
+				if (upload_fd >= 0)
+					close(upload_fd);
 				rc_out = error_set(EX_SOFTWARE, "libcurl: cannot make a handle");
 				goto out;
 			}
@@ -273,6 +377,9 @@ static int curl_send(const struct http_request *req, struct http_response *resp)
 			resp->attempts = attempt;
 			resp->status = 0;
 			curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
+			curl_off_t length = -1;
+			curl_easy_getinfo(h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+			resp->length = (int64_t)length;
 			char *ctype = NULL;
 			curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ctype);
 			free(resp->content_type);
@@ -288,6 +395,12 @@ static int curl_send(const struct http_request *req, struct http_response *resp)
 			curl_easy_cleanup(h);
 			curl_mime_free(mime);
 			curl_slist_free_all(headers);
+			if (upload_fd >= 0)
+				close(upload_fd);
+			upload_fd = -1;
+			if (sink.fd >= 0 && close(sink.fd) < 0 && rc == CURLE_OK)
+				rc = CURLE_WRITE_ERROR;
+			sink.fd = -1;
 			clock_gettime(CLOCK_MONOTONIC, &t1);
 			resp->seconds =
 			    (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
@@ -336,5 +449,10 @@ static const struct http_ops curl_ops = {HTTP_OPS_VERSION, curl_send};
 /* The module's one exported symbol (see module.h). */
 const void *troupe_module_init(const struct module_host *host)
 {
-	return module_host_accept(host) ? &curl_ops : NULL;
+	if (!module_host_accept(host))
+		return NULL;
+	/* Here, once, before any thread can send: curl_global_init is not
+	 * thread-safe. */
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	return &curl_ops;
 }

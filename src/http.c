@@ -158,6 +158,13 @@ static bool is_media(const char *content_type)
 				strncasecmp(content_type, "video/", 6) == 0);
 }
 
+int http_load(void)
+{
+	if (!ops && !(ops = module_load("troupe-http.so", &http_host, HTTP_OPS_VERSION)))
+		return -1;
+	return 0;
+}
+
 int http_send(const struct http_request *req, struct http_response *resp)
 {
 	memset(resp, 0, sizeof(*resp));
@@ -172,7 +179,7 @@ int http_send(const struct http_request *req, struct http_response *resp)
 		if (bounded.budget_s <= 0 || bounded.budget_s > left)
 			bounded.budget_s = left;
 	}
-	if (!ops && !(ops = module_load("troupe-http.so", &http_host, HTTP_OPS_VERSION)))
+	if (http_load() < 0)
 		return -1;
 	int rc = ops->send(&bounded, resp);
 	/* Only a successful answer is taken for the media it says it is: an
@@ -188,4 +195,6 @@ void http_response_clear(struct http_response *resp)
 	sb_release(&resp->body);
 	free(resp->content_type);
 	resp->content_type = NULL;
+	free(resp->etag);
+	resp->etag = NULL;
 }

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "util.h"
 
@@ -31,6 +32,22 @@ struct http_request {
 	size_t nparts;
 	size_t max_response; /* bytes; 0 for the default (64 MB) */
 	double budget_s;     /* all attempts together; 0 for the default (300 s) */
+	/* Object storage (s3.c): libcurl signs the request with AWS SigV4
+	 * ("aws:amz:REGION:s3") under user (the access key, which may hold
+	 * a colon) and password (the secret key). */
+	const char *aws_sigv4;
+	const char *user;
+	const char *password;
+	/* The body is upload_len bytes of this file from upload_offset,
+	 * read again for every attempt. */
+	const char *upload_path;
+	uint64_t upload_offset;
+	uint64_t upload_len;
+	/* A 2xx answer's body goes to this file (made or truncated at each
+	 * attempt), at most max_response bytes; any other answer's body is
+	 * kept in the response, as always. */
+	const char *download_path;
+	bool head; /* HEAD: no body comes back */
 };
 
 struct http_response {
@@ -39,6 +56,9 @@ struct http_response {
 	char *content_type;
 	double seconds;
 	int attempts;
+	char *etag;	     /* the ETag header, NULL when there was none */
+	uint64_t downloaded; /* bytes written to download_path */
+	int64_t length;	     /* the Content-Length header; -1 when there was none */
 };
 
 /* Sends a request; retries 429 and 5xx up to four times. A redirect is
@@ -68,11 +88,15 @@ char *http_redact(const char *text);
 /* The same in place on a buffer. */
 void http_redact_buf(struct strbuf *sb);
 void http_response_clear(struct http_response *resp);
+/* Loads the libcurl module now, so that threads sending requests at once
+ * find it loaded (http_send loads it on first use otherwise, which is not
+ * safe from two threads at once). -1 with an error when it cannot be. */
+int http_load(void);
 /* 0 if troupe may talk to this URL: https, or http to a loopback host. */
 int http_url_allowed(const char *url);
 
 /* The libcurl module's interface: one table, checked by version. */
-#define HTTP_OPS_VERSION 1
+#define HTTP_OPS_VERSION 2
 struct http_ops {
 	int version;
 	int (*send)(const struct http_request *req, struct http_response *resp);

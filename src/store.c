@@ -459,6 +459,35 @@ int store_stage_buffer(struct store *st, const void *data, size_t len, struct st
 	return stage_finish(st, fd, out, rc);
 }
 
+int store_stage_reader(struct store *st, store_read_fn *read, void *ctx, struct store_staged *out)
+{
+	int fd, rc = -1;
+	if (stage_open(st, out, &fd) < 0)
+		return -1;
+	XXH3_state_t *state = XXH3_createState();
+	unsigned char *buf = xmalloc(COPY_CHUNK);
+	XXH3_128bits_reset(state);
+	for (;;) {
+		ssize_t n = read(ctx, buf, COPY_CHUNK);
+		if (n < 0)
+			goto out;
+		if (n == 0)
+			break;
+		XXH3_128bits_update(state, buf, (size_t)n);
+		if (write_all(fd, buf, (size_t)n) < 0) {
+			error_set(EX_IOERR, "%s: %s", out->tmp_path, strerror(errno));
+			goto out;
+		}
+		out->bytes += (uint64_t)n;
+	}
+	hash_hex(XXH3_128bits_digest(state), out->hash);
+	rc = 0;
+out:
+	free(buf);
+	XXH3_freeState(state);
+	return stage_finish(st, fd, out, rc);
+}
+
 static int fsync_path(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define STORE_DEFAULT_NAME ".troupe"
 #define STORE_HASH_HEX	   32
@@ -64,6 +65,13 @@ struct store_staged {
  * are refused as a hash collision. */
 int store_stage_file(struct store *st, const char *path, struct store_staged *out);
 int store_stage_buffer(struct store *st, const void *data, size_t len, struct store_staged *out);
+/* Reads up to len bytes into buf: the count read, 0 at the end, -1 with
+ * an error set. */
+typedef ssize_t store_read_fn(void *ctx, void *buf, size_t len);
+/* As store_stage_file, for bytes that arrive from a reader (a bundle on
+ * a pipe, a download) until it returns 0; a reader's -1 discards what
+ * was staged and is returned. */
+int store_stage_reader(struct store *st, store_read_fn *read, void *ctx, struct store_staged *out);
 /* Makes staged blobs durable and visible: one sync of the file system,
  * then a no-clobber link into objects/ and an fsync of each directory
  * touched. After it returns 0 every blob may be referenced by a row. */

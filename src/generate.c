@@ -26,7 +26,25 @@
 #include <time.h>
 #include <unistd.h>
 
-static char *substitute_id(const char *path, const char *id)
+/* A path-like id keeps its '/' between segments, but no segment may
+ * climb out of the path the profile names (".", ".." or empty). */
+static int id_path_check(const char *id)
+{
+	for (const char *seg = id;;) {
+		const char *end = strchr(seg, '/');
+		size_t len = end ? (size_t)(end - seg) : strlen(seg);
+		if (len == 0 || (len == 1 && seg[0] == '.') ||
+		    (len == 2 && seg[0] == '.' && seg[1] == '.'))
+			return error_set(EX_PROTOCOL,
+					 "the service named its task '%s', not a path of names",
+					 id);
+		if (!end)
+			return 0;
+		seg = end + 1;
+	}
+}
+
+static char *substitute_id(const char *path, const char *id, bool id_path)
 {
 	struct strbuf sb = STRBUF_INIT;
 	for (const char *s = path; *s;) {
@@ -34,7 +52,8 @@ static char *substitute_id(const char *path, const char *id)
 			for (const char *c = id; *c; c++) {
 				/* The id goes into a URL path: keep it to safe characters. */
 				if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-				    (*c >= '0' && *c <= '9') || *c == '-' || *c == '_' || *c == '.')
+				    (*c >= '0' && *c <= '9') || *c == '-' || *c == '_' ||
+				    *c == '.' || (id_path && *c == '/'))
 					sb_addc(&sb, *c);
 				else
 					sb_addf(&sb, "%%%02X", (unsigned char)*c);
@@ -125,6 +144,9 @@ static const char *status_text(cJSON *item, char buf[32])
 {
 	if (cJSON_IsString(item))
 		return item->valuestring;
+	/* Google's operations say "done": true. */
+	if (cJSON_IsBool(item))
+		return cJSON_IsTrue(item) ? "true" : "false";
 	if (cJSON_IsNumber(item)) {
 		/* Task ids can be large integers: never in exponent form. The
 		 * range is checked first: converting a double outside long
@@ -172,7 +194,9 @@ static cJSON *poll_task(const struct profile *p, const char *base, const char *i
 			const struct generate_options *o, struct strbuf *last_body,
 			long *http_status)
 {
-	char *path = substitute_id(p->task.poll_path, id);
+	if (p->task.id_path && id_path_check(id) < 0)
+		return NULL;
+	char *path = substitute_id(p->task.poll_path, id, p->task.id_path);
 	char *url = xasprintf("%s%s", base, path);
 	free(path);
 	struct timespec now;
@@ -234,11 +258,12 @@ static cJSON *poll_task(const struct profile *p, const char *base, const char *i
 		       !previous || strcmp(previous, status) != 0);
 		free(previous);
 		previous = xstrdup(status);
-		if (in_list(&p->task.done, status)) {
+		bool failed_anyway = p->task.failed_if && jp_get(answer, p->task.failed_if);
+		if (in_list(&p->task.done, status) && !failed_anyway) {
 			result = answer;
 			break;
 		}
-		if (in_list(&p->task.failed, status)) {
+		if (in_list(&p->task.failed, status) || failed_anyway) {
 			cJSON *why = p->task.error ? jp_get(answer, p->task.error) : NULL;
 			char *text = why ? (cJSON_IsString(why) ? xstrdup(why->valuestring)
 								: cJSON_PrintUnformatted(why))
@@ -355,7 +380,8 @@ static int decode_output(const char *text, struct strbuf *out)
  * them all as generated assets in one transaction. */
 static int store_outputs(struct catalog *cat, const struct profile *p, cJSON *answer,
 			 const struct injection *in, int64_t request_id, const char *base,
-			 const char *task_id, struct generate_result *out)
+			 const char *task_id, const struct strlist *auth,
+			 struct generate_result *out)
 {
 	const char **urls = NULL, **b64 = NULL;
 	size_t nurls = 0, nb64 = 0;
@@ -405,15 +431,27 @@ static int store_outputs(struct catalog *cat, const struct profile *p, cJSON *an
 	for (size_t i = 0; i < nurls + nb64; i++) {
 		struct strbuf bytes = STRBUF_INIT;
 		if (i < nurls) {
+			/* A download from the service itself may need its key; one
+			 * from anywhere else never gets it. */
+			struct strlist headers = {0};
+			size_t blen = strlen(base);
+			if (p->outputs.auth && !strncmp(urls[i], base, blen) &&
+			    (urls[i][blen] == '/' || urls[i][blen] == '?')) {
+				for (size_t k = 0; k < auth->n; k++)
+					strlist_push(&headers, auth->items[k]);
+				profile_headers(p, &headers);
+			}
 			struct http_request req = {.method = "GET",
 						   .url = urls[i],
-						   .headers = {0},
+						   .headers = headers,
 						   .body = NULL,
 						   .parts = NULL,
 						   .nparts = 0,
 						   .max_response = 512u << 20};
 			struct http_response resp;
-			if (http_send(&req, &resp) < 0) {
+			int sent = http_send(&req, &resp);
+			strlist_clear(&headers);
+			if (sent < 0) {
 				http_response_clear(&resp);
 				if (error_code() == EX_TEMPFAIL)
 					error_prefix("output %zu not downloaded in time", i + 1);
@@ -761,11 +799,11 @@ int generate_run(struct catalog *cat, const struct profile *p, const char *input
 			free(task);
 			goto done;
 		}
-		rc = store_outputs(cat, p, answer, &in, out->request_id, base, task, out);
+		rc = store_outputs(cat, p, answer, &in, out->request_id, base, task, &auth, out);
 		free(task);
 		goto done;
 	}
-	rc = store_outputs(cat, p, answer, &in, out->request_id, base, "", out);
+	rc = store_outputs(cat, p, answer, &in, out->request_id, base, "", &auth, out);
 done:
 	http_deadline_clear();
 	clock_gettime(CLOCK_MONOTONIC, &t1);

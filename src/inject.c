@@ -461,8 +461,9 @@ static char *describe(struct catalog *cat, const struct character *c, const char
 	return text;
 }
 
-/* text_only: the slugs the profile carries as text only, which are
- * always described, since no reference of theirs is sent. */
+/* text_only: the slugs the profile carries as text only, or that got no
+ * reference, which are always described, since no picture of theirs is
+ * sent (and a tag that names no reference means nothing to a service). */
 static char *rewrite_prompt(struct catalog *cat, const struct profile *p, const char *prompt,
 			    const struct strlist *slugs, const struct strlist *looks,
 			    const struct strlist *text_only)
@@ -482,6 +483,8 @@ static char *rewrite_prompt(struct catalog *cat, const struct profile *p, const 
 			    p->refs.tag_style == TAG_WORD ? word_tag(c->slug) : xstrdup(c->slug);
 			sb_addf(&out, "@%s", tag);
 			free(tag);
+			if (p->refs.tag_space && prompt[m[i].end] != ' ')
+				sb_addc(&out, ' ');
 		} else if (!*text || (p->request.mention == MENTION_NAME &&
 				      !(as_text && !p->request.describe)))
 			sb_adds(&out, c->name);
@@ -552,19 +555,24 @@ static bool first_seed(struct catalog *cat, const struct strlist *slugs, int64_t
 	return false;
 }
 
-/* What the request's model needs when it carries references, set where
- * the request has nothing (a user's own choice stays). */
-static int apply_model_rules(const struct profile *p, cJSON *request)
+/* What the request's model needs when it carries references, a first
+ * frame or a last frame (Kling's end frame wants mode pro), set where the
+ * request has nothing (a user's own choice stays). */
+static int apply_model_rules(const struct profile *p, cJSON *request, const bool with[3])
 {
+	static const char *const whens[] = {"with_references", "with_first_frame",
+					    "with_last_frame"};
 	cJSON *model = p->models.rules ? jp_get(request, p->models.pointer) : NULL;
 	cJSON *rule = cJSON_IsString(model)
 			  ? cJSON_GetObjectItemCaseSensitive(p->models.rules, model->valuestring)
 			  : NULL;
-	cJSON *set = cJSON_GetObjectItemCaseSensitive(rule, "with_references"), *v;
-	cJSON_ArrayForEach(v, set) {
-		if (!jp_get(request, v->string) &&
-		    jp_set(request, v->string, cJSON_Duplicate(v, 1)) < 0)
-			return -1;
+	for (int w = 0; w < 3; w++) {
+		cJSON *set = with[w] ? cJSON_GetObjectItemCaseSensitive(rule, whens[w]) : NULL, *v;
+		cJSON_ArrayForEach(v, set) {
+			if (!jp_get(request, v->string) &&
+			    jp_set(request, v->string, cJSON_Duplicate(v, 1)) < 0)
+				return -1;
+		}
 	}
 	return 0;
 }
@@ -680,6 +688,146 @@ static int frames_place(struct catalog *cat, const struct profile *p, const int6
 			return -1;
 	}
 	return 0;
+}
+
+/* ---- placing references by kind ---- */
+
+/* Where a reference goes: its element's kind's own place (a service with
+ * a field per kind), or the references' (also for a reference of no
+ * mentioned element, from --ref); max is how many that pointer takes. */
+struct ref_slot {
+	const char *pointer;
+	const cJSON *item;
+	bool array;
+	int max;
+};
+
+static void slot_of(struct catalog *cat, const struct profile *p, const char *slug,
+		    struct ref_slot *s)
+{
+	*s = (struct ref_slot){p->refs.pointer, p->refs.item, p->refs.array, p->refs.max};
+	struct character *c = slug && *slug ? catalog_character_get(cat, slug) : NULL;
+	int k = c ? element_kind_index(c->kind) : -1;
+	character_free(c);
+	const struct profile_kind *pk = k >= 0 ? &p->refs.kinds[k] : NULL;
+	if (!pk || pk->carry != KIND_REFS)
+		return;
+	if (pk->item)
+		s->item = pk->item;
+	if (pk->pointer) {
+		s->pointer = pk->pointer;
+		s->array = pk->array;
+		s->max = pk->max ? pk->max : pk->array ? p->refs.max : 1;
+	}
+}
+
+/* Keeps of the chosen references (ids, with their owners) those their
+ * kind's pointer has room for, in order; an element none of whose
+ * references is kept is told of, as one over the request's max is. */
+static void slots_fit(struct catalog *cat, const struct profile *p, const struct inject_options *o,
+		      int64_t *ids, size_t *nids, struct strlist *owner)
+{
+	struct strlist pointers = {0}, kept_owner = {0}, told = {0};
+	size_t kept = 0;
+	for (size_t i = 0; i < *nids; i++) {
+		struct ref_slot s;
+		slot_of(cat, p, owner->items[i], &s);
+		int used = 0;
+		for (size_t k = 0; s.pointer && k < pointers.n; k++)
+			used += strcmp(pointers.items[k], s.pointer) == 0;
+		if (s.pointer && used >= s.max) {
+			const char *who = owner->items[i];
+			if (*who && o->unplaced && !strlist_has(&kept_owner, who) &&
+			    !strlist_has(&told, who)) {
+				o->unplaced(p->name, who, s.max, o->unplaced_ctx);
+				strlist_push(&told, who);
+			}
+			continue;
+		}
+		ids[kept++] = ids[i];
+		strlist_push(&kept_owner, owner->items[i]);
+		strlist_push(&pointers, s.pointer ? s.pointer : "");
+	}
+	*nids = kept;
+	strlist_clear(owner);
+	*owner = kept_owner;
+	strlist_clear(&pointers);
+	strlist_clear(&told);
+}
+
+/* A frame the service takes only without reference images (Veo 3.1's
+ * first frame) is refused beside them, naming both, before anything is
+ * derived or uploaded. */
+static int frames_exclusive(const struct profile *p, const int64_t frame_ids[2], size_t nrefs,
+			    const struct strlist *owner)
+{
+	const struct profile_frame *slots[] = {&p->frames.first, &p->frames.last};
+	for (int i = 0; i < 2; i++) {
+		if (!frame_ids[i] || !slots[i]->excludes_references || !nrefs)
+			continue;
+		struct strbuf who = STRBUF_INIT;
+		struct strlist named = {0};
+		for (size_t k = 0; k < owner->n; k++) {
+			const char *slug = *owner->items[k] ? owner->items[k] : NULL;
+			if (slug && strlist_has(&named, slug))
+				continue;
+			if (slug)
+				strlist_push(&named, slug);
+			sb_addf(&who, "%s%s%s", who.len ? ", " : "", slug ? "@" : "",
+				slug ? slug : "--ref");
+			if (!slug)
+				break;
+		}
+		error_set(EX_USAGE,
+			  "profile %s takes reference images or a %s frame, never both: "
+			  "--%s-frame cannot go with the references of %s (leave out the frame, "
+			  "or use an image-to-video profile)",
+			  p->name, frame_names[i], frame_names[i], sb_str(&who));
+		sb_release(&who);
+		strlist_clear(&named);
+		return -1;
+	}
+	return 0;
+}
+
+/* Puts each reference at its slot: appended to an array, spread over
+ * the selector's matches, or alone at a pointer (the first one there). */
+static int refs_place(struct catalog *cat, const struct profile *p, cJSON *request,
+		      const struct injection *out)
+{
+	struct strlist single = {0};
+	int spread = 0, rc = 0;
+	for (size_t i = 0; i < out->nrefs && rc == 0; i++) {
+		const struct injected_ref *r = &out->refs[i];
+		struct ref_slot s;
+		slot_of(cat, p, r->slug, &s);
+		if (!s.array && !p->refs.spread && strlist_has(&single, s.pointer))
+			continue;
+		struct character *c = r->slug ? catalog_character_get(cat, r->slug) : NULL;
+		cJSON *item = fill_template(s.item, r, c ? c->name : "", i + 1);
+		character_free(c);
+		if (!item) {
+			rc = -1;
+		} else if (s.array) {
+			cJSON *arr = jp_get(request, s.pointer);
+			if (!cJSON_IsArray(arr) &&
+			    jp_set(request, s.pointer, cJSON_CreateArray()) == 0)
+				arr = jp_get(request, s.pointer);
+			if (cJSON_IsArray(arr))
+				cJSON_AddItemToArray(arr, item);
+			else
+				rc = (cJSON_Delete(item), -1);
+		} else if (p->refs.spread && s.pointer == p->refs.pointer) {
+			char *plain = jp_resolve(request, s.pointer, spread++);
+			rc = plain ? jp_set(request, plain, item) : (cJSON_Delete(item), -1);
+			free(plain);
+		} else {
+			strlist_push(&single, s.pointer);
+			rc = jp_set(request, s.pointer, item);
+		}
+	}
+	strlist_clear(&single);
+	return rc;
 }
 
 static bool look_registered(struct catalog *cat, const char *slug, const char *look)
@@ -864,6 +1012,12 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 			free(mine);
 		}
 	}
+	slots_fit(cat, p, o, ids, &nids, &owner);
+	if (frames_exclusive(p, frame_ids, nids, &owner) < 0) {
+		free(ids);
+		strlist_clear(&owner);
+		goto out;
+	}
 	out->refs = xcalloc(nids ? nids : 1, sizeof(*out->refs));
 	for (size_t i = 0; i < nids; i++) {
 		struct injected_ref *r = &out->refs[out->nrefs++];
@@ -886,6 +1040,14 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 	strlist_clear(&owner);
 
 	/* The prompt, negative prompt and seed. */
+	for (size_t i = 0; p->request.mention == MENTION_TAG && i < out->characters.n; i++) {
+		bool placed = false;
+		for (size_t k = 0; k < out->nrefs; k++)
+			placed |= out->refs[k].slug &&
+				  !strcmp(out->refs[k].slug, out->characters.items[i]);
+		if (!placed && !strlist_has(&text_only, out->characters.items[i]))
+			strlist_push(&text_only, out->characters.items[i]);
+	}
 	char *rewritten = rewrite_prompt(cat, p, prompt_in, &out->characters, &looks, &text_only);
 	free(out->prompt);
 	out->prompt = rewritten;
@@ -973,53 +1135,11 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 	if (p->request.aspect && o->aspect &&
 	    jp_set(request, p->request.aspect, cJSON_CreateString(o->aspect)) < 0)
 		goto out;
-	if (out->nrefs) {
-		if (p->refs.array) {
-			cJSON *arr = jp_get(request, p->refs.pointer);
-			if (!cJSON_IsArray(arr)) {
-				if (jp_set(request, p->refs.pointer, cJSON_CreateArray()) < 0)
-					goto out;
-				arr = jp_get(request, p->refs.pointer);
-			}
-			for (size_t i = 0; i < out->nrefs; i++) {
-				struct character *c =
-				    out->refs[i].slug
-					? catalog_character_get(cat, out->refs[i].slug)
-					: NULL;
-				cJSON_AddItemToArray(arr, fill_template(p->refs.item, &out->refs[i],
-									c ? c->name : "", i + 1));
-				character_free(c);
-			}
-		} else if (p->refs.spread) {
-			for (size_t i = 0; i < out->nrefs; i++) {
-				char *plain = jp_resolve(request, p->refs.pointer, (int)i);
-				struct character *c =
-				    out->refs[i].slug
-					? catalog_character_get(cat, out->refs[i].slug)
-					: NULL;
-				cJSON *item = fill_template(p->refs.item, &out->refs[i],
-							    c ? c->name : "", i + 1);
-				character_free(c);
-				int set =
-				    plain ? jp_set(request, plain, item) : (cJSON_Delete(item), -1);
-				free(plain);
-				if (set < 0)
-					goto out;
-			}
-		} else {
-			struct character *c = out->refs[0].slug
-						  ? catalog_character_get(cat, out->refs[0].slug)
-						  : NULL;
-			cJSON *item =
-			    fill_template(p->refs.item, &out->refs[0], c ? c->name : "", 1);
-			character_free(c);
-			if (jp_set(request, p->refs.pointer, item) < 0)
-				goto out;
-		}
-	}
-	if (out->nrefs && apply_model_rules(p, request) < 0)
+	if (out->nrefs && refs_place(cat, p, request, out) < 0)
 		goto out;
-	if (frames_place(cat, p, frame_ids, &auth, o, request, out) < 0)
+	bool with[3] = {out->nrefs > 0, frame_ids[0] != 0, frame_ids[1] != 0};
+	if (frames_place(cat, p, frame_ids, &auth, o, request, out) < 0 ||
+	    apply_model_rules(p, request, with) < 0)
 		goto out;
 	out->request = request;
 	request = NULL;

@@ -237,6 +237,24 @@ static void load_limits(struct loader *l, cJSON *limits, struct image_recipe *r)
 	}
 }
 
+/* A kind's own place in the request: "pointer", "array", "item" and
+ * "max", for a service with a field per kind; an item alone keeps the
+ * references' pointer (PixVerse's subject and background entries). */
+static void load_kind_place(struct loader *l, cJSON *k, struct profile_kind *pk)
+{
+	const char *pre = "references.kinds.";
+	pk->pointer = get_pointer(l, k, pre, "pointer", false);
+	pk->array = get_bool(l, k, pre, "array");
+	pk->item = member(k, "item");
+	pk->max = get_int(l, k, pre, "max", 0, 1, 100);
+	if (pk->pointer && !pk->item)
+		bad(l, "references.kinds", "a kind with its own pointer needs an item");
+	if (!pk->pointer && (pk->array || pk->max))
+		bad(l, "references.kinds", "array and max go with a kind's own pointer");
+	if (pk->pointer && !pk->array && pk->max > 1)
+		bad(l, "references.kinds", "a pointer that is not an array takes one reference");
+}
+
 /* "kinds": {"location": {"roles": [...]}, "style": "text", ...}: each kind
  * the service takes, by references in roles (a kind's own roles by
  * default, the profile's for characters) or as text only. */
@@ -270,6 +288,7 @@ static void load_kinds(struct loader *l, cJSON *refs)
 			continue;
 		}
 		pk->carry = KIND_REFS;
+		load_kind_place(l, k, pk);
 		get_strings(l, k, "references.kinds.", "roles", &pk->roles);
 		for (size_t r = 0; r < pk->roles.n; r++)
 			if (!role_valid(pk->roles.items[r]))
@@ -317,6 +336,7 @@ static void load_references(struct loader *l, cJSON *refs)
 		}
 	if (tag)
 		bad(l, "references.tag", "must be \"slug\", \"word\" or \"ref-n\"");
+	p->refs.tag_space = get_bool(l, refs, pre, "tag_space");
 	load_limits(l, get_object(l, refs, pre, "limits", false), &p->refs.limits);
 	if (!p->refs.limits.format[0]) {
 		snprintf(p->refs.limits.format, sizeof(p->refs.limits.format), "jpeg");
@@ -336,7 +356,7 @@ static void load_references(struct loader *l, cJSON *refs)
 	 * service whose only pictures are its frames) places no reference. */
 	bool places = false;
 	for (size_t k = 0; k < sizeof(p->refs.kinds) / sizeof(p->refs.kinds[0]); k++)
-		places |= p->refs.kinds[k].carry == KIND_REFS;
+		places |= p->refs.kinds[k].carry == KIND_REFS && !p->refs.kinds[k].pointer;
 	p->refs.pointer = get_pointer(l, refs, pre, "pointer", places);
 	p->refs.array = get_bool(l, refs, pre, "array");
 	p->refs.spread = get_bool(l, refs, pre, "spread");
@@ -389,6 +409,11 @@ static void load_frames(struct loader *l, cJSON *frames)
 		slots[i]->pointer = get_pointer(l, f, prefix, "pointer", true);
 		slots[i]->item = member(f, "item");
 		slots[i]->required = get_bool(l, f, prefix, "required");
+		slots[i]->excludes_references = get_bool(l, f, prefix, "excludes_references");
+		for (size_t k = 0; k < sizeof(p->refs.kinds) / sizeof(p->refs.kinds[0]); k++)
+			if (p->refs.kinds[k].pointer && slots[i]->pointer &&
+			    !strcmp(p->refs.kinds[k].pointer, slots[i]->pointer))
+				bad(l, "frames", "a frame cannot go where the references go");
 	}
 	if (!p->frames.first.pointer && !p->frames.last.pointer && !l->failed)
 		bad(l, "frames", "needs first or last (each {\"pointer\": ...})");
@@ -431,18 +456,32 @@ static void load_models(struct loader *l, cJSON *models)
 	p->models.pointer = get_pointer(l, models, "models.", "pointer", true);
 	p->models.rules = get_object(l, models, "models.", "rules", true);
 	cJSON *rule;
+	static const char *const whens[] = {"with_references", "with_first_frame",
+					    "with_last_frame", NULL};
 	cJSON_ArrayForEach(rule, p->models.rules) {
-		cJSON *set = cJSON_IsObject(rule) ? member(rule, "with_references") : NULL;
-		cJSON *v;
-		if (!cJSON_IsObject(set)) {
-			bad(l, "models.rules", "each model needs a \"with_references\" object");
+		cJSON *set, *v;
+		if (!cJSON_IsObject(rule) || !rule->child) {
+			bad(l, "models.rules",
+			    "each model needs a \"with_references\", \"with_first_frame\" or "
+			    "\"with_last_frame\" object");
 			return;
 		}
-		cJSON_ArrayForEach(v, set) {
-			if (v->string[0] != '/' || cJSON_IsObject(v) || cJSON_IsArray(v)) {
+		cJSON_ArrayForEach(set, rule) {
+			int w = 0;
+			while (whens[w] && strcmp(whens[w], set->string) != 0)
+				w++;
+			if (!whens[w] || !cJSON_IsObject(set)) {
 				bad(l, "models.rules",
-				    "with_references maps JSON pointers to plain values");
+				    "a model's rules are with_references, with_first_frame and "
+				    "with_last_frame objects");
 				return;
+			}
+			cJSON_ArrayForEach(v, set) {
+				if (v->string[0] != '/' || cJSON_IsObject(v) || cJSON_IsArray(v)) {
+					bad(l, "models.rules",
+					    "a rule maps JSON pointers to plain values");
+					return;
+				}
 			}
 		}
 	}
@@ -492,6 +531,8 @@ static void load_sending(struct loader *l, cJSON *root)
 		}
 		p->task.interval_ms = get_int(l, task, "task.", "interval_ms", 2000, 10, 600000);
 		p->task.timeout_s = get_int(l, task, "task.", "timeout_s", 900, 1, 86400);
+		p->task.failed_if = get_pointer(l, task, "task.", "failed_if", false);
+		p->task.id_path = get_bool(l, task, "task.", "id_path");
 		cJSON *result = get_object(l, task, "task.", "result", false);
 		if (result) {
 			p->task.result_path = get_string(l, result, "task.result.", "path", true);
@@ -510,6 +551,7 @@ static void load_sending(struct loader *l, cJSON *root)
 	p->outputs.url = get_string(l, outputs, "outputs.", "url", p->outputs.items != NULL);
 	static const char *const kinds[] = {"image", "video", NULL};
 	p->outputs.video = get_enum(l, outputs, "outputs.", "kind", kinds, 0) == 1;
+	p->outputs.auth = get_bool(l, outputs, "outputs.", "auth");
 	if (outputs && !p->outputs.urls && !p->outputs.base64 && !p->outputs.items)
 		bad(l, "outputs", "needs urls, base64, or items and url");
 	if (!outputs && p->output == PROFILE_JSON)

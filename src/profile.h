@@ -61,7 +61,9 @@ struct profile_sampler {
 /* Per-model rules: what a model needs when references are sent. */
 struct profile_models {
 	const char *pointer;
-	cJSON *rules; /* name -> {"with_references": {pointer: value}} */
+	/* name -> {"with_references" | "with_first_frame" | "with_last_frame":
+	 * {pointer: value}} */
+	cJSON *rules;
 };
 
 /* How a profile carries a mention of each kind of element. */
@@ -73,6 +75,14 @@ enum kind_carry {
 struct profile_kind {
 	enum kind_carry carry;
 	struct strlist roles; /* KIND_REFS: the roles, best first */
+	/* Where this kind's references go, for a service with a field per
+	 * kind (Kling's subject, scene and style images); NULL: the
+	 * references' own pointer, array and item. max: how many references
+	 * that pointer takes (0: the references' max, or 1 when not an array). */
+	const char *pointer;
+	bool array;
+	cJSON *item;
+	int max;
 };
 
 /* References: which images are sent, how many, and how. */
@@ -92,6 +102,9 @@ struct profile_refs {
 	const char *url_base_env;
 	struct image_recipe limits;
 	enum tag_style tag_style;
+	/* A tag mention is always followed by a space (PixVerse's @ref_name
+	 * must be), even before punctuation or at the end of the prompt. */
+	bool tag_space;
 };
 
 /* Image-to-video: where the clip's first and last frames go. A frame is
@@ -101,6 +114,9 @@ struct profile_frame {
 	const char *pointer;
 	cJSON *item;   /* a template with {ref}; NULL: the frame itself */
 	bool required; /* a request without this frame is refused */
+	/* The service takes this frame or reference images, never both
+	 * (Veo 3.1): a request with the two is refused. */
+	bool excludes_references;
 };
 struct profile_frames {
 	struct profile_frame first, last;
@@ -148,6 +164,12 @@ struct profile_task {
 	int timeout_s;
 	const char *result_path;  /* one more GET after done, with {id}, {value} */
 	const char *result_value; /* pointer to {value} in the last poll answer */
+	/* Anything at this pointer of a poll's answer means the task failed,
+	 * whatever its status (a Google operation is "done" either way). */
+	const char *failed_if;
+	/* The id is a path of segments ("models/m/operations/o"): '/' stays
+	 * in the poll path, each segment is escaped. */
+	bool id_path;
 };
 
 /* Where the results are in the answer. */
@@ -157,6 +179,9 @@ struct profile_outputs {
 	const char *items; /* objects to build URLs from */
 	const char *url;   /* template filled from each item's members */
 	bool video;
+	/* The key and headers go with a download from the service's own base
+	 * URL (Gemini's files), and never to another address. */
+	bool auth;
 };
 
 /* Embedding profiles. */

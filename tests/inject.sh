@@ -118,8 +118,8 @@ check "kling-image: a kling-v2 request" inject --profile kling-image --file klin
 is "$(req '"image_reference" in d')" false "kling-image: no image_reference for a model without the rule"
 
 check "kling-video" inject --profile kling-video --first-frame still.jpg "$prompt"
-is "$(req '[d["model_name"], d["mode"], d["duration"]]')" '["kling-v1-6", "std", "5"]' \
-	"kling-video: template fields"
+is "$(req '[d["model_name"], d.get("mode"), d["duration"]]')" '["kling-v1-6", null, "5"]' \
+	"kling-video: template fields (no mode: std, Kling's default, unless an end frame needs pro)"
 is "$(req 'd["negative_prompt"]')" "blurry, extra limbs" "kling-video: negative_prompt"
 like "$(req 'd["image"][:20]')" '^/9j/' "kling-video: raw base64 image"
 still_asset=$(sqlite3 .troupe/troupe.db "SELECT id FROM assets WHERE source = 'still.jpg'")

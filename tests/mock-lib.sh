@@ -25,8 +25,10 @@ export REPLICATE_API_TOKEN=r8_replicate_SECRET_e2f9
 export FAL_KEY=key_fal_SECRET_81aa
 export LUMAAI_API_KEY=key_luma_SECRET_6d03
 export MINIMAX_API_KEY=key_minimax_SECRET_f5e7
+export VIDU_API_KEY=key_vidu_SECRET_2a9c
 all_keys="$RUNWAYML_API_SECRET $KLING_ACCESS_KEY $KLING_SECRET_KEY $PIXVERSE_API_KEY
-$OPENAI_API_KEY $GEMINI_API_KEY $REPLICATE_API_TOKEN $FAL_KEY $LUMAAI_API_KEY $MINIMAX_API_KEY"
+$OPENAI_API_KEY $GEMINI_API_KEY $REPLICATE_API_TOKEN $FAL_KEY $LUMAAI_API_KEY $MINIMAX_API_KEY
+$VIDU_API_KEY"
 
 # start_mock: runs the stand-ins on a free loopback port and points every
 # profile's base_url_env at its service there.
@@ -57,6 +59,7 @@ start_mock() {
 	export TROUPE_LUMA_URL=$mock_url/luma
 	export TROUPE_MINIMAX_URL=$mock_url/minimax
 	export TROUPE_COMFYUI_URL=$mock_url/comfyui
+	export TROUPE_VIDU_URL=$mock_url/vidu
 }
 
 # mock_mode JSON: the failure mode for the next requests (see the script).

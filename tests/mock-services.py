@@ -3,7 +3,7 @@
 
 Each service lives under a path prefix (http://127.0.0.1:PORT/runway/...,
 /kling/, /pixverse/, /openai/, /gemini/, /replicate/, /fal/, /luma/,
-/minimax/, /comfyui/), so a profile's base_url_env can point at it. Every
+/minimax/, /comfyui/, /vidu/), so a profile's base_url_env can point at it. Every
 request is checked against the shape the service's API reference
 documents (method, path, authentication, required fields and their types,
 how reference images are encoded); a wrong shape gets a 400 (401 for
@@ -26,13 +26,18 @@ tasks created ("stuck": never leaves its running status). "service", when
 given, limits the mode to that service. forget makes PixVerse drop every
 image uploaded so far at its next request, as when the service deletes
 them: a later request naming one is refused as PixVerse refuses an
-unknown img_id (ErrCode 400017, invalid parameter). {"mode": "ok"} clears it.
+unknown img_id (ErrCode 400017, invalid parameter); upload-no-id makes
+the next PixVerse upload answer success without an img_id. {"mode": "ok"}
+clears it.
 
 Every request (method, path, headers, body, the status answered) is
 appended as a JSON line to the log file, so tests can see what troupe
 sent. The expected keys are read from the same environment variables the
 profiles name (RUNWAYML_API_SECRET, KLING_ACCESS_KEY, ...); an unset one
 means any non-empty key is accepted.
+
+The reference-to-video and multi-reference endpoints (Kling's multi-image
+ones, PixVerse Fusion, Veo 3.1, Vidu) are in mock_refs.py, beside this file.
 
 Usage: mock-services.py PORTFILE LOGFILE [--control FILE] [--lifetime S]
 Python 3 standard library only.
@@ -56,6 +61,8 @@ import uuid
 import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+import mock_refs
 
 
 class Reject(Exception):
@@ -331,7 +338,7 @@ class State:
 # ---- the handler ----
 
 SERVICES = ("runway", "kling", "pixverse", "openai", "gemini", "replicate", "fal", "luma",
-            "minimax", "comfyui")
+            "minimax", "comfyui", "vidu")
 
 ENV_KEYS = {
     "runway": "RUNWAYML_API_SECRET",
@@ -342,6 +349,7 @@ ENV_KEYS = {
     "fal": "FAL_KEY",
     "luma": "LUMAAI_API_KEY",
     "minimax": "MINIMAX_API_KEY",
+    "vidu": "VIDU_API_KEY",
 }
 
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
@@ -393,7 +401,7 @@ def check_kling_jwt(header):
         raise Reject("JWT: nbf missing or in the future", 401)
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(mock_refs.RefServices, BaseHTTPRequestHandler):
     server_version = "troupe-mock/1"
     state = None  # set in main
     log_file = None
@@ -496,6 +504,9 @@ class Handler(BaseHTTPRequestHandler):
         if service == "minimax":
             return {"base_resp": {"status_code": 1004 if status == 401 else 2013,
                                   "status_msg": why}}
+        if service == "vidu":
+            return {"err_code": "InvalidParameter" if status != 401 else "Unauthorized",
+                    "message": why}
         if service == "comfyui":
             return {"error": {"type": "invalid_prompt", "message": why, "details": why,
                               "extra_info": {}}, "node_errors": {}}
@@ -701,6 +712,10 @@ class Handler(BaseHTTPRequestHandler):
             ("GET", r"/v1/images/generations/([^/]+)", self.kling_poll),
             ("POST", r"/v1/videos/image2video", self.kling_create_video),
             ("GET", r"/v1/videos/image2video/([^/]+)", self.kling_poll),
+            ("POST", r"/v1/videos/multi-image2video", self.kling_multi_video),
+            ("GET", r"/v1/videos/multi-image2video/([^/]+)", self.kling_poll),
+            ("POST", r"/v1/images/multi-image2image", self.kling_multi_image),
+            ("GET", r"/v1/images/multi-image2image/([^/]+)", self.kling_poll),
         ])
         fn(body, *args)
 
@@ -764,6 +779,7 @@ class Handler(BaseHTTPRequestHandler):
         for key in ("image", "image_tail"):
             if doc.get(key) is not None:
                 self.kling_image(doc[key], key)
+        self.kling_frames_check(doc)
         want_string(doc, "prompt", "prompt", False, 2500)
         want_string(doc, "negative_prompt", "negative_prompt", False, 2500)
         v = doc.get("cfg_scale")
@@ -816,6 +832,7 @@ class Handler(BaseHTTPRequestHandler):
         fn, args = self.route(method, rest, [
             ("POST", r"/openapi/v2/image/upload", self.pixverse_upload),
             ("POST", r"/openapi/v2/video/img/generate", self.pixverse_create),
+            ("POST", r"/openapi/v2/video/fusion/generate", self.pixverse_fusion),
             ("GET", r"/openapi/v2/video/result/([0-9]+)", self.pixverse_poll),
         ])
         fn(body, *args)
@@ -832,6 +849,9 @@ class Handler(BaseHTTPRequestHandler):
             raise Reject("image: 20 MB or larger")
         if info[1] and max(info[1], info[2]) > 4000:
             raise Reject("image: larger than 4000x4000")
+        if self.state.take(("upload-no-id",), "pixverse"):
+            self.answer(200, {"ErrCode": 0, "ErrMsg": "success", "Resp": {}})
+            return
         img_id = 20000000 + self.state.next_seed()
         # An img_id belongs to the account that uploaded it.
         with self.state.lock:
@@ -944,6 +964,9 @@ class Handler(BaseHTTPRequestHandler):
             raise Reject("API key not valid. Please pass a valid API key.", 401)
         fn, args = self.route(method, rest, [
             ("POST", r"/v1beta/models/([A-Za-z0-9.-]+):generateContent", self.gemini_generate),
+            ("POST", r"/v1beta/models/([A-Za-z0-9.-]+):predictLongRunning", self.veo_create),
+            ("GET", r"/v1beta/models/([A-Za-z0-9.-]+)/operations/([0-9a-f]+)", self.veo_poll),
+            ("GET", r"/v1beta/files/([0-9a-f]+-[0-9]+):download", self.veo_download),
         ])
         fn(body, *args)
 
@@ -1352,6 +1375,7 @@ def main():
     ap.add_argument("--lifetime", type=float, default=1800,
                     help="exit after this many seconds, in case nobody stops us")
     args = ap.parse_args()
+    mock_refs.bind(sys.modules[__name__])
     Handler.state = State(args.control)
     Handler.log_file = args.logfile
     open(args.logfile, "a").close()

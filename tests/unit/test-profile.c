@@ -312,6 +312,45 @@ int main(void)
 	refused("/task/done", NULL, ": task.done: missing", "a task without its done statuses");
 	refused("/task/result", "{\"path\": \"/r/{value}\"}", ": task.result.value: missing",
 		"{value} in a result path without a value pointer");
+	/* A kind's own place, frames beside it, and the rules for frames. */
+	loads("/references/kinds",
+	      "{\"character\": {}, \"location\": {\"pointer\": \"/scene\", \"item\": "
+	      "\"{ref}\"}, \"style\": {\"pointer\": \"/styles\", \"array\": true, "
+	      "\"max\": 2, \"item\": \"{ref}\"}}",
+	      "kinds with pointers of their own load");
+	refused("/references/kinds", "{\"location\": {\"pointer\": \"/scene\"}}",
+		": references.kinds: a kind with its own pointer needs an item",
+		"a kind's pointer without an item");
+	refused("/references/kinds", "{\"location\": {\"array\": true}}",
+		": references.kinds: array and max go with a kind's own pointer",
+		"a kind's array without its pointer");
+	refused("/references/kinds",
+		"{\"location\": {\"pointer\": \"/scene\", \"item\": \"{ref}\", \"max\": 2}}",
+		": references.kinds: a pointer that is not an array takes one reference",
+		"a kind's max over 1 at a single pointer");
+	refused("/references/kinds", "{\"location\": {\"pointer\": \"scene\", \"item\": 1}}",
+		": references.kinds.pointer: a JSON pointer must start with '/'",
+		"a kind's pointer that is not one");
+	refused_text("{\"name\": \"f\", \"service\": \"X\", \"doc\": \"https://x\", "
+		     "\"base_url\": \"https://x\", \"request\": {\"path\": \"/v\"}, \"prompt\": "
+		     "\"/prompt\", \"references\": {\"kinds\": {\"location\": {\"pointer\": "
+		     "\"/image\", \"item\": \"{ref}\"}}}, \"frames\": {\"first\": {\"pointer\": "
+		     "\"/image\"}}, \"outputs\": {\"urls\": \"/u\"}}",
+		     ": frames: a frame cannot go where the references go",
+		     "a frame at a kind's pointer");
+	refused("/references/tag_space", "1", ": references.tag_space: must be true or false",
+		"tag_space that is not a boolean");
+	refused("/models", "{\"pointer\": \"/model\", \"rules\": {\"m1\": {\"with_end\": {}}}}",
+		": models.rules: a model's rules are with_references, with_first_frame",
+		"a model rule of an unknown kind");
+	loads("/models",
+	      "{\"pointer\": \"/model\", \"rules\": {\"m1\": {\"with_last_frame\": "
+	      "{\"/mode\": \"pro\"}}}}",
+	      "a with_last_frame rule loads");
+	refused("/task/failed_if", "\"error\"", ": task.failed_if: a JSON pointer must start",
+		"failed_if that is not a pointer");
+	refused("/outputs/auth", "\"yes\"", ": outputs.auth: must be true or false",
+		"outputs.auth that is not a boolean");
 	refused("/outputs", "{}", ": outputs: needs urls, base64, or items and url",
 		"outputs with nothing in them");
 	refused("/outputs", NULL, ": outputs: missing", "no outputs");

@@ -38,6 +38,7 @@ static int parse_sample(const char *text, double *share)
 
 struct output {
 	cJSON *problems; /* --json */
+	cJSON *notes;	 /* --json: unreferenced blobs, which are not problems */
 };
 
 static void print_ids(const char *what, const int64_t *ids, size_t n)
@@ -64,7 +65,7 @@ static int print_problem(const struct fsck_problem *p, void *ctx)
 		for (size_t i = 0; i < p->nrequests; i++)
 			cJSON_AddItemToArray(requests, cJSON_CreateNumber((double)p->requests[i]));
 		cJSON_AddBoolToObject(o, "repaired", p->repaired);
-		cJSON_AddItemToArray(out->problems, o);
+		cJSON_AddItemToArray(p->note ? out->notes : out->problems, o);
 		return 0;
 	}
 	char *object = text_escape(p->object), *detail = text_escape(p->detail);
@@ -77,11 +78,13 @@ static int print_problem(const struct fsck_problem *p, void *ctx)
 	return 0;
 }
 
-static void print_summary(const struct fsck_counts *c, bool json, cJSON *problems)
+static void print_summary(const struct fsck_counts *c, bool json, struct output *out)
 {
 	if (json) {
 		cJSON *root = cJSON_CreateObject();
-		cJSON_AddItemToObject(root, "problems", problems);
+		cJSON_AddItemToObject(root, "problems", out->problems);
+		cJSON_AddItemToObject(root, "notes", out->notes);
+		out->problems = out->notes = NULL;
 		cJSON *checked = cJSON_AddObjectToObject(root, "checked");
 		cJSON_AddNumberToObject(checked, "blobs", (double)c->blobs);
 		cJSON_AddNumberToObject(checked, "bytes", (double)c->bytes);
@@ -96,10 +99,12 @@ static void print_summary(const struct fsck_counts *c, bool json, cJSON *problem
 	}
 	char size[32];
 	format_bytes(c->bytes, size);
-	printf("%zu problem%s; %zu blobs (%s) checked, %zu rehashed, %zu files in objects/, "
-	       "%zu in tmp/\n",
-	       c->problems, c->problems == 1 ? "" : "s", c->blobs, size, c->rehashed, c->objects,
-	       c->tmp);
+	printf("%zu problem%s; ", c->problems, c->problems == 1 ? "" : "s");
+	if (c->notes)
+		printf("%zu unreferenced blob%s (gc reclaims them); ", c->notes,
+		       c->notes == 1 ? "" : "s");
+	printf("%zu blobs (%s) checked, %zu rehashed, %zu files in objects/, %zu in tmp/\n",
+	       c->blobs, size, c->rehashed, c->objects, c->tmp);
 }
 
 static int restore_blob(const char *hash, void *ctx)
@@ -143,18 +148,17 @@ static int cmd_fsck(struct cli *cli, int argc, char **argv)
 	/* A missing blob comes back from a remote that has it. */
 	fo.restore = restore_blob;
 	fo.restore_ctx = cat;
-	struct output out = {cli->json ? cJSON_CreateArray() : NULL};
+	struct output out = {cli->json ? cJSON_CreateArray() : NULL,
+			     cli->json ? cJSON_CreateArray() : NULL};
 	struct fsck_counts counts;
 	int rc = fsck_run(cat, &fo, print_problem, &out, &counts);
 	catalog_close(cat);
-	if (rc < 0) {
-		cJSON_Delete(out.problems);
+	if (!rc && (!cli->quiet || cli->json))
+		print_summary(&counts, cli->json, &out);
+	cJSON_Delete(out.problems);
+	cJSON_Delete(out.notes);
+	if (rc < 0)
 		return -1;
-	}
-	if (!cli->quiet || cli->json)
-		print_summary(&counts, cli->json, out.problems);
-	else
-		cJSON_Delete(out.problems);
 	/* Problems found are the answer, not a failure of the command:
 	 * exit 1, as git fsck does; sysexits are for a check not done. */
 	if (counts.problems)

@@ -59,14 +59,26 @@ const char *fsck_kind_name(enum fsck_kind kind)
 
 static int problem(struct run *r, const struct fsck_problem *p)
 {
-	r->counts->problems++;
+	if (p->note)
+		r->counts->notes++;
+	else
+		r->counts->problems++;
 	return r->report(p, r->ctx);
 }
 
 static int simple_problem(struct run *r, enum fsck_kind kind, const char *object,
 			  const char *detail, bool repaired)
 {
-	struct fsck_problem p = {kind, object, detail, NULL, 0, NULL, 0, repaired};
+	struct fsck_problem p = {kind, object, detail, NULL, 0, NULL, 0, repaired, false};
+	return problem(r, &p);
+}
+
+/* A blob nothing references: reported so that fsck and gc --dry-run
+ * list the same blobs, but not a problem (a removal or a killed add
+ * leaves one; gc frees it after the grace period). */
+static int unreferenced_note(struct run *r, const char *object, const char *detail)
+{
+	struct fsck_problem p = {FSCK_UNREFERENCED, object, detail, NULL, 0, NULL, 0, false, true};
 	return problem(r, &p);
 }
 
@@ -260,7 +272,8 @@ static int check_blob(struct run *r, struct blob *blob, int64_t now)
 		detail = xasprintf("its bytes hash to %s", hex);
 	}
 	struct fsck_problem p = {kind,		blob->hash,	detail,		 blob->assets,
-				 blob->nassets, blob->requests, blob->nrequests, repaired};
+				 blob->nassets, blob->requests, blob->nrequests, repaired,
+				 false};
 	int rc = problem(r, &p);
 	free(detail);
 	return rc;
@@ -314,12 +327,11 @@ static int check_object(const struct store_entry *e, void *ctx)
 					 sizeof(*w->unreferenced->hash), cmp_hash)
 			       : NULL;
 	if (found)
-		return simple_problem(w->r, FSCK_UNREFERENCED, e->name,
-				      w->unreferenced->why[found - w->unreferenced->hash], false);
+		return unreferenced_note(w->r, e->name,
+					 w->unreferenced->why[found - w->unreferenced->hash]);
 	if (find_blob(w->blobs, e->name))
 		return 0;
-	return simple_problem(w->r, FSCK_UNREFERENCED, e->name,
-			      "no row names this blob (kept: gc reclaims it)", false);
+	return unreferenced_note(w->r, e->name, "no row names this blob (kept: gc reclaims it)");
 }
 
 static int check_tmp(const struct store_entry *e, void *ctx)

@@ -33,6 +33,9 @@ struct fsck_problem {
 	const int64_t *requests; /* the requests that name it, ascending */
 	size_t nrequests;
 	bool repaired; /* --repair fixed it (a tmp/ leftover or cache file removed) */
+	bool note;     /* harmless and expected, not a problem: a blob nothing
+			  references any more, which gc reclaims after its grace
+			  period (git fsck's "dangling") */
 };
 
 struct fsck_options {
@@ -50,7 +53,8 @@ struct fsck_options {
 
 /* What was looked at, for the summary. */
 struct fsck_counts {
-	size_t problems;
+	size_t problems; /* reports that are not notes */
+	size_t notes;	 /* unreferenced blobs (fsck_problem.note) */
 	size_t blobs;	 /* distinct referenced blobs checked */
 	uint64_t bytes;	 /* their total size */
 	size_t rehashed; /* of which rehashed this run */

@@ -83,7 +83,7 @@ harmless() {
 	esac
 }
 fsck_kinds() {
-	troupe fsck --json 2>/dev/null | jq -r '[.problems[].kind] | unique | join(" ")'
+	troupe fsck --json 2>/dev/null | jq -r '[.problems[].kind, .notes[].kind] | unique | join(" ")'
 }
 
 # crash POINT N: one run to the Nth hit of POINT in a store of its own.

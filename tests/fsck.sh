@@ -87,8 +87,12 @@ check "then the store is clean" troupe fsck
 stray=0123456789abcdef0123456789abcdef
 mkdir -p .troupe/objects/01
 echo stray >"$(blob_path "$stray")"
-fails_with 1 "1 problem found" "an unreferenced file is a problem" troupe fsck
+check "an unreferenced blob is not a problem (gc reclaims it)" troupe fsck
 like "$(cat .out)" "^unreferenced $stray: no row names this blob" "the unreferenced blob is named"
+like "$(cat .out)" "^0 problems; 1 unreferenced blob \\(gc reclaims them\\);" "the summary counts it apart"
+troupe fsck --json >.json
+is "$(jq -c '[(.problems | length), (.notes | map(.kind + " " + .object))]' .json)" "[0,[\"unreferenced $stray\"]]" \
+	"--json lists it under notes, not problems"
 troupe fsck --repair >/dev/null 2>&1
 check "--repair keeps the unreferenced file" test -f "$(blob_path "$stray")"
 rm "$(blob_path "$stray")"

@@ -129,11 +129,11 @@ troupe rm 5 >/dev/null
 cp orphan.jpg "$(blob_path "$orphan")"
 troupe fsck --json >fsck.json 2>/dev/null
 troupe gc --dry-run --json >dry.json
-fsck_list=$(jq -r '[.problems[] | select(.kind == "unreferenced") | .object] | sort | join(" ")' fsck.json)
+fsck_list=$(jq -r '[.notes[] | select(.kind == "unreferenced") | .object] | sort | join(" ")' fsck.json)
 gc_list=$(jq -r '[.candidates[] | select(.file) | .hash] | sort | join(" ")' dry.json)
 check "there is something unreferenced to compare" test -n "$gc_list"
 is "$fsck_list" "$gc_list" "fsck's unreferenced objects are gc --dry-run's candidates"
-like "$(jq -r ".problems[] | select(.object == \"$chelsea\") | .detail" fsck.json)" \
+like "$(jq -r ".notes[] | select(.object == \"$chelsea\") | .detail" fsck.json)" \
 	"^was asset #5 \\(sheet, chelsea.jpg\\); kept: gc reclaims it$" "fsck gives gc's reason"
 troupe gc --grace 0 >/dev/null 2>&1
 check "after gc --grace 0 fsck is clean" troupe fsck

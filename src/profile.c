@@ -270,6 +270,8 @@ static void load_kinds(struct loader *l, cJSON *refs)
 			continue;
 		}
 		pk->carry = KIND_REFS;
+		/* A service with one slot for a scene and several for subjects. */
+		pk->max = get_int(l, k, "references.kinds.", "max", 0, 1, 100);
 		get_strings(l, k, "references.kinds.", "roles", &pk->roles);
 		for (size_t r = 0; r < pk->roles.n; r++)
 			if (!role_valid(pk->roles.items[r]))

@@ -73,6 +73,7 @@ enum kind_carry {
 struct profile_kind {
 	enum kind_carry carry;
 	struct strlist roles; /* KIND_REFS: the roles, best first */
+	int max;	      /* references of this kind in a request; 0: refs.max */
 };
 
 /* References: which images are sent, how many, and how. */

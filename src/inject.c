@@ -220,29 +220,55 @@ static int candidates_of(struct catalog *cat, const char *q, struct candidates *
 	return catalog_query(cat, q, &qo, collect_candidate, c);
 }
 
-/* The store's embedding models, listed once an element needs them. */
-struct model_set {
-	bool loaded;
-	struct model_info *models;
-	size_t n;
-};
-
-/* One model's vectors of an element's candidates. */
+/* The vectors of an element's candidates, model by model (they come
+ * ordered by model name), keeping the model that has the most of them. */
 struct vector_pick {
 	const struct candidates *c;
+	char model[65]; /* the model being read; "" before the first row */
 	uint32_t dim;
 	float *vectors; /* c->n * dim */
 	bool *has;
 	size_t found;
+	uint32_t best_dim;
+	float *best_vectors;
+	bool *best_has;
+	size_t best_found;
 };
 
-static int pick_vector(int64_t asset_id, const char *slug, const float *vector, void *ctx)
+/* A mean over one other says nothing, so a model must have two. */
+static void vector_pick_end_model(struct vector_pick *v)
 {
-	(void)slug;
+	if (v->found >= 2 && v->found > v->best_found) {
+		free(v->best_vectors);
+		free(v->best_has);
+		v->best_vectors = v->vectors;
+		v->best_has = v->has;
+		v->best_found = v->found;
+		v->best_dim = v->dim;
+	} else {
+		free(v->vectors);
+		free(v->has);
+	}
+	v->vectors = NULL;
+	v->has = NULL;
+	v->found = 0;
+}
+
+static int pick_vector(int64_t asset_id, const char *model, const float *vector, uint32_t dim,
+		       void *ctx)
+{
 	struct vector_pick *v = ctx;
+	if (strcmp(v->model, model) != 0) {
+		if (*v->model)
+			vector_pick_end_model(v);
+		snprintf(v->model, sizeof(v->model), "%s", model);
+		v->dim = dim;
+		v->vectors = xcalloc(v->c->n, dim * sizeof(float));
+		v->has = xcalloc(v->c->n, sizeof(bool));
+	}
 	for (size_t i = 0; i < v->c->n; i++)
-		if (v->c->ids[i] == asset_id && !v->has[i]) {
-			memcpy(v->vectors + i * v->dim, vector, v->dim * sizeof(float));
+		if (v->c->ids[i] == asset_id && !v->has[i] && dim == v->dim) {
+			memcpy(v->vectors + i * dim, vector, dim * sizeof(float));
 			v->has[i] = true;
 			v->found++;
 		}
@@ -270,42 +296,25 @@ static void element_refs_free(struct element_refs *e)
 
 /* The vectors of e's candidates in the store's model that has the most of
  * them (the first by name among equals), so the most representative
- * reference can be found. A mean over one other says nothing, so fewer
- * than three candidates are left unscored. */
-static int element_vectors(struct catalog *cat, const char *slug, struct model_set *ms,
-			   struct element_refs *e)
+ * reference can be found. With fewer than three candidates every mean is
+ * the same, so none are read. */
+static int element_vectors(struct catalog *cat, const char *slug, struct element_refs *e)
 {
 	if (e->c.n < 3)
 		return 0;
-	if (!ms->loaded && catalog_model_list(cat, &ms->models, &ms->n) < 0)
-		return -1;
-	ms->loaded = true;
-	for (size_t m = 0; m < ms->n; m++) {
-		uint32_t dim = ms->models[m].dimension;
-		if (!dim || ms->models[m].vectors < 2)
-			continue;
-		struct vector_pick v = {&e->c, dim, xcalloc(e->c.n, dim * sizeof(float)),
-					xcalloc(e->c.n, sizeof(bool)), 0};
-		if (catalog_embeddings(cat, ms->models[m].name, slug, pick_vector, &v) < 0) {
-			free(v.vectors);
-			free(v.has);
-			return -1;
-		}
-		size_t best = 0;
-		for (size_t i = 0; e->has_vector && i < e->c.n; i++)
-			best += e->has_vector[i];
-		if (v.found >= 2 && v.found > best) {
-			free(e->vectors);
-			free(e->has_vector);
-			e->vectors = v.vectors;
-			e->has_vector = v.has;
-			e->dim = dim;
-		} else {
-			free(v.vectors);
-			free(v.has);
-		}
+	struct vector_pick v = {.c = &e->c};
+	int rc = catalog_element_vectors(cat, slug, pick_vector, &v);
+	if (*v.model)
+		vector_pick_end_model(&v);
+	if (rc == 0 && v.best_found) {
+		e->vectors = v.best_vectors;
+		e->has_vector = v.best_has;
+		e->dim = v.best_dim;
+	} else {
+		free(v.best_vectors);
+		free(v.best_has);
 	}
-	return 0;
+	return rc;
 }
 
 /* The element's candidates: its assets in the roles its kind takes (of
@@ -315,7 +324,7 @@ static int element_vectors(struct catalog *cat, const char *slug, struct model_s
  * than the profile's min can be sent. */
 static int element_gather(struct catalog *cat, const struct profile *p, const char *slug,
 			  const char *look, const struct strlist *roles, bool registered,
-			  struct model_set *ms, struct element_refs *e)
+			  struct element_refs *e)
 {
 	memset(e, 0, sizeof(*e));
 	struct strbuf q = STRBUF_INIT;
@@ -348,7 +357,7 @@ static int element_gather(struct catalog *cat, const struct profile *p, const ch
 		sb_release(&names);
 		return -1;
 	}
-	if (element_vectors(cat, slug, ms, e) < 0)
+	if (element_vectors(cat, slug, e) < 0)
 		return -1;
 	e->of_look = xcalloc(e->c.n ? e->c.n : 1, sizeof(bool));
 	e->cands = xcalloc(e->c.n ? e->c.n : 1, sizeof(*e->cands));
@@ -813,7 +822,6 @@ static int choose_by_rule(struct catalog *cat, const struct profile *p,
 	struct element_refs *er = xcalloc(slugs->n ? slugs->n : 1, sizeof(*er));
 	struct refchoice_element *el = xcalloc(slugs->n ? slugs->n : 1, sizeof(*el));
 	size_t n = 0;
-	struct model_set ms = {0};
 	struct refchoice_limits lim = {max_refs, p->refs.per_character, {0}};
 	for (int k = 0; k < 4; k++)
 		lim.per_kind[k] = p->refs.kinds[k].max;
@@ -832,7 +840,7 @@ static int choose_by_rule(struct catalog *cat, const struct profile *p,
 		character_free(ch);
 		bool registered = look_registered(cat, slugs->items[i], looks->items[i]);
 		int gathered = element_gather(cat, p, slugs->items[i], looks->items[i], &pk->roles,
-					      registered, &ms, &er[n]);
+					      registered, &er[n]);
 		n++;
 		if (gathered < 0)
 			goto out;
@@ -860,7 +868,6 @@ out:
 		element_refs_free(&er[i]);
 	free(er);
 	free(el);
-	free(ms.models);
 	return rc;
 }
 

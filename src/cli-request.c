@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "cli-request.h"
+#include "role.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -25,24 +26,18 @@ enum {
 	OPT_NO_LOG,
 	OPT_FIRST_FRAME,
 	OPT_LAST_FRAME,
+	OPT_NO_DROP,
 };
 
 static const struct opt_spec inject_specs[] = {
-    {"profile", 'p', true, OPT_PROFILE},
-    {"file", 'f', true, OPT_FILE},
-    {"workflow", 0, true, OPT_FILE},
-    {"ref", 0, true, OPT_REF},
-    {"aspect", 0, true, OPT_ASPECT},
-    {"output", 'o', true, OPT_OUTPUT},
-    {"timeout", 0, true, OPT_TIMEOUT},
-    {"verbose", 'v', false, OPT_VERBOSE},
-    {"keep-seed", 0, false, OPT_KEEP_SEED},
-    {"dry-run", 0, false, OPT_DRY_RUN},
-    {"preview", 0, false, OPT_DRY_RUN},
-    {"no-log", 0, false, OPT_NO_LOG},
-    {"first-frame", 0, true, OPT_FIRST_FRAME},
-    {"last-frame", 0, true, OPT_LAST_FRAME},
-    {NULL, 0, false, 0},
+    {"profile", 'p', true, OPT_PROFILE},       {"file", 'f', true, OPT_FILE},
+    {"workflow", 0, true, OPT_FILE},	       {"ref", 0, true, OPT_REF},
+    {"aspect", 0, true, OPT_ASPECT},	       {"output", 'o', true, OPT_OUTPUT},
+    {"timeout", 0, true, OPT_TIMEOUT},	       {"verbose", 'v', false, OPT_VERBOSE},
+    {"keep-seed", 0, false, OPT_KEEP_SEED},    {"dry-run", 0, false, OPT_DRY_RUN},
+    {"preview", 0, false, OPT_DRY_RUN},	       {"no-log", 0, false, OPT_NO_LOG},
+    {"first-frame", 0, true, OPT_FIRST_FRAME}, {"last-frame", 0, true, OPT_LAST_FRAME},
+    {"no-drop", 0, false, OPT_NO_DROP},	       {NULL, 0, false, 0},
 };
 
 static int read_stream(int fd, const char *what, struct strbuf *out)
@@ -52,11 +47,34 @@ static int read_stream(int fd, const char *what, struct strbuf *out)
 	return 0;
 }
 
-static void warn_unplaced(const char *profile, const char *slug, int max_refs, void *ctx)
+/* Each element the limits cut, on stderr and, for --json, in left_out. */
+static void warn_left_out(const char *profile, const char *slug, const struct refchoice_left *l,
+			  void *ctx)
 {
-	(void)ctx;
-	warn_user("profile %s takes %d reference%s: no image of @%s is sent", profile, max_refs,
-		  max_refs == 1 ? "" : "s", slug);
+	struct cli_request *a = ctx;
+	char *line = refchoice_left_text(profile, slug, l);
+	warn_user("%s", line);
+	free(line);
+	if (!a->left_out)
+		a->left_out = cJSON_CreateArray();
+	cJSON *j = cJSON_CreateObject(), *refs;
+	if (slug)
+		cJSON_AddStringToObject(j, "element", slug);
+	else
+		cJSON_AddNullToObject(j, "element");
+	cJSON_AddNumberToObject(j, "sent", (double)l->sent);
+	cJSON_AddStringToObject(j, "why", l->why == REFCHOICE_KIND ? "kind" : "max");
+	if (l->why == REFCHOICE_KIND)
+		cJSON_AddStringToObject(j, "kind", element_kinds[l->kind]);
+	cJSON_AddNumberToObject(j, "limit", l->limit);
+	refs = cJSON_AddArrayToObject(j, "references");
+	for (size_t i = 0; i < l->n; i++) {
+		cJSON *r = cJSON_CreateObject();
+		cJSON_AddNumberToObject(r, "asset", (double)l->asset_ids[i]);
+		cJSON_AddStringToObject(r, "role", l->roles[i]);
+		cJSON_AddItemToArray(refs, r);
+	}
+	cJSON_AddItemToArray(a->left_out, j);
 }
 
 static void warn_text_only(const char *profile, const char *slug, const char *kind, void *ctx)
@@ -73,8 +91,9 @@ int cli_request_parse(struct cli *cli, const struct cmd_entry *entry, int argc, 
 	const char *arg;
 	int id;
 	*help = false;
-	a->inject.unplaced = warn_unplaced;
+	a->inject.left_out = warn_left_out;
 	a->inject.text_only = warn_text_only;
+	a->inject.unplaced_ctx = a;
 	opts_init(&o, cli, argc, argv, inject_specs);
 	while ((id = opts_next(&o, &arg)) != OPT_END) {
 		switch (id) {
@@ -114,6 +133,9 @@ int cli_request_parse(struct cli *cli, const struct cmd_entry *entry, int argc, 
 			break;
 		case OPT_KEEP_SEED:
 			a->inject.keep_seed = true;
+			break;
+		case OPT_NO_DROP:
+			a->inject.no_drop = true;
 			break;
 		case OPT_DRY_RUN:
 		case OPT_NO_LOG:
@@ -185,4 +207,6 @@ int cli_request_input(const struct cli_request *a, struct strbuf *input, bool *i
 void cli_request_clear(struct cli_request *a)
 {
 	sb_release(&a->prompt);
+	cJSON_Delete(a->left_out);
+	a->left_out = NULL;
 }

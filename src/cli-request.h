@@ -18,6 +18,8 @@ struct cli_request {
 	bool no_log; /* inject --no-log: record nothing */
 	struct inject_options inject;
 	struct strbuf prompt;
+	/* What the reference limits left out, for --json (NULL: nothing). */
+	cJSON *left_out;
 };
 
 /* Parses the options of inject and generate (one table serves both) into

@@ -109,6 +109,8 @@ static int cmd_generate(struct cli *cli, int argc, char **argv)
 	if (cli->json) {
 		cJSON *j = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(j, "outputs");
 		cJSON_AddNumberToObject(j, "request", (double)result.request_id);
+		cJSON_AddItemToObject(j, "left_out", a.left_out ? a.left_out : cJSON_CreateArray());
+		a.left_out = NULL;
 		for (size_t i = 0; i < result.noutputs; i++) {
 			struct asset *asset = catalog_asset_get(cat, result.outputs[i].asset_id);
 			if (asset) {
@@ -154,6 +156,7 @@ const struct cmd_entry cmd_generate_entry = {
     "      --aspect RATIO      set the aspect ratio where the profile puts it\n"
     "      --first-frame FILE|ASSET  the picture an image-to-video clip starts on\n"
     "      --last-frame FILE|ASSET   the picture it ends on\n"
+    "      --no-drop           fail when the limits leave a mentioned element no reference\n"
     "  -o, --output DIR        also copy the outputs to DIR\n"
     "      --timeout S         give up after S seconds, every transfer included\n"
     "  -v, --verbose           report the task's status changes on stderr\n",

@@ -41,6 +41,9 @@ static int cmd_inject(struct cli *cli, int argc, char **argv)
 		if (cli->json) {
 			cJSON *j = cJSON_CreateObject();
 			cJSON_AddStringToObject(j, "prompt", in.text);
+			cJSON_AddItemToObject(j, "left_out",
+					      a.left_out ? a.left_out : cJSON_CreateArray());
+			a.left_out = NULL;
 			json_print(j);
 		} else {
 			puts(in.text);
@@ -74,6 +77,7 @@ static const char request_help[] =
     "      --first-frame FILE|ASSET  the picture an image-to-video clip starts on\n"
     "      --last-frame FILE|ASSET   the picture it ends on\n"
     "      --keep-seed         keep a workflow's own sampler seed\n"
+    "      --no-drop           fail when the limits leave a mentioned element no reference\n"
     "      --dry-run           send nothing, read no key: uploads become upload:HASH\n"
     "      --preview           the same as --dry-run\n"
     "      --no-log            record nothing in the request log\n";

@@ -563,3 +563,30 @@ int catalog_embeddings(struct catalog *cat, const char *model, const char *chara
 	sqlite3_finalize(stmt);
 	return rc;
 }
+
+static const char sql_element_vectors[] =
+    "SELECT e.asset_id, m.name, m.dimension, e.vector FROM characters c JOIN assets a ON "
+    "a.character_id = c.id JOIN embeddings e ON e.asset_id = a.id JOIN models m ON m.id = "
+    "e.model_id WHERE c.slug = ?1 AND a.role <> 'generated' ORDER BY m.name, e.asset_id";
+
+int catalog_element_vectors(struct catalog *cat, const char *slug,
+			    int (*each)(int64_t, const char *, const float *, uint32_t, void *),
+			    void *ctx)
+{
+	sqlite3_stmt *stmt = catalog_stmt_get(cat, sql_element_vectors);
+	if (!stmt)
+		return -1;
+	sqlite3_bind_text(stmt, 1, slug, -1, SQLITE_STATIC);
+	int step;
+	while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+		uint32_t dim = (uint32_t)sqlite3_column_int(stmt, 2);
+		if (!dim || (size_t)sqlite3_column_bytes(stmt, 3) != dim * sizeof(float))
+			continue;
+		if (each(sqlite3_column_int64(stmt, 0), (const char *)sqlite3_column_text(stmt, 1),
+			 sqlite3_column_blob(stmt, 3), dim, ctx))
+			break;
+	}
+	int rc = step == SQLITE_ROW || step == SQLITE_DONE ? 0 : db_error(cat->db, "embeddings");
+	catalog_stmt_put(cat, stmt);
+	return rc;
+}

@@ -103,4 +103,12 @@ int catalog_nearest(struct catalog *cat, const char *model, const float *query, 
 int catalog_embeddings(struct catalog *cat, const char *model, const char *character,
 		       int (*each)(int64_t, const char *, const float *, void *), void *ctx);
 
+/* Every vector of every model of the element's assets (generated ones
+ * left out), ordered by model name then asset id, in one statement for
+ * choosing references; calls each(asset_id, model, vector, dim, ctx), the
+ * vector borrowed for the call; a non-zero return stops. */
+int catalog_element_vectors(struct catalog *cat, const char *slug,
+			    int (*each)(int64_t, const char *, const float *, uint32_t, void *),
+			    void *ctx);
+
 #endif

@@ -10,6 +10,7 @@
 #include "base64.h"
 #include "character.h"
 #include "derivative.h"
+#include "embedding.h"
 #include "graph.h"
 #include "http.h"
 #include "ingest.h"
@@ -17,6 +18,7 @@
 #include "json.h"
 #include "look.h"
 #include "query.h"
+#include "refchoice.h"
 #include "reqlog.h"
 #include "role.h"
 #include "upload.h"
@@ -218,29 +220,113 @@ static int candidates_of(struct catalog *cat, const char *q, struct candidates *
 	return catalog_query(cat, q, &qo, collect_candidate, c);
 }
 
-/* Appends to ids the candidates whose role is role and that are not
- * there yet, up to limit in all. */
-static void take_role(const struct candidates *c, const char *role, int64_t *ids, size_t *n,
-		      int limit)
+/* The vectors of an element's candidates, model by model (they come
+ * ordered by model name), keeping the model that has the most of them. */
+struct vector_pick {
+	const struct candidates *c;
+	char model[65]; /* the model being read; "" before the first row */
+	uint32_t dim;
+	float *vectors; /* c->n * dim */
+	bool *has;
+	size_t found;
+	uint32_t best_dim;
+	float *best_vectors;
+	bool *best_has;
+	size_t best_found;
+};
+
+/* A mean over one other says nothing, so a model must have two. */
+static void vector_pick_end_model(struct vector_pick *v)
 {
-	for (size_t i = 0; i < c->n && (int)*n < limit; i++) {
-		bool have = false;
-		for (size_t k = 0; k < *n; k++)
-			have |= ids[k] == c->ids[i];
-		if (!have && strcmp(c->roles[i], role) == 0)
-			ids[(*n)++] = c->ids[i];
+	if (v->found >= 2 && v->found > v->best_found) {
+		free(v->best_vectors);
+		free(v->best_has);
+		v->best_vectors = v->vectors;
+		v->best_has = v->has;
+		v->best_found = v->found;
+		v->best_dim = v->dim;
+	} else {
+		free(v->vectors);
+		free(v->has);
 	}
+	v->vectors = NULL;
+	v->has = NULL;
+	v->found = 0;
 }
 
-/* The rule: the element's assets in the roles its kind takes (and look),
- * best role first, then oldest first, so the same store always gives the
- * same references. A registered look keeps the character's face: its
- * costume references first, then the character's face references that
- * belong to no look, then the look's other references. */
-static int choose_for(struct catalog *cat, const struct profile *p, const char *slug,
-		      const char *look, const struct strlist *roles, bool registered, int64_t **ids,
-		      size_t *n)
+static int pick_vector(int64_t asset_id, const char *model, const float *vector, uint32_t dim,
+		       void *ctx)
 {
+	struct vector_pick *v = ctx;
+	if (strcmp(v->model, model) != 0) {
+		if (*v->model)
+			vector_pick_end_model(v);
+		snprintf(v->model, sizeof(v->model), "%s", model);
+		v->dim = dim;
+		v->vectors = xcalloc(v->c->n, dim * sizeof(float));
+		v->has = xcalloc(v->c->n, sizeof(bool));
+	}
+	for (size_t i = 0; i < v->c->n; i++)
+		if (v->c->ids[i] == asset_id && !v->has[i] && dim == v->dim) {
+			memcpy(v->vectors + i * dim, vector, dim * sizeof(float));
+			v->has[i] = true;
+			v->found++;
+		}
+	return 0;
+}
+
+/* What one mentioned element could send, for refchoice. */
+struct element_refs {
+	struct candidates c;
+	bool *of_look;
+	float *vectors; /* c.n * dim, from the model with the most of them */
+	bool *has_vector;
+	uint32_t dim;
+	struct refchoice_candidate *cands;
+};
+
+static void element_refs_free(struct element_refs *e)
+{
+	candidates_free(&e->c);
+	free(e->of_look);
+	free(e->vectors);
+	free(e->has_vector);
+	free(e->cands);
+}
+
+/* The vectors of e's candidates in the store's model that has the most of
+ * them (the first by name among equals), so the most representative
+ * reference can be found. With fewer than three candidates every mean is
+ * the same, so none are read. */
+static int element_vectors(struct catalog *cat, const char *slug, struct element_refs *e)
+{
+	if (e->c.n < 3)
+		return 0;
+	struct vector_pick v = {.c = &e->c};
+	int rc = catalog_element_vectors(cat, slug, pick_vector, &v);
+	if (*v.model)
+		vector_pick_end_model(&v);
+	if (rc == 0 && v.best_found) {
+		e->vectors = v.best_vectors;
+		e->has_vector = v.best_has;
+		e->dim = v.best_dim;
+	} else {
+		free(v.best_vectors);
+		free(v.best_has);
+	}
+	return rc;
+}
+
+/* The element's candidates: its assets in the roles its kind takes (of
+ * the look the mention names, when it names one), and with a registered
+ * look the character's face references that belong to no look, which
+ * refchoice prefers right after the look's costume. Fails when fewer
+ * than the profile's min can be sent. */
+static int element_gather(struct catalog *cat, const struct profile *p, const char *slug,
+			  const char *look, const struct strlist *roles, bool registered,
+			  struct element_refs *e)
+{
+	memset(e, 0, sizeof(*e));
 	struct strbuf q = STRBUF_INIT;
 	sb_addf(&q, "character:%s (", slug);
 	for (size_t i = 0; i < roles->n; i++)
@@ -248,46 +334,40 @@ static int choose_for(struct catalog *cat, const struct profile *p, const char *
 	sb_adds(&q, ")");
 	if (*look)
 		sb_addf(&q, " look:%s", look);
-	struct candidates c = {0}, faces = {0};
-	int rc = candidates_of(cat, q.buf, &c);
-	bool wants_face = strlist_has(roles, "face"), wants_costume = strlist_has(roles, "costume");
-	if (rc == 0 && registered && wants_face) {
+	int rc = candidates_of(cat, q.buf, &e->c);
+	size_t of_look = *look ? e->c.n : 0;
+	if (rc == 0 && registered && strlist_has(roles, "face")) {
 		sb_reset(&q);
 		sb_addf(&q, "character:%s role:face -look:*", slug);
-		rc = candidates_of(cat, q.buf, &faces);
+		rc = candidates_of(cat, q.buf, &e->c);
 	}
 	sb_release(&q);
-	*ids = NULL;
-	*n = 0;
 	if (rc < 0)
-		goto out;
-	*ids = xcalloc(c.n + faces.n + 1, sizeof(int64_t));
-	if (registered) {
-		if (wants_costume)
-			take_role(&c, "costume", *ids, n, p->refs.per_character);
-		take_role(&faces, "face", *ids, n, p->refs.per_character);
-	}
-	for (size_t r = 0; r < roles->n; r++)
-		take_role(&c, roles->items[r], *ids, n, p->refs.per_character);
-	if ((int)*n < p->refs.min) {
+		return -1;
+	size_t usable =
+	    e->c.n < (size_t)p->refs.per_character ? e->c.n : (size_t)p->refs.per_character;
+	if ((int)usable < p->refs.min) {
 		struct strbuf names = STRBUF_INIT;
 		for (size_t i = 0; i < roles->n; i++)
 			sb_addf(&names, "%s%s", i ? ", " : "", roles->items[i]);
-		rc = error_set(
-		    EX_DATAERR,
-		    "@%s%s%s: no references this profile can use (it takes roles %s%s%s)", slug,
-		    *look ? ":" : "", look, names.buf, *look ? " tagged look:" : "", look);
+		error_set(EX_DATAERR,
+			  "@%s%s%s: no references this profile can use (it takes roles %s%s%s)",
+			  slug, *look ? ":" : "", look, names.buf, *look ? " tagged look:" : "",
+			  look);
 		sb_release(&names);
+		return -1;
 	}
-out:
-	if (rc < 0) {
-		free(*ids);
-		*ids = NULL;
-		*n = 0;
+	if (element_vectors(cat, slug, e) < 0)
+		return -1;
+	e->of_look = xcalloc(e->c.n ? e->c.n : 1, sizeof(bool));
+	e->cands = xcalloc(e->c.n ? e->c.n : 1, sizeof(*e->cands));
+	for (size_t i = 0; i < e->c.n; i++) {
+		e->of_look[i] = i < of_look;
+		e->cands[i] = (struct refchoice_candidate){
+		    e->c.ids[i], e->c.roles[i], e->of_look[i],
+		    e->has_vector && e->has_vector[i] ? e->vectors + i * e->dim : NULL};
 	}
-	candidates_free(&c);
-	candidates_free(&faces);
-	return rc;
+	return 0;
 }
 
 /* A tag for services that take 3 to 16 letters, digits and '_',
@@ -841,6 +921,129 @@ static bool look_registered(struct catalog *cat, const char *slug, const char *l
 	return l != NULL;
 }
 
+/* Tells the caller what the limits left out: each entry to left_out, or
+ * without one, to unplaced each element that gets nothing. el names the
+ * elements the entries index (NULL for --ref's). */
+static void report_left(const struct profile *p, const struct inject_options *o,
+			const struct refchoice_result *r, const struct refchoice_element *el)
+{
+	for (size_t i = 0; i < r->nleft; i++) {
+		const struct refchoice_left *l = &r->left[i];
+		const char *slug = el && l->element != SIZE_MAX ? el[l->element].slug : NULL;
+		if (o->left_out)
+			o->left_out(p->name, slug, l, o->unplaced_ctx);
+		else if (o->unplaced && slug && l->sent == 0)
+			o->unplaced(p->name, slug, l->limit, o->unplaced_ctx);
+	}
+}
+
+/* --ref: the assets the query selects, oldest first, as given. */
+static int choose_given(struct catalog *cat, const struct profile *p,
+			const struct inject_options *o, const struct strlist *slugs, int max_refs,
+			struct refchoice_result *r, struct strlist *owner)
+{
+	struct candidates c = {0};
+	struct query_options qo = {SORT_ID, false, 0};
+	int rc = catalog_query(cat, o->ref_query, &qo, collect_candidate, &c);
+	if (rc == 0 && c.n == 0)
+		rc = error_set(EX_DATAERR, "--ref %s: no assets match", o->ref_query);
+	if (rc == 0) {
+		refchoice_override(c.ids, (const char *const *)c.roles, c.n, max_refs, r);
+		/* A reference of a mentioned character is named as that
+		 * character, so that a tag in the prompt still finds it; the
+		 * others belong to no one mention. */
+		for (size_t i = 0; i < r->n; i++)
+			strlist_push(owner, strlist_has(slugs, c.owners[i]) ? c.owners[i] : "");
+		report_left(p, o, r, NULL);
+	}
+	candidates_free(&c);
+	return rc;
+}
+
+/* The rule (refchoice.h) over the mentioned elements (slugs[i] with
+ * looks[i]) that the profile carries by references. */
+static int choose_by_rule(struct catalog *cat, const struct profile *p,
+			  const struct inject_options *o, const struct strlist *slugs,
+			  const struct strlist *looks, int max_refs, struct refchoice_result *r,
+			  struct strlist *owner)
+{
+	struct element_refs *er = xcalloc(slugs->n ? slugs->n : 1, sizeof(*er));
+	struct refchoice_element *el = xcalloc(slugs->n ? slugs->n : 1, sizeof(*el));
+	size_t n = 0;
+	struct refchoice_limits lim = {max_refs, p->refs.per_character, {0}};
+	/* A kind with a field of its own is capped by that field (one scene
+	 * image); kinds sharing one field are fitted to it after the choice. */
+	for (int k = 0; k < 4; k++) {
+		const struct profile_kind *pk = &p->refs.kinds[k];
+		lim.per_kind[k] = pk->max	? pk->max
+				  : pk->pointer ? (pk->array ? p->refs.max : 1)
+						: 0;
+	}
+	int rc = -1;
+	for (size_t i = 0; i < slugs->n; i++) {
+		const struct profile_kind *pk =
+		    carried_as(cat, p, slugs->items[i], looks->items[i]);
+		if (!pk)
+			goto out;
+		if (pk->carry == KIND_TEXT)
+			continue;
+		struct character *ch = catalog_character_get(cat, slugs->items[i]);
+		if (!ch)
+			goto out;
+		int kind = element_kind_index(ch->kind);
+		character_free(ch);
+		bool registered = look_registered(cat, slugs->items[i], looks->items[i]);
+		int gathered = element_gather(cat, p, slugs->items[i], looks->items[i], &pk->roles,
+					      registered, &er[n]);
+		n++;
+		if (gathered < 0)
+			goto out;
+		el[n - 1] = (struct refchoice_element){
+		    slugs->items[i], kind,	    &pk->roles,	  registered,
+		    er[n - 1].cands, er[n - 1].c.n, er[n - 1].dim};
+	}
+	refchoice_run(el, n, &lim, r);
+	/* --no-drop: for a director who would rather not pay for a take
+	 * that lost one of its elements. */
+	for (size_t i = 0; o->no_drop && i < r->nleft; i++)
+		if (r->left[i].sent == 0) {
+			char *why =
+			    refchoice_left_text(p->name, el[r->left[i].element].slug, &r->left[i]);
+			error_set(EX_DATAERR, "%s (--no-drop)", why);
+			free(why);
+			goto out;
+		}
+	for (size_t i = 0; i < r->n; i++)
+		strlist_push(owner, el[r->element[i]].slug);
+	report_left(p, o, r, el);
+	rc = 0;
+out:
+	for (size_t i = 0; i < n; i++)
+		element_refs_free(&er[i]);
+	free(er);
+	free(el);
+	return rc;
+}
+
+/* Which references are sent, into *ids (the caller frees it) with the
+ * slug of the element each is for in owner ("" for none). */
+static int choose_refs(struct catalog *cat, const struct profile *p, const struct inject_options *o,
+		       const struct strlist *slugs, const struct strlist *looks, int max_refs,
+		       int64_t **ids, size_t *nids, struct strlist *owner)
+{
+	struct refchoice_result r = {0};
+	int rc = o->ref_query ? choose_given(cat, p, o, slugs, max_refs, &r, owner)
+			      : choose_by_rule(cat, p, o, slugs, looks, max_refs, &r, owner);
+	*ids = rc == 0 ? r.asset_ids : NULL;
+	*nids = rc == 0 ? r.n : 0;
+	if (rc == 0)
+		r.asset_ids = NULL;
+	else
+		strlist_clear(owner);
+	refchoice_result_clear(&r);
+	return rc;
+}
+
 int inject_run(struct catalog *cat, const struct profile *p, const char *input, bool is_json,
 	       const struct inject_options *o, struct injection *out)
 {
@@ -959,59 +1162,8 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 	int64_t *ids = NULL;
 	size_t nids = 0;
 	struct strlist owner = {0};
-	if (o->ref_query) {
-		struct candidates c = {.limit = max_refs};
-		struct query_options qo = {SORT_ID, false, 0};
-		if (catalog_query(cat, o->ref_query, &qo, collect_candidate, &c) < 0) {
-			candidates_free(&c);
-			goto out;
-		}
-		ids = c.ids;
-		nids = c.n;
-		c.ids = NULL;
-		/* A reference of a mentioned character is named as that
-		 * character, so that a tag in the prompt still finds it; the
-		 * others belong to no one mention. */
-		for (size_t i = 0; i < nids; i++)
-			strlist_push(&owner,
-				     strlist_has(&out->characters, c.owners[i]) ? c.owners[i] : "");
-		candidates_free(&c);
-		if (nids == 0) {
-			error_set(EX_DATAERR, "--ref %s: no assets match", o->ref_query);
-			goto out;
-		}
-	} else {
-		for (size_t i = 0; i < out->characters.n; i++) {
-			int64_t *mine;
-			size_t nmine;
-			const struct profile_kind *pk =
-			    carried_as(cat, p, out->characters.items[i], looks.items[i]);
-			if (!pk) {
-				free(ids);
-				strlist_clear(&owner);
-				goto out;
-			}
-			if (pk->carry == KIND_TEXT)
-				continue;
-			if (choose_for(
-				cat, p, out->characters.items[i], looks.items[i], &pk->roles,
-				look_registered(cat, out->characters.items[i], looks.items[i]),
-				&mine, &nmine) < 0) {
-				free(ids);
-				strlist_clear(&owner);
-				goto out;
-			}
-			if (nmine && (int)nids >= max_refs && o->unplaced)
-				o->unplaced(p->name, out->characters.items[i], max_refs,
-					    o->unplaced_ctx);
-			for (size_t k = 0; k < nmine && (int)nids < max_refs; k++) {
-				ids = xrealloc(ids, (nids + 1) * sizeof(*ids));
-				ids[nids++] = mine[k];
-				strlist_push(&owner, out->characters.items[i]);
-			}
-			free(mine);
-		}
-	}
+	if (choose_refs(cat, p, o, &out->characters, &looks, max_refs, &ids, &nids, &owner) < 0)
+		goto out;
 	slots_fit(cat, p, o, ids, &nids, &owner);
 	if (frames_exclusive(p, frame_ids, nids, &owner) < 0) {
 		free(ids);

@@ -9,6 +9,7 @@
 #include "catalog.h"
 #include "derivative.h"
 #include "profile.h"
+#include "refchoice.h"
 #include "util.h"
 
 struct inject_options {
@@ -23,6 +24,14 @@ struct inject_options {
 	 * command prints it, so no character is dropped silently. */
 	void (*unplaced)(const char *profile, const char *slug, int max_refs, void *ctx);
 	void *unplaced_ctx;
+	/* Told, instead of unplaced, of every mentioned element whose
+	 * references the limits cut (refchoice.h says which and why; slug
+	 * NULL for --ref's matches beyond max); ctx is unplaced_ctx. */
+	void (*left_out)(const char *profile, const char *slug, const struct refchoice_left *l,
+			 void *ctx);
+	/* --no-drop: a mentioned element the limits would leave without any
+	 * reference is an error (EX_DATAERR) instead of a warning. */
+	bool no_drop;
 	/* Told of each mentioned element whose kind the profile carries as
 	 * text only (its description, no reference); ctx is unplaced_ctx. */
 	void (*text_only)(const char *profile, const char *slug, const char *kind, void *ctx);

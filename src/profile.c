@@ -249,8 +249,8 @@ static void load_kind_place(struct loader *l, cJSON *k, struct profile_kind *pk)
 	pk->max = get_int(l, k, pre, "max", 0, 1, 100);
 	if (pk->pointer && !pk->item)
 		bad(l, "references.kinds", "a kind with its own pointer needs an item");
-	if (!pk->pointer && (pk->array || pk->max))
-		bad(l, "references.kinds", "array and max go with a kind's own pointer");
+	if (!pk->pointer && pk->array)
+		bad(l, "references.kinds", "array goes with a kind's own pointer");
 	if (pk->pointer && !pk->array && pk->max > 1)
 		bad(l, "references.kinds", "a pointer that is not an array takes one reference");
 }

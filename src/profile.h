@@ -78,7 +78,9 @@ struct profile_kind {
 	/* Where this kind's references go, for a service with a field per
 	 * kind (Kling's subject, scene and style images); NULL: the
 	 * references' own pointer, array and item. max: how many references
-	 * that pointer takes (0: the references' max, or 1 when not an array). */
+	 * of this kind a request takes; with a pointer of its own, how many
+	 * that pointer takes (0: the references' max, or 1 when not an
+	 * array). */
 	const char *pointer;
 	bool array;
 	cJSON *item;

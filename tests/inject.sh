@@ -278,8 +278,8 @@ is "$(req '[d["promptText"], [r["tag"] for r in d["referenceImages"]]]')" \
 	'["@mei meets @kai", ["mei", "kai"]]' "one reference for each, tagged by slug"
 check "two characters, a profile that takes one reference" \
 	inject --profile kling-image "@mei meets @kai"
-is "$(cat "$scratch/.err")" "troupe: warning: profile kling-image takes 1 reference: no image of @kai is sent" \
-	"the character left without an image is named"
+is "$(cat "$scratch/.err")" "troupe: warning: profile kling-image takes 1 reference: no image of @kai is sent (left out #3 face)" \
+	"the character left without an image is named, with the reference left out"
 is "$(last_log '[r["tag"] for r in d[0]["references"]]')" '["mei"]' "only mei's reference is sent"
 python3 -c 'import json,sys; w=json.load(open(sys.argv[1])); w["6"]["inputs"]["text"]="@mei and @kai"; json.dump(w, sys.stdout)' \
 	"$TEST_SRCDIR/data/comfyui-workflow.json" >one-node.json

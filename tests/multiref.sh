@@ -101,7 +101,7 @@ is "$(posted /v1/images/multi-image2image '[b64(s["subject_image"]) == b for s, 
 is "$(outputs)" "succeeded 1" "the picture is stored"
 mock_mark
 check "two locations for one scene image" gen -p kling-multi-image2image "@mei on @harbor by @pier"
-like "$(cat "$scratch/gen.err")" "profile kling-multi-image2image takes 1 reference: no image of @pier is sent" \
+like "$(cat "$scratch/gen.err")" "profile kling-multi-image2image takes 1 location reference: no image of @pier is sent" \
 	"the second location is said to be left out"
 is "$(posted /v1/images/multi-image2image '[len(body["subject_image_list"]), b64(body["scene_image"]) == blobs[1], len(blobs)]')" \
 	"[1, true, 2]" "the scene image is the first location's, and only it is logged"

@@ -322,7 +322,7 @@ int main(void)
 		": references.kinds: a kind with its own pointer needs an item",
 		"a kind's pointer without an item");
 	refused("/references/kinds", "{\"location\": {\"array\": true}}",
-		": references.kinds: array and max go with a kind's own pointer",
+		": references.kinds: array goes with a kind's own pointer",
 		"a kind's array without its pointer");
 	refused("/references/kinds",
 		"{\"location\": {\"pointer\": \"/scene\", \"item\": \"{ref}\", \"max\": 2}}",

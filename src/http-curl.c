@@ -96,7 +96,8 @@ static size_t on_header(char *data, size_t size, size_t n, void *ctx)
 		while (end > start &&
 		       (data[end - 1] == '\r' || data[end - 1] == '\n' || data[end - 1] == ' '))
 			end--;
-		if (end - start < 1024) {
+		/* An empty tag names no part; a long one is not a tag. */
+		if (end > start && end - start < 1024) {
 			char *tag = xcalloc(1, end - start + 1);
 			memcpy(tag, data + start, end - start);
 			free(s->resp->etag);

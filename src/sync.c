@@ -503,10 +503,10 @@ int sync_push(struct catalog *cat, const struct remote *r, char *const *slugs, s
 			rc = error_set(EX_NOINPUT, "%s: no such element", shown);
 			free(shown);
 		}
-		if (rc == 0)
+		if (rc == 0) {
 			e->slug = xstrdup(e->m->nelements ? e->m->elements[0].slug : slugs[i]);
-		if (rc == 0)
 			nels++;
+		}
 	}
 	counts->elements = nels;
 	/* Which to send: those the remote lacks or that changed here only. */

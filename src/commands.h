@@ -37,5 +37,7 @@ extern const struct cmd_entry cmd_prop_entry;
 extern const struct cmd_entry cmd_style_entry;
 extern const struct cmd_entry cmd_look_entry;
 extern const struct cmd_entry cmd_board_entry;
+extern const struct cmd_entry cmd_export_entry;
+extern const struct cmd_entry cmd_import_entry;
 
 #endif

@@ -23,6 +23,7 @@ static const struct cmd_entry *const commands[] = {
     &cmd_check_entry,	&cmd_calibrate_entry, &cmd_edit_entry,	  &cmd_fsck_entry,
     &cmd_frames_entry,	&cmd_shot_entry,      &cmd_cut_entry,	  &cmd_location_entry,
     &cmd_prop_entry,	&cmd_style_entry,     &cmd_look_entry,	  &cmd_board_entry,
+    &cmd_export_entry,	&cmd_import_entry,
 };
 
 static const size_t command_count = sizeof(commands) / sizeof(commands[0]);

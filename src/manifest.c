@@ -612,7 +612,7 @@ static int parse_vector(struct parse *p, const cJSON *j, uint32_t dim, float **o
 	if (!cJSON_IsString(v))
 		return bad(p, "missing, or not a string");
 	struct strbuf bytes = STRBUF_INIT;
-	if (strlen(v->valuestring) > (size_t)dim * 4 / 3 + 8 ||
+	if (strlen(v->valuestring) > ((size_t)dim * 4 + 2) / 3 * 4 + 8 ||
 	    base64_decode(v->valuestring, &bytes) < 0 || bytes.len != (size_t)dim * 4) {
 		sb_release(&bytes);
 		return bad(p, "not the base64 of the model's dimension of float32s");

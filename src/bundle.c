@@ -349,8 +349,14 @@ static int next_header(struct bundle_reader *r, char name[NAME_LEN + 1], uint64_
 				       "the bundle");
 	if (parse_octal(h + 124, 12, size) < 0)
 		return bad_entry(name, "a size that is not an octal number");
-	if (r->total >= 0 && *size > (uint64_t)r->total - r->offset)
-		return bad_entry(name, "declares more bytes than the file holds");
+	if (r->total >= 0 && *size > (uint64_t)r->total - r->offset) {
+		char *size_why = xasprintf("declares %llu bytes, more than is left in the file "
+					   "(truncated); refusing the bundle",
+					   (unsigned long long)*size);
+		bad_entry(name, size_why);
+		free(size_why);
+		return -1;
+	}
 	for (size_t i = 0; i < r->nseen; i++)
 		if (strcmp(r->seen[i], name) == 0)
 			return bad_entry(name, "a duplicate entry; refusing the bundle");

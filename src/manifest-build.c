@@ -407,7 +407,8 @@ struct manifest *manifest_build(struct catalog *cat, const struct manifest_selec
 	for (size_t i = 0; i < sel->nelements; i++)
 		if (add_whole_element(cat, &g, sel->elements[i]) < 0)
 			goto out;
-	if (sel->query && catalog_query(cat, sel->query, NULL, query_each, &g) < 0)
+	struct query_options qo = {0};
+	if (sel->query && catalog_query(cat, sel->query, &qo, query_each, &g) < 0)
 		goto out;
 	for (size_t i = 0; i < sel->nshots; i++) {
 		struct shot *s = catalog_shot_get(cat, sel->shots[i]);

@@ -94,7 +94,7 @@ static int cmp_blob(const void *a, const void *b)
 
 const struct manifest_blob *manifest_blob_find(const struct manifest *m, const char *hash)
 {
-	struct manifest_blob key;
+	struct manifest_blob key = {0};
 	if (strlen(hash) != STORE_HASH_HEX)
 		return NULL;
 	memcpy(key.hash, hash, sizeof(key.hash));

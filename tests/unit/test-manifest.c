@@ -141,6 +141,8 @@ static void test_parse(void)
 	   "a seed too large");
 	ok(refused("/elements/0/name", "\"a\\u0007bell\"", "control"), "a control character");
 	ok(refused("/elements/0/tags", "[\"a\",\"a\"]", "twice"), "a tag twice");
+	ok(refused("/elements/0/aliases", "[\"mei\"]", "mei names both mei and mei"),
+	   "an alias that is a slug");
 	ok(refused("/elements/0/looks/-",
 		   "{\"name\":\"winter\",\"description\":\"\","
 		   "\"negative\":\"\"}",

@@ -42,5 +42,7 @@ extern const struct cmd_entry cmd_remote_entry;
 extern const struct cmd_entry cmd_push_entry;
 extern const struct cmd_entry cmd_pull_entry;
 extern const struct cmd_entry cmd_clone_entry;
+extern const struct cmd_entry cmd_export_entry;
+extern const struct cmd_entry cmd_import_entry;
 
 #endif

@@ -24,7 +24,7 @@ static const struct cmd_entry *const commands[] = {
     &cmd_frames_entry,	&cmd_shot_entry,      &cmd_cut_entry,	  &cmd_location_entry,
     &cmd_prop_entry,	&cmd_style_entry,     &cmd_look_entry,	  &cmd_board_entry,
     &cmd_gc_entry,	&cmd_remote_entry,    &cmd_push_entry,	  &cmd_pull_entry,
-    &cmd_clone_entry,
+    &cmd_clone_entry,	&cmd_export_entry,    &cmd_import_entry,
 };
 
 static const size_t command_count = sizeof(commands) / sizeof(commands[0]);

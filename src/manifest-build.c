@@ -35,11 +35,9 @@ static bool has_string(const struct strlist *l, const char *s)
 	return false;
 }
 
+/* Appends; unique_assets() sorts and drops repeats once all are in. */
 static void add_asset(struct gather *g, int64_t id)
 {
-	for (size_t i = 0; i < g->nassets; i++)
-		if (g->assets[i] == id)
-			return;
 	if (g->nassets == g->alloc) {
 		g->alloc = g->alloc ? 2 * g->alloc : 64;
 		g->assets = xrealloc(g->assets, g->alloc * sizeof(*g->assets));
@@ -117,6 +115,18 @@ static int cmp_i64(const void *a, const void *b)
 {
 	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
 	return (x > y) - (x < y);
+}
+
+static void unique_assets(struct gather *g)
+{
+	if (g->nassets < 2)
+		return;
+	qsort(g->assets, g->nassets, sizeof(*g->assets), cmp_i64);
+	size_t n = 1;
+	for (size_t i = 1; i < g->nassets; i++)
+		if (g->assets[i] != g->assets[n - 1])
+			g->assets[n++] = g->assets[i];
+	g->nassets = n;
 }
 
 static size_t asset_index(const struct gather *g, int64_t id)
@@ -338,13 +348,12 @@ static int fill_blobs(struct catalog *cat, struct manifest *m, manifest_progress
 		      void *ctx)
 {
 	m->blobs = xcalloc(m->nassets ? m->nassets : 1, sizeof(*m->blobs));
-	for (size_t i = 0; i < m->nassets; i++) {
-		bool seen = false;
-		for (size_t k = 0; k < m->nblobs && !seen; k++)
-			seen = strcmp(m->blobs[k].hash, m->assets[i].hash) == 0;
-		if (!seen)
-			memcpy(m->blobs[m->nblobs++].hash, m->assets[i].hash, STORE_HASH_HEX + 1);
-	}
+	for (size_t i = 0; i < m->nassets; i++)
+		memcpy(m->blobs[i].hash, m->assets[i].hash, STORE_HASH_HEX + 1);
+	qsort(m->blobs, m->nassets, sizeof(*m->blobs), cmp_blob);
+	for (size_t i = 0; i < m->nassets; i++)
+		if (!m->nblobs || strcmp(m->blobs[m->nblobs - 1].hash, m->blobs[i].hash) != 0)
+			m->blobs[m->nblobs++] = m->blobs[i];
 	for (size_t i = 0; i < m->nblobs; i++) {
 		if (progress)
 			progress(i, m->nblobs, ctx);
@@ -355,7 +364,6 @@ static int fill_blobs(struct catalog *cat, struct manifest *m, manifest_progress
 	}
 	if (progress)
 		progress(m->nblobs, m->nblobs, ctx);
-	qsort(m->blobs, m->nblobs, sizeof(*m->blobs), cmp_blob);
 	return 0;
 }
 
@@ -407,7 +415,8 @@ struct manifest *manifest_build(struct catalog *cat, const struct manifest_selec
 	for (size_t i = 0; i < sel->nelements; i++)
 		if (add_whole_element(cat, &g, sel->elements[i]) < 0)
 			goto out;
-	if (sel->query && catalog_query(cat, sel->query, NULL, query_each, &g) < 0)
+	struct query_options qo = {0};
+	if (sel->query && catalog_query(cat, sel->query, &qo, query_each, &g) < 0)
 		goto out;
 	for (size_t i = 0; i < sel->nshots; i++) {
 		struct shot *s = catalog_shot_get(cat, sel->shots[i]);
@@ -420,10 +429,10 @@ struct manifest *manifest_build(struct catalog *cat, const struct manifest_selec
 		if (added < 0)
 			goto out;
 	}
+	unique_assets(&g);
 	if (close_frames(cat, &g) < 0)
 		goto out;
-	if (g.nassets > 1)
-		qsort(g.assets, g.nassets, sizeof(*g.assets), cmp_i64);
+	unique_assets(&g);
 
 	m->assets = xcalloc(g.nassets ? g.nassets : 1, sizeof(*m->assets));
 	for (size_t i = 0; i < g.nassets; i++)

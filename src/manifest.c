@@ -3,7 +3,9 @@
  * checked for its type, range and text here, and every reference inside
  * the manifest (an asset's blob and element, a shot's still and takes, a
  * frame's video) must resolve, so merge never meets a dangling one.
- * Building a manifest from the catalog is manifest-build.c's. */
+ * Building a manifest from the catalog is manifest-build.c's. Over 800
+ * lines because the writer and the parser of each part sit together: a
+ * field added to one and not the other is seen at a glance. */
 #include "config.h"
 
 #include "manifest.h"
@@ -94,19 +96,24 @@ static int cmp_blob(const void *a, const void *b)
 
 const struct manifest_blob *manifest_blob_find(const struct manifest *m, const char *hash)
 {
-	struct manifest_blob key;
+	struct manifest_blob key = {0};
 	if (strlen(hash) != STORE_HASH_HEX)
 		return NULL;
 	memcpy(key.hash, hash, sizeof(key.hash));
 	return bsearch(&key, m->blobs, m->nblobs, sizeof(*m->blobs), cmp_blob);
 }
 
+static int cmp_element(const void *a, const void *b)
+{
+	return strcmp(((const struct manifest_element *)a)->slug,
+		      ((const struct manifest_element *)b)->slug);
+}
+
 const struct manifest_element *manifest_element_find(const struct manifest *m, const char *slug)
 {
-	for (size_t i = 0; i < m->nelements; i++)
-		if (strcmp(m->elements[i].slug, slug) == 0)
-			return &m->elements[i];
-	return NULL;
+	struct manifest_element key = {0};
+	key.slug = (char *)slug;
+	return bsearch(&key, m->elements, m->nelements, sizeof(*m->elements), cmp_element);
 }
 
 uint64_t manifest_bytes(const struct manifest *m)
@@ -295,6 +302,11 @@ void manifest_write(const struct manifest *m, struct strbuf *out)
 /* Where the parser is, for messages: "elements[3].tags[1]". */
 struct parse {
 	char where[96];
+	/* What each model and asset was last used by (an index + 1), so that
+	 * a repeat is found in one pass, however long the lists. */
+	size_t *model_seen;
+	size_t *asset_seen;
+	size_t owner;
 };
 
 static int bad(const struct parse *p, const char *why)
@@ -542,10 +554,15 @@ static int parse_looks(struct parse *p, const cJSON *o, struct manifest_element 
 	return 0;
 }
 
-static int cmp_element(const void *a, const void *b)
+struct name_owner {
+	const char *name, *owner;
+};
+
+static int cmp_name_owner(const void *a, const void *b)
 {
-	return strcmp(((const struct manifest_element *)a)->slug,
-		      ((const struct manifest_element *)b)->slug);
+	const struct name_owner *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+	return c ? c : strcmp(x->owner, y->owner);
 }
 
 static int parse_elements(struct parse *p, const cJSON *root, struct manifest *m)
@@ -603,7 +620,28 @@ static int parse_elements(struct parse *p, const cJSON *root, struct manifest *m
 		if (strcmp(m->elements[i - 1].slug, m->elements[i].slug) == 0)
 			return error_set(EX_DATAERR, "manifest: element %s is listed twice",
 					 m->elements[i].slug);
-	return 0;
+	/* A name a mention could mean two ways is refused: an alias is no
+	 * element's slug and belongs to one element. Sorted, so a manifest
+	 * of many elements is checked in n log n. */
+	size_t nnames = m->nelements;
+	for (i = 0; i < m->nelements; i++)
+		nnames += m->elements[i].aliases.n;
+	struct name_owner *names = xmalloc((nnames ? nnames : 1) * sizeof(*names));
+	size_t k = 0;
+	for (i = 0; i < m->nelements; i++) {
+		names[k++] = (struct name_owner){m->elements[i].slug, m->elements[i].slug};
+		for (size_t q = 0; q < m->elements[i].aliases.n; q++)
+			names[k++] = (struct name_owner){m->elements[i].aliases.items[q],
+							 m->elements[i].slug};
+	}
+	qsort(names, nnames, sizeof(*names), cmp_name_owner);
+	int rc = 0;
+	for (k = 1; k < nnames && rc == 0; k++)
+		if (strcmp(names[k - 1].name, names[k].name) == 0)
+			rc = error_set(EX_DATAERR, "manifest: %s names both %s and %s",
+				       names[k].name, names[k - 1].owner, names[k].owner);
+	free(names);
+	return rc;
 }
 
 static int parse_vector(struct parse *p, const cJSON *j, uint32_t dim, float **out)
@@ -612,7 +650,7 @@ static int parse_vector(struct parse *p, const cJSON *j, uint32_t dim, float **o
 	if (!cJSON_IsString(v))
 		return bad(p, "missing, or not a string");
 	struct strbuf bytes = STRBUF_INIT;
-	if (strlen(v->valuestring) > (size_t)dim * 4 / 3 + 8 ||
+	if (strlen(v->valuestring) > ((size_t)dim * 4 + 2) / 3 * 4 + 8 ||
 	    base64_decode(v->valuestring, &bytes) < 0 || bytes.len != (size_t)dim * 4) {
 		sb_release(&bytes);
 		return bad(p, "not the base64 of the model's dimension of float32s");
@@ -657,9 +695,9 @@ static int parse_embeddings(struct parse *p, const cJSON *o, const struct manife
 		if (!model)
 			return bad(p, "model: not one of the manifest's models");
 		e->model = (size_t)(model - m->models);
-		for (size_t k = 0; k < i; k++)
-			if (a->embeddings[k].model == e->model)
-				return bad(p, "a second vector of the same model");
+		if (p->model_seen[e->model] == p->owner)
+			return bad(p, "a second vector of the same model");
+		p->model_seen[e->model] = p->owner;
 		if (parse_vector(p, j, model->dimension, &e->vector) < 0)
 			return -1;
 		cJSON *box = member(j, "box");
@@ -785,9 +823,12 @@ static int parse_assets(struct parse *p, const cJSON *root, struct manifest *m)
 		return -1;
 	m->assets = xcalloc(m->nassets ? m->nassets : 1, sizeof(*m->assets));
 	size_t i = 0;
-	for (cJSON *j = arr->child; j; j = j->next, i++)
+	p->model_seen = xcalloc(m->nmodels ? m->nmodels : 1, sizeof(*p->model_seen));
+	for (cJSON *j = arr->child; j; j = j->next, i++) {
+		p->owner = i + 1;
 		if (parse_asset(p, j, m, i) < 0)
 			return -1;
+	}
 	/* A frame's video is not itself a frame: no chain, so no cycle. */
 	for (i = 0; i < m->nassets; i++)
 		if (m->assets[i].has_frame && m->assets[m->assets[i].frame_of].has_frame) {
@@ -847,9 +888,9 @@ static int parse_takes(struct parse *p, const cJSON *o, const struct manifest *m
 				return -1;
 			t->has_asset = true;
 			t->asset = (size_t)v;
-			for (size_t k = 0; k < i; k++)
-				if (s->takes[k].has_asset && s->takes[k].asset == t->asset)
-					return bad(p, "the same asset is two takes");
+			if (p->asset_seen[t->asset] == p->owner)
+				return bad(p, "the same asset is two takes");
+			p->asset_seen[t->asset] = p->owner;
 		}
 		cJSON *status = member(j, "status");
 		if (!cJSON_IsString(status) || (strcmp(status->valuestring, "ok") != 0 &&
@@ -937,15 +978,24 @@ static int parse_shots(struct parse *p, const cJSON *root, struct manifest *m)
 		return -1;
 	m->shots = xcalloc(m->nshots ? m->nshots : 1, sizeof(*m->shots));
 	size_t i = 0;
+	p->asset_seen = xcalloc(m->nassets ? m->nassets : 1, sizeof(*p->asset_seen));
 	for (cJSON *j = arr->child; j; j = j->next, i++) {
+		p->owner = i + 1;
 		if (parse_shot(p, j, m, i) < 0)
 			return -1;
-		for (size_t k = 0; k < i; k++)
-			if (strcmp(m->shots[k].slug, m->shots[i].slug) == 0)
-				return error_set(EX_DATAERR, "manifest: shot %s is listed twice",
-						 m->shots[i].slug);
 	}
-	return 0;
+	if (m->nshots < 2)
+		return 0;
+	char **slugs = xmalloc(m->nshots * sizeof(*slugs));
+	for (i = 0; i < m->nshots; i++)
+		slugs[i] = m->shots[i].slug;
+	qsort(slugs, m->nshots, sizeof(*slugs), cmp_str);
+	int rc = 0;
+	for (i = 1; i < m->nshots && rc == 0; i++)
+		if (strcmp(slugs[i - 1], slugs[i]) == 0)
+			rc = error_set(EX_DATAERR, "manifest: shot %s is listed twice", slugs[i]);
+	free(slugs);
+	return rc;
 }
 
 struct manifest *manifest_parse(const void *data, size_t len)
@@ -966,7 +1016,7 @@ struct manifest *manifest_parse(const void *data, size_t len)
 		return NULL;
 	}
 	struct manifest *m = xcalloc(1, sizeof(*m));
-	struct parse p = {"format"};
+	struct parse p = {"format", NULL, NULL, 0};
 	int rc = -1;
 	cJSON *format = member(root, "format");
 	if (!cJSON_IsString(format) || strcmp(format->valuestring, MANIFEST_FORMAT) != 0) {
@@ -990,6 +1040,8 @@ struct manifest *manifest_parse(const void *data, size_t len)
 		goto out;
 	rc = 0;
 out:
+	free(p.model_seen);
+	free(p.asset_seen);
 	cJSON_Delete(root);
 	if (rc < 0) {
 		manifest_free(m);

@@ -489,7 +489,7 @@ static int write_rows(struct merge_plan *p, bool theirs, struct merge_counts *c)
 
 int merge_apply(struct merge_plan *p, const struct merge_options *opts, struct merge_counts *counts)
 {
-	struct merge_counts local;
+	struct merge_counts local = {0};
 	struct merge_counts *c = counts ? counts : &local;
 	memset(c, 0, sizeof(*c));
 	if (p->conflicts && opts->side == MERGE_REFUSE)

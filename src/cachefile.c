@@ -295,7 +295,7 @@ static int write_runs(const char *path, const struct cache_kind *kind, uint64_t 
 	uint64_t n = 0;
 	for (size_t i = 0; i < nruns; i++)
 		n += runs[i].n;
-	static const unsigned char zeros[ALIGN];
+	static const unsigned char zeros[ALIGN] = {0};
 	struct segment_header s = {.rows = n, .generation = generation};
 	memcpy(s.magic, segment_magic, 8);
 	s.bytes = segment_bytes(0, n, kind->row_bytes);

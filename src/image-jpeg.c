@@ -255,26 +255,26 @@ static double lanczos3(double x)
  * axis, centred as libvips' reduce centres them, the kernel widened by
  * the shrink and the edges extended by copying; weights sum to 1. */
 struct taps {
-	int *first; /* per output sample */
-	int count;  /* the same for every sample */
-	float *w;   /* count per sample */
-	int n_in;
+	int count; /* the same for every sample */
+	int *at;   /* count source indices per sample, clamped to the edges */
+	float *w;  /* and their weights */
 };
 
 static void taps_make(struct taps *t, int n_in, int n_out)
 {
 	double s = (double)n_in / n_out, scale = s > 1 ? s : 1;
 	t->count = 2 * (int)ceil(3 * scale) + 1;
-	t->n_in = n_in;
-	t->first = xcalloc((size_t)n_out, sizeof(int));
+	t->at = xcalloc((size_t)n_out * t->count, sizeof(int));
 	t->w = xcalloc((size_t)n_out * t->count, sizeof(float));
 	for (int o = 0; o < n_out; o++) {
 		double c = (o + 0.5) * s - 0.5, sum = 0;
 		int first = (int)floor(c) - t->count / 2;
-		t->first[o] = first;
 		float *w = t->w + (size_t)o * t->count;
+		int *at = t->at + (size_t)o * t->count;
 		for (int k = 0; k < t->count; k++) {
 			double v = lanczos3((first + k - c) / scale);
+			int i = first + k;
+			at[k] = i < 0 ? 0 : i >= n_in ? n_in - 1 : i;
 			w[k] = (float)v;
 			sum += v;
 		}
@@ -285,13 +285,8 @@ static void taps_make(struct taps *t, int n_in, int n_out)
 
 static void taps_free(struct taps *t)
 {
-	free(t->first);
+	free(t->at);
 	free(t->w);
-}
-
-static int clamp_index(int i, int n)
-{
-	return i < 0 ? 0 : i >= n ? n - 1 : i;
 }
 
 static uint8_t clamp_byte(float v)
@@ -302,7 +297,8 @@ static uint8_t clamp_byte(float v)
 
 /* A separable Lanczos3 reduce of RGB24, w x h to tw x th: down the
  * columns first and then across, each pass rounded to bytes, in the
- * order and at the precision libvips' reduce has. */
+ * order and at the precision libvips' reduce has. The vertical pass sums
+ * whole source rows, a loop the compiler vectorises. */
 static uint8_t *reduce_image(const uint8_t *in, int w, int h, int tw, int th)
 {
 	struct taps tx, ty;
@@ -310,27 +306,32 @@ static uint8_t *reduce_image(const uint8_t *in, int w, int h, int tw, int th)
 	taps_make(&ty, h, th);
 	size_t width = (size_t)w * 3;
 	uint8_t *down = xcalloc(width, (size_t)th);
+	float *acc = xcalloc(width, sizeof(float));
 	for (int y = 0; y < th; y++) {
 		const float *wt = ty.w + (size_t)y * ty.count;
-		uint8_t *o = down + (size_t)y * width;
-		for (size_t i = 0; i < width; i++) {
-			float v = 0;
-			for (int k = 0; k < ty.count; k++)
-				v +=
-				    wt[k] * in[(size_t)clamp_index(ty.first[y] + k, h) * width + i];
-			o[i] = clamp_byte(v);
+		const int *at = ty.at + (size_t)y * ty.count;
+		memset(acc, 0, width * sizeof(float));
+		for (int k = 0; k < ty.count; k++) {
+			const uint8_t *src = in + (size_t)at[k] * width;
+			float weight = wt[k];
+			for (size_t i = 0; i < width; i++)
+				acc[i] += weight * src[i];
 		}
+		uint8_t *o = down + (size_t)y * width;
+		for (size_t i = 0; i < width; i++)
+			o[i] = clamp_byte(acc[i]);
 	}
+	free(acc);
 	uint8_t *out = xcalloc((size_t)tw * th, 3);
 	for (int y = 0; y < th; y++) {
 		const uint8_t *row = down + (size_t)y * width;
 		uint8_t *o = out + (size_t)y * tw * 3;
 		for (int x = 0; x < tw; x++) {
 			const float *wt = tx.w + (size_t)x * tx.count;
+			const int *at = tx.at + (size_t)x * tx.count;
 			float r = 0, g = 0, b = 0;
 			for (int k = 0; k < tx.count; k++) {
-				const uint8_t *p =
-				    row + (size_t)clamp_index(tx.first[x] + k, w) * 3;
+				const uint8_t *p = row + (size_t)at[k] * 3;
 				r += wt[k] * p[0];
 				g += wt[k] * p[1];
 				b += wt[k] * p[2];
@@ -538,37 +539,59 @@ static int decode_file(struct decode *dc, int side, uint8_t **rgb, int *ow, int 
 			orientation = exif_orientation(m->data, m->data_length);
 	}
 
-	/* The decode libvips makes, in the DCT domain, then its resize:
-	 * the same steps give the same picture, up to the arithmetic. The
-	 * thumbnail is made as the picture is stored and turned after, as
-	 * libvips does (a quarter turn swaps the box, which is square). */
+	/* The size libvips' thumbnail has, from the picture it decodes: at
+	 * its shrink-on-load, without the partial last blocks. */
 	int pre = vips_preshrink(w, h, side);
+	int pw = w / pre > 0 ? w / pre : 1, ph = h / pre > 0 ? h / pre : 1;
+	int tw, th;
+	vips_thumb_size(pw, ph, side, &tw, &th);
+	/* This decode goes further in the DCT domain, to the smallest
+	 * scale (1/8, 1/4, 1/2) that still has the thumbnail's pixels, which
+	 * is most of the saving: the 1024-pixel photograph of a camera
+	 * decodes straight to its 256-pixel thumbnail. What is left to shrink
+	 * is less than twice, a Lanczos3 reduce as libvips' resize ends with.
+	 * The thumbnail is made as the picture is stored and turned after,
+	 * as libvips does (a quarter turn swaps the box, which is square). */
+	unsigned denom = (unsigned)pre;
+	while (denom < 8 && (int64_t)pw * pre / (denom * 2) >= tw &&
+	       (int64_t)ph * pre / (denom * 2) >= th)
+		denom *= 2;
 	d->scale_num = 1;
-	d->scale_denom = (unsigned)pre;
+	d->scale_denom = denom;
 	d->out_color_space = JCS_RGB;
 	jpeg_start_decompress(d);
-	int sw = w / pre, sh = h / pre;
-	if (sw < 1)
-		sw = 1;
-	if (sh < 1)
-		sh = 1;
+	/* libvips' picture covers pw * pre x ph * pre of the source. */
+	int sw = (int)((int64_t)pw * pre / denom), sh = (int)((int64_t)ph * pre / denom);
+	if (sw < tw)
+		sw = tw;
+	if (sh < th)
+		sh = th;
 	if (d->output_components != 3 || (int)d->output_width < sw || (int)d->output_height < sh)
 		return error_set(EX_SOFTWARE, "libjpeg decoded %ux%ux%d, not at least %dx%dx3",
 				 d->output_width, d->output_height, d->output_components, sw, sh);
-	int tw, th;
-	vips_thumb_size(sw, sh, side, &tw, &th);
-	/* The box part of the resize runs on the rows as they come, so a
-	 * big picture is never held whole; the reduce is on what is left. */
+	/* A box shrink by a whole factor, if any is left, runs on the rows
+	 * as they come, so a big picture is never held whole. */
 	int bw = box_size(sw, tw), bh = box_size(sh, th);
-	shrink_init(&dc->s, sw, sh, bw, bh, 3);
+	bool boxed = bw != sw || bh != sh;
+	uint8_t *whole = NULL;
+	if (boxed)
+		shrink_init(&dc->s, sw, sh, bw, bh, 3);
+	else
+		dc->s.out = whole = xcalloc((size_t)sw * sh, 3);
 	dc->line = xcalloc(d->output_width, 3);
 	while (d->output_scanline < d->output_height) {
-		JSAMPROW row = dc->line;
 		int y = (int)d->output_scanline;
+		JSAMPROW row = boxed || y >= sh ? dc->line : whole + (size_t)y * sw * 3;
+		if (!boxed && y < sh && (int)d->output_width != sw)
+			row = dc->line;
 		if (jpeg_read_scanlines(d, &row, 1) != 1)
 			return error_set(EX_DATAERR, "cannot decode the image (libjpeg: no row)");
-		if (y < sh)
-			shrink_row(&dc->s, dc->line);
+		if (y >= sh)
+			continue;
+		if (boxed)
+			shrink_row(&dc->s, row);
+		else if (row == dc->line)
+			memcpy(whole + (size_t)y * sw * 3, row, (size_t)sw * 3);
 	}
 	jpeg_finish_decompress(d);
 	if (bw == tw && bh == th) {

@@ -54,7 +54,7 @@ bench_add() {
 	t=$(printf '%s\n' "${troupe_ms[@]}" | median)
 	p=$(printf '%s\n' "${peer_ms[@]}" | median)
 	row "add 1000 JPEGs + thumbnails + pHash" "${t} ms" "${p} ms" "$(ratio "$t" "$p")" \
-		"within 1.3x of vipsthumbnail" "$(meets "$(ratio "$t" "$p")" 1.3)"
+		"2x faster than vipsthumbnail" "$(meets "$(ratio "$t" "$p")" 0.5)"
 }
 
 # A store with a million blobs carrying pHashes, made straight in SQL.
@@ -64,6 +64,11 @@ similar_store() {
 		[ "$(sqlite3 "$store/.troupe/troupe.db" 'SELECT count(*) FROM blobs')" -lt $HASHES ]; then
 		note "making a store with $HASHES pHashes"
 		rm -rf "$store" && "$TROUPE" init "$store" >/dev/null
+		# The trigger goes for the bulk load and comes back as troupe
+		# wrote it (it also logs each change for the pHash file).
+		local trigger
+		trigger=$(sqlite3 "$store/.troupe/troupe.db" \
+			"SELECT sql FROM sqlite_schema WHERE name = 'blobs_phash_insert'")
 		sqlite3 "$store/.troupe/troupe.db" <<-SQL
 			PRAGMA foreign_keys = ON;
 			BEGIN;
@@ -73,8 +78,7 @@ similar_store() {
 			SELECT lower(hex(randomblob(16))), 1000, 1767225600, random() FROM n;
 			INSERT INTO assets(blob_id, role, width, height, format, added)
 			SELECT id, 'reference', 1024, 1024, 'jpeg', 1767225600 FROM blobs;
-			CREATE TRIGGER blobs_phash_insert AFTER INSERT ON blobs WHEN NEW.phash IS NOT NULL
-			BEGIN UPDATE meta SET value = value + 1 WHERE key = 'phash_generation'; END;
+			$trigger;
 			UPDATE meta SET value = value + 1 WHERE key = 'phash_generation';
 			COMMIT;
 		SQL

@@ -6,6 +6,7 @@
 
 #include "asset.h"
 #include "catalog-int.h"
+#include "cachefile.h"
 #include "embedding.h"
 #include "query.h"
 #include "vector.h"
@@ -402,37 +403,82 @@ int catalog_embedding_get(struct catalog *cat, int64_t asset_id, const char *mod
 	return db_error(cat->db, "embedding");
 }
 
-/* Brings cache/vectors-MODEL.f32 up to the model's generation. */
-static int vector_file_refresh(struct catalog *cat, const struct model_info *m, const char *path)
+/* The changes of steps have + 1 to generation of the model, applied to
+ * f (held exclusive): 0 when done, 1 when the log does not hold every
+ * step (too far behind, or a step that logs nothing), -1 on error. */
+static int vector_file_catch_up(struct catalog *cat, const struct model_info *m,
+				struct cachefile *f, const char *path, uint64_t generation)
 {
-	if (db_exec(cat->db, "BEGIN") < 0)
+	sqlite3_stmt *count = catalog_stmt_get(
+	    cat, "SELECT count(*) FROM embedding_changes WHERE model_id = ?1 AND generation > ?2 "
+		 "AND generation <= ?3");
+	if (!count)
 		return -1;
-	int rc = -1;
-	sqlite3_stmt *gen = db_prepare(cat->db, "SELECT generation FROM models WHERE id = ?1");
-	sqlite3_stmt *rows = NULL;
-	int64_t *ids = NULL;
-	float *data = NULL;
-	size_t n = 0, cap = 0;
-	if (!gen)
-		goto out;
-	sqlite3_bind_int64(gen, 1, m->id);
-	if (sqlite3_step(gen) != SQLITE_ROW) {
-		db_error(cat->db, "model");
-		goto out;
+	sqlite3_bind_int64(count, 1, m->id);
+	sqlite3_bind_int64(count, 2, (int64_t)f->generation);
+	sqlite3_bind_int64(count, 3, (int64_t)generation);
+	int step = sqlite3_step(count);
+	uint64_t logged = step == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(count, 0) : 0;
+	catalog_stmt_put(cat, count);
+	if (step != SQLITE_ROW)
+		return db_error(cat->db, "vector cache");
+	if (logged != generation - f->generation)
+		return 1;
+	sqlite3_stmt *changes = db_prepare(
+	    cat->db, "SELECT DISTINCT c.asset_id, e.vector FROM embedding_changes c LEFT JOIN "
+		     "embeddings e ON e.model_id = c.model_id AND e.asset_id = c.asset_id WHERE "
+		     "c.model_id = ?1 AND c.generation > ?2 AND c.generation <= ?3 ORDER BY 1");
+	if (!changes)
+		return -1;
+	sqlite3_bind_int64(changes, 1, m->id);
+	sqlite3_bind_int64(changes, 2, (int64_t)f->generation);
+	sqlite3_bind_int64(changes, 3, (int64_t)generation);
+	size_t row_bytes = m->dimension * sizeof(float), nchanged = 0, n = 0, cap = 0;
+	int64_t *changed = NULL, *ids = NULL;
+	unsigned char *rows = NULL;
+	while ((step = sqlite3_step(changes)) == SQLITE_ROW) {
+		if (nchanged == cap) {
+			cap = cap ? cap * 2 : 256;
+			changed = xrealloc(changed, cap * sizeof(*changed));
+			ids = xrealloc(ids, cap * sizeof(*ids));
+			rows = xrealloc(rows, cap * row_bytes);
+		}
+		int64_t id = sqlite3_column_int64(changes, 0);
+		changed[nchanged++] = id;
+		/* Gone, or not of the model's size (as the rebuild skips it). */
+		if ((size_t)sqlite3_column_bytes(changes, 1) != row_bytes)
+			continue;
+		ids[n] = id;
+		memcpy(rows + n * row_bytes, sqlite3_column_blob(changes, 1), row_bytes);
+		n++;
 	}
-	uint64_t generation = (uint64_t)sqlite3_column_int64(gen, 0), have;
-	uint32_t dim;
-	if (vector_file_header(path, &have, &dim) == 0 && have == generation &&
-	    dim == m->dimension) {
-		rc = 0;
-		goto out;
+	sqlite3_finalize(changes);
+	int rc = step == SQLITE_DONE ? 0 : db_error(cat->db, "vector cache");
+	if (rc == 0) {
+		struct cache_kind kind = vector_cache_kind((uint64_t)m->id, m->dimension);
+		rc = cachefile_update(f, path, &kind, generation, changed, nchanged, ids, rows, n);
 	}
+	free(changed);
+	free(ids);
+	free(rows);
+	return rc;
+}
+
+/* The whole file, from every vector of the model. */
+static int vector_file_rebuild(struct catalog *cat, const struct model_info *m, const char *path,
+			       uint64_t generation)
+{
 	/* Reading every vector through SQLite's pread of each page is most
 	 * of a rebuild's time; a memory map of the index (up to SQLite's
 	 * limit) reads the same pages without a system call each. */
 	db_exec(cat->db, "PRAGMA mmap_size = 2147418112");
-	rows = db_prepare(cat->db, "SELECT asset_id, vector FROM embeddings WHERE model_id = ?1 "
-				   "ORDER BY asset_id");
+	int rc = -1;
+	int64_t *ids = NULL;
+	float *data = NULL;
+	size_t n = 0, cap = 0;
+	sqlite3_stmt *rows =
+	    db_prepare(cat->db, "SELECT asset_id, vector FROM embeddings WHERE model_id = ?1 "
+				"ORDER BY asset_id");
 	if (!rows)
 		goto out;
 	sqlite3_bind_int64(rows, 1, m->id);
@@ -456,15 +502,67 @@ static int vector_file_refresh(struct catalog *cat, const struct model_info *m, 
 		memcpy((char *)data + n * row_bytes, sqlite3_column_blob(rows, 1), row_bytes);
 		n++;
 	}
-	rc = vector_file_write(path, generation, m->dimension, ids, data, n);
+	rc = vector_file_write(path, (uint64_t)m->id, generation, m->dimension, ids, data, n);
 out:
-	sqlite3_finalize(gen);
 	sqlite3_finalize(rows);
-	db_exec(cat->db, "COMMIT");
 	db_exec(cat->db, "PRAGMA mmap_size = 0");
 	free(ids);
 	free(data);
 	return rc;
+}
+
+/* Brings cache/vectors-MODEL.f32 up to the model's generation: nothing
+ * when it is there, the logged changes since the file's generation when
+ * the log has them all, else a rebuild. The generation and the rows are
+ * read in one transaction so they agree; the file is held exclusive
+ * while it changes, so two commands never write it at once. */
+static int vector_file_refresh(struct catalog *cat, const struct model_info *m, const char *path)
+{
+	struct cache_kind kind = vector_cache_kind((uint64_t)m->id, m->dimension);
+	for (int attempt = 0;; attempt++) {
+		if (db_exec(cat->db, "BEGIN") < 0)
+			return -1;
+		int rc = -1;
+		struct cachefile f = {.fd = -1};
+		sqlite3_stmt *gen =
+		    catalog_stmt_get(cat, "SELECT generation FROM models WHERE id = ?1");
+		if (!gen)
+			goto out;
+		sqlite3_bind_int64(gen, 1, m->id);
+		int step = sqlite3_step(gen);
+		uint64_t generation = (uint64_t)sqlite3_column_int64(gen, 0);
+		catalog_stmt_put(cat, gen);
+		if (step != SQLITE_ROW) {
+			db_error(cat->db, "model");
+			goto out;
+		}
+		if (cachefile_open(path, &kind, false, &f) == 0 && f.generation == generation) {
+			rc = 0;
+			goto out;
+		}
+		cachefile_close(&f);
+		if (cachefile_open(path, &kind, true, &f) == 0) {
+			if (f.generation == generation) {
+				rc = 0;
+				goto out;
+			}
+			/* Written from a later state of the index than this
+			 * transaction sees: look again, once. */
+			if (f.generation > generation && attempt == 0) {
+				rc = 1;
+				goto out;
+			}
+			if (f.generation < generation &&
+			    (rc = vector_file_catch_up(cat, m, &f, path, generation)) <= 0)
+				goto out;
+		}
+		rc = vector_file_rebuild(cat, m, path, generation);
+	out:
+		cachefile_close(&f);
+		db_exec(cat->db, "COMMIT");
+		if (rc <= 0)
+			return rc;
+	}
 }
 
 struct id_set {

@@ -23,6 +23,9 @@ VipsImage *thumbnail_source(const char *path, int width, int height, VipsSize si
 			    VipsInteresting crop);
 /* Encodes with no metadata at all. */
 int encode(VipsImage *im, const char *format, int quality, void **data, size_t *len);
+/* Checks that the file ends as its format says it must (a JPEG's
+ * end-of-image marker, a PNG's IEND, ...); -1 with an error if not. */
+int check_complete(const char *path, const char *format);
 /* The module's probe (a header read and a completeness check). */
 int vimg_probe(const char *path, struct image_info *out);
 /* The module's variant entry (image.h's image_variant). */

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include "image-heif.h"
+#include "image-jpeg.h"
 #include "image-vips-int.h"
 #include "image.h"
 #include "phash.h"
@@ -98,7 +99,7 @@ int vips_failure(const char *what)
 }
 
 /* The tail check: the parts of the file a header-only load never reads. */
-static int check_complete(const char *path, const char *format)
+int check_complete(const char *path, const char *format)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -346,9 +347,27 @@ out:
 	return rc;
 }
 
+/* JPEG's start-of-image marker, as libvips' loader tells one. */
+static bool is_jpeg(const char *path)
+{
+	unsigned char head[2];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	bool yes = fd >= 0 && pread(fd, head, 2, 0) == 2 && head[0] == 0xFF && head[1] == 0xD8;
+	if (fd >= 0)
+		close(fd);
+	return yes;
+}
+
 static int vimg_thumbnail(const char *path, int side, struct image_buffer *thumb, uint64_t *phash)
 {
 	memset(thumb, 0, sizeof(*thumb));
+	/* JPEGs, the common case, skip libvips and its lock (image-jpeg.c)
+	 * unless they need what only libvips does. */
+	if (!jpeg_path_disabled() && is_jpeg(path)) {
+		int done = jpeg_thumbnail(path, side, thumb, phash);
+		if (done <= 0)
+			return done;
+	}
 	if (image_start() < 0)
 		return -1;
 	VipsImage *t[3] = {NULL};
@@ -978,7 +997,8 @@ static const struct image_ops vips_ops = {
  * are this module's to need. */
 const void *troupe_module_init(const struct module_host *host)
 {
-	if (!module_host_accept(host) || !host->image_max_pixels || !host->phash_from_gray)
+	if (!module_host_accept(host) || !jpeg_host_accept(host) || !host->image_max_pixels ||
+	    !host->phash_from_gray)
 		return NULL;
 	return &vips_ops;
 }

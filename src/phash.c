@@ -1,33 +1,27 @@
 /* phash: DCT-based perceptual hashing and the flat scan file. The file is
  * a cache of the index and never the only copy of anything: when its
- * generation differs from the index's, thumbnail.c rebuilds it. */
+ * generation differs from the index's, thumbnail.c brings it up to date
+ * (cachefile.c: appended changes, or a rebuild). */
 #include "config.h"
 
+#include "cachefile.h"
 #include "phash.h"
 #include "util.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <sys/uio.h>
-#include <unistd.h>
 
 #define PHASH_LOW 8
 
-static const char phash_magic[8] = {'T', 'R', 'P', 'H', 'A', 'S', 'H', '1'};
+static const struct cache_kind phash_kind = {{'T', 'R', 'P', 'H', 'A', 'S', 'H', '2'}, 8, 0};
 
-struct phash_header {
-	char magic[8];
-	uint64_t generation;
-	uint64_t count;
-	uint64_t reserved;
-};
+const struct cache_kind *phash_cache_kind(void)
+{
+	return &phash_kind;
+}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -82,65 +76,16 @@ int phash_distance(uint64_t a, uint64_t b)
 int phash_file_write(const char *path, uint64_t generation, const int64_t *ids,
 		     const uint64_t *hashes, size_t n)
 {
-	struct phash_header h = {.generation = generation, .count = n};
-	memcpy(h.magic, phash_magic, sizeof(h.magic));
-	struct iovec parts[] = {{&h, sizeof(h)},
-				{(void *)hashes, n * sizeof(uint64_t)},
-				{(void *)ids, n * sizeof(int64_t)}};
-	return file_write_atomicv(path, parts, 3);
-}
-
-struct mapped {
-	void *base;
-	size_t size;
-	const struct phash_header *header;
-	const uint64_t *hashes;
-	const int64_t *ids;
-};
-
-static int map_file(const char *path, struct mapped *m)
-{
-	memset(m, 0, sizeof(*m));
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	struct stat st;
-	if (fstat(fd, &st) < 0 || (size_t)st.st_size < sizeof(struct phash_header)) {
-		close(fd);
-		return -1;
-	}
-	void *base = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-	close(fd);
-	if (base == MAP_FAILED)
-		return -1;
-	m->base = base;
-	m->size = (size_t)st.st_size;
-	m->header = base;
-	if (memcmp(m->header->magic, phash_magic, sizeof(phash_magic)) != 0 ||
-	    m->size != sizeof(struct phash_header) + m->header->count * 16) {
-		munmap(base, m->size);
-		return -1;
-	}
-	m->hashes = (const uint64_t *)(m->header + 1);
-	m->ids = (const int64_t *)(m->hashes + m->header->count);
-	return 0;
+	return cachefile_write(path, &phash_kind, generation, ids, hashes, n);
 }
 
 int phash_file_generation(const char *path, uint64_t *generation)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	struct cachefile f;
+	if (cachefile_open(path, &phash_kind, false, &f) != 0)
 		return -1;
-	struct phash_header h;
-	struct stat st;
-	ssize_t got = read(fd, &h, sizeof(h));
-	int ok = got == (ssize_t)sizeof(h) && fstat(fd, &st) == 0 &&
-		 memcmp(h.magic, phash_magic, sizeof(phash_magic)) == 0 &&
-		 (uint64_t)st.st_size == sizeof(h) + h.count * 16;
-	close(fd);
-	if (!ok)
-		return -1;
-	*generation = h.generation;
+	*generation = f.generation;
+	cachefile_close(&f);
 	return 0;
 }
 
@@ -170,38 +115,44 @@ block_distances(const uint64_t *hashes, size_t n, uint64_t target, int max, uint
 int phash_file_search(const char *path, uint64_t target, int max_distance, struct phash_match **out,
 		      size_t *n)
 {
-	struct mapped m;
+	struct cachefile f;
 	*out = NULL;
 	*n = 0;
-	if (map_file(path, &m) < 0)
+	if (cachefile_open(path, &phash_kind, false, &f) != 0)
 		return error_set(EX_IOERR, "%s: unreadable pHash index", path);
-	size_t count = m.header->count, found = 0, cap = 0;
+	size_t found = 0, cap = 0;
 	struct phash_match *matches = NULL;
 	/* The hot loop: xor, popcount, compare over a contiguous array; the
-	 * rare hits are collected by a second pass over each block. */
+	 * rare hits are collected by a second pass over each block, and a
+	 * hit on a row a later change removed is dropped there. */
 	enum { BLOCK = 4096 };
 	uint8_t dist[BLOCK];
-	for (size_t start = 0; start < count; start += BLOCK) {
-		size_t len = count - start;
-		if (len > BLOCK)
-			len = BLOCK;
-		if (!block_distances(m.hashes + start, len, target, max_distance, dist))
-			continue;
-		for (size_t k = 0; k < len; k++) {
-			if (dist[k] > max_distance)
+	for (size_t seg = 0; seg < f.nsegments; seg++) {
+		const struct cache_segment *s = &f.segments[seg];
+		const uint64_t *hashes = s->rows;
+		for (size_t start = 0; start < s->n; start += BLOCK) {
+			size_t len = s->n - start;
+			if (len > BLOCK)
+				len = BLOCK;
+			if (!block_distances(hashes + start, len, target, max_distance, dist))
 				continue;
-			size_t i = start + k;
-			int d = dist[k];
-			if (found == cap) {
-				cap = cap ? cap * 2 : 64;
-				matches = xrealloc(matches, cap * sizeof(*matches));
+			for (size_t k = 0; k < len; k++) {
+				if (dist[k] > max_distance)
+					continue;
+				size_t i = start + k;
+				if (f.dead && !cachefile_alive(&f, s->first + i))
+					continue;
+				if (found == cap) {
+					cap = cap ? cap * 2 : 64;
+					matches = xrealloc(matches, cap * sizeof(*matches));
+				}
+				matches[found].id = s->ids[i];
+				matches[found].distance = dist[k];
+				found++;
 			}
-			matches[found].id = m.ids[i];
-			matches[found].distance = d;
-			found++;
 		}
 	}
-	munmap(m.base, m.size);
+	cachefile_close(&f);
 	/* qsort wants a valid array even for no elements. */
 	if (found)
 		qsort(matches, found, sizeof(*matches), cmp_match);

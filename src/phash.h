@@ -21,16 +21,20 @@ struct phash_match {
 	int distance;
 };
 
-/* The flat file: a header with the index generation it reflects, then all
- * hashes contiguous, then the ids in the same order. Written to a temporary
- * name and renamed, so a reader sees a whole file or the old one. */
+/* The flat file: a cache file (cachefile.h) whose rows are the hashes,
+ * with the index generation it reflects. Written whole to a temporary
+ * name and renamed, so a reader sees a whole file or the old one; later
+ * changes are appended by thumbnail.c. */
+struct cache_kind;
+/* The kind the pHash file is (cachefile.h). */
+const struct cache_kind *phash_cache_kind(void);
 int phash_file_write(const char *path, uint64_t generation, const int64_t *ids,
 		     const uint64_t *hashes, size_t n);
 /* The generation in the file's header; -1 (no error recorded) when the
  * file is missing or not a pHash file. */
 int phash_file_generation(const char *path, uint64_t *generation);
-/* Every entry within max_distance of target, sorted by distance then id;
- * *out is the caller's to free. */
+/* Every entry within max_distance of target, sorted by distance then id,
+ * tombstoned rows left out; *out is the caller's to free. */
 int phash_file_search(const char *path, uint64_t target, int max_distance, struct phash_match **out,
 		      size_t *n);
 

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include "asset.h"
+#include "cachefile.h"
 #include "catalog-int.h"
 #include "image.h"
 #include "phash.h"
@@ -204,30 +205,73 @@ int catalog_file_phash(const char *path, uint64_t *phash)
 	return 0;
 }
 
-/* Brings cache/phash.idx up to the index's generation. The rows and the
- * generation are read in one transaction so they agree. */
-static int phash_file_refresh(struct catalog *cat, const char *path)
+/* The changes of steps f->generation + 1 to generation, applied to f
+ * (held exclusive): 0 when done, 1 when the log does not hold every
+ * step, -1 on error. */
+static int phash_file_catch_up(struct catalog *cat, struct cachefile *f, const char *path,
+			       uint64_t generation)
+{
+	sqlite3_stmt *count = catalog_stmt_get(
+	    cat, "SELECT count(*) FROM phash_changes WHERE generation > ?1 AND generation <= ?2");
+	if (!count)
+		return -1;
+	sqlite3_bind_int64(count, 1, (int64_t)f->generation);
+	sqlite3_bind_int64(count, 2, (int64_t)generation);
+	int step = sqlite3_step(count);
+	uint64_t logged = step == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(count, 0) : 0;
+	catalog_stmt_put(cat, count);
+	if (step != SQLITE_ROW)
+		return db_error(cat->db, "pHash index");
+	if (logged != generation - f->generation)
+		return 1;
+	sqlite3_stmt *changes =
+	    db_prepare(cat->db, "SELECT DISTINCT c.blob_id, b.phash FROM phash_changes c LEFT JOIN "
+				"blobs b ON b.id = c.blob_id WHERE c.generation > ?1 AND "
+				"c.generation <= ?2 ORDER BY 1");
+	if (!changes)
+		return -1;
+	sqlite3_bind_int64(changes, 1, (int64_t)f->generation);
+	sqlite3_bind_int64(changes, 2, (int64_t)generation);
+	size_t nchanged = 0, n = 0, cap = 0;
+	int64_t *changed = NULL, *ids = NULL;
+	uint64_t *hashes = NULL;
+	while ((step = sqlite3_step(changes)) == SQLITE_ROW) {
+		if (nchanged == cap) {
+			cap = cap ? cap * 2 : 256;
+			changed = xrealloc(changed, cap * sizeof(*changed));
+			ids = xrealloc(ids, cap * sizeof(*ids));
+			hashes = xrealloc(hashes, cap * sizeof(*hashes));
+		}
+		int64_t id = sqlite3_column_int64(changes, 0);
+		changed[nchanged++] = id;
+		if (sqlite3_column_type(changes, 1) == SQLITE_NULL)
+			continue;
+		ids[n] = id;
+		hashes[n] = (uint64_t)sqlite3_column_int64(changes, 1);
+		n++;
+	}
+	sqlite3_finalize(changes);
+	int rc = step == SQLITE_DONE ? 0 : db_error(cat->db, "pHash index");
+	if (rc == 0)
+		rc = cachefile_update(f, path, phash_cache_kind(), generation, changed, nchanged,
+				      ids, hashes, n);
+	free(changed);
+	free(ids);
+	free(hashes);
+	return rc;
+}
+
+/* The whole file, from every pHash in the index. */
+static int phash_file_rebuild(struct catalog *cat, const char *path, uint64_t generation)
 {
 	int rc = -1;
 	int64_t *ids = NULL;
 	uint64_t *hashes = NULL;
 	size_t n = 0, cap = 0;
-	sqlite3_stmt *gen = NULL, *rows = NULL;
-	if (db_exec(cat->db, "BEGIN") < 0)
-		return -1;
-	gen = db_prepare(cat->db, "SELECT value FROM meta WHERE key = 'phash_generation'");
-	if (!gen || sqlite3_step(gen) != SQLITE_ROW) {
-		db_error(cat->db, "pHash index");
-		goto out;
-	}
-	uint64_t generation = (uint64_t)sqlite3_column_int64(gen, 0), have;
-	if (phash_file_generation(path, &have) == 0 && have == generation) {
-		rc = 0;
-		goto out;
-	}
-	rows = db_prepare(cat->db, "SELECT id, phash FROM blobs WHERE phash IS NOT NULL");
+	sqlite3_stmt *rows =
+	    db_prepare(cat->db, "SELECT id, phash FROM blobs WHERE phash IS NOT NULL");
 	if (!rows)
-		goto out;
+		return -1;
 	int step;
 	while ((step = sqlite3_step(rows)) == SQLITE_ROW) {
 		if (n == cap) {
@@ -239,18 +283,67 @@ static int phash_file_refresh(struct catalog *cat, const char *path)
 		hashes[n] = (uint64_t)sqlite3_column_int64(rows, 1);
 		n++;
 	}
-	if (step != SQLITE_DONE) {
+	if (step != SQLITE_DONE)
 		db_error(cat->db, "pHash index");
-		goto out;
-	}
-	rc = phash_file_write(path, generation, ids, hashes, n);
-out:
-	sqlite3_finalize(gen);
+	else
+		rc = phash_file_write(path, generation, ids, hashes, n);
 	sqlite3_finalize(rows);
-	db_exec(cat->db, "COMMIT");
 	free(ids);
 	free(hashes);
 	return rc;
+}
+
+/* Brings cache/phash.idx up to the index's generation: nothing when it is
+ * there, the logged changes since the file's generation when the log has
+ * them all, else a rebuild. The generation and the rows are read in one
+ * transaction so they agree; the file is held exclusive while it
+ * changes. */
+static int phash_file_refresh(struct catalog *cat, const char *path)
+{
+	for (int attempt = 0;; attempt++) {
+		if (db_exec(cat->db, "BEGIN") < 0)
+			return -1;
+		int rc = -1;
+		struct cachefile f = {.fd = -1};
+		sqlite3_stmt *gen =
+		    catalog_stmt_get(cat, "SELECT value FROM meta WHERE key = 'phash_generation'");
+		if (!gen)
+			goto out;
+		int step = sqlite3_step(gen);
+		uint64_t generation = (uint64_t)sqlite3_column_int64(gen, 0);
+		catalog_stmt_put(cat, gen);
+		if (step != SQLITE_ROW) {
+			db_error(cat->db, "pHash index");
+			goto out;
+		}
+		if (cachefile_open(path, phash_cache_kind(), false, &f) == 0 &&
+		    f.generation == generation) {
+			rc = 0;
+			goto out;
+		}
+		cachefile_close(&f);
+		if (cachefile_open(path, phash_cache_kind(), true, &f) == 0) {
+			if (f.generation == generation) {
+				rc = 0;
+				goto out;
+			}
+			/* Written from a later state of the index than this
+			 * transaction sees: look again, once. */
+			if (f.generation > generation && attempt == 0) {
+				rc = 1;
+				goto out;
+			}
+			if (f.generation < generation &&
+			    (rc = phash_file_catch_up(cat, &f, path, generation)) <= 0)
+				goto out;
+		}
+		rc = phash_file_rebuild(cat, path, generation);
+	out:
+		cachefile_close(&f);
+		db_exec(cat->db, "COMMIT");
+		if (rc <= 0)
+			return rc;
+	}
 }
 
 int catalog_similar(struct catalog *cat, uint64_t phash, int max_distance, int64_t limit,

@@ -1,34 +1,27 @@
-/* vector: the scan file and the top-k loop. The file is a cache rebuilt
- * from the index whenever the model's generation moves; it is never the
- * only copy of a vector. */
+/* vector: the scan file and the top-k loop. The file is a cache of the
+ * index, brought up to the model's generation by embedding.c (appended
+ * changes or a rebuild, cachefile.c); it is never the only copy of a
+ * vector. */
 #include "config.h"
 
+#include "cachefile.h"
 #include "util.h"
 #include "vector.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <sys/uio.h>
-#include <unistd.h>
 
-static const char vector_magic[8] = {'T', 'R', 'V', 'E', 'C', 'S', '0', '1'};
+static const char vector_magic[8] = {'T', 'R', 'V', 'E', 'C', 'S', '0', '2'};
 
-/* Rows start on a 64-byte boundary so the scan loop reads aligned lines. */
-struct vector_header {
-	char magic[8];
-	uint64_t generation;
-	uint64_t count;
-	uint32_t dim;
-	uint32_t reserved;
-	uint64_t rows_offset;
-	char pad[24];
-};
+struct cache_kind vector_cache_kind(uint64_t owner, uint32_t dim)
+{
+	struct cache_kind k = {.row_bytes = dim * (uint32_t)sizeof(float), .owner = owner};
+	memcpy(k.magic, vector_magic, sizeof(k.magic));
+	return k;
+}
 
 int vector_normalise(float *v, size_t dim)
 {
@@ -54,50 +47,34 @@ float vector_dot(const float *a, const float *b, size_t dim)
 	return s;
 }
 
-static uint64_t rows_offset(uint64_t count)
+int vector_file_write(const char *path, uint64_t owner, uint64_t generation, uint32_t dim,
+		      const int64_t *ids, const float *rows, size_t n)
 {
-	uint64_t end = sizeof(struct vector_header) + count * sizeof(int64_t);
-	return (end + 63) & ~(uint64_t)63;
-}
-
-int vector_file_write(const char *path, uint64_t generation, uint32_t dim, const int64_t *ids,
-		      const float *rows, size_t n)
-{
-	struct vector_header h = {
-	    .generation = generation, .count = n, .dim = dim, .rows_offset = rows_offset(n)};
-	memcpy(h.magic, vector_magic, sizeof(h.magic));
-	/* The rows start on a 64-byte boundary, for the scan's loads. */
-	static char zeros[64] = {0};
-	size_t pad = (size_t)(h.rows_offset - sizeof(h) - n * sizeof(int64_t));
-	struct iovec parts[] = {{&h, sizeof(h)},
-				{(void *)ids, n * sizeof(int64_t)},
-				{zeros, pad},
-				{(void *)rows, n * dim * sizeof(float)}};
-	return file_write_atomicv(path, parts, 4);
-}
-
-static bool header_ok(const struct vector_header *h, uint64_t size)
-{
-	return memcmp(h->magic, vector_magic, sizeof(vector_magic)) == 0 && h->dim > 0 &&
-	       h->rows_offset == rows_offset(h->count) &&
-	       size == h->rows_offset + h->count * h->dim * sizeof(float);
+	struct cache_kind kind = vector_cache_kind(owner, dim);
+	return cachefile_write(path, &kind, generation, ids, rows, n);
 }
 
 int vector_file_header(const char *path, uint64_t *generation, uint32_t *dim)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	struct cache_kind any = vector_cache_kind(0, 0);
+	struct cachefile f;
+	if (cachefile_open(path, &any, false, &f) != 0 || f.row_bytes % sizeof(float)) {
+		if (f.fd >= 0)
+			cachefile_close(&f);
 		return -1;
-	struct vector_header h;
-	struct stat st;
-	bool ok = read(fd, &h, sizeof(h)) == (ssize_t)sizeof(h) && fstat(fd, &st) == 0 &&
-		  header_ok(&h, (uint64_t)st.st_size);
-	close(fd);
-	if (!ok)
-		return -1;
-	*generation = h.generation;
-	*dim = h.dim;
+	}
+	*generation = f.generation;
+	*dim = f.row_bytes / (uint32_t)sizeof(float);
+	cachefile_close(&f);
 	return 0;
+}
+
+/* The order of hits: higher score first, then lower id. It is total, so
+ * the k best are the same whatever order the rows are scanned in (a
+ * rebuilt file and one grown by appends hold them in different orders). */
+static bool worse(struct vector_hit a, struct vector_hit b)
+{
+	return a.score < b.score || (a.score == b.score && a.id > b.id);
 }
 
 /* A min-heap of the best k hits: the root is the worst one kept. */
@@ -106,7 +83,7 @@ static void heap_push(struct vector_hit *heap, size_t *len, size_t k, struct vec
 	if (*len < k) {
 		size_t i = (*len)++;
 		heap[i] = hit;
-		while (i > 0 && heap[(i - 1) / 2].score > heap[i].score) {
+		while (i > 0 && worse(heap[i], heap[(i - 1) / 2])) {
 			struct vector_hit t = heap[i];
 			heap[i] = heap[(i - 1) / 2];
 			heap[(i - 1) / 2] = t;
@@ -114,15 +91,15 @@ static void heap_push(struct vector_hit *heap, size_t *len, size_t k, struct vec
 		}
 		return;
 	}
-	if (hit.score <= heap[0].score)
+	if (!worse(heap[0], hit))
 		return;
 	heap[0] = hit;
 	size_t i = 0;
 	for (;;) {
 		size_t l = 2 * i + 1, r = l + 1, m = i;
-		if (l < *len && heap[l].score < heap[m].score)
+		if (l < *len && worse(heap[l], heap[m]))
 			m = l;
-		if (r < *len && heap[r].score < heap[m].score)
+		if (r < *len && worse(heap[r], heap[m]))
 			m = r;
 		if (m == i)
 			break;
@@ -183,48 +160,42 @@ int vector_file_search(const char *path, const float *query, uint32_t dim, size_
 {
 	*out = NULL;
 	*n = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		if (fd >= 0)
-			close(fd);
-		return error_set(EX_IOERR, "%s: cannot read the vector file", path);
-	}
-	void *base =
-	    st.st_size ? mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0) : MAP_FAILED;
-	close(fd);
-	if (base == MAP_FAILED)
-		return error_set(EX_IOERR, "%s: cannot map the vector file", path);
-	const struct vector_header *h = base;
-	if ((size_t)st.st_size < sizeof(*h) || !header_ok(h, (uint64_t)st.st_size) ||
-	    h->dim != dim) {
-		munmap(base, (size_t)st.st_size);
-		return error_set(EX_IOERR, "%s: damaged vector file", path);
-	}
-	madvise(base, (size_t)st.st_size, MADV_SEQUENTIAL);
-	const int64_t *ids = (const int64_t *)(h + 1);
-	/* The rows are floats at their 64-byte aligned offset (see
-	 * vector_file_write); no conversion of the bytes is involved. */
-	const unsigned char *bytes = base;
-	const float *rows = (const void *)(bytes + h->rows_offset);
+	struct cache_kind kind = vector_cache_kind(0, dim);
+	kind.any_owner = true;
+	struct cachefile f;
+	int opened = cachefile_open(path, &kind, false, &f);
+	if (opened != 0)
+		return error_set(EX_IOERR, "%s: %s", path,
+				 opened > 0 ? "cannot read the vector file"
+					    : "damaged vector file");
+	madvise(f.base, f.size, MADV_SEQUENTIAL);
 	struct vector_hit *heap = xcalloc(k ? k : 1, sizeof(*heap));
 	size_t len = 0;
 	enum { BLOCK = 256 };
 	float scores[BLOCK];
-	for (size_t start = 0; start < h->count; start += BLOCK) {
-		size_t nrows = h->count - start;
-		if (nrows > BLOCK)
-			nrows = BLOCK;
-		block_scores(rows + start * dim, nrows, query, dim, scores);
-		for (size_t r = 0; r < nrows; r++) {
-			if (len == k && scores[r] <= heap[0].score)
-				continue;
-			if (allow && !allow(ids[start + r], ctx))
-				continue;
-			heap_push(heap, &len, k, (struct vector_hit){ids[start + r], scores[r]});
+	for (size_t seg = 0; seg < f.nsegments; seg++) {
+		const struct cache_segment *s = &f.segments[seg];
+		/* The rows are floats at a 64-byte aligned offset (cachefile.c);
+		 * no conversion of the bytes is involved. */
+		const float *rows = s->rows;
+		for (size_t start = 0; start < s->n; start += BLOCK) {
+			size_t nrows = s->n - start;
+			if (nrows > BLOCK)
+				nrows = BLOCK;
+			block_scores(rows + start * dim, nrows, query, dim, scores);
+			for (size_t r = 0; r < nrows; r++) {
+				if (len == k && scores[r] < heap[0].score)
+					continue;
+				int64_t id = s->ids[start + r];
+				if (f.dead && !cachefile_alive(&f, s->first + start + r))
+					continue;
+				if (allow && !allow(id, ctx))
+					continue;
+				heap_push(heap, &len, k, (struct vector_hit){id, scores[r]});
+			}
 		}
 	}
-	munmap(base, (size_t)st.st_size);
+	cachefile_close(&f);
 	qsort(heap, len, sizeof(*heap), cmp_hit);
 	*out = heap;
 	*n = len;

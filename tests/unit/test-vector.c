@@ -76,7 +76,7 @@ static bool search_matches(const char *path, size_t n, uint32_t dim, size_t k,
 	for (size_t i = 0; i < n; i++)
 		ids[i] = (int64_t)(i * 3 + 10);
 	size_t nwant = brute_force(rows, ids, n, dim, q, k, allow, want), ngot = 0;
-	bool same = vector_file_write(path, 1, dim, ids, rows, n) == 0 &&
+	bool same = vector_file_write(path, 7, 1, dim, ids, rows, n) == 0 &&
 		    vector_file_search(path, q, dim, k, allow, NULL, &got, &ngot) == 0 &&
 		    ngot == nwant;
 	for (size_t i = 0; same && i < ngot; i++)
@@ -116,7 +116,7 @@ int main(void)
 	/* Three rows of dimension 3: an exact order to check by hand. */
 	int64_t ids3[] = {7, 8, 9};
 	float rows3[] = {1, 0, 0, 0, 1, 0, 0.6f, 0.8f, 0};
-	ok(vector_file_write(path, 42, 3, ids3, rows3, 3) == 0, "write a small file");
+	ok(vector_file_write(path, 7, 42, 3, ids3, rows3, 3) == 0, "write a small file");
 	ok(vector_file_header(path, &gen, &dim) == 0 && gen == 42 && dim == 3,
 	   "its header: generation %llu, dimension %u", (unsigned long long)gen, dim);
 	float q3[] = {0, 1, 0};
@@ -134,7 +134,7 @@ int main(void)
 	float qtie[] = {0.6f, 0.8f, 0};
 	int64_t idsdup[] = {5, 3, 4};
 	float rowsdup[] = {0.6f, 0.8f, 0, 0.6f, 0.8f, 0, 0.6f, 0.8f, 0};
-	ok(vector_file_write(path, 43, 3, idsdup, rowsdup, 3) == 0 &&
+	ok(vector_file_write(path, 7, 43, 3, idsdup, rowsdup, 3) == 0 &&
 	       vector_file_search(path, qtie, 3, 3, NULL, NULL, &hits, &n) == 0 && n == 3 &&
 	       hits[0].id == 3 && hits[1].id == 4 && hits[2].id == 5,
 	   "equal scores come in order of id");

@@ -13,6 +13,12 @@
 # index names must have its blob. A command joins the soak by one line in
 # COMMANDS: its name (the prefix of its fault points) and the command line,
 # in which $batch is a few of the pictures.
+#
+# push and pull talk to a real object store (OpenStack Swift with s3api
+# on loopback, started once as tests/s3-lib.sh does): push sends mei to
+# "studio"; pull takes kai, whom another store pushed to "origin", back
+# with --theirs whenever a round's removals changed him here. Without the
+# Swift packages they are left out, and the report says so.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -26,6 +32,8 @@ MANUAL=$here/../man/troupe.1
 COMMANDS='
 add	"$TROUPE" add mei $batch --role face --json
 gc	"$TROUPE" gc --grace 0
+push	"$TROUPE" push studio mei
+pull	"$TROUPE" pull origin kai --theirs
 '
 
 die() { echo "bench/soak.sh: $*" >&2; exit 1; }
@@ -57,6 +65,31 @@ export TROUPE_DIR=$work/.troupe
 "$TROUPE" init "$work" >/dev/null
 "$TROUPE" character new mei >/dev/null
 db=$TROUPE_DIR/troupe.db
+
+# The object store, stopped when the soak ends, and kai's home on it.
+. "$here/../tests/s3-lib.sh"
+if prereq_S3; then
+	scratch=$work
+	test_atexit() { trap "$1" EXIT; }
+	start_s3 >/dev/null
+	s3_call PUT /soak | grep -q '^200' || die "could not make the bucket"
+	for remote in origin studio; do
+		"$TROUPE" -q remote add "$remote" "s3://soak/$remote" --endpoint "$S3_ENDPOINT" --path-style
+	done
+	(
+		export TROUPE_DIR=$work/origin/.troupe
+		"$TROUPE" init "$work/origin" >/dev/null
+		"$TROUPE" character new kai >/dev/null
+		"$TROUPE" add kai "${pictures[@]:0:30}" --role face >/dev/null
+		"$TROUPE" -q remote add origin s3://soak/origin --endpoint "$S3_ENDPOINT" --path-style
+		"$TROUPE" push origin >/dev/null
+	)
+	"$TROUPE" pull origin >/dev/null
+	s3_note="push and pull against Swift on loopback"
+else
+	COMMANDS=$(printf '%s\n' "$COMMANDS" | grep -v -e '^push	' -e '^pull	')
+	s3_note="push and pull LEFT OUT: $prereq_why"
+fi
 
 # The fault points of a command: troupe(1)'s list, by prefix.
 points_of() {
@@ -165,6 +198,7 @@ after=$("$TROUPE" fsck --full >/dev/null 2>&1 && echo clean || echo "not clean")
 assets=$(sqlite3 "$db" 'SELECT count(*) FROM assets')
 objects=$(find "$TROUPE_DIR/objects" -type f | wc -l)
 
+echo "remotes             $s3_note"
 echo "rounds              $rounds ($took s)"
 echo "kills               $kills: $faults at fault points, $sigkills by SIGKILL ($(for n in "${names[@]}"; do printf '%s %s ' "$n" "${killed_by[$n]:-0}"; done))"
 echo "runs that finished  $finished"

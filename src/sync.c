@@ -53,7 +53,8 @@ struct pool {
 	bool failed;
 	int code;
 	char *message;
-	const char *fault; /* a fault point passed after each job */
+	/* After each finished job, under the lock: a transfer's fault
+	 * point and its progress. A pool with one is a transfer. */
 	void (*after)(size_t done, void *ctx);
 };
 
@@ -79,8 +80,6 @@ static void *worker(void *arg)
 			p->done++;
 			/* Under the lock: fault points count hits, and the
 			 * progress callback need not be thread-safe. */
-			if (p->fault)
-				fault_point(p->fault);
 			if (p->after)
 				p->after(p->done, p->ctx);
 		}
@@ -92,16 +91,15 @@ static void *worker(void *arg)
 
 /* Runs fn for 0..n-1 on up to jobs threads; the first failure stops the
  * handing out of work and is the error returned. */
-static int run_jobs(size_t n, int jobs, job_fn *fn, void *ctx, const char *fault,
-		    void (*after)(size_t, void *))
+static int run_jobs(size_t n, int jobs, job_fn *fn, void *ctx, void (*after)(size_t, void *))
 {
 	if (!n)
 		return 0;
 	if (http_load() < 0)
 		return -1;
-	if (fault)
+	if (after)
 		fault_point("sync-start"); /* reads TROUPE_FAULT before any thread runs */
-	struct pool p = {.n = n, .fn = fn, .ctx = ctx, .fault = fault, .after = after};
+	struct pool p = {.n = n, .fn = fn, .ctx = ctx, .after = after};
 	pthread_mutex_init(&p.lock, NULL);
 	size_t nthreads = (size_t)(jobs > 0 ? jobs : SYNC_DEFAULT_JOBS);
 	if (nthreads > SYNC_MAX_JOBS)
@@ -425,7 +423,7 @@ static int find_present(struct session *s, struct blob_set *set)
 			p.count = 0;
 			rc = s3_list(s->client, objects, mark_listed, &p);
 		} else
-			rc = run_jobs(set->n, s->o->jobs, head_one, &p, NULL, NULL);
+			rc = run_jobs(set->n, s->o->jobs, head_one, &p, NULL);
 	}
 	free(objects);
 	return rc < 0 ? fail(s) : 0;
@@ -461,6 +459,7 @@ static int upload_one(size_t i, void *ctx)
 static void upload_progress(size_t done, void *ctx)
 {
 	struct upload *u = ctx;
+	fault_point("push-blob");
 	if (u->s->o->progress)
 		u->s->o->progress(done, u->ntodo, u->bytes, u->s->o->ctx);
 }
@@ -563,7 +562,7 @@ int sync_push(struct catalog *cat, const struct remote *r, char *const *slugs, s
 			else
 				u.todo[u.ntodo++] = i;
 		}
-		rc = run_jobs(u.ntodo, o->jobs, upload_one, &u, "push-blob", upload_progress);
+		rc = run_jobs(u.ntodo, o->jobs, upload_one, &u, upload_progress);
 		counts->blobs_sent = rc == 0 ? u.ntodo : 0;
 		counts->bytes_sent = u.bytes;
 		pthread_mutex_destroy(&u.lock);
@@ -654,6 +653,7 @@ static int download_one(size_t i, void *ctx)
 static void download_progress(size_t done, void *ctx)
 {
 	struct download *d = ctx;
+	fault_point("pull-blob");
 	if (d->s->o->progress)
 		d->s->o->progress(done, d->n, d->bytes, d->s->o->ctx);
 }
@@ -751,7 +751,7 @@ static int pull_one(struct session *s, const char *slug)
 	struct download d = {s, plan, NULL, 0, 0};
 	d.missing = merge_plan_missing(plan, &d.n);
 	pthread_mutex_init(&d.lock, NULL);
-	rc = run_jobs(d.n, s->o->jobs, download_one, &d, "pull-blob", download_progress);
+	rc = run_jobs(d.n, s->o->jobs, download_one, &d, download_progress);
 	pthread_mutex_destroy(&d.lock);
 	if (rc < 0)
 		goto out;

@@ -14,44 +14,6 @@ there=$scratch/there
 in_here() { (cd "$here" && troupe "$@"); }
 in_there() { (cd "$there" && troupe "$@"); }
 
-# Requests signed here, in Python, so that the store's side is not
-# checked with troupe's own client: s3_call METHOD PATH prints the status
-# and the ETag.
-s3_call() {
-	python3 - "$S3_ENDPOINT" "$1" "$2" <<'PY'
-import datetime, hashlib, hmac, os, sys, time, urllib.error, urllib.request
-endpoint, method, path = sys.argv[1:4]
-host = endpoint.split("://", 1)[1]
-for attempt in range(50):
-    now = datetime.datetime.utcnow()
-    amz, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
-    empty = hashlib.sha256(b"").hexdigest()
-    canon = "\n".join([method, path, "", "host:" + host, "x-amz-content-sha256:" + empty,
-                       "x-amz-date:" + amz, "", "host;x-amz-content-sha256;x-amz-date", empty])
-    scope = day + "/us-east-1/s3/aws4_request"
-    tosign = "\n".join(["AWS4-HMAC-SHA256", amz, scope,
-                        hashlib.sha256(canon.encode()).hexdigest()])
-    key = ("AWS4" + os.environ["AWS_SECRET_ACCESS_KEY"]).encode()
-    for part in (day, "us-east-1", "s3", "aws4_request"):
-        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
-    sig = hmac.new(key, tosign.encode(), hashlib.sha256).hexdigest()
-    auth = ("AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=host;x-amz-content-sha256;"
-            "x-amz-date, Signature=%s" % (os.environ["AWS_ACCESS_KEY_ID"], scope, sig))
-    req = urllib.request.Request(endpoint + path, method=method, headers={
-        "x-amz-date": amz, "x-amz-content-sha256": empty, "Authorization": auth})
-    try:
-        r = urllib.request.urlopen(req)
-        print(r.status, r.headers.get("ETag", ""))
-        break
-    except urllib.error.HTTPError as e:
-        # A new account is made on first use: Swift answers 503 until then.
-        if e.code != 503:
-            print(e.code, "")
-            break
-        time.sleep(0.2)
-PY
-}
-make_bucket() { s3_call PUT "/$1" | grep -q '^200'; }
 check "a bucket is made on the store" make_bucket films
 
 mkdir -p "$here" "$there"

@@ -17,8 +17,10 @@
 # push and pull talk to a real object store (OpenStack Swift with s3api
 # on loopback, started once as tests/s3-lib.sh does): push sends mei to
 # "studio"; pull takes kai, whom another store pushed to "origin", back
-# with --theirs whenever a round's removals changed him here. Without the
-# Swift packages they are left out, and the report says so.
+# with --theirs whenever a round's removals changed him here; import
+# takes lin back the same way from a bundle another store exported.
+# Without the Swift packages push and pull are left out, and the report
+# says so.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -34,6 +36,7 @@ add	"$TROUPE" add mei $batch --role face --json
 gc	"$TROUPE" gc --grace 0
 push	"$TROUPE" push studio mei
 pull	"$TROUPE" pull origin kai --theirs
+import	"$TROUPE" import "$work/lin.troupe" --theirs
 '
 
 die() { echo "bench/soak.sh: $*" >&2; exit 1; }
@@ -65,6 +68,15 @@ export TROUPE_DIR=$work/.troupe
 "$TROUPE" init "$work" >/dev/null
 "$TROUPE" character new mei >/dev/null
 db=$TROUPE_DIR/troupe.db
+
+# lin comes from a bundle another store exported, for import.
+(
+	export TROUPE_DIR=$work/lin/.troupe
+	"$TROUPE" init "$work/lin" >/dev/null
+	"$TROUPE" character new lin >/dev/null
+	"$TROUPE" add lin "${pictures[@]:30:20}" --role face >/dev/null
+	"$TROUPE" export lin -o "$work/lin.troupe" >/dev/null
+) || die "could not make the bundle to import"
 
 # The object store, stopped when the soak ends, and kai's home on it.
 . "$here/../tests/s3-lib.sh"

@@ -50,7 +50,7 @@ PY
 fails_with 64 "profile kling-noframe takes no first frame" \
 	"a profile with no place for the still" \
 	env TROUPE_PROFILE_PATH=variants "$TROUPE" shot render s01 --video kling-noframe
-fails_with 64 "still: --video, --takes and --timeout are render's" \
+fails_with 64 "still: --video, --takes, --parallel and --timeout are render's" \
 	"--takes outside render" troupe shot still s01 still.jpg --takes 2
 is "$(mock_since 'len(log)')" 0 "nothing reached a service"
 is "$(db "SELECT count(*) FROM shot_takes")" 0 "and no take was recorded"

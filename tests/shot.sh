@@ -28,8 +28,8 @@ check "a shot in scene 2" troupe shot new s03 --scene 2 --prompt "the sea"
 check "a shot in scene 1, made last" troupe shot new s01b --scene 1 --position 1.5
 is "$(troupe shot list | awk 'NR > 1 { printf "%s ", $2 }')" "s01 s02 s01b s03 " \
 	"list is in film order: s02 right after s01, then by position, scene 2 last"
-like "$(troupe shot list | sed -n 3p)" "^2 +s02 +1 +s01 +0 +- +- +@mei turns" \
-	"list shows place, scene, what it follows, takes, chosen, still and prompt"
+like "$(troupe shot list | sed -n 3p)" "^2 +s02 +1 +s01 +0 +- +- +- +@mei turns" \
+	"list shows place, scene, what it follows, takes, chosen, still, checks and prompt"
 is "$(troupe shot list --json | python3 -c 'import json,sys; print(" ".join("%s:%d" % (s["id"], s["place"]) for s in json.load(sys.stdin)))')" \
 	"s01:1 s02:2 s01b:3 s03:4" "list --json gives every shot with its place"
 show=$(troupe shot show s01)

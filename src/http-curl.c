@@ -53,7 +53,8 @@ static size_t on_body(char *data, size_t size, size_t n, void *ctx)
 	return len;
 }
 
-static double retry_after;
+/* Per thread: each sends its own request (shot render --parallel). */
+static _Thread_local double retry_after;
 
 static size_t on_header(char *data, size_t size, size_t n, void *ctx)
 {
@@ -234,11 +235,6 @@ static void sleep_seconds(double s)
 
 static int curl_send(const struct http_request *req, struct http_response *resp)
 {
-	static bool started;
-	if (!started) {
-		curl_global_init(CURL_GLOBAL_DEFAULT);
-		started = true;
-	}
 	double budget = req->budget_s > 0 ? req->budget_s : HTTP_TOTAL_TIMEOUT;
 	double backoff = 1.0;
 	const char *env = getenv("TROUPE_HTTP_BACKOFF");
@@ -336,5 +332,10 @@ static const struct http_ops curl_ops = {HTTP_OPS_VERSION, curl_send};
 /* The module's one exported symbol (see module.h). */
 const void *troupe_module_init(const struct module_host *host)
 {
-	return module_host_accept(host) ? &curl_ops : NULL;
+	if (!module_host_accept(host))
+		return NULL;
+	/* Here, once, under the loader's lock: curl_global_init is not safe
+	 * to call from two threads at once. */
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	return &curl_ops;
 }

@@ -95,6 +95,7 @@ int shot_render(struct cli *cli, struct catalog *cat, char *const *words, size_t
 	if (!cli->json && !cli->quiet)
 		v.line = progress_new_status("render:");
 	struct render_options o = {.takes = a->takes ? (int)a->takes : 1,
+				   .parallel = (int)a->parallel,
 				   .timeout_s = (int)a->timeout,
 				   .unplaced = warn_unplaced,
 				   .text_only = warn_text_only,

@@ -470,6 +470,7 @@ static void load_sending(struct loader *l, cJSON *root)
 		if (!cJSON_IsString(h))
 			bad(l, "headers", "values must be strings");
 	p->send.trace_header = get_string(l, root, "", "trace_header", false);
+	p->send.concurrency = get_int(l, root, "", "concurrency", 1, 1, 16);
 
 	cJSON *task = get_object(l, root, "", "task", false);
 	if (task) {

@@ -120,6 +120,10 @@ struct profile_auth {
 struct profile_send {
 	cJSON *headers;
 	const char *trace_header;
+	/* How many requests the service runs at once for one account, as it
+	 * documents (shot render --parallel stays within it); 1 unless the
+	 * profile says. */
+	int concurrency;
 	const char *upload_path;
 	const char *upload_field;
 	cJSON *upload_form;

@@ -5,7 +5,8 @@
 # frame where Kling documents it), a chained shot rendered from the last
 # frame of the take before, and every shot that cannot be rendered refused
 # before anything is sent; a failing service leaves a failed take and a
-# non-zero status.
+# non-zero status; --parallel sends a few at a time within the profile's
+# concurrency, each recorded as it finishes, one failing losing no other.
 . "${TEST_SRCDIR:-$(dirname "$0")}/lib.sh"
 require ffmpeg sqlite3 vips
 . "$TEST_SRCDIR/mock-lib.sh"
@@ -125,5 +126,43 @@ is "$(jsonv log.json '[r["tag"] for r in d[0]["references"]]')" '["first_frame",
 
 fails_with 64 "profile kling-video starts the video from a picture: give --first-frame" \
 	"generate without a start frame" troupe generate --profile kling-video "@mei"
+
+# ---- a few takes at a time, within the service's concurrency ----
+check "a still for s03" troupe shot still s03 still.jpg
+fails_with 64 "--parallel 2: profile kling-video runs at most 1 task at a time" \
+	"--parallel above a profile's concurrency (1 unless it says)" \
+	troupe shot render s03 --video kling-video --takes 2 --parallel 2
+python3 - "$TEST_SRCDIR/../profiles/kling-video.json" <<'PY'
+import json, sys
+p = json.load(open(sys.argv[1]))
+p["name"] = "kling-three"
+p["concurrency"] = 3
+json.dump(p, open("variants/kling-three.json", "w"))
+PY
+fails_with 64 "--parallel 4: profile kling-three runs at most 3 tasks at a time" \
+	"--parallel above the concurrency a profile gives" \
+	env TROUPE_PROFILE_PATH=variants "$TROUPE" shot render s03 --video kling-three --takes 4 --parallel 4
+fails_with 64 "--parallel 0: " "--parallel 0" troupe shot render s03 --video kling-video --parallel 0
+mock_mark
+check "render four takes, three at a time" \
+	env TROUPE_PROFILE_PATH=variants "$TROUPE" shot render s03 --video kling-three --takes 4 --parallel 3
+is "$(db "SELECT group_concat(number || ':' || status || ':' || (asset_id IS NOT NULL) || ':' || (request_id IS NOT NULL), ' ') FROM shot_takes t JOIN shots s ON s.id = t.shot_id WHERE s.slug = 's03' ORDER BY number")" \
+	"1:ok:1:1 2:ok:1:1 3:ok:1:1 4:ok:1:1" "four takes, each with its output and request, numbered 1 to 4"
+is "$(db "SELECT count(DISTINCT t.asset_id) || ' ' || count(DISTINCT t.request_id) FROM shot_takes t JOIN shots s ON s.id = t.shot_id WHERE s.slug = 's03'")" \
+	"4 4" "four outputs of four requests"
+is "$(grep -c "^s03: take [1-4] is asset #[0-9]* (request #[0-9]*)$" "$scratch/.out")" 4 \
+	"each told as it was recorded, on a line of its own"
+order='(lambda c, d: "%d %d %s %s" % (len(c), len(d), c[2] < d[0], c[3] > d[0]))([i for i, e in enumerate(log) if e["method"] == "POST" and e["path"].endswith("/image2video")], [i for i, e in enumerate(log) if e["method"] == "GET" and "/files/" in e["path"]])'
+is "$(mock_since "$order")" "4 4 True True" \
+	"three tasks were sent before the first video came back, the fourth after"
+mock_mode '{"mode": "task-fails", "times": 1, "service": "kling"}'
+env TROUPE_PROFILE_PATH=variants "$TROUPE" shot render s03 --video kling-three --takes 3 --parallel 3 \
+	>par.out 2>par.err
+is "$?" 69 "one of three takes at a time fails: render fails"
+like "$(cat par.err)" "s03: 1 of 3 takes failed: .*risk control" "saying how many and why"
+is "$(db "SELECT group_concat(status, ' ') FROM (SELECT status FROM shot_takes t JOIN shots s ON s.id = t.shot_id WHERE s.slug = 's03' AND number > 4 ORDER BY status)")" \
+	"failed ok ok" "the failed take is recorded and the other two are not lost"
+is "$(db "SELECT count(*) FROM shot_takes t JOIN shots s ON s.id = t.shot_id WHERE s.slug = 's03' AND number > 4 AND request_id IS NOT NULL")" 3 \
+	"each with its request"
 
 done_testing

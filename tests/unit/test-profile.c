@@ -167,6 +167,7 @@ int main(void)
 		is_str(p->file, path, "the file it came from");
 		ok(p->output == PROFILE_JSON && !p->request.multipart, "a JSON request by default");
 		is_str(p->request.method, "POST", "the method defaults to POST");
+		ok(p->send.concurrency == 1, "one request at a time unless the profile says");
 		ok(p->refs.per_character == 2 && p->refs.max == 3 && p->refs.min == 1,
 		   "per_character, max and min (default 1)");
 		ok(p->refs.roles.n == 2 && !strcmp(p->refs.roles.items[0], "face"),
@@ -233,6 +234,11 @@ int main(void)
 
 	/* Each kind of field, each way it can be wrong. */
 	refused_text("[1, 2]", "(top): must be a JSON object", "a document that is not an object");
+	refused("/concurrency", "0", ": concurrency: must be a whole number from 1 to 16",
+		"a concurrency of 0");
+	refused("/concurrency", "2.5", ": concurrency: must be a whole number from 1 to 16",
+		"a concurrency that is not whole");
+	loads("/concurrency", "16", "a concurrency of 16");
 	refused("/service", NULL, ": service: missing", "a required string left out");
 	refused("/service", "5", ": service: must be a string", "a number for a string");
 	refused("/doc", "null", ": doc: must be a string", "null for a string");

@@ -170,6 +170,7 @@ int render_shot(struct catalog *cat, const char *slug, const struct profile *p,
 					  .progress_ctx = &pl};
 	pl.go.inject.first_frame = frame;
 	pl.go.inject.aspect = s->aspect;
+	pl.go.inject.duration = s->duration;
 	if (preflight(cat, p, s, &pl.go.inject, o) < 0)
 		goto out;
 	/* This thread makes takes too; the others each open the index for

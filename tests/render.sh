@@ -6,7 +6,9 @@
 # frame of the take before, and every shot that cannot be rendered refused
 # before anything is sent; a failing service leaves a failed take and a
 # non-zero status; --parallel sends a few at a time within the profile's
-# concurrency, each recorded as it finishes, one failing losing no other.
+# concurrency, each recorded as it finishes, one failing losing no other;
+# the shot's duration goes where the service takes one, as it documents it,
+# and one it does not offer is refused naming those it does.
 . "${TEST_SRCDIR:-$(dirname "$0")}/lib.sh"
 require ffmpeg sqlite3 vips
 . "$TEST_SRCDIR/mock-lib.sh"
@@ -126,6 +128,27 @@ is "$(jsonv log.json '[r["tag"] for r in d[0]["references"]]')" '["first_frame",
 
 fails_with 64 "profile kling-video starts the video from a picture: give --first-frame" \
 	"generate without a start frame" troupe generate --profile kling-video "@mei"
+
+# ---- the shot's duration, where the service takes one ----
+troupe shot new s04 --prompt "@mei yawns" --duration 10 >/dev/null
+troupe shot still s04 still.jpg >/dev/null
+mock_mark
+check "render a 10-second shot with kling-video" troupe shot render s04 --video kling-video
+is "$(mock_since '[json.loads(e["body"])["duration"] for e in log if e["method"] == "POST"]')" '["10"]' \
+	"kling: the duration as the string its reference documents"
+troupe shot edit s04 --duration 8 >/dev/null
+mock_mark
+check "render an 8-second shot with pixverse-video" troupe shot render s04 --video pixverse-video
+is "$(mock_since '[json.loads(e["body"])["duration"] for e in log if e["method"] == "POST" and e["path"].endswith("/generate")]')" '[8]' \
+	"pixverse: the duration as the integer its reference documents"
+mock_mark
+fails_with 65 "profile kling-video makes clips of 5 or 10 seconds, not 8" \
+	"a duration Kling does not offer, naming the ones it does" \
+	troupe shot render s04 --video kling-video
+troupe shot edit s04 --duration 10 >/dev/null
+fails_with 65 "profile pixverse-video makes clips of 5 or 8 seconds, not 10" \
+	"a duration PixVerse does not offer" troupe shot render s04 --video pixverse-video
+is "$(mock_since 'len(log)')" 0 "neither reached a service"
 
 # ---- a few takes at a time, within the service's concurrency ----
 check "a still for s03" troupe shot still s03 still.jpg

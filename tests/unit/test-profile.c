@@ -239,6 +239,34 @@ int main(void)
 	refused("/concurrency", "2.5", ": concurrency: must be a whole number from 1 to 16",
 		"a concurrency that is not whole");
 	loads("/concurrency", "16", "a concurrency of 16");
+	refused("/duration", "{\"pointer\": \"/duration\", \"values\": []}",
+		": duration.values: must be a list of the lengths", "no duration offered");
+	refused("/duration", "{\"pointer\": \"/duration\", \"values\": [\"five\"]}",
+		": duration.values: each must be a number of seconds",
+		"a duration that is no number");
+	refused("/duration", "{\"values\": [5]}", ": duration.pointer: missing",
+		"a duration with nowhere to go");
+	{
+		char *dtext =
+		    variant("/duration", "{\"pointer\": \"/len\", \"values\": [\"5\", 10]}");
+		char *dpath = write_profile("duration", dtext);
+		struct profile *d = profile_load_file(dpath);
+		cJSON *five = d ? profile_duration_value(d, 5) : NULL;
+		cJSON *ten = d ? profile_duration_value(d, 10) : NULL;
+		ok(cJSON_IsString(five) && !strcmp(five->valuestring, "5") && cJSON_IsNumber(ten) &&
+		       ten->valueint == 10,
+		   "a duration offered is written as the profile writes it");
+		error_clear();
+		ok(d && !profile_duration_value(d, 7) && error_code() == EX_DATAERR &&
+		       strstr(error_message(), "makes clips of 5 or 10 seconds, not 7"),
+		   "one not offered is refused, naming those offered: %s", error_message());
+		cJSON_Delete(five);
+		cJSON_Delete(ten);
+		profile_free(d);
+		unlink(dpath);
+		free(dpath);
+		free(dtext);
+	}
 	refused("/service", NULL, ": service: missing", "a required string left out");
 	refused("/service", "5", ": service: must be a string", "a number for a string");
 	refused("/doc", "null", ": doc: must be a string", "null for a string");

@@ -129,6 +129,23 @@ is "$(jsonv log.json '[r["tag"] for r in d[0]["references"]]')" '["first_frame",
 fails_with 64 "profile kling-video starts the video from a picture: give --first-frame" \
 	"generate without a start frame" troupe generate --profile kling-video "@mei"
 
+# ---- a mention the profile cannot carry ----
+troupe location new harbor --describe "a night harbor" >/dev/null
+troupe shot new s05 --prompt "@mei walks along @harbor" >/dev/null
+troupe shot still s05 still.jpg >/dev/null
+python3 - "$TEST_SRCDIR/../profiles/kling-video.json" <<'PY'
+import json, sys
+p = json.load(open(sys.argv[1]))
+p["name"] = "kling-cast"
+p["references"]["kinds"] = {"character": "text"}
+json.dump(p, open("variants/kling-cast.json", "w"))
+PY
+mock_mark
+fails_with 65 "@harbor: profile kling-cast cannot carry a location \(it takes character\)" \
+	"a shot mentioning a kind its profile cannot carry" \
+	env TROUPE_PROFILE_PATH=variants "$TROUPE" shot render s05 --video kling-cast
+is "$(mock_since 'len(log)')" 0 "nothing reached the service"
+
 # ---- the shot's duration, where the service takes one ----
 troupe shot new s04 --prompt "@mei yawns" --duration 10 >/dev/null
 troupe shot still s04 still.jpg >/dev/null

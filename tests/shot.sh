@@ -44,6 +44,12 @@ is "$(troupe shot list | awk 'NR > 1 { printf "%s ", $2 }')" "s01 s02 s03 " "it 
 fails_with 65 "@nobody: unknown" "a shot mentioning an unknown element" \
 	troupe shot new s09 --prompt "@mei meets @nobody"
 fails_with 65 "already exists" "an id taken twice" troupe shot new s01
+fails_with 65 "mei has no look 'summer'" "a shot mentioning a look that does not exist" \
+	troupe shot new s09 --prompt "@mei.summer walks"
+fails_with 65 "@nobody: unknown" "an edit to a prompt mentioning an unknown element" \
+	troupe shot edit s01 --prompt "@nobody waves"
+fails_with 65 "mei has no look 'summer'" "an edit to a prompt mentioning an unknown look" \
+	troupe shot edit s01 --prompt "@mei:summer waves" --scene 4
 fails_with 65 "aspect 'wide'" "an aspect that is not W:H" troupe shot new s09 --aspect wide
 fails_with 64 "duration" "a duration that is not a time" troupe shot new s09 --duration long
 fails_with 66 "nope: no such shot" "--after an unknown shot" troupe shot new s09 --after nope

@@ -84,7 +84,7 @@ int shot_render(struct cli *cli, struct catalog *cat, char *const *words, size_t
 {
 	if (n != 1)
 		return error_set(EX_USAGE, "render: expected one ID (usage: troupe shot render ID "
-					   "--video PROFILE [--takes N])");
+					   "--video PROFILE [--takes N] [--parallel K])");
 	if (!a->video)
 		return error_set(EX_USAGE, "render: which service? (--video PROFILE, such as "
 					   "kling-video; see 'troupe profile list')");

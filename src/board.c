@@ -11,8 +11,10 @@
 #include "inject.h"
 #include "page.h"
 #include "shot.h"
+#include "take-check.h"
 #include "util.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +41,9 @@ static void shot_clear(struct board_shot *s)
 	free(s->mentions);
 	for (size_t i = 0; i < s->ntakes; i++) {
 		free(s->takes[i].error);
+		free(s->takes[i].verdict);
+		free(s->takes[i].figures);
+		free(s->takes[i].checked_with);
 		asset_free(s->takes[i].video);
 	}
 	free(s->takes);
@@ -158,6 +163,32 @@ static int asset_if_any(struct catalog *cat, int64_t id, struct asset **out)
 	return 0;
 }
 
+/* What the page says of a take's last check. */
+static void take_verdict(const struct take_check *c, struct board_take *k)
+{
+	struct strbuf fig = STRBUF_INIT;
+	for (size_t i = 0; i < c->ncast; i++) {
+		const struct take_figure *f = &c->cast[i];
+		sb_addf(&fig, "%s@%s", i ? "; " : "", f->character);
+		if (*f->look)
+			sb_addf(&fig, ".%s", f->look);
+		if (strcmp(f->verdict, c->verdict))
+			sb_addf(&fig, " %s", f->verdict);
+		if (!isnan(f->worst))
+			sb_addf(&fig, " %.2f", f->worst);
+		if (f->first_drift >= 0)
+			sb_addf(&fig, " from %.2fs", f->first_drift);
+		if (f->looks_like)
+			sb_addf(&fig, ", like @%s", f->looks_like);
+	}
+	char when[32];
+	time_iso8601(c->checked, when);
+	k->verdict = xstrdup(c->verdict);
+	k->figures = sb_detach(&fig);
+	k->checked_with = xasprintf("model %s, threshold %.4g (%s), %s", c->model, c->threshold,
+				    c->threshold_from, when);
+}
+
 static int gather_shot(struct catalog *cat, struct board *b, const struct shot *from,
 		       struct board_shot *s)
 {
@@ -189,9 +220,8 @@ static int gather_shot(struct catalog *cat, struct board *b, const struct shot *
 		k->number = t->number;
 		k->failed = t->failed;
 		k->error = t->error ? xstrdup(t->error) : NULL;
-		/* The store keeps no check verdicts: check reports them as it
-		 * runs. A take here is shown as not checked. */
-		k->verdict = NULL;
+		if (t->check)
+			take_verdict(t->check, k);
 		rc = asset_if_any(cat, t->failed ? 0 : t->asset_id, &k->video);
 	}
 	return rc;
@@ -260,6 +290,7 @@ static const char page_head[] =
     ".verdict.same{background:#d8f0e0;color:#17603a}\n"
     ".verdict.drifted,.verdict.unreadable{background:#f7dcd9;color:#8a2219}\n"
     ".verdict.no-face{background:#f8ecd0;color:#7a5410}\n"
+    ".figures{font-size:12px;color:#555;font-family:ui-monospace,monospace}\n"
     ".empty{color:#6e6e76}\n"
     "</style>\n</head>\n<body>\n";
 
@@ -380,9 +411,16 @@ static void add_take(struct strbuf *sb, const struct board_shot *s, const struct
 				sb_addc(&cls, *p == ' ' ? '-' : *p);
 			sb_adds(sb, "<span class=\"verdict ");
 			page_escape(sb, cls.buf);
+			sb_adds(sb, "\" title=\"");
+			page_escape(sb, t->checked_with);
 			sb_adds(sb, "\">");
 			page_escape(sb, t->verdict);
 			sb_adds(sb, "</span>");
+			if (t->figures && *t->figures) {
+				sb_adds(sb, " <span class=\"figures\">");
+				page_escape(sb, t->figures);
+				sb_adds(sb, "</span>");
+			}
 			sb_release(&cls);
 		} else {
 			sb_adds(sb, "<span class=\"verdict\">not checked</span>");

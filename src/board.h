@@ -38,7 +38,14 @@ struct board_take {
 	bool failed;
 	char *error;	     /* why it failed, or NULL */
 	struct asset *video; /* NULL when it failed or its asset is gone */
-	const char *verdict; /* a check verdict ("same", ...); NULL: not checked */
+	/* Its last check (shot check): the verdict ("same", "drifted", "no
+	 * face", "unreadable"), each character's figures as one line
+	 * ("@mei 0.91; @kai 0.44 from 2.00s") and what it was checked
+	 * with ("face, threshold 0.62 (calibrated), 2026-12-01T16:00:00Z");
+	 * all NULL: not checked. */
+	char *verdict;
+	char *figures;
+	char *checked_with;
 };
 
 struct board_shot {

@@ -5,9 +5,9 @@
 
 #include "asset.h"
 #include "catalog.h"
+#include "cmd-shot.h"
 #include "commands.h"
 #include "frames.h"
-#include "render.h"
 #include "reqlog.h"
 #include "shot.h"
 #include "util.h"
@@ -31,6 +31,14 @@ enum {
 	OPT_VIDEO = 100,
 	OPT_TAKES,
 	OPT_TIMEOUT,
+	OPT_PARALLEL,
+	/* check's own */
+	OPT_MODEL = 200,
+	OPT_EMBED_PROFILE,
+	OPT_THRESHOLD,
+	OPT_RATE,
+	OPT_SUSTAIN,
+	OPT_ALL,
 };
 
 static const struct opt_spec shot_specs[] = {
@@ -46,6 +54,13 @@ static const struct opt_spec shot_specs[] = {
     {"video", 0, true, OPT_VIDEO},
     {"takes", 0, true, OPT_TAKES},
     {"timeout", 0, true, OPT_TIMEOUT},
+    {"parallel", 0, true, OPT_PARALLEL},
+    {"model", 'm', true, OPT_MODEL},
+    {"profile", 0, true, OPT_EMBED_PROFILE},
+    {"threshold", 't', true, OPT_THRESHOLD},
+    {"rate", 0, true, OPT_RATE},
+    {"sustain", 0, true, OPT_SUSTAIN},
+    {"all", 0, false, OPT_ALL},
     {NULL, 0, false, 0},
 };
 
@@ -54,11 +69,27 @@ struct shot_args {
 	struct shot_spec spec;
 	bool any_edit;
 	bool no_after;
-	const char *video; /* render: the profile */
-	int64_t takes;
-	int64_t timeout;
+	struct shot_render_args render;
 	bool any_render;
+	struct shot_check_args check;
+	bool any_check;
 };
+
+/* A number for --threshold, --rate or --sustain (which may end in "s"),
+ * from lo to hi; above lo only when open. */
+static int parse_number(const char *option, const char *text, double lo, double hi, bool open,
+			double *out)
+{
+	char *end;
+	errno = 0;
+	*out = strtod(text, &end);
+	if (!strcmp(option, "--sustain") && end != text && *end == 's')
+		end++;
+	if (errno || end == text || *end || !(open ? *out > lo : *out >= lo) || !(*out <= hi))
+		return error_set(EX_USAGE, "%s %s: a number %s %g to %g", option, text,
+				 open ? "above" : "from", lo, hi);
+	return 0;
+}
 
 static int parse_position(const char *text, double *out)
 {
@@ -80,7 +111,8 @@ static int parse_args(struct cli *cli, int argc, char **argv, struct shot_args *
 	while ((id = opts_next(&o, &arg)) != OPT_END) {
 		struct shot_spec *s = &a->spec;
 		a->any_edit |= id > 0 && id < OPT_VIDEO;
-		a->any_render |= id >= OPT_VIDEO;
+		a->any_render |= id >= OPT_VIDEO && id < OPT_MODEL;
+		a->any_check |= id >= OPT_MODEL;
 		switch (id) {
 		case OPT_ERROR:
 			return -1;
@@ -123,15 +155,42 @@ static int parse_args(struct cli *cli, int argc, char **argv, struct shot_args *
 			s->chain = id == OPT_CHAIN;
 			break;
 		case OPT_VIDEO:
-			a->video = arg;
+			a->render.video = arg;
 			break;
 		case OPT_TAKES:
-			if (cli_parse_int("--takes", arg, 1, 100, &a->takes) < 0)
+			if (cli_parse_int("--takes", arg, 1, 100, &a->render.takes) < 0)
 				return -1;
 			break;
 		case OPT_TIMEOUT:
-			if (cli_parse_int("--timeout", arg, 1, 86400, &a->timeout) < 0)
+			if (cli_parse_int("--timeout", arg, 1, 86400, &a->render.timeout) < 0)
 				return -1;
+			break;
+		case OPT_PARALLEL:
+			if (cli_parse_int("--parallel", arg, 1, 16, &a->render.parallel) < 0)
+				return -1;
+			break;
+		case OPT_MODEL:
+			a->check.model = arg;
+			break;
+		case OPT_EMBED_PROFILE:
+			a->check.profile = arg;
+			break;
+		case OPT_THRESHOLD:
+			if (parse_number("--threshold", arg, -1, 1, false, &a->check.threshold) < 0)
+				return -1;
+			a->check.has_threshold = true;
+			break;
+		case OPT_RATE:
+			if (parse_number("--rate", arg, 0, 120, true, &a->check.rate) < 0)
+				return -1;
+			break;
+		case OPT_SUSTAIN:
+			if (parse_number("--sustain", arg, 0, 3600, false, &a->check.sustain) < 0)
+				return -1;
+			a->check.has_sustain = true;
+			break;
+		case OPT_ALL:
+			a->check.all = true;
 			break;
 		}
 	}
@@ -184,6 +243,7 @@ static cJSON *json_shot(struct catalog *cat, const struct shot *s, int64_t place
 		else
 			cJSON_AddNullToObject(j, "request");
 		cJSON_AddBoolToObject(j, "chosen", t->number == s->chosen);
+		cJSON_AddItemToObject(j, "check", shot_check_json(t->check));
 		struct asset *a = t->asset_id ? catalog_asset_get(cat, t->asset_id) : NULL;
 		if (a)
 			cJSON_AddItemToObject(j, "asset", json_asset(a));
@@ -247,6 +307,15 @@ static void print_shot(struct catalog *cat, const struct shot *s)
 			free(why);
 		}
 		printf("\n");
+		if (t->check) {
+			char *line = shot_check_line(t->check);
+			char *shown = text_escape(line);
+			printf("  %-10s   checked: %s\n", "", shown);
+			free(shown);
+			free(line);
+		} else if (!t->failed && t->asset_id) {
+			printf("  %-10s   not checked\n", "");
+		}
 	}
 	char created[32];
 	time_iso8601(s->created, created);
@@ -286,9 +355,9 @@ static int shot_list(struct cli *cli, struct catalog *cat)
 			cJSON_AddItemToArray(arr, json_shot(cat, list[i], (int64_t)i + 1));
 		json_print(arr);
 	} else if (n) {
-		static const char *const headers[] = {"#",     "ID",	 "SCENE", "AFTER",
-						      "TAKES", "CHOSEN", "STILL", "PROMPT"};
-		struct table *t = table_new(8, headers);
+		static const char *const headers[] = {"#",	"ID",	 "SCENE",  "AFTER", "TAKES",
+						      "CHOSEN", "STILL", "CHECKS", "PROMPT"};
+		struct table *t = table_new(9, headers);
 		for (size_t i = 0; i < n; i++) {
 			const struct shot *s = list[i];
 			char place[32], scene[32], takes[32], chosen[32], still[32];
@@ -297,6 +366,13 @@ static int shot_list(struct cli *cli, struct catalog *cat)
 			snprintf(takes, sizeof(takes), "%zu", s->ntakes);
 			snprintf(chosen, sizeof(chosen), "%d", s->chosen);
 			snprintf(still, sizeof(still), "#%lld", (long long)s->still_id);
+			/* Each take's verdict in order: "same/drifted/-". */
+			struct strbuf checks = STRBUF_INIT;
+			for (size_t k = 0; k < s->ntakes; k++)
+				sb_addf(&checks, "%s%s", k ? "/" : "",
+					s->takes[k].failed  ? "failed"
+					: s->takes[k].check ? s->takes[k].check->verdict
+							    : "-");
 			const char *row[] = {place,
 					     s->slug,
 					     scene,
@@ -304,8 +380,10 @@ static int shot_list(struct cli *cli, struct catalog *cat)
 					     takes,
 					     s->chosen ? chosen : "-",
 					     s->still_id ? still : "-",
+					     s->ntakes ? checks.buf : "-",
 					     s->prompt};
 			table_add(t, row);
+			sb_release(&checks);
 		}
 		table_print(t, stdout);
 		table_free(t);
@@ -425,115 +503,6 @@ static int shot_take(struct cli *cli, struct catalog *cat, struct shot_args *a)
 	return 0;
 }
 
-/* ---- render ---- */
-
-struct render_view {
-	struct cli *cli;
-	const char *slug;
-	struct progress *line;
-	cJSON *takes; /* --json: every take recorded */
-};
-
-static void on_render_progress(void *ctx, const char *task, const char *status, double elapsed_s,
-			       bool changed)
-{
-	(void)task;
-	(void)changed;
-	struct render_view *v = ctx;
-	char *text = xasprintf("%s, %d s", status, (int)elapsed_s);
-	progress_status(v->line, text);
-	free(text);
-}
-
-static void on_recorded(const struct render_take *t, void *ctx)
-{
-	struct render_view *v = ctx;
-	if (v->takes) {
-		cJSON *j = cJSON_CreateObject();
-		cJSON_AddNumberToObject(j, "number", t->number);
-		cJSON_AddStringToObject(j, "status", t->error ? "failed" : "ok");
-		if (t->error)
-			cJSON_AddStringToObject(j, "error", t->error);
-		if (t->asset_id)
-			cJSON_AddNumberToObject(j, "asset", (double)t->asset_id);
-		else
-			cJSON_AddNullToObject(j, "asset");
-		if (t->request_id)
-			cJSON_AddNumberToObject(j, "request", (double)t->request_id);
-		else
-			cJSON_AddNullToObject(j, "request");
-		cJSON_AddItemToArray(v->takes, j);
-		return;
-	}
-	if (v->cli->quiet)
-		return;
-	if (t->error) {
-		char *why = text_escape(t->error);
-		printf("%s: take %d failed", v->slug, t->number);
-		if (t->request_id)
-			printf(" (request #%lld)", (long long)t->request_id);
-		printf(": %s\n", why);
-		free(why);
-	} else {
-		printf("%s: take %d is asset #%lld (request #%lld)\n", v->slug, t->number,
-		       (long long)t->asset_id, (long long)t->request_id);
-	}
-	fflush(stdout);
-}
-
-static void warn_unplaced(const char *profile, const char *slug, int max_refs, void *ctx)
-{
-	(void)ctx;
-	warn_user("profile %s takes %d reference%s: no image of @%s is sent", profile, max_refs,
-		  max_refs == 1 ? "" : "s", slug);
-}
-
-static void warn_text_only(const char *profile, const char *slug, const char *kind, void *ctx)
-{
-	(void)ctx;
-	warn_user("profile %s carries a %s as text only: @%s is described, no image of it is sent",
-		  profile, kind, slug);
-}
-
-static int shot_render(struct cli *cli, struct catalog *cat, struct shot_args *a)
-{
-	if (a->positional.n != 2)
-		return error_set(EX_USAGE, "render: expected one ID (usage: troupe shot render ID "
-					   "--video PROFILE [--takes N])");
-	if (!a->video)
-		return error_set(EX_USAGE, "render: which service? (--video PROFILE, such as "
-					   "kling-video; see 'troupe profile list')");
-	struct profile *p = profile_load(a->video, catalog_root(cat));
-	if (!p)
-		return -1;
-	struct render_view v = {cli, a->positional.items[1], NULL,
-				cli->json ? cJSON_CreateArray() : NULL};
-	if (!cli->json && !cli->quiet)
-		v.line = progress_new_status("render:");
-	struct render_options o = {.takes = a->takes ? (int)a->takes : 1,
-				   .timeout_s = (int)a->timeout,
-				   .unplaced = warn_unplaced,
-				   .text_only = warn_text_only,
-				   .progress = on_render_progress,
-				   .recorded = on_recorded,
-				   .ctx = &v};
-	int failed;
-	int rc = render_shot(cat, v.slug, p, &o, &failed);
-	progress_free(v.line);
-	if (v.takes && cJSON_GetArraySize(v.takes)) {
-		cJSON *j = cJSON_CreateObject();
-		cJSON_AddStringToObject(j, "shot", v.slug);
-		cJSON_AddStringToObject(j, "profile", p->name);
-		cJSON_AddItemToObject(j, "takes", v.takes);
-		cJSON_AddNumberToObject(j, "failed", failed);
-		json_print(j);
-	} else {
-		cJSON_Delete(v.takes);
-	}
-	profile_free(p);
-	return rc;
-}
-
 static int shot_pick(struct cli *cli, struct catalog *cat, struct shot_args *a)
 {
 	if (a->positional.n != 3)
@@ -597,6 +566,10 @@ static int shot_trace(struct cli *cli, struct catalog *cat, struct shot_args *a)
 	int from_take = 0;
 	if (!s || catalog_asset_request(cat, id, &made) < 0)
 		goto out;
+	const struct take_check *check = NULL;
+	for (size_t i = 0; i < s->ntakes; i++)
+		if (take && s->takes[i].number == take)
+			check = s->takes[i].check;
 	if (s->still_id && s->still_id != id) {
 		if (!(still = catalog_asset_get(cat, s->still_id)) ||
 		    catalog_asset_request(cat, still->id, &still_made) < 0)
@@ -616,6 +589,8 @@ static int shot_trace(struct cli *cli, struct catalog *cat, struct shot_args *a)
 		if (take)
 			cJSON_AddNumberToObject(o, "take", take);
 		cJSON_AddBoolToObject(o, "chosen", take && take == s->chosen);
+		if (take)
+			cJSON_AddItemToObject(o, "check", shot_check_json(check));
 		cJSON_AddItemToObject(o, "shot", json_shot(cat, s, 0));
 		cJSON_AddItemToObject(o, "request",
 				      made ? json_log_entry(made) : cJSON_CreateNull());
@@ -641,6 +616,11 @@ static int shot_trace(struct cli *cli, struct catalog *cat, struct shot_args *a)
 		else
 			printf("asset #%lld is the still of shot %s\n", (long long)id, slug);
 		print_field("prompt", s->prompt);
+		if (take) {
+			char *line = shot_check_line(check);
+			print_field("check", check ? line : "not checked (troupe shot check)");
+			free(line);
+		}
 		if (made)
 			print_request("request", made);
 		else
@@ -670,8 +650,8 @@ out:
 	return rc;
 }
 
-static const char *const subcommands[] = {"new",   "list", "ls",     "show", "edit",  "rm",
-					  "still", "take", "render", "pick", "trace", NULL};
+static const char *const subcommands[] = {"new",  "list",   "ls",   "show",  "edit",  "rm", "still",
+					  "take", "render", "pick", "trace", "check", NULL};
 
 static int cmd_shot(struct cli *cli, int argc, char **argv)
 {
@@ -695,10 +675,11 @@ static int cmd_shot(struct cli *cli, int argc, char **argv)
 	for (const char *const *s = subcommands; *s; s++)
 		known |= strcmp(sub, *s) == 0;
 	if (!known) {
-		rc = error_set(EX_USAGE,
-			       "'%s' is not a shot subcommand "
-			       "(new, list, show, edit, rm, still, take, render, pick, trace)",
-			       sub);
+		rc = error_set(
+		    EX_USAGE,
+		    "'%s' is not a shot subcommand "
+		    "(new, list, show, edit, rm, still, take, render, pick, trace, check)",
+		    sub);
 		goto out;
 	}
 	if (strcmp(sub, "new") && strcmp(sub, "edit") && a.any_edit) {
@@ -706,7 +687,15 @@ static int cmd_shot(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if (strcmp(sub, "render") && a.any_render) {
-		rc = error_set(EX_USAGE, "%s: --video, --takes and --timeout are render's", sub);
+		rc = error_set(EX_USAGE,
+			       "%s: --video, --takes, --parallel and --timeout are render's", sub);
+		goto out;
+	}
+	if (strcmp(sub, "check") && a.any_check) {
+		rc = error_set(EX_USAGE,
+			       "%s: --model, --profile, --threshold, --rate, --sustain and --all "
+			       "are check's",
+			       sub);
 		goto out;
 	}
 	cat = catalog_open(cli->store_dir);
@@ -729,9 +718,11 @@ static int cmd_shot(struct cli *cli, int argc, char **argv)
 	else if (!strcmp(sub, "take"))
 		rc = shot_take(cli, cat, &a);
 	else if (!strcmp(sub, "render"))
-		rc = shot_render(cli, cat, &a);
+		rc = shot_render(cli, cat, a.positional.items + 1, a.positional.n - 1, &a.render);
 	else if (!strcmp(sub, "pick"))
 		rc = shot_pick(cli, cat, &a);
+	else if (!strcmp(sub, "check"))
+		rc = shot_check(cli, cat, a.positional.items + 1, a.positional.n - 1, &a.check);
 	else
 		rc = shot_trace(cli, cat, &a);
 out:
@@ -743,7 +734,7 @@ out:
 const struct cmd_entry cmd_shot_entry = {
     "shot",
     NULL,
-    "shot new|list|show|edit|rm|still|take|render|pick|trace [ID] [ARGS] [OPTIONS]",
+    "shot new|list|show|edit|rm|still|take|render|pick|trace|check [ID] [ARGS] [OPTIONS]",
     "Plan the film: shots in order, their stills, takes and chosen take.",
     "  new ID            a shot (id: a-z, 0-9 and '-', e.g. s01)\n"
     "  list              every shot in film order\n"
@@ -753,10 +744,12 @@ const struct cmd_entry cmd_shot_entry = {
     "  still ID [FILE|ASSET]  set its still (a picture); with no picture, a\n"
     "                    chained shot's still is the previous chosen take's last frame\n"
     "  take ID FILE|ASSET...  attach videos as its next takes\n"
-    "  render ID --video PROFILE [--takes N]  make takes from its still, the\n"
-    "                    first frame, with an image-to-video service\n"
+    "  render ID --video PROFILE [--takes N] [--parallel K]  make takes from\n"
+    "                    its still, the first frame, with an image-to-video service\n"
     "  pick ID N         choose take N for the cut\n"
     "  trace ASSET       a take's or still's shot, request, references and still\n"
+    "  check ID [TAKE...] | --all  check takes against the characters the shot\n"
+    "                    mentions, as 'troupe check' checks a video; the verdict is kept\n"
     "\n"
     "  -s, --scene N           the scene it belongs to (default 1, or the scene of --after)\n"
     "      --position N        its place among the shots it is ordered with (default: last)\n"
@@ -768,7 +761,15 @@ const struct cmd_entry cmd_shot_entry = {
     "      --chain             the first frame is the previous shot's chosen take's last\n"
     "      --no-chain          edit: not chained\n"
     "      --video PROFILE     render: the image-to-video profile, e.g. kling-video\n"
-    "      --takes N           render: N takes, one after another (default 1)\n"
-    "      --timeout S         render: give up on a take after S seconds\n",
+    "      --takes N           render: N takes (default 1)\n"
+    "      --parallel K        render: K takes at a time, at most the profile's\n"
+    "                          concurrency (default 1: one after another)\n"
+    "      --timeout S         render: give up on a take after S seconds\n"
+    "  -m, --model NAME        check: the embedding model (default face)\n"
+    "      --profile NAME      check: the model's embedding profile\n"
+    "  -t, --threshold T       check: similarity needed (default: the calibrated one)\n"
+    "      --rate R            check: frames checked each second (default 4)\n"
+    "      --sustain S         check: seconds under the threshold that make drift (0.5)\n"
+    "      --all               check: every shot that mentions a character\n",
     cmd_shot,
 };

@@ -76,7 +76,8 @@ static size_t on_body(char *data, size_t size, size_t n, void *ctx)
 	return len;
 }
 
-/* Per thread: object storage sends several requests at once. */
+/* Per thread: object storage and shot render --parallel send several
+ * requests at once. */
 static _Thread_local double retry_after;
 
 static size_t on_header(char *data, size_t size, size_t n, void *ctx)

@@ -9,6 +9,7 @@
 #include "module.h"
 #include "util.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -57,9 +58,12 @@ int http_url_allowed(const char *url)
 static const struct module_host http_host = {MODULE_HOST_UTIL};
 
 static const struct http_ops *ops;
+static pthread_mutex_t ops_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static bool deadline_set;
-static struct timespec deadline;
+/* Each thread sends its own request (shot render --parallel), each
+ * under its own deadline. */
+static _Thread_local bool deadline_set;
+static _Thread_local struct timespec deadline;
 
 static double seconds_left(void)
 {
@@ -85,13 +89,13 @@ void http_deadline_clear(void)
 	deadline_set = false;
 }
 
-/* The secrets registered by auth: few, and kept until exit. */
+/* The secrets registered by auth: few, and kept until exit; every
+ * thread's are redacted from every answer. */
 static struct strlist secrets;
+static pthread_mutex_t secrets_lock = PTHREAD_MUTEX_INITIALIZER;
 
-void http_secret_add(const char *secret)
+static void secret_add_locked(const char *secret)
 {
-	if (!secret || !*secret)
-		return;
 	for (size_t i = 0; i < secrets.n; i++)
 		if (!strcmp(secrets.items[i], secret))
 			return;
@@ -104,6 +108,15 @@ void http_secret_add(const char *secret)
 		strlist_push(&secrets, esc.buf);
 		sb_release(&esc);
 	}
+}
+
+void http_secret_add(const char *secret)
+{
+	if (!secret || !*secret)
+		return;
+	pthread_mutex_lock(&secrets_lock);
+	secret_add_locked(secret);
+	pthread_mutex_unlock(&secrets_lock);
 }
 
 static void redact_one(struct strbuf *sb, const char *secret)
@@ -129,6 +142,7 @@ static void redact_one(struct strbuf *sb, const char *secret)
 
 void http_redact_buf(struct strbuf *sb)
 {
+	pthread_mutex_lock(&secrets_lock);
 	/* Longest first, so a secret that holds another is cut whole. */
 	bool *done = xcalloc(secrets.n + 1, sizeof(bool));
 	for (size_t k = 0; k < secrets.n; k++) {
@@ -141,6 +155,7 @@ void http_redact_buf(struct strbuf *sb)
 		redact_one(sb, secrets.items[best]);
 	}
 	free(done);
+	pthread_mutex_unlock(&secrets_lock);
 }
 
 char *http_redact(const char *text)
@@ -160,9 +175,12 @@ static bool is_media(const char *content_type)
 
 int http_load(void)
 {
-	if (!ops && !(ops = module_load("troupe-http.so", &http_host, HTTP_OPS_VERSION)))
-		return -1;
-	return 0;
+	pthread_mutex_lock(&ops_lock);
+	if (!ops)
+		ops = module_load("troupe-http.so", &http_host, HTTP_OPS_VERSION);
+	int rc = ops ? 0 : -1;
+	pthread_mutex_unlock(&ops_lock);
+	return rc;
 }
 
 int http_send(const struct http_request *req, struct http_response *resp)
@@ -181,7 +199,10 @@ int http_send(const struct http_request *req, struct http_response *resp)
 	}
 	if (http_load() < 0)
 		return -1;
-	int rc = ops->send(&bounded, resp);
+	pthread_mutex_lock(&ops_lock);
+	const struct http_ops *loaded = ops;
+	pthread_mutex_unlock(&ops_lock);
+	int rc = loaded->send(&bounded, resp);
 	/* Only a successful answer is taken for the media it says it is: an
 	 * error's body is text for someone to read, whatever its type says,
 	 * and may echo the key. */

@@ -60,11 +60,18 @@ static pthread_mutex_t vips_lock = PTHREAD_MUTEX_INITIALIZER;
  * derive, a query) do not pay for it. */
 int image_start(void)
 {
-	if (started)
+	/* Two threads that each store a rendered take may be the first to
+	 * need pixels at once: libvips must be started once, by one. */
+	static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
+	pthread_mutex_lock(&start_lock);
+	if (started) {
+		pthread_mutex_unlock(&start_lock);
 		return 0;
-	if (VIPS_INIT("troupe"))
+	}
+	if (VIPS_INIT("troupe")) {
+		pthread_mutex_unlock(&start_lock);
 		return error_set(EX_SOFTWARE, "libvips: %s", vips_error_buffer());
-	started = true;
+	}
 	vips_block_untrusted_set(TRUE);
 	/* libvips reports recoverable oddities (an ignored colour profile)
 	 * as GLib warnings on stderr; troupe turns real failures into its own
@@ -73,6 +80,8 @@ int image_start(void)
 	/* Each file is opened once; the operation cache would only keep
 	 * file handles and memory alive between unrelated images. */
 	vips_cache_set_max(0);
+	started = true;
+	pthread_mutex_unlock(&start_lock);
 	return 0;
 }
 

@@ -1287,6 +1287,11 @@ int inject_run(struct catalog *cat, const struct profile *p, const char *input, 
 	if (p->request.aspect && o->aspect &&
 	    jp_set(request, p->request.aspect, cJSON_CreateString(o->aspect)) < 0)
 		goto out;
+	cJSON *duration =
+	    p->request.duration && o->duration > 0 ? profile_duration_value(p, o->duration) : NULL;
+	if (p->request.duration && o->duration > 0 &&
+	    (!duration || jp_set(request, p->request.duration, duration) < 0))
+		goto out;
 	if (out->nrefs && refs_place(cat, p, request, out) < 0)
 		goto out;
 	bool with[3] = {out->nrefs > 0, frame_ids[0] != 0, frame_ids[1] != 0};

@@ -15,6 +15,7 @@
 struct inject_options {
 	const char *ref_query; /* --ref: use these assets instead of the rule */
 	const char *aspect;    /* --aspect: set where the profile puts it */
+	double duration;       /* seconds, where the profile puts it; 0: none */
 	bool keep_seed;	       /* --keep-seed: a workflow's sampler seed stays */
 	/* --dry-run: nothing is sent and no key is read; an upload's id is
 	 * "upload:HASH" of the derivative that would have been sent. */

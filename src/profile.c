@@ -392,6 +392,39 @@ static void load_references(struct loader *l, cJSON *refs)
 	}
 }
 
+/* A number of seconds as a profile writes it: a number, or a string
+ * that is only one. */
+static bool seconds_of(const cJSON *v, double *out)
+{
+	char *end = NULL;
+	if (cJSON_IsNumber(v))
+		*out = v->valuedouble;
+	else if (cJSON_IsString(v) && *v->valuestring)
+		*out = strtod(v->valuestring, &end);
+	else
+		return false;
+	return (!end || !*end) && *out > 0 && *out <= 3600;
+}
+
+static void load_duration(struct loader *l, cJSON *duration, struct profile_request *r)
+{
+	r->duration = get_pointer(l, duration, "duration.", "pointer", true);
+	cJSON *values = member(duration, "values"), *v;
+	if (!cJSON_IsArray(values) || !cJSON_GetArraySize(values)) {
+		bad(l, "duration.values", "must be a list of the lengths the service offers");
+		return;
+	}
+	cJSON_ArrayForEach(v, values) {
+		double seconds;
+		if (!seconds_of(v, &seconds)) {
+			bad(l, "duration.values",
+			    "each must be a number of seconds, or a string that is one");
+			return;
+		}
+	}
+	r->durations = values;
+}
+
 /* "frames": {"first": {"pointer": "/image", "required": true}, "last":
  * {...}, "doc": URL}: where an image-to-video request's frames go. */
 static void load_frames(struct loader *l, cJSON *frames)
@@ -509,6 +542,7 @@ static void load_sending(struct loader *l, cJSON *root)
 		if (!cJSON_IsString(h))
 			bad(l, "headers", "values must be strings");
 	p->send.trace_header = get_string(l, root, "", "trace_header", false);
+	p->send.concurrency = get_int(l, root, "", "concurrency", 1, 1, 16);
 
 	cJSON *task = get_object(l, root, "", "task", false);
 	if (task) {
@@ -700,6 +734,9 @@ struct profile *profile_load_file(const char *path)
 		p->request.negative = get_string(&l, root, "", "negative", false);
 		p->request.seed = get_string(&l, root, "", "seed", false);
 		p->request.aspect = get_string(&l, root, "", "aspect_ratio", false);
+		cJSON *duration = get_object(&l, root, "", "duration", false);
+		if (duration)
+			load_duration(&l, duration, &p->request);
 		if (!p->request.multipart) {
 			const char *names[] = {"negative", "seed", "aspect_ratio"};
 			const char *values[] = {p->request.negative, p->request.seed,
@@ -730,6 +767,27 @@ out:
 		return NULL;
 	}
 	return p;
+}
+
+cJSON *profile_duration_value(const struct profile *p, double seconds)
+{
+	struct strbuf offered = STRBUF_INIT;
+	const cJSON *v;
+	size_t i = 0, n = (size_t)cJSON_GetArraySize(p->request.durations);
+	cJSON_ArrayForEach(v, p->request.durations) {
+		double s;
+		if (seconds_of(v, &s) && fabs(s - seconds) < 1e-6) {
+			sb_release(&offered);
+			return cJSON_Duplicate(v, true);
+		}
+		seconds_of(v, &s);
+		sb_addf(&offered, "%s%g", i == 0 ? "" : i + 1 == n ? " or " : ", ", s);
+		i++;
+	}
+	error_set(EX_DATAERR, "profile %s makes clips of %s seconds, not %g (shot edit --duration)",
+		  p->name, offered.len ? offered.buf : "no", seconds);
+	sb_release(&offered);
+	return NULL;
 }
 
 void profile_free(struct profile *p)

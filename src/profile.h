@@ -44,6 +44,10 @@ struct profile_request {
 	const char *negative; /* pointer */
 	const char *seed;     /* pointer */
 	const char *aspect;   /* pointer */
+	/* Where a clip's length goes, and the lengths the service offers, as
+	 * it wants them written (strings or numbers of seconds). */
+	const char *duration; /* pointer */
+	cJSON *durations;     /* borrowed from raw */
 };
 
 /* Graph requests (a ComfyUI workflow): the prompt, negative prompt and
@@ -138,6 +142,10 @@ struct profile_auth {
 struct profile_send {
 	cJSON *headers;
 	const char *trace_header;
+	/* How many requests the service runs at once for one account, as it
+	 * documents (shot render --parallel stays within it); 1 unless the
+	 * profile says. */
+	int concurrency;
 	const char *upload_path;
 	const char *upload_field;
 	cJSON *upload_form;
@@ -253,6 +261,10 @@ void profile_headers(const struct profile *p, struct strlist *headers);
  * slashes removed, so a path starting with '/' can follow. The caller
  * frees it. */
 char *profile_base_url(const struct profile *p);
+/* The value to write at request.duration for a clip of seconds: a copy
+ * of the offered one equal to it (the caller owns it). NULL with an
+ * EX_DATAERR error naming the lengths offered when none is. */
+cJSON *profile_duration_value(const struct profile *p, double seconds);
 /* The built-in profiles' directory: the source tree's profiles/ for a
  * program run from its build tree, else the installed data directory.
  * Borrowed. */

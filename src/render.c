@@ -9,6 +9,7 @@
 #include "shot.h"
 #include "util.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,65 +46,170 @@ static int preflight(struct catalog *cat, const struct profile *p, const struct 
 	return rc;
 }
 
-static int record(struct catalog *cat, const char *slug, int64_t asset_id, int64_t request_id,
-		  const char *error, const struct render_options *o)
+/* The takes still to make, shared by the threads that make them. */
+struct pool {
+	const struct profile *p;
+	const struct shot *s;
+	struct generate_options go;
+	const struct render_options *o;
+	pthread_mutex_t lock;
+	int started, failed;
+	char *first_error; /* the first take that failed, why */
+	int first_code;
+	char *stop_error; /* a take that could not be recorded, why */
+	int stop_code;
+};
+
+static void pool_progress(void *ctx, const char *task, const char *status, double elapsed_s,
+			  bool changed)
+{
+	struct pool *pl = ctx;
+	pthread_mutex_lock(&pl->lock);
+	pl->o->progress(pl->o->ctx, task, status, elapsed_s, changed);
+	pthread_mutex_unlock(&pl->lock);
+}
+
+static int record(struct catalog *cat, struct pool *pl, int64_t asset_id, int64_t request_id,
+		  const char *error)
 {
 	struct render_take t = {0, asset_id, request_id, error};
-	if (catalog_shot_take_record(cat, slug, asset_id, request_id, error, &t.number) < 0)
+	if (catalog_shot_take_record(cat, pl->s->slug, asset_id, request_id, error, &t.number) < 0)
 		return -1;
-	if (o->recorded)
-		o->recorded(&t, o->ctx);
+	pthread_mutex_lock(&pl->lock);
+	if (pl->o->recorded)
+		pl->o->recorded(&t, pl->o->ctx);
+	pthread_mutex_unlock(&pl->lock);
 	return 0;
+}
+
+/* Makes one take and records it, whatever became of it; -1 only when it
+ * could not be recorded. */
+static int one_take(struct catalog *cat, struct pool *pl)
+{
+	struct generate_result res = {0};
+	int made = generate_run(cat, pl->p, pl->s->prompt, false, &pl->go, &res);
+	int step = 0;
+	if (made < 0) {
+		char *why = xstrdup(error_message());
+		pthread_mutex_lock(&pl->lock);
+		pl->failed++;
+		if (!pl->first_error) {
+			pl->first_error = xstrdup(why);
+			pl->first_code = error_code();
+		}
+		pthread_mutex_unlock(&pl->lock);
+		step = record(cat, pl, 0, res.request_id > 0 ? res.request_id : 0, why);
+		free(why);
+	}
+	for (size_t k = 0; made == 0 && step == 0 && k < res.noutputs; k++)
+		step = record(cat, pl, res.outputs[k].asset_id, res.request_id, NULL);
+	generate_result_clear(&res);
+	return step;
+}
+
+/* Takes the next take to make until none is left, or one could not be
+ * recorded (then no more are begun). */
+static void take_loop(struct catalog *cat, struct pool *pl)
+{
+	for (;;) {
+		pthread_mutex_lock(&pl->lock);
+		bool go = pl->started < pl->o->takes && !pl->stop_error;
+		pl->started += go;
+		pthread_mutex_unlock(&pl->lock);
+		if (!go)
+			return;
+		if (one_take(cat, pl) < 0) {
+			pthread_mutex_lock(&pl->lock);
+			if (!pl->stop_error) {
+				pl->stop_error = xstrdup(error_message());
+				pl->stop_code = error_code();
+			}
+			pthread_mutex_unlock(&pl->lock);
+			return;
+		}
+	}
+}
+
+struct worker {
+	struct pool *pl;
+	struct catalog *cat; /* its own connection */
+	pthread_t thread;
+	bool running;
+};
+
+static void *work(void *arg)
+{
+	struct worker *w = arg;
+	take_loop(w->cat, w->pl);
+	return NULL;
 }
 
 int render_shot(struct catalog *cat, const char *slug, const struct profile *p,
 		const struct render_options *o, int *failed)
 {
 	*failed = 0;
+	int concurrency = p->send.concurrency > 1 ? p->send.concurrency : 1;
+	if (o->parallel > concurrency)
+		return error_set(EX_USAGE,
+				 "--parallel %d: profile %s runs at most %d task%s at a time for "
+				 "one account (its \"concurrency\"; see troupe-profile(5))",
+				 o->parallel, p->name, concurrency, concurrency == 1 ? "" : "s");
 	struct shot *s = catalog_shot_get(cat, slug);
 	if (!s)
 		return -1;
-	char *frame = NULL, *first_error = NULL;
-	int first_code = 0, rc = -1;
+	struct pool pl = {.p = p, .s = s, .o = o, .lock = PTHREAD_MUTEX_INITIALIZER};
+	char *frame = NULL;
+	int rc = -1, nworkers = 0;
+	struct worker *workers = NULL;
 	int64_t still;
 	if (still_of(cat, s, &still) < 0)
 		goto out;
 	frame = xasprintf("#%lld", (long long)still);
-	struct generate_options go = {
-	    .timeout_s = o->timeout_s, .progress = o->progress, .progress_ctx = o->ctx};
-	go.inject.first_frame = frame;
-	go.inject.aspect = s->aspect;
-	if (preflight(cat, p, s, &go.inject, o) < 0)
+	pl.go = (struct generate_options){.timeout_s = o->timeout_s,
+					  .progress = o->progress ? pool_progress : NULL,
+					  .progress_ctx = &pl};
+	pl.go.inject.first_frame = frame;
+	pl.go.inject.aspect = s->aspect;
+	pl.go.inject.duration = s->duration;
+	if (preflight(cat, p, s, &pl.go.inject, o) < 0)
 		goto out;
-	for (int i = 0; i < o->takes; i++) {
-		struct generate_result res = {0};
-		int made = generate_run(cat, p, s->prompt, false, &go, &res);
-		int step = 0;
-		if (made < 0) {
-			char *why = xstrdup(error_message());
-			if (!first_error) {
-				first_error = xstrdup(why);
-				first_code = error_code();
-			}
-			(*failed)++;
-			step =
-			    record(cat, slug, 0, res.request_id > 0 ? res.request_id : 0, why, o);
-			free(why);
-		}
-		for (size_t k = 0; made == 0 && step == 0 && k < res.noutputs; k++)
-			step = record(cat, slug, res.outputs[k].asset_id, res.request_id, NULL, o);
-		generate_result_clear(&res);
-		if (step < 0)
+	/* This thread makes takes too; the others each open the index for
+	 * themselves before anything is sent. */
+	int threads = o->parallel > 1 ? o->parallel : 1;
+	if (threads > o->takes)
+		threads = o->takes;
+	workers = xcalloc((size_t)threads, sizeof(*workers));
+	for (; nworkers < threads - 1; nworkers++) {
+		workers[nworkers].pl = &pl;
+		if (!(workers[nworkers].cat = catalog_open(catalog_root(cat))))
 			goto out;
 	}
-	if (first_error) {
-		error_set(first_code ? first_code : EX_SOFTWARE, "%s: %d of %d take%s failed: %s",
-			  slug, *failed, o->takes, o->takes == 1 ? "" : "s", first_error);
+	for (int i = 0; i < nworkers; i++)
+		workers[i].running =
+		    pthread_create(&workers[i].thread, NULL, work, &workers[i]) == 0;
+	take_loop(cat, &pl);
+	for (int i = 0; i < nworkers; i++)
+		if (workers[i].running)
+			pthread_join(workers[i].thread, NULL);
+	*failed = pl.failed;
+	if (pl.stop_error) {
+		error_set(pl.stop_code, "%s", pl.stop_error);
+		goto out;
+	}
+	if (pl.first_error) {
+		error_set(pl.first_code ? pl.first_code : EX_SOFTWARE,
+			  "%s: %d of %d take%s failed: %s", slug, pl.failed, o->takes,
+			  o->takes == 1 ? "" : "s", pl.first_error);
 		goto out;
 	}
 	rc = 0;
 out:
-	free(first_error);
+	for (int i = 0; i < nworkers; i++)
+		catalog_close(workers[i].cat);
+	free(workers);
+	free(pl.first_error);
+	free(pl.stop_error);
+	pthread_mutex_destroy(&pl.lock);
 	free(frame);
 	shot_free(s);
 	return rc;

@@ -14,6 +14,7 @@
 #include "ingest.h"
 #include "inject.h"
 #include "shot.h"
+#include "take-check.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -29,8 +30,10 @@ void shot_free(struct shot *s)
 	free(s->after);
 	free(s->prompt);
 	free(s->aspect);
-	for (size_t i = 0; i < s->ntakes; i++)
+	for (size_t i = 0; i < s->ntakes; i++) {
 		free(s->takes[i].error);
+		take_check_free(s->takes[i].check);
+	}
 	free(s->takes);
 	free(s);
 }
@@ -345,9 +348,12 @@ static int shot_fill_takes(struct catalog *cat, struct shot *s)
 		t->failed = sqlite3_column_int(stmt, 3) != 0;
 		t->error = catalog_column_text(stmt, 4);
 		t->added = sqlite3_column_int64(stmt, 5);
+		t->check = NULL;
 	}
 	catalog_stmt_put(cat, stmt);
-	return step == SQLITE_DONE ? 0 : db_error(cat->db, s->slug);
+	if (step != SQLITE_DONE)
+		return db_error(cat->db, s->slug);
+	return take_check_fill(cat, s);
 }
 
 struct shot *catalog_shot_get(struct catalog *cat, const char *slug)

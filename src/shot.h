@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 struct catalog;
+struct take_check;
 
 /* A take: a video of the shot, made by troupe or attached from elsewhere. */
 struct shot_take {
@@ -19,6 +20,7 @@ struct shot_take {
 	bool failed;
 	char *error; /* why it failed, or NULL */
 	int64_t added;
+	struct take_check *check; /* its last check (take-check.h), or NULL */
 };
 
 struct shot {

@@ -54,6 +54,8 @@ enum { RATE_PACKETS = 48 };
 /* A frame whose luma standard deviation is under this is flat (black,
  * a fade, a title card) and no poster. */
 #define FLAT_STDDEV 12.0
+/* Bytes past a scaled frame that sws_scale may write (see deliver). */
+#define SCALED_PADDING 64
 
 struct source {
 	const char *path;
@@ -595,7 +597,11 @@ static int deliver(struct source *s, const AVFrame *f, int max_side, video_frame
 	if (need > s->scaled_size) {
 		av_free(s->scaled);
 		av_free(s->upright);
-		s->scaled = av_malloc(need);
+		/* swscale's packed-RGB writers store whole groups of pixels,
+		 * past the end of the last row when the width is not a
+		 * multiple of the group (a 360-wide frame overran by 16 bytes):
+		 * the padding is theirs to spill into. */
+		s->scaled = av_malloc(need + SCALED_PADDING);
 		s->upright = av_malloc(need);
 		s->scaled_size = s->scaled && s->upright ? need : 0;
 		if (!s->scaled_size)

@@ -5,7 +5,10 @@
 # frame where Kling documents it), a chained shot rendered from the last
 # frame of the take before, and every shot that cannot be rendered refused
 # before anything is sent; a failing service leaves a failed take and a
-# non-zero status.
+# non-zero status; --parallel sends a few at a time within the profile's
+# concurrency, each recorded as it finishes, one failing losing no other;
+# the shot's duration goes where the service takes one, as it documents it,
+# and one it does not offer is refused naming those it does.
 . "${TEST_SRCDIR:-$(dirname "$0")}/lib.sh"
 require ffmpeg sqlite3 vips
 . "$TEST_SRCDIR/mock-lib.sh"
@@ -50,7 +53,7 @@ PY
 fails_with 64 "profile kling-noframe takes no first frame" \
 	"a profile with no place for the still" \
 	env TROUPE_PROFILE_PATH=variants "$TROUPE" shot render s01 --video kling-noframe
-fails_with 64 "still: --video, --takes and --timeout are render's" \
+fails_with 64 "still: --video, --takes, --parallel and --timeout are render's" \
 	"--takes outside render" troupe shot still s01 still.jpg --takes 2
 is "$(mock_since 'len(log)')" 0 "nothing reached a service"
 is "$(db "SELECT count(*) FROM shot_takes")" 0 "and no take was recorded"
@@ -125,5 +128,81 @@ is "$(jsonv log.json '[r["tag"] for r in d[0]["references"]]')" '["first_frame",
 
 fails_with 64 "profile kling-video starts the video from a picture: give --first-frame" \
 	"generate without a start frame" troupe generate --profile kling-video "@mei"
+
+# ---- a mention the profile cannot carry ----
+troupe location new harbor --describe "a night harbor" >/dev/null
+troupe shot new s05 --prompt "@mei walks along @harbor" >/dev/null
+troupe shot still s05 still.jpg >/dev/null
+python3 - "$TEST_SRCDIR/../profiles/kling-video.json" <<'PY'
+import json, sys
+p = json.load(open(sys.argv[1]))
+p["name"] = "kling-cast"
+p["references"]["kinds"] = {"character": "text"}
+json.dump(p, open("variants/kling-cast.json", "w"))
+PY
+mock_mark
+fails_with 65 "@harbor: profile kling-cast cannot carry a location \(it takes character\)" \
+	"a shot mentioning a kind its profile cannot carry" \
+	env TROUPE_PROFILE_PATH=variants "$TROUPE" shot render s05 --video kling-cast
+is "$(mock_since 'len(log)')" 0 "nothing reached the service"
+
+# ---- the shot's duration, where the service takes one ----
+troupe shot new s04 --prompt "@mei yawns" --duration 10 >/dev/null
+troupe shot still s04 still.jpg >/dev/null
+mock_mark
+check "render a 10-second shot with kling-video" troupe shot render s04 --video kling-video
+is "$(mock_since '[json.loads(e["body"])["duration"] for e in log if e["method"] == "POST"]')" '["10"]' \
+	"kling: the duration as the string its reference documents"
+troupe shot edit s04 --duration 8 >/dev/null
+mock_mark
+check "render an 8-second shot with pixverse-video" troupe shot render s04 --video pixverse-video
+is "$(mock_since '[json.loads(e["body"])["duration"] for e in log if e["method"] == "POST" and e["path"].endswith("/generate")]')" '[8]' \
+	"pixverse: the duration as the integer its reference documents"
+mock_mark
+fails_with 65 "profile kling-video makes clips of 5 or 10 seconds, not 8" \
+	"a duration Kling does not offer, naming the ones it does" \
+	troupe shot render s04 --video kling-video
+troupe shot edit s04 --duration 10 >/dev/null
+fails_with 65 "profile pixverse-video makes clips of 5 or 8 seconds, not 10" \
+	"a duration PixVerse does not offer" troupe shot render s04 --video pixverse-video
+is "$(mock_since 'len(log)')" 0 "neither reached a service"
+
+# ---- a few takes at a time, within the service's concurrency ----
+check "a still for s03" troupe shot still s03 still.jpg
+fails_with 64 "--parallel 2: profile kling-video runs at most 1 task at a time" \
+	"--parallel above a profile's concurrency (1 unless it says)" \
+	troupe shot render s03 --video kling-video --takes 2 --parallel 2
+python3 - "$TEST_SRCDIR/../profiles/kling-video.json" <<'PY'
+import json, sys
+p = json.load(open(sys.argv[1]))
+p["name"] = "kling-three"
+p["concurrency"] = 3
+json.dump(p, open("variants/kling-three.json", "w"))
+PY
+fails_with 64 "--parallel 4: profile kling-three runs at most 3 tasks at a time" \
+	"--parallel above the concurrency a profile gives" \
+	env TROUPE_PROFILE_PATH=variants "$TROUPE" shot render s03 --video kling-three --takes 4 --parallel 4
+fails_with 64 "--parallel 0: " "--parallel 0" troupe shot render s03 --video kling-video --parallel 0
+mock_mark
+check "render four takes, three at a time" \
+	env TROUPE_PROFILE_PATH=variants "$TROUPE" shot render s03 --video kling-three --takes 4 --parallel 3
+is "$(db "SELECT group_concat(number || ':' || status || ':' || (asset_id IS NOT NULL) || ':' || (request_id IS NOT NULL), ' ') FROM shot_takes t JOIN shots s ON s.id = t.shot_id WHERE s.slug = 's03' ORDER BY number")" \
+	"1:ok:1:1 2:ok:1:1 3:ok:1:1 4:ok:1:1" "four takes, each with its output and request, numbered 1 to 4"
+is "$(db "SELECT count(DISTINCT t.asset_id) || ' ' || count(DISTINCT t.request_id) FROM shot_takes t JOIN shots s ON s.id = t.shot_id WHERE s.slug = 's03'")" \
+	"4 4" "four outputs of four requests"
+is "$(grep -c "^s03: take [1-4] is asset #[0-9]* (request #[0-9]*)$" "$scratch/.out")" 4 \
+	"each told as it was recorded, on a line of its own"
+order='(lambda c, d: "%d %d %s %s" % (len(c), len(d), c[2] < d[0], c[3] > d[0]))([i for i, e in enumerate(log) if e["method"] == "POST" and e["path"].endswith("/image2video")], [i for i, e in enumerate(log) if e["method"] == "GET" and "/files/" in e["path"]])'
+is "$(mock_since "$order")" "4 4 True True" \
+	"three tasks were sent before the first video came back, the fourth after"
+mock_mode '{"mode": "task-fails", "times": 1, "service": "kling"}'
+env TROUPE_PROFILE_PATH=variants "$TROUPE" shot render s03 --video kling-three --takes 3 --parallel 3 \
+	>par.out 2>par.err
+is "$?" 69 "one of three takes at a time fails: render fails"
+like "$(cat par.err)" "s03: 1 of 3 takes failed: .*risk control" "saying how many and why"
+is "$(db "SELECT group_concat(status, ' ') FROM (SELECT status FROM shot_takes t JOIN shots s ON s.id = t.shot_id WHERE s.slug = 's03' AND number > 4 ORDER BY status)")" \
+	"failed ok ok" "the failed take is recorded and the other two are not lost"
+is "$(db "SELECT count(*) FROM shot_takes t JOIN shots s ON s.id = t.shot_id WHERE s.slug = 's03' AND number > 4 AND request_id IS NOT NULL")" 3 \
+	"each with its request"
 
 done_testing

@@ -28,8 +28,8 @@ check "a shot in scene 2" troupe shot new s03 --scene 2 --prompt "the sea"
 check "a shot in scene 1, made last" troupe shot new s01b --scene 1 --position 1.5
 is "$(troupe shot list | awk 'NR > 1 { printf "%s ", $2 }')" "s01 s02 s01b s03 " \
 	"list is in film order: s02 right after s01, then by position, scene 2 last"
-like "$(troupe shot list | sed -n 3p)" "^2 +s02 +1 +s01 +0 +- +- +@mei turns" \
-	"list shows place, scene, what it follows, takes, chosen, still and prompt"
+like "$(troupe shot list | sed -n 3p)" "^2 +s02 +1 +s01 +0 +- +- +- +@mei turns" \
+	"list shows place, scene, what it follows, takes, chosen, still, checks and prompt"
 is "$(troupe shot list --json | python3 -c 'import json,sys; print(" ".join("%s:%d" % (s["id"], s["place"]) for s in json.load(sys.stdin)))')" \
 	"s01:1 s02:2 s01b:3 s03:4" "list --json gives every shot with its place"
 show=$(troupe shot show s01)
@@ -44,6 +44,12 @@ is "$(troupe shot list | awk 'NR > 1 { printf "%s ", $2 }')" "s01 s02 s03 " "it 
 fails_with 65 "@nobody: unknown" "a shot mentioning an unknown element" \
 	troupe shot new s09 --prompt "@mei meets @nobody"
 fails_with 65 "already exists" "an id taken twice" troupe shot new s01
+fails_with 65 "mei has no look 'summer'" "a shot mentioning a look that does not exist" \
+	troupe shot new s09 --prompt "@mei.summer walks"
+fails_with 65 "@nobody: unknown" "an edit to a prompt mentioning an unknown element" \
+	troupe shot edit s01 --prompt "@nobody waves"
+fails_with 65 "mei has no look 'summer'" "an edit to a prompt mentioning an unknown look" \
+	troupe shot edit s01 --prompt "@mei:summer waves" --scene 4
 fails_with 65 "aspect 'wide'" "an aspect that is not W:H" troupe shot new s09 --aspect wide
 fails_with 64 "duration" "a duration that is not a time" troupe shot new s09 --duration long
 fails_with 66 "nope: no such shot" "--after an unknown shot" troupe shot new s09 --after nope

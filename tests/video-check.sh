@@ -87,6 +87,20 @@ like "$json" '\{"t":0,"faces":2,"strangers":0,"characters":\[\{"character":"sava
 like "$json" '\{"t":3,"faces":2,"strangers":0,"characters":\[\{"character":"savage","similarity":[0-9.]+,"face":[12],"box":\{"x":(4[0-9][0-9]|[5-7][0-9][0-9]),' \
 	"at 3 s on the right"
 
+# The same clips as takes of a shot that mentions her alone: shot check
+# records what check says of them.
+troupe shot new s01 --prompt "@eileen walks past the camera" >/dev/null
+troupe shot take s01 turns.mp4 flash.mp4 >/dev/null
+troupe shot check s01 --rate 25 --json >shot.out 2>shot.err
+is "$?" 1 "shot check: the take in which she becomes another drifted"
+is "$(sqlite3 .troupe/troupe.db "SELECT number, verdict, model, threshold_from FROM take_checks ORDER BY number" | tr '\n' ' ')" \
+	"1|drifted|face|calibrated 2|same|face|calibrated " \
+	"each take's verdict is recorded, with the calibrated threshold"
+is "$(sqlite3 .troupe/troupe.db "SELECT number, character, verdict, round(first_drift, 2) FROM take_check_cast WHERE character = 'eileen' ORDER BY number" | tr '\n' ' ')" \
+	"1|eileen|drifted|2.0 2|eileen|same| " "she drifts from 2 s in take 1, and not in take 2"
+like "$(troupe shot show s01)" "checked: drifted; @eileen worst 0\.[0-9]+ from 2\.00s \(face, threshold" \
+	"shot show gives the figures"
+
 fails_with 64 "--plot draws one video" "--plot of two clips" \
 	troupe check turns.mp4 flash.mp4 --character eileen --plot p.png
 fails_with 64 "--rate 0: frames a second" "a rate of 0" troupe check turns.mp4 --character eileen --rate 0

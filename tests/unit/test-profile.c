@@ -167,6 +167,7 @@ int main(void)
 		is_str(p->file, path, "the file it came from");
 		ok(p->output == PROFILE_JSON && !p->request.multipart, "a JSON request by default");
 		is_str(p->request.method, "POST", "the method defaults to POST");
+		ok(p->send.concurrency == 1, "one request at a time unless the profile says");
 		ok(p->refs.per_character == 2 && p->refs.max == 3 && p->refs.min == 1,
 		   "per_character, max and min (default 1)");
 		ok(p->refs.roles.n == 2 && !strcmp(p->refs.roles.items[0], "face"),
@@ -233,6 +234,39 @@ int main(void)
 
 	/* Each kind of field, each way it can be wrong. */
 	refused_text("[1, 2]", "(top): must be a JSON object", "a document that is not an object");
+	refused("/concurrency", "0", ": concurrency: must be a whole number from 1 to 16",
+		"a concurrency of 0");
+	refused("/concurrency", "2.5", ": concurrency: must be a whole number from 1 to 16",
+		"a concurrency that is not whole");
+	loads("/concurrency", "16", "a concurrency of 16");
+	refused("/duration", "{\"pointer\": \"/duration\", \"values\": []}",
+		": duration.values: must be a list of the lengths", "no duration offered");
+	refused("/duration", "{\"pointer\": \"/duration\", \"values\": [\"five\"]}",
+		": duration.values: each must be a number of seconds",
+		"a duration that is no number");
+	refused("/duration", "{\"values\": [5]}", ": duration.pointer: missing",
+		"a duration with nowhere to go");
+	{
+		char *dtext =
+		    variant("/duration", "{\"pointer\": \"/len\", \"values\": [\"5\", 10]}");
+		char *dpath = write_profile("duration", dtext);
+		struct profile *d = profile_load_file(dpath);
+		cJSON *five = d ? profile_duration_value(d, 5) : NULL;
+		cJSON *ten = d ? profile_duration_value(d, 10) : NULL;
+		ok(cJSON_IsString(five) && !strcmp(five->valuestring, "5") && cJSON_IsNumber(ten) &&
+		       ten->valueint == 10,
+		   "a duration offered is written as the profile writes it");
+		error_clear();
+		ok(d && !profile_duration_value(d, 7) && error_code() == EX_DATAERR &&
+		       strstr(error_message(), "makes clips of 5 or 10 seconds, not 7"),
+		   "one not offered is refused, naming those offered: %s", error_message());
+		cJSON_Delete(five);
+		cJSON_Delete(ten);
+		profile_free(d);
+		unlink(dpath);
+		free(dpath);
+		free(dtext);
+	}
 	refused("/service", NULL, ": service: missing", "a required string left out");
 	refused("/service", "5", ": service: must be a string", "a number for a string");
 	refused("/doc", "null", ": doc: must be a string", "null for a string");

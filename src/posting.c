@@ -184,6 +184,20 @@ int posting_builder_write(struct posting_builder *b, const char *path)
 	return rc;
 }
 
+void posting_builder_bytes(struct posting_builder *b, uint8_t **data, size_t *size)
+{
+	b->header.data_size = b->len;
+	b->header.checksum = header_checksum(&b->header);
+	size_t dir = b->total * sizeof(*b->entries);
+	*size = sizeof(b->header) + dir + b->len;
+	*data = xmalloc(*size);
+	memcpy(*data, &b->header, sizeof(b->header));
+	memcpy(*data + sizeof(b->header), b->entries, dir);
+	if (b->len)
+		memcpy(*data + sizeof(b->header) + dir, b->data, b->len);
+	posting_builder_free(b);
+}
+
 void posting_builder_free(struct posting_builder *b)
 {
 	if (!b)
@@ -396,13 +410,20 @@ int posting_file_or(const struct posting_file *f, enum posting_section section, 
 
 /* ---------------------------------------------------------------- bitmaps */
 
-__attribute__((target_clones("popcnt", "default"))) uint64_t
-posting_bits_count(const uint64_t *bits, size_t words)
+/* The popcnt clone uses the CPU's instruction where there is one; static,
+ * as clang makes no plain symbol for a cloned function. */
+__attribute__((target_clones("popcnt", "default"))) static uint64_t count_bits(const uint64_t *bits,
+									       size_t words)
 {
 	uint64_t n = 0;
 	for (size_t w = 0; w < words; w++)
 		n += (uint64_t)__builtin_popcountll(bits[w]);
 	return n;
+}
+
+uint64_t posting_bits_count(const uint64_t *bits, size_t words)
+{
+	return count_bits(bits, words);
 }
 
 size_t posting_bits_ids(const uint64_t *bits, size_t words, bool from_top, int64_t *ids, size_t max)

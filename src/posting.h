@@ -40,6 +40,9 @@ int posting_builder_set(struct posting_builder *b, enum posting_section section,
 			const uint32_t *ids, size_t n);
 /* Writes the file (a temporary name, then renamed) and frees b. */
 int posting_builder_write(struct posting_builder *b, const char *path);
+/* The file's bytes in one allocation (*data, the caller frees), for
+ * tests and the fuzzer; frees b. */
+void posting_builder_bytes(struct posting_builder *b, uint8_t **data, size_t *size);
 void posting_builder_free(struct posting_builder *b);
 
 /* ---- reading ---- */

@@ -134,6 +134,16 @@ is "$(file_generation)" "$(index_generation)" "the damaged file was made again"
 printf 'not a posting file at all' >.troupe/cache/postings.idx
 both_ways "with another file in its place"
 
+# fsck names a posting-list file it cannot read, and --repair removes it.
+printf 'not a posting file either' >.troupe/cache/postings.idx
+troupe fsck >.out 2>&1
+like "$(cat .out)" "^cache postings.idx: not a readable cache file" "fsck names an unreadable posting file"
+troupe fsck --repair >/dev/null 2>&1
+check "--repair removed it" test ! -e .troupe/cache/postings.idx
+troupe query draft --count >/dev/null
+troupe fsck >.out 2>&1
+check "a good posting file is no problem to fsck" sh -c "! grep -q postings.idx .out"
+
 fails_with 78 'TROUPE_POSTINGS=maybe: expected on or off' "TROUPE_POSTINGS must be on or off" \
 	env TROUPE_POSTINGS=maybe "$TROUPE" query draft --count
 

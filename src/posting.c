@@ -168,7 +168,8 @@ int posting_builder_set(struct posting_builder *b, enum posting_section section,
 		e->chunks++;
 		k = end;
 	}
-	e->checksum = list_checksum(section, i, e, b->data + start, b->len - start);
+	/* No data yet is no pointer yet: nothing to offset. */
+	e->checksum = list_checksum(section, i, e, b->data ? b->data + start : NULL, b->len - start);
 	return 0;
 }
 

@@ -169,7 +169,8 @@ int posting_builder_set(struct posting_builder *b, enum posting_section section,
 		k = end;
 	}
 	/* No data yet is no pointer yet: nothing to offset. */
-	e->checksum = list_checksum(section, i, e, b->data ? b->data + start : NULL, b->len - start);
+	e->checksum =
+	    list_checksum(section, i, e, b->data ? b->data + start : NULL, b->len - start);
 	return 0;
 }
 

@@ -374,10 +374,14 @@ int catalog_query(struct catalog *cat, const char *text, const struct query_opti
 	sqlite3_stmt *row = NULL, *tags = NULL;
 	int rc = -1, served = 0;
 	/* In id order only the first rows are wanted from the lists; any
-	 * other order needs every match, sorted by SQL. */
-	if (q->plan && (served = catalog_tagindex_ids(cat, q->plan, opts->descending,
-						      opts->sort == SORT_ID ? opts->limit : 0, &ids,
-						      &nids)) < 0)
+	 * other order needs every match, sorted by SQL. Without a limit the
+	 * rows are the cost and the SQL reads them straight from its index
+	 * ranges, where the lists would hand it every id through JSON (a
+	 * tenth slower for a third of a million rows). */
+	if (q->plan && opts->limit > 0 &&
+	    (served = catalog_tagindex_ids(cat, q->plan, opts->descending,
+					   opts->sort == SORT_ID ? opts->limit : 0, &ids, &nids)) <
+		0)
 		goto out;
 	sb_adds(&sql, catalog_sql_asset_select);
 	if (served)

@@ -12,7 +12,8 @@ TROUPE=${TROUPE:-$here/../troupe}
 out=${BENCH_DIR:-$here/out}
 results=$out/results.tsv
 readonly ADD_RUNS=3
-readonly HASHES=1000000 SIMILAR_RUNS=21
+# bench/scaling.sh alone sets BENCH_HASHES.
+readonly HASHES=${BENCH_HASHES:-1000000} SIMILAR_RUNS=21
 readonly DERIVE_RUNS=21 DERIVE_SIDE=512
 
 note() { echo "== $*" >&2; }
@@ -60,6 +61,7 @@ bench_add() {
 # A store with a million blobs carrying pHashes, made straight in SQL.
 similar_store() {
 	local store=$out/similar-store
+	[ "$HASHES" -eq 1000000 ] || store=$store-$HASHES
 	if [ ! -f "$store/.troupe/troupe.db" ] ||
 		[ "$(sqlite3 "$store/.troupe/troupe.db" 'SELECT count(*) FROM blobs')" -lt $HASHES ]; then
 		note "making a store with $HASHES pHashes"

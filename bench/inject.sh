@@ -13,7 +13,9 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TROUPE=${TROUPE:-$here/../troupe}
 out=${BENCH_DIR:-$here/out}
 results=$out/results.tsv
-readonly RUNS=21 SIDE=768
+# bench/scaling.sh alone sets BENCH_INJECT_ASSETS: that many more assets
+# (rows only, with tags) in the store, to see what its size costs.
+readonly RUNS=21 SIDE=768 FILLER=${BENCH_INJECT_ASSETS:-0}
 
 row() {
 	local IFS=$'\t'
@@ -42,6 +44,23 @@ for c in mei kai ren; do
 		"$TROUPE" "${S[@]}" -q add $c "$f" --role face
 	done
 done
+if [ "$FILLER" -gt 0 ]; then
+	sqlite3 "$dir/.troupe/troupe.db" <<-SQL
+		BEGIN;
+		INSERT INTO tags(ns, value) VALUES ('look', 'filler'), ('', 'draft');
+		WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $FILLER)
+		INSERT INTO blobs(hash, bytes, added)
+		SELECT printf('f%07x%08x%016x', i, i * 2654435761 % 4294967296, i), 999999, 1767225600 FROM n;
+		-- Not faces, so no injection picks them; but every character query
+		-- has them to sift.
+		INSERT INTO assets(blob_id, character_id, role, width, height, format, added)
+		SELECT id, 1 + id % 3, 'reference', 1024, 1024, 'jpeg', 1767225600
+		FROM blobs WHERE bytes = 999999;
+		INSERT INTO asset_tags SELECT a.id, g.id FROM assets a JOIN blobs b ON b.id = a.blob_id
+		JOIN tags g WHERE b.bytes = 999999 AND (a.id % 7 = 0 OR g.value = 'filler');
+		COMMIT;
+	SQL
+fi
 # A profile that takes four references per character as raw base64, made
 # to SIDE pixels: the shape of Kling's or Gemini's, with work to do.
 profile() {

@@ -13,7 +13,10 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TROUPE=${TROUPE:-$here/../troupe}
 out=${BENCH_DIR:-$here/out}
 results=$out/results.tsv
-readonly VECTORS=1000000 DIM=512 K=10 RUNS=11 ADDED=1000 ADD_RUNS=5
+# bench/scaling.sh alone sets BENCH_VECTORS.
+readonly VECTORS=${BENCH_VECTORS:-1000000} DIM=512 K=10 RUNS=11 ADDED=1000 ADD_RUNS=5
+# The asset searched for: 12345, or the middle one of a smaller store.
+readonly PROBE=$((VECTORS > 24690 ? 12345 : VECTORS / 2))
 PY=/usr/bin/python3
 
 note() { echo "== $*" >&2; }
@@ -26,6 +29,7 @@ ms() { local t0 t1; t0=$(date +%s%N); "$@" >/dev/null; t1=$(date +%s%N); awk -v 
 
 "$PY" -c 'import numpy' 2>/dev/null || { echo "bench/vectors.sh: needs python3-numpy (apt-get install python3-numpy)" >&2; exit 1; }
 dir=$out/vectors
+[ "$VECTORS" -eq 1000000 ] || dir=$dir-$VECTORS
 mkdir -p "$dir"
 store=$dir/store/.troupe
 if [ ! -f "$dir/ready" ]; then
@@ -76,25 +80,26 @@ fi
 # Every timed search is of the million alone; the added ones are not yet in.
 sqlite3 "$store/troupe.db" "DELETE FROM embeddings WHERE asset_id > $VECTORS"
 # The first search builds the flat file from the index; not timed here.
-"$TROUPE" --store "$store" nearest 12345 --model bench -k $K >/dev/null
+"$TROUPE" --store "$store" nearest $PROBE --model bench -k $K >/dev/null
 flat=$store/cache/vectors-bench.f32
 cat >"$dir/numpy_nearest.py" <<-'PY'
 	import sys, time, numpy as np
 	m = np.load(sys.argv[1], mmap_mode="r")
-	q = np.asarray(m[12344])
+	probe = int(sys.argv[2]) - 1
+	q = np.asarray(m[probe])
 	t0 = time.perf_counter()
 	scores = m @ q
 	top = np.argpartition(-scores, 11)[:11]
 	top = top[np.argsort(-scores[top])]
 	t1 = time.perf_counter()
-	print(" ".join(str(i + 1) for i in top if i != 12344)[:80], file=sys.stderr)
+	print(" ".join(str(i + 1) for i in top if i != probe)[:80], file=sys.stderr)
 	print("%.3f" % ((t1 - t0) * 1000))
 PY
 troupe_ms=() numpy_ms=() numpy_inner=() read_ms=()
 for run in $(seq $RUNS); do
-	troupe_ms+=("$(ms "$TROUPE" --store "$store" nearest 12345 --model bench -k $K)")
+	troupe_ms+=("$(ms "$TROUPE" --store "$store" nearest $PROBE --model bench -k $K)")
 	t0=$(date +%s%N)
-	inner=$("$PY" "$dir/numpy_nearest.py" "$dir/vectors.npy" 2>/dev/null)
+	inner=$("$PY" "$dir/numpy_nearest.py" "$dir/vectors.npy" $PROBE 2>/dev/null)
 	t1=$(date +%s%N)
 	numpy_ms+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) / 1e6 }')")
 	numpy_inner+=("$inner")
@@ -120,14 +125,14 @@ row "  vs plain read of the 2 GB (cat)" "${t} ms" "${r} ms" \
 added_ms=()
 for run in $(seq $ADD_RUNS); do
 	sqlite3 "$store/troupe.db" "DELETE FROM embeddings WHERE asset_id > $VECTORS"
-	"$TROUPE" --store "$store" nearest 12345 --model bench -k $K >/dev/null
+	"$TROUPE" --store "$store" nearest $PROBE --model bench -k $K >/dev/null
 	"$TROUPE" --store "$store" -q embed import --model bench "$dir/added.npy" --hashes "$dir/added-ids"
-	added_ms+=("$(ms "$TROUPE" --store "$store" nearest 12345 --model bench -k $K)")
+	added_ms+=("$(ms "$TROUPE" --store "$store" nearest $PROBE --model bench -k $K)")
 done
 sqlite3 "$store/troupe.db" "DELETE FROM embeddings WHERE asset_id > $VECTORS"
 "$TROUPE" --store "$store" -q embed import --model bench "$dir/added.npy" --hashes "$dir/added-ids"
 rm -f "$flat"
-rebuild=$(ms "$TROUPE" --store "$store" nearest 12345 --model bench -k $K)
+rebuild=$(ms "$TROUPE" --store "$store" nearest $PROBE --model bench -k $K)
 a=$(printf '%s\n' "${added_ms[@]}" | median)
 row "first nearest after adding 1,000 vectors" "${a} ms" "${rebuild} ms" \
 	"$(awk -v a="$a" -v b="$rebuild" 'BEGIN { printf "%.2f", a / b }')" "< 1 s (floor: full rebuild)" \

@@ -16,6 +16,7 @@
 
 struct asset;
 struct image_buffer;
+struct query_plan;
 
 /* Statements the lookups that one command repeats (a character per
  * mention, a blob and a derivative per reference) keep prepared: parsing
@@ -96,5 +97,19 @@ int catalog_thumbnail_stage(struct store *st, const char *path, struct store_sta
  * when it already has one). */
 int catalog_thumbnail_link(struct catalog *cat, int64_t blob_id, const char *thumb_hash,
 			   int64_t thumb_bytes, int width, int height);
+
+/* ---- tagindex.c ---- */
+
+/* Whether the posting lists may answer (TROUPE_POSTINGS): 1 or 0, or -1
+ * with an EX_CONFIG error for a value that is neither on nor off. */
+int catalog_tagindex_enabled(void);
+/* The number of assets plan matches, from the posting lists (brought up
+ * to the index's generation first): 1 with *count; 0 when they cannot
+ * answer and the caller must run the SQL; -1 with an error. */
+int catalog_tagindex_count(struct catalog *cat, const struct query_plan *plan, int64_t *count);
+/* The same for the ids themselves, ascending or (from_top) descending,
+ * at most limit of them when limit > 0; *ids is the caller's to free. */
+int catalog_tagindex_ids(struct catalog *cat, const struct query_plan *plan, bool from_top,
+			 int64_t limit, int64_t **ids, size_t *n);
 
 #endif

@@ -11,6 +11,7 @@
 #include "fault.h"
 #include "gc.h"
 #include "phash.h"
+#include "posting.h"
 #include "store.h"
 #include "util.h"
 #include "vector.h"
@@ -362,7 +363,8 @@ static int check_cache(const struct store_entry *e, void *ctx)
 	bool phash = strcmp(e->name, "phash.idx") == 0;
 	bool vectors = strncmp(e->name, "vectors-", 8) == 0 && len > 12 &&
 		       strcmp(e->name + len - 4, ".f32") == 0;
-	if (!phash && !vectors)
+	bool postings = strcmp(e->name, "postings.idx") == 0;
+	if (!phash && !vectors && !postings)
 		return 0;
 	r->counts->caches++;
 	char *path = store_cache_path(r->st, e->name);
@@ -370,8 +372,17 @@ static int check_cache(const struct store_entry *e, void *ctx)
 		return -1;
 	uint64_t generation;
 	uint32_t dim;
-	int readable = phash ? phash_file_generation(path, &generation)
-			     : vector_file_header(path, &generation, &dim);
+	int readable;
+	if (postings) {
+		/* The header and directory; each list is checked when a query
+		 * reads it. */
+		struct posting_file *f = posting_file_open(path);
+		readable = f ? 0 : -1;
+		posting_file_close(f);
+	} else {
+		readable = phash ? phash_file_generation(path, &generation)
+				 : vector_file_header(path, &generation, &dim);
+	}
 	error_clear();
 	int rc = 0;
 	if (readable < 0) {

@@ -36,7 +36,8 @@ struct parser {
 	struct query_param *params;
 	size_t nparams;
 	int depth;
-	bool term_is_set; /* the last term emitted a set, not a predicate */
+	bool term_is_set;	 /* the last term emitted a set, not a predicate */
+	struct query_plan *leaf; /* the last term for the posting lists, or NULL */
 };
 
 /* SQLite's parser has a bounded stack: a group costs a subquery or two, so
@@ -152,14 +153,45 @@ static char *glob_pattern(const char *value, bool *wild)
 	return sb_detach(&sb);
 }
 
-/* "= ?N" or "GLOB ?N" for a value that may hold wildcards. */
-static void emit_match(struct parser *p, const char *value)
+/* "= ?N" or "GLOB ?N" for a value that may hold wildcards; true for
+ * GLOB. The text bound is the last parameter. */
+static bool emit_match(struct parser *p, const char *value)
 {
 	bool wild;
 	char *pattern = glob_pattern(value, &wild);
 	int n = add_text_param(p, wild ? pattern : value);
 	sb_addf(&p->sql, wild ? " GLOB ?%d" : " = ?%d", n);
 	free(pattern);
+	return wild;
+}
+
+static void plan_free(struct query_plan *plan)
+{
+	if (!plan)
+		return;
+	for (size_t i = 0; i < plan->nchildren; i++)
+		plan_free(plan->children[i]);
+	free(plan->children);
+	free(plan->ns);
+	free(plan->value);
+	free(plan);
+}
+
+static struct query_plan *plan_new(enum query_plan_kind kind)
+{
+	struct query_plan *plan = xcalloc(1, sizeof(*plan));
+	plan->kind = kind;
+	return plan;
+}
+
+/* The term just emitted, as a leaf whose value is the pattern its last
+ * emit_match bound. */
+static void plan_leaf(struct parser *p, enum query_plan_kind kind, bool glob)
+{
+	plan_free(p->leaf);
+	p->leaf = plan_new(kind);
+	p->leaf->value = xstrdup(p->params[p->nparams - 1].text);
+	p->leaf->value_glob = glob;
 }
 
 const char *const query_fields[] = {"character", "role", "format", "hash", "kind", NULL};
@@ -173,7 +205,7 @@ static int emit_field(struct parser *p, const char *field, const char *value, si
 		 * and "-character:x" still matches it. */
 		sb_adds(&p->sql, "(a.character_id IS NOT NULL AND a.character_id IN "
 				 "(SELECT id FROM characters WHERE slug");
-		emit_match(p, value);
+		plan_leaf(p, QUERY_PLAN_CHARACTER, emit_match(p, value));
 		sb_adds(&p->sql, "))");
 	} else if (strcmp(field, "kind") == 0) {
 		/* A misspelt kind would match nothing, silently. */
@@ -183,11 +215,11 @@ static int emit_field(struct parser *p, const char *field, const char *value, si
 			    value);
 		sb_adds(&p->sql, "(a.character_id IS NOT NULL AND a.character_id IN "
 				 "(SELECT id FROM characters WHERE kind");
-		emit_match(p, value);
+		plan_leaf(p, QUERY_PLAN_KIND, emit_match(p, value));
 		sb_adds(&p->sql, "))");
 	} else if (strcmp(field, "role") == 0) {
 		sb_adds(&p->sql, "a.role");
-		emit_match(p, value);
+		plan_leaf(p, QUERY_PLAN_ROLE, emit_match(p, value));
 	} else if (strcmp(field, "format") == 0) {
 		sb_adds(&p->sql, "a.format");
 		emit_match(p, strcmp(value, "jpg") == 0 ? "jpeg" : value);
@@ -358,11 +390,12 @@ struct node {
 	enum set_shape shape;
 	int terms; /* SELECTs in the set's outermost compound */
 	bool negated;
+	struct query_plan *plan; /* NULL when a term is not for the posting lists */
 };
 
 #define NODE_INIT                                                                                  \
 	{                                                                                          \
-		STRBUF_INIT, STRBUF_INIT, SET_NONE, 0, false                                       \
+		STRBUF_INIT, STRBUF_INIT, SET_NONE, 0, false, NULL                                 \
 	}
 
 /* SQLite refuses a compound of more than 500 SELECTs (its
@@ -374,6 +407,26 @@ static void node_release(struct node *n)
 {
 	sb_release(&n->pred);
 	sb_release(&n->set);
+	plan_free(n->plan);
+	n->plan = NULL;
+}
+
+/* A group's plan from its operands' (moved out of them); none when any
+ * operand has none. */
+static struct query_plan *plan_group(enum query_plan_kind kind, struct node *items, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!items[i].plan)
+			return NULL;
+	struct query_plan *plan = plan_new(kind);
+	plan->children = xcalloc(n, sizeof(*plan->children));
+	for (size_t i = 0; i < n; i++) {
+		plan->children[i] = items[i].plan;
+		plan->children[i]->negated = items[i].negated;
+		items[i].plan = NULL;
+	}
+	plan->nchildren = n;
+	return plan;
 }
 
 static void swap_nodes(struct node *a, struct node *b)
@@ -459,9 +512,12 @@ static int emit_tag(struct parser *p, const char *word, size_t column)
 	sb_adds(&match, "g.ns");
 	struct strbuf saved = p->sql;
 	p->sql = match;
-	emit_match(p, ns);
+	bool ns_glob = emit_match(p, ns);
+	char *ns_pattern = xstrdup(p->params[p->nparams - 1].text);
 	sb_adds(&p->sql, " AND g.value");
-	emit_match(p, value);
+	plan_leaf(p, QUERY_PLAN_TAG, emit_match(p, value));
+	p->leaf->ns = ns_pattern;
+	p->leaf->ns_glob = ns_glob;
 	match = p->sql;
 	p->sql = saved;
 	sb_addf(&p->sql,
@@ -539,8 +595,12 @@ static int parse_unary(struct parser *p, struct node *out)
 	case TOK_WORD:
 		sb_reset(&p->sql);
 		p->term_is_set = false;
+		plan_free(p->leaf);
+		p->leaf = NULL;
 		if (emit_term(p) < 0)
 			return -1;
+		out->plan = p->leaf;
+		p->leaf = NULL;
 		if (p->term_is_set) {
 			out->set = p->sql;
 			out->shape = SET_UNION;
@@ -579,6 +639,7 @@ static int parse_and(struct parser *p, struct node *out)
 		if (parse_unary(p, &items[n++]) < 0)
 			goto out;
 	} while (starts_term(p));
+	out->plan = plan_group(QUERY_PLAN_ALL_OF, items, n);
 
 	/* Only the chain's first operand goes in without a subquery around
 	 * it, so the most compound one leads: SQL nesting, which SQLite's
@@ -680,6 +741,7 @@ static int parse_or(struct parser *p, struct node *out)
 		rc = 0;
 		goto out;
 	}
+	out->plan = plan_group(QUERY_PLAN_ANY_OF, groups, n);
 	if (any_set) {
 		size_t lead = 0;
 		for (size_t i = 0; i < n; i++) {
@@ -731,6 +793,7 @@ struct query *query_compile(const char *text)
 		goto out;
 	if (p.tok.kind == TOK_END) {
 		sb_adds(&p.sql, "1");
+		top.plan = plan_new(QUERY_PLAN_ALL_OF);
 	} else {
 		if (parse_or(&p, &top) < 0)
 			goto out;
@@ -755,12 +818,15 @@ struct query *query_compile(const char *text)
 	set = pred = NULL;
 	q->params = p.params;
 	q->nparams = p.nparams;
+	q->plan = top.plan;
+	top.plan = NULL;
 	p.params = NULL;
 	p.nparams = 0;
 out:
 	free(set);
 	free(pred);
 	node_release(&top);
+	plan_free(p.leaf);
 	free(p.tok.text);
 	sb_release(&p.sql);
 	for (size_t i = 0; i < p.nparams; i++)
@@ -779,6 +845,7 @@ void query_free(struct query *q)
 	free(q->where);
 	free(q->set);
 	free(q->pred);
+	plan_free(q->plan);
 	free(q);
 }
 

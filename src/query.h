@@ -17,6 +17,27 @@ struct query_param {
 	double real; /* QUERY_PARAM_REAL's value */
 };
 
+/* The query as set algebra over what the posting lists hold (tags,
+ * character:, kind:, role:), for tagindex.c. A leaf's patterns are the
+ * very texts the SQL binds: GLOB patterns when glob is set, else exact. */
+enum query_plan_kind {
+	QUERY_PLAN_ALL_OF,    /* the intersection of the children; no child: every asset */
+	QUERY_PLAN_ANY_OF,    /* their union */
+	QUERY_PLAN_TAG,	      /* ns and value */
+	QUERY_PLAN_CHARACTER, /* the character's slug in value */
+	QUERY_PLAN_KIND,      /* the element kind in value */
+	QUERY_PLAN_ROLE,      /* the role in value */
+};
+
+struct query_plan {
+	enum query_plan_kind kind;
+	bool negated; /* its complement, as an operand of its parent */
+	char *ns, *value;
+	bool ns_glob, value_glob;
+	struct query_plan **children;
+	size_t nchildren;
+};
+
 struct query {
 	char *where; /* an SQL boolean expression on "a"; "1" for no terms */
 	/* where's two halves: a compound SELECT of one column "id" (no ORDER
@@ -27,6 +48,9 @@ struct query {
 	char *pred;
 	struct query_param *params;
 	size_t nparams;
+	/* The same query for the posting lists; NULL when a term is one they
+	 * do not hold (format:, hash:, a comparison). */
+	struct query_plan *plan;
 };
 
 /* Compiles text; NULL with an EX_USAGE error such as

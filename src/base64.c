@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -86,18 +87,22 @@ char *base64url_encode(const void *data, size_t len)
 	return s;
 }
 
+/* Both alphabets' values; filled once, as takes render side by side. */
+static int8_t table[256];
+static pthread_once_t table_once = PTHREAD_ONCE_INIT;
+
+static void table_fill(void)
+{
+	memset(table, -1, sizeof(table));
+	for (int i = 0; i < 64; i++)
+		table[(unsigned char)b64_alphabet[i]] = (int8_t)i;
+	table['-'] = 62;
+	table['_'] = 63;
+}
+
 int base64_decode(const char *text, struct strbuf *out)
 {
-	static int8_t table[256];
-	static bool ready;
-	if (!ready) {
-		memset(table, -1, sizeof(table));
-		for (int i = 0; i < 64; i++)
-			table[(unsigned char)b64_alphabet[i]] = (int8_t)i;
-		table['-'] = 62;
-		table['_'] = 63;
-		ready = true;
-	}
+	pthread_once(&table_once, table_fill);
 	uint32_t acc = 0;
 	int bits = 0;
 	for (const char *s = text; *s; s++) {

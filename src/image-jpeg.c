@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -417,18 +418,21 @@ static uint8_t *orient(uint8_t *rgb, int *w, int *h, int orientation)
 /* The pHash as image-vips.c makes it: the thumbnail forced to 32 x 32,
  * then grey as libvips' sRGB to B_W does it (the luminance of the linear
  * light, encoded back with the sRGB curve). */
+static float linear[256];
+static pthread_once_t linear_once = PTHREAD_ONCE_INIT;
+
+/* Once, by the first worker that needs it: the workers run side by side. */
+static void linear_fill(void)
+{
+	for (int i = 0; i < 256; i++) {
+		double v = i / 255.0;
+		linear[i] = (float)(v <= 0.04045 ? v / 12.92 : pow((v + 0.055) / 1.055, 2.4));
+	}
+}
+
 static uint64_t thumb_phash(const uint8_t *rgb, int w, int h)
 {
-	static float linear[256];
-	static bool ready;
-	if (!ready) {
-		for (int i = 0; i < 256; i++) {
-			double v = i / 255.0;
-			linear[i] =
-			    (float)(v <= 0.04045 ? v / 12.92 : pow((v + 0.055) / 1.055, 2.4));
-		}
-		ready = true;
-	}
+	pthread_once(&linear_once, linear_fill);
 	uint8_t *small = resize_image(rgb, w, h, PHASH_SIDE, PHASH_SIDE);
 	uint8_t grey[PHASH_SIDE * PHASH_SIDE];
 	for (int i = 0; i < PHASH_SIDE * PHASH_SIDE; i++) {

@@ -9,6 +9,7 @@
 #include "util.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,18 +30,23 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* Filled once, by whichever thread needs it first: add's workers make
+ * pHashes side by side. */
+static double cosines[PHASH_LOW][PHASH_SIDE];
+static pthread_once_t cosines_once = PTHREAD_ONCE_INIT;
+
+static void cosines_fill(void)
+{
+	for (int u = 0; u < PHASH_LOW; u++)
+		for (int x = 0; x < PHASH_SIDE; x++)
+			cosines[u][x] = cos((2 * x + 1) * u * M_PI / (2.0 * PHASH_SIDE));
+}
+
 uint64_t phash_from_gray(const uint8_t pixels[PHASH_SIDE * PHASH_SIDE])
 {
 	/* Only the PHASH_LOW lowest frequencies are needed, so the DCT is two
 	 * small matrix products against a cosine table, not a full FFT. */
-	static double cosines[PHASH_LOW][PHASH_SIDE];
-	static int ready;
-	if (!ready) {
-		for (int u = 0; u < PHASH_LOW; u++)
-			for (int x = 0; x < PHASH_SIDE; x++)
-				cosines[u][x] = cos((2 * x + 1) * u * M_PI / (2.0 * PHASH_SIDE));
-		ready = 1;
-	}
+	pthread_once(&cosines_once, cosines_fill);
 	double rows[PHASH_SIDE][PHASH_LOW];
 	for (int y = 0; y < PHASH_SIDE; y++)
 		for (int u = 0; u < PHASH_LOW; u++) {

@@ -20,6 +20,9 @@
 
 enum { BLOCK = 512, NAME_LEN = 100 };
 
+_Static_assert(MANIFEST_MAX_BLOB <= BUNDLE_MAX_ENTRY,
+	       "a blob a manifest allows must fit in one bundle entry");
+
 #define MANIFEST_NAME "manifest.json"
 
 /* ---- writing ---- */

@@ -12,12 +12,16 @@
 #include "util.h"
 
 #include <errno.h>
+#include <search.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 enum { BLOCK = 512, NAME_LEN = 100 };
+
+_Static_assert(MANIFEST_MAX_BLOB <= BUNDLE_MAX_ENTRY,
+	       "a blob a manifest allows must fit in one bundle entry");
 
 #define MANIFEST_NAME "manifest.json"
 
@@ -133,9 +137,39 @@ struct bundle_reader {
 	uint64_t left;	  /* data bytes of the current entry not yet read */
 	uint64_t padding; /* and the padding after them */
 	bool ended;
-	char **seen; /* the names read so far */
-	size_t nseen;
+	/* The names read so far: a balanced tree (tsearch) to find a
+	 * duplicate in O(log n) whatever the names, since a manifest may
+	 * name a million blobs; the array owns them, for freeing. */
+	void *seen_tree;
+	char **seen;
+	size_t nseen, seen_cap;
 };
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* Whether name was read before; if not, it is remembered. */
+static bool seen_before(struct bundle_reader *r, const char *name)
+{
+	if (r->nseen == r->seen_cap) {
+		r->seen_cap = r->seen_cap ? r->seen_cap * 2 : 64;
+		r->seen = xrealloc(r->seen, r->seen_cap * sizeof(*r->seen));
+	}
+	char *copy = xstrdup(name);
+	char **found = tsearch(copy, &r->seen_tree, name_cmp);
+	if (!found) {
+		fputs("troupe: out of memory\n", stderr);
+		abort();
+	}
+	if (*found != copy) {
+		free(copy);
+		return true;
+	}
+	r->seen[r->nseen++] = copy;
+	return false;
+}
 
 ssize_t bundle_fd_read(void *ctx, void *buf, size_t len)
 {
@@ -163,8 +197,10 @@ void bundle_reader_free(struct bundle_reader *r)
 {
 	if (!r)
 		return;
-	for (size_t i = 0; i < r->nseen; i++)
+	for (size_t i = 0; i < r->nseen; i++) {
+		tdelete(r->seen[i], &r->seen_tree, name_cmp);
 		free(r->seen[i]);
+	}
 	free(r->seen);
 	free(r);
 }
@@ -357,11 +393,8 @@ static int next_header(struct bundle_reader *r, char name[NAME_LEN + 1], uint64_
 		free(size_why);
 		return -1;
 	}
-	for (size_t i = 0; i < r->nseen; i++)
-		if (strcmp(r->seen[i], name) == 0)
-			return bad_entry(name, "a duplicate entry; refusing the bundle");
-	r->seen = xrealloc(r->seen, (r->nseen + 1) * sizeof(*r->seen));
-	r->seen[r->nseen++] = xstrdup(name);
+	if (seen_before(r, name))
+		return bad_entry(name, "a duplicate entry; refusing the bundle");
 	r->left = *size;
 	r->padding = (BLOCK - *size % BLOCK) % BLOCK;
 	return 1;

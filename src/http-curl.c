@@ -36,11 +36,16 @@ enum {
 	HTTP_STALL_S = 20,
 };
 #define HTTP_DEFAULT_MAX (64u << 20)
+/* What of a non-2xx answer's body is kept, whatever max_response is: a
+ * blob's GET allows its size and one byte, and a 403 for a small blob
+ * must still report the 403, not a body too large. */
+#define HTTP_ERROR_MAX (64u << 10)
 
 struct sink {
 	struct http_response *resp;
 	size_t max;
 	bool overflow;
+	bool error_cut; /* a non-2xx body was cut at HTTP_ERROR_MAX */
 	CURL *handle;
 	int fd; /* the download file of this attempt, or -1 */
 };
@@ -50,9 +55,18 @@ static size_t on_body(char *data, size_t size, size_t n, void *ctx)
 	struct sink *s = ctx;
 	size_t len = size * n;
 	long status = 0;
-	if (s->fd >= 0)
-		curl_easy_getinfo(s->handle, CURLINFO_RESPONSE_CODE, &status);
-	if (status >= 200 && status <= 299) {
+	curl_easy_getinfo(s->handle, CURLINFO_RESPONSE_CODE, &status);
+	bool success = status >= 200 && status <= 299;
+	if (!success) {
+		size_t room = HTTP_ERROR_MAX - s->resp->body.len;
+		sb_add(&s->resp->body, data, len < room ? len : room);
+		if (len <= room)
+			return len;
+		/* Enough to say what went wrong; the rest is not read. */
+		s->error_cut = true;
+		return 0;
+	}
+	if (s->fd >= 0) {
 		if (s->resp->downloaded + len > s->max) {
 			s->overflow = true;
 			return 0;
@@ -182,7 +196,8 @@ static CURL *make_handle(const struct http_request *req, const struct hop *hop, 
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, sink);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, sink);
-	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)sink->max);
+	/* No CURLOPT_MAXFILESIZE: libcurl would hold an error answer's
+	 * Content-Length to max_response too; on_body keeps both limits. */
 	if (req->aws_sigv4) {
 		curl_easy_setopt(h, CURLOPT_AWS_SIGV4, req->aws_sigv4);
 		curl_easy_setopt(h, CURLOPT_USERNAME, req->user);
@@ -332,8 +347,9 @@ static int curl_send(const struct http_request *req, struct http_response *resp)
 	char *redirected = NULL;
 	int rc_out;
 	for (int attempt = 1;; attempt++) {
-		struct sink sink = {resp, req->max_response ? req->max_response : HTTP_DEFAULT_MAX,
-				    false, NULL, -1};
+		struct sink sink = {resp,  req->max_response ? req->max_response : HTTP_DEFAULT_MAX,
+				    false, false,
+				    NULL,  -1};
 		int upload_fd = -1;
 		struct hop hop = {req->url, req->method, true};
 		CURLcode rc = CURLE_OK;
@@ -342,6 +358,7 @@ static int curl_send(const struct http_request *req, struct http_response *resp)
 			struct curl_slist *headers = NULL;
 			curl_mime *mime = NULL;
 			sb_reset(&resp->body);
+			sink.error_cut = false;
 			retry_after = 0;
 			errbuf[0] = '\0';
 			resp->downloaded = 0;
@@ -376,6 +393,8 @@ static int curl_send(const struct http_request *req, struct http_response *resp)
 			curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
 					 (long)(left > 0.001 ? left * 1000 : 1));
 			rc = curl_easy_perform(h);
+			if (rc == CURLE_WRITE_ERROR && sink.error_cut)
+				rc = CURLE_OK;
 			resp->attempts = attempt;
 			resp->status = 0;
 			curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);

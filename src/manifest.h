@@ -24,9 +24,11 @@ struct catalog;
 #define SHA256_HEX	 64
 
 /* Limits a parsed manifest is held to (a bundle may come from anyone):
- * the JSON text itself, one blob, and how many of each thing. */
+ * the JSON text itself, one blob, and how many of each thing. A blob is
+ * held to what one ustar entry holds (eleven octal digits, 8 GiB less a
+ * byte), so every manifest can travel as a bundle. */
 #define MANIFEST_MAX_BYTES  ((size_t)256 << 20)
-#define MANIFEST_MAX_BLOB   ((uint64_t)64 << 30)
+#define MANIFEST_MAX_BLOB   ((uint64_t)077777777777)
 #define MANIFEST_MAX_ITEMS  1000000
 #define MANIFEST_MAX_VECTOR 65536
 

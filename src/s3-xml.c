@@ -188,6 +188,21 @@ static bool parse_size(const char *text, uint64_t *out)
 	return true;
 }
 
+/* Whether a start tag of the element named tag begins at or after from,
+ * whether or not it is ever closed. */
+static bool has_start_tag(const char *xml, size_t len, size_t from, const char *tag)
+{
+	size_t tlen = strlen(tag);
+	for (size_t i = from; i + tlen + 2 <= len; i++) {
+		if (xml[i] != '<' || memcmp(xml + i + 1, tag, tlen) != 0)
+			continue;
+		char c = xml[i + 1 + tlen];
+		if (c == '>' || c == ' ' || c == '/' || c == '\t' || c == '\r' || c == '\n')
+			return true;
+	}
+	return false;
+}
+
 int s3xml_list(const char *xml, size_t len, s3xml_object_fn *each, void *ctx, bool *truncated,
 	       char **next)
 {
@@ -221,6 +236,10 @@ int s3xml_list(const char *xml, size_t len, s3xml_object_fn *each, void *ctx, bo
 			return rc;
 		pos = after;
 	}
+	/* The walk stops at the first record it cannot close: one left
+	 * there is a listing cut short, not a short listing. */
+	if (has_start_tag(body, blen, pos, "Contents"))
+		return -1;
 	if (*truncated) {
 		*next = element_text(body, blen, 0, "NextContinuationToken");
 		/* A truncated listing without a way on would be read again and

@@ -782,6 +782,11 @@ out:
 int sync_pull(struct catalog *cat, const struct remote *r, char *const *slugs, size_t n,
 	      const struct sync_options *o, struct sync_counts *counts)
 {
+	/* A slug becomes part of an object's key: one that is not a slug
+	 * (a '/', a '..') is refused before anything is asked of the remote. */
+	for (size_t i = 0; i < n; i++)
+		if (catalog_slug_check(slugs[i]) < 0)
+			return -1;
 	struct session s;
 	if (session_open(&s, cat, r, o, counts) < 0)
 		return -1;

@@ -134,6 +134,8 @@ elif action == "huge":
     man["blobs"][0]["bytes"] = 1 << 50
 elif action == "dup":
     extra.append(blobs[0])
+elif action == "dup-far":  # the same entry again, last, with the others between
+    blobs.append(blobs[0])
 elif action in ("traversal", "absolute", "profile", "exec", "symlink", "hardlink", "device", "dir"):
     name = {"traversal": "objects/../../evil", "absolute": "/tmp/evil", "profile": "profiles/kling.json",
             "exec": blobs[0][0].name, "symlink": "objects/aa/link", "hardlink": "objects/aa/link",
@@ -173,6 +175,7 @@ refused 65 "named by the manifest, but absent" "a blob missing from the archive"
 refused 65 "version 2; this troupe reads version 1 only" "a manifest of another version" version
 refused 65 "not a whole number in range" "an absurd blob size in the manifest" huge
 refused 65 "a duplicate entry" "the same entry twice" dup
+refused 65 "a duplicate entry" "the same entry twice, far apart" dup-far
 refused 65 "path traversal" "a name with .." traversal
 refused 65 "an absolute name" "an absolute name" absolute
 refused 65 "a profile inside a bundle is never installed" "a profile inside" profile

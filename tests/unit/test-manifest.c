@@ -62,6 +62,24 @@ static bool refused(const char *pointer, const char *json, const char *message)
 	return no;
 }
 
+/* The base manifest with the value at pointer replaced by json, parsed;
+ * whether it was accepted. */
+static bool accepted(const char *pointer, const char *json)
+{
+	cJSON *root = cJSON_Parse(base);
+	jp_set(root, pointer, cJSON_Parse(json));
+	char *text = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	error_clear();
+	struct manifest *m = manifest_parse(text, strlen(text));
+	free(text);
+	if (!m)
+		fprintf(stderr, "# %s: %s\n", pointer, error_message());
+	bool yes = m != NULL;
+	manifest_free(m);
+	return yes;
+}
+
 static void test_sha256(void)
 {
 	uint8_t one[32], two[32];
@@ -124,6 +142,9 @@ static void test_parse(void)
 	ok(refused("/blobs/0/sha256", "\"00\"", "64 lower-case hex"), "a short SHA-256");
 	ok(refused("/blobs/0/bytes", "1e18", "not a whole number in range"), "an absurd size");
 	ok(refused("/blobs/0/bytes", "-1", "not a whole number in range"), "a negative size");
+	ok(refused("/blobs/0/bytes", "8589934592", "not a whole number in range"),
+	   "8 GiB, a byte more than one bundle entry holds");
+	ok(accepted("/blobs/0/bytes", "8589934591"), "8 GiB less a byte, the largest entry");
 	ok(refused("/blobs/-",
 		   "{\"hash\":\"0123456789abcdef0123456789abcdef\",\"bytes\":3,\"sha256\":"
 		   "\"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\"}",

@@ -158,6 +158,20 @@ int main(void)
 	ok(list("<ListBucketResult><Contents><Key>k</Key><Size>1</Size>", &s, &truncated, &next) ==
 	       -1,
 	   "a cut listing is refused");
+	ok(list("<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key>a</Key>"
+		"<Size>1</Size></Contents><Contents><Key>b</Key><Size>2</Size>"
+		"</ListBucketResult>",
+		&s, &truncated, &next) == -1,
+	   "a record left open after whole ones is refused, not taken as the end");
+	ok(list("<ListBucketResult><Contents><Key>a</Key><Size>1</Size></Contents>"
+		"<Contents ></ListBucketResult>",
+		&s, &truncated, &next) == -1,
+	   "and so is a bare start tag");
+	ok(list("<ListBucketResult><Contents><Key>a</Key><Size>1</Size></Contents>"
+		"<ContentsX>y</ContentsX></ListBucketResult>",
+		&s, &truncated, &next) == 0 &&
+	       !strcmp(sb_str(&s.keys), "a;"),
+	   "an element that only starts like Contents is not one");
 	ok(list("<ListBucketResult><Contents><Key></Key><Size>1</Size></Contents>"
 		"</ListBucketResult>",
 		&s, &truncated, &next) == -1,

@@ -4,8 +4,9 @@
  * process that holds the store's exclusive lock and has committed the
  * removal of every row naming it, so no row ever names a missing blob
  * because of gc, and no writer (which holds the lock shared from its
- * first staged blob until it ends) can be between finding a blob in
- * place and committing the row that names it. */
+ * first staged blob, or an import or pull from before it looks for the
+ * bundle's blobs, until it ends) can be between finding a blob in place
+ * and committing the row that names it. */
 #include "config.h"
 
 #include "gc.h"

@@ -158,6 +158,24 @@ if test_have_prereq flock "gc waits while a writer holds the store" "and then fr
 	check "and then frees" test ! -e "$(blob_path "$coffee")"
 fi
 
+# ---- the lock: an import of blobs already in place waits for gc ----
+# It stages nothing, so only the lock it takes before it looks for them
+# keeps gc from freeing one between its look and its commit.
+if test_have_prereq flock "the import of blobs already in place succeeds" \
+	"an import naming only present blobs waits for gc's lock"; then
+	troupe export mei -o mei.troupe >/dev/null
+	flock -x .troupe/tmp sleep 2 &
+	holder=$!
+	sleep 0.3
+	start=$(date +%s%N)
+	imported=0
+	troupe import mei.troupe >/dev/null 2>&1 || imported=$?
+	took=$((($(date +%s%N) - start) / 1000000))
+	wait $holder
+	is "$imported" 0 "the import of blobs already in place succeeds"
+	check "an import naming only present blobs waits for gc's lock" test "$took" -ge 1000
+fi
+
 # ---- add beside gc: a blob about to be named is never lost ----
 # Each round adds a picture whose blob is unreferenced (removed just
 # before), so the add finds it in place and names it again, while gc

@@ -690,6 +690,14 @@ int store_lock_exclusive_wait(struct store *st)
 	return 0;
 }
 
+void store_unlock(struct store *st)
+{
+	if (st->lock_fd >= 0)
+		close(st->lock_fd);
+	st->lock_fd = -1;
+	st->exclusive = false;
+}
+
 int store_blob_remove(struct store *st, const char *hash)
 {
 	if (!st->exclusive)

@@ -142,5 +142,9 @@ int store_lock_exclusive_wait(struct store *st);
  * error); refused (EX_TEMPFAIL) unless this process holds the exclusive
  * lock, which is what proves no writer is about to name it. */
 int store_blob_remove(struct store *st, const char *hash);
+/* Lets go of whichever lock this process holds on the store, for one
+ * that is done with it before it ends (gc, before it reports); a writer
+ * with anything staged or a row still to commit must not call it. */
+void store_unlock(struct store *st);
 
 #endif

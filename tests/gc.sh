@@ -58,6 +58,14 @@ is "$(jq -r '[.candidates[] | select(.verdict == "free") | .hash] | sort | join(
 	"$(printf '%s\n' "$camera" "$camera_thumb" | sort | tr '\n' ' ' | sed 's/ $//')" \
 	"--dry-run --json: both would go"
 is "$(jq .freed.bytes dry.json)" "$bytes" "--dry-run --json: the bytes that would be freed"
+# Line-buffered, a report made before the commit would reach the file
+# before the fault; the blobs stay, so none may be said to be freed.
+if test_have_prereq stdbuf "a gc stopped before its commit says nothing was freed"; then
+	status=0
+	TROUPE_FAULT=gc-before-commit stdbuf -oL "$TROUPE" gc >fault.out 2>/dev/null || status=$?
+	check "a gc stopped before its commit says nothing was freed" \
+		test "$status" = 86 -a ! -s fault.out -a -e "$(blob_path "$camera")"
+fi
 check "gc frees what is past the grace period" troupe gc
 like "$(cat .out)" "^freed $camera [0-9.]+ kB: was asset #2" "gc says what it freed, and why"
 is "$(tail -n 1 .out | cut -d' ' -f1-3)" "freed 2 blobs" "the summary says how many"

@@ -308,10 +308,13 @@ int gc_run(struct catalog *cat, const struct gc_options *o, gc_report_fn *report
 		uint64_t bytes = node->bytes > 0 ? (uint64_t)node->bytes : 0;
 		counts->unreferenced++;
 		counts->unreferenced_bytes += bytes;
+		/* A freed row whose file was already gone frees no bytes, but
+		 * its bytes are not kept either. */
 		if (node->verdict == GC_FREE) {
 			counts->freed++;
 			counts->freed_bytes += node->file ? bytes : 0;
-		}
+		} else
+			counts->kept_bytes += bytes;
 		whys[nfound] = why_of(&g, node);
 		found[nfound] = (struct gc_candidate){
 		    .hash = node->hash,

@@ -45,9 +45,10 @@ struct gc_counts {
 	size_t blobs;	     /* blobs looked at: rows and files */
 	size_t unreferenced; /* of which nothing references */
 	uint64_t unreferenced_bytes;
-	size_t freed; /* of those, freed (or to be, with dry_run) */
-	uint64_t freed_bytes;
-	size_t rows_removed; /* blob rows removed (0 with dry_run) */
+	size_t freed;	      /* of those, freed (or to be, with dry_run) */
+	uint64_t freed_bytes; /* what the freed files held */
+	uint64_t kept_bytes;  /* what the unreferenced blobs kept hold */
+	size_t rows_removed;  /* blob rows removed (0 with dry_run) */
 };
 
 typedef int gc_report_fn(const struct gc_candidate *c, void *ctx);

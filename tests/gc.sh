@@ -132,6 +132,17 @@ check "an old orphan" troupe gc
 like "$(cat .out)" "^freed $orphan " "an orphan past the grace period by its mtime is freed"
 check "the orphan is gone" test ! -e "$(blob_path "$orphan")"
 
+# ---- a row whose file is already gone frees no bytes, and keeps none ----
+noise_jpeg gone.jpg 44 44
+gone=$(hash_of gone.jpg)
+gone_id=$(troupe add mei gone.jpg --role pose --json | jq '.[0].id')
+troupe rm "$gone_id" >/dev/null
+rm -f "$(blob_path "$gone")"
+troupe gc --grace 0 --json >gone.json
+is "$(jq -r --arg h "$gone" '.candidates[] | select(.hash == $h) | "\(.verdict) \(.file)"' gone.json)" \
+	"free false" "the row whose file is gone is freed"
+is "$(jq -c '.kept' gone.json)" '{"blobs":0,"bytes":0}' "and nothing freed is counted as kept"
+
 # ---- fsck and gc --dry-run agree on what is unreferenced ----
 troupe rm 5 >/dev/null
 cp orphan.jpg "$(blob_path "$orphan")"

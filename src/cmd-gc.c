@@ -78,7 +78,7 @@ static int print_candidate(const struct gc_candidate *c, void *ctx)
 
 static void print_summary(const struct gc_counts *c, const struct output *out, int64_t days)
 {
-	uint64_t kept_bytes = c->unreferenced_bytes - c->freed_bytes;
+	uint64_t kept_bytes = c->kept_bytes;
 	size_t kept = c->unreferenced - c->freed;
 	if (out->candidates) {
 		cJSON *root = cJSON_CreateObject();

@@ -4,8 +4,9 @@
  * process that holds the store's exclusive lock and has committed the
  * removal of every row naming it, so no row ever names a missing blob
  * because of gc, and no writer (which holds the lock shared from its
- * first staged blob until it ends) can be between finding a blob in
- * place and committing the row that names it. */
+ * first staged blob, or an import or pull from before it looks for the
+ * bundle's blobs, until it ends) can be between finding a blob in place
+ * and committing the row that names it. */
 #include "config.h"
 
 #include "gc.h"
@@ -273,6 +274,9 @@ int gc_run(struct catalog *cat, const struct gc_options *o, gc_report_fn *report
 	memset(counts, 0, sizeof(*counts));
 	struct store *st = catalog_store(cat);
 	struct graph g = {0};
+	struct gc_candidate *found = NULL;
+	char **whys = NULL; /* found[i].why, owned */
+	size_t nfound = 0;
 	bool begun = false;
 	int rc = -1;
 	/* The lock first, the index's write lock second: a writer holds the
@@ -288,6 +292,12 @@ int gc_run(struct catalog *cat, const struct gc_options *o, gc_report_fn *report
 	int64_t now = time_now();
 	gc_mark(g.nodes, g.n, g.links, g.nlinks);
 	gc_decide(g.nodes, g.n, g.links, g.nlinks, now, o->grace);
+	/* Reported only once the rows are committed, the files unlinked and
+	 * the locks let go: a reader slow to take the report (a pager) must
+	 * not stall every writer, and a failed commit must not leave lines
+	 * saying something was freed. */
+	found = xcalloc(g.n ? g.n : 1, sizeof(*found));
+	whys = xcalloc(g.n ? g.n : 1, sizeof(*whys));
 	for (size_t i = 0; i < g.n; i++) {
 		struct gc_node *node = &g.nodes[i];
 		if (!node->row && !node->file)
@@ -298,49 +308,54 @@ int gc_run(struct catalog *cat, const struct gc_options *o, gc_report_fn *report
 		uint64_t bytes = node->bytes > 0 ? (uint64_t)node->bytes : 0;
 		counts->unreferenced++;
 		counts->unreferenced_bytes += bytes;
+		/* A freed row whose file was already gone frees no bytes, but
+		 * its bytes are not kept either. */
 		if (node->verdict == GC_FREE) {
 			counts->freed++;
 			counts->freed_bytes += node->file ? bytes : 0;
-		}
-		char *why = why_of(&g, node);
-		struct gc_candidate c = {node->hash,
-					 bytes,
-					 node->row,
-					 node->file,
-					 node->first_seen,
-					 node->first_seen + o->grace,
-					 why,
-					 node->verdict};
-		int stop = report(&c, ctx);
-		free(why);
-		if (stop) {
-			rc = stop;
-			goto out;
-		}
+		} else
+			counts->kept_bytes += bytes;
+		whys[nfound] = why_of(&g, node);
+		found[nfound] = (struct gc_candidate){
+		    .hash = node->hash,
+		    .bytes = bytes,
+		    .row = node->row,
+		    .file = node->file,
+		    .first_seen = node->first_seen,
+		    .free_after = node->first_seen + o->grace,
+		    .why = whys[nfound],
+		    .verdict = node->verdict,
+		};
+		nfound++;
 	}
-	if (o->dry_run) {
-		rc = 0;
-		goto out;
-	}
-	if (write_rows(cat, &g, now, counts) < 0)
-		goto out;
-	fault_point("gc-before-commit");
-	begun = false;
-	if (catalog_end(cat, true) < 0)
-		goto out;
-	fault_point("gc-committed");
-	for (size_t i = 0; i < g.n; i++) {
-		struct gc_node *node = &g.nodes[i];
-		if (node->live || !node->file || node->verdict != GC_FREE)
-			continue;
-		if (store_blob_remove(st, node->hash) < 0)
+	if (!o->dry_run) {
+		if (write_rows(cat, &g, now, counts) < 0)
 			goto out;
-		fault_point("gc-unlinked");
+		fault_point("gc-before-commit");
+		begun = false;
+		if (catalog_end(cat, true) < 0)
+			goto out;
+		fault_point("gc-committed");
+		for (size_t i = 0; i < g.n; i++) {
+			struct gc_node *node = &g.nodes[i];
+			if (node->live || !node->file || node->verdict != GC_FREE)
+				continue;
+			if (store_blob_remove(st, node->hash) < 0)
+				goto out;
+			fault_point("gc-unlinked");
+		}
+		store_unlock(st);
 	}
 	rc = 0;
+	for (size_t i = 0; i < nfound && rc == 0; i++)
+		rc = report(&found[i], ctx);
 out:
 	if (begun)
 		catalog_end(cat, false);
+	for (size_t i = 0; i < nfound; i++)
+		free(whys[i]);
+	free(whys);
+	free(found);
 	graph_free(&g);
 	return rc;
 }

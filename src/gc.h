@@ -45,9 +45,10 @@ struct gc_counts {
 	size_t blobs;	     /* blobs looked at: rows and files */
 	size_t unreferenced; /* of which nothing references */
 	uint64_t unreferenced_bytes;
-	size_t freed; /* of those, freed (or to be, with dry_run) */
-	uint64_t freed_bytes;
-	size_t rows_removed; /* blob rows removed (0 with dry_run) */
+	size_t freed;	      /* of those, freed (or to be, with dry_run) */
+	uint64_t freed_bytes; /* what the freed files held */
+	uint64_t kept_bytes;  /* what the unreferenced blobs kept hold */
+	size_t rows_removed;  /* blob rows removed (0 with dry_run) */
 };
 
 typedef int gc_report_fn(const struct gc_candidate *c, void *ctx);
@@ -56,8 +57,11 @@ typedef int gc_report_fn(const struct gc_candidate *c, void *ctx);
  * blob, in hash order (a nonzero return stops and is returned). Without
  * dry_run it first waits for the store's exclusive lock (see
  * store_lock_exclusive_wait) and holds the index's write lock from the
- * mark to the commit. 0, or -1 with an error; a failure after the commit
- * leaves only files no row names, which the next run frees. */
+ * mark to the commit. report is called only after the commit and the
+ * unlinks, with both locks let go (and not at all when they fail), so a
+ * slow reader of its output holds up no writer. 0, or -1 with an error;
+ * a failure after the commit leaves only files no row names, which the
+ * next run frees. */
 int gc_run(struct catalog *cat, const struct gc_options *o, gc_report_fn *report, void *ctx,
 	   struct gc_counts *counts);
 

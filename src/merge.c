@@ -477,6 +477,10 @@ struct merge_plan *merge_plan_new(struct catalog *cat, const struct manifest *m)
 	for (size_t i = 0; i < m->nshots; i++)
 		if (plan_shot(p, i) < 0)
 			goto fail;
+	/* Held from here through the commit: a blob found present is
+	 * not staged, so nothing else would keep gc from freeing it before
+	 * the rows naming it are committed. */
+	store_lock_shared(cat->store);
 	for (size_t i = 0; i < m->nblobs; i++)
 		if (!store_has(cat->store, m->blobs[i].hash))
 			p->missing[p->nmissing++] = &m->blobs[i];

@@ -362,10 +362,11 @@ out:
 }
 
 /* The shared lock a writer holds while anything it staged may still be
- * in tmp/; an exclusive holder (fsck --repair) is waited for. A file
- * system without flock leaves the store unlocked: then no process ever
- * gets it exclusively either, so leftovers are only reported. */
-static void lock_shared(struct store *st)
+ * in tmp/, or while it may commit a row naming a blob it found in place;
+ * an exclusive holder (fsck --repair, gc) is waited for. A file system
+ * without flock leaves the store unlocked: then no process ever gets it
+ * exclusively either, so leftovers are only reported. */
+void store_lock_shared(struct store *st)
 {
 	if (st->lock_fd >= 0)
 		return;
@@ -381,7 +382,7 @@ static void lock_shared(struct store *st)
 static int stage_open(struct store *st, struct store_staged *out, int *fd)
 {
 	memset(out, 0, sizeof(*out));
-	lock_shared(st);
+	store_lock_shared(st);
 	out->tmp_path = xasprintf("%s/tmp/blob-XXXXXX", st->root);
 	*fd = mkostemp(out->tmp_path, O_CLOEXEC);
 	if (*fd < 0) {
@@ -687,6 +688,14 @@ int store_lock_exclusive_wait(struct store *st)
 				 strerror(errno));
 	st->exclusive = true;
 	return 0;
+}
+
+void store_unlock(struct store *st)
+{
+	if (st->lock_fd >= 0)
+		close(st->lock_fd);
+	st->lock_fd = -1;
+	st->exclusive = false;
 }
 
 int store_blob_remove(struct store *st, const char *hash)

@@ -122,6 +122,11 @@ int store_verify_blob(const struct store *st, const char *hash, int64_t bytes, b
  * until store_free), 1 when another process holds the store, -1 with an
  * error. */
 int store_lock_exclusive(struct store *st);
+/* Takes that lock shared, as staging a blob does, waiting for an
+ * exclusive holder; idempotent, held until store_free(). A process that
+ * will commit a row naming a blob it finds already in objects/ takes it
+ * before it looks, so gc cannot free the blob in between. */
+void store_lock_shared(struct store *st);
 /* Removes a leftover in tmp/ by its name there; refused (EX_TEMPFAIL)
  * unless this process holds the exclusive lock. */
 int store_tmp_remove(struct store *st, const char *name);
@@ -137,5 +142,9 @@ int store_lock_exclusive_wait(struct store *st);
  * error); refused (EX_TEMPFAIL) unless this process holds the exclusive
  * lock, which is what proves no writer is about to name it. */
 int store_blob_remove(struct store *st, const char *hash);
+/* Lets go of whichever lock this process holds on the store, for one
+ * that is done with it before it ends (gc, before it reports); a writer
+ * with anything staged or a row still to commit must not call it. */
+void store_unlock(struct store *st);
 
 #endif

@@ -58,6 +58,14 @@ is "$(jq -r '[.candidates[] | select(.verdict == "free") | .hash] | sort | join(
 	"$(printf '%s\n' "$camera" "$camera_thumb" | sort | tr '\n' ' ' | sed 's/ $//')" \
 	"--dry-run --json: both would go"
 is "$(jq .freed.bytes dry.json)" "$bytes" "--dry-run --json: the bytes that would be freed"
+# Line-buffered, a report made before the commit would reach the file
+# before the fault; the blobs stay, so none may be said to be freed.
+if test_have_prereq stdbuf "a gc stopped before its commit says nothing was freed"; then
+	status=0
+	TROUPE_FAULT=gc-before-commit stdbuf -oL "$TROUPE" gc >fault.out 2>/dev/null || status=$?
+	check "a gc stopped before its commit says nothing was freed" \
+		test "$status" = 86 -a ! -s fault.out -a -e "$(blob_path "$camera")"
+fi
 check "gc frees what is past the grace period" troupe gc
 like "$(cat .out)" "^freed $camera [0-9.]+ kB: was asset #2" "gc says what it freed, and why"
 is "$(tail -n 1 .out | cut -d' ' -f1-3)" "freed 2 blobs" "the summary says how many"
@@ -124,6 +132,17 @@ check "an old orphan" troupe gc
 like "$(cat .out)" "^freed $orphan " "an orphan past the grace period by its mtime is freed"
 check "the orphan is gone" test ! -e "$(blob_path "$orphan")"
 
+# ---- a row whose file is already gone frees no bytes, and keeps none ----
+noise_jpeg gone.jpg 44 44
+gone=$(hash_of gone.jpg)
+gone_id=$(troupe add mei gone.jpg --role pose --json | jq '.[0].id')
+troupe rm "$gone_id" >/dev/null
+rm -f "$(blob_path "$gone")"
+troupe gc --grace 0 --json >gone.json
+is "$(jq -r --arg h "$gone" '.candidates[] | select(.hash == $h) | "\(.verdict) \(.file)"' gone.json)" \
+	"free false" "the row whose file is gone is freed"
+is "$(jq -c '.kept' gone.json)" '{"blobs":0,"bytes":0}' "and nothing freed is counted as kept"
+
 # ---- fsck and gc --dry-run agree on what is unreferenced ----
 troupe rm 5 >/dev/null
 cp orphan.jpg "$(blob_path "$orphan")"
@@ -156,6 +175,24 @@ if test_have_prereq flock "gc waits while a writer holds the store" "and then fr
 	wait $holder
 	check "gc waits while a writer holds the store" test "$took" -ge 1000
 	check "and then frees" test ! -e "$(blob_path "$coffee")"
+fi
+
+# ---- the lock: an import of blobs already in place waits for gc ----
+# It stages nothing, so only the lock it takes before it looks for them
+# keeps gc from freeing one between its look and its commit.
+if test_have_prereq flock "the import of blobs already in place succeeds" \
+	"an import naming only present blobs waits for gc's lock"; then
+	troupe export mei -o mei.troupe >/dev/null
+	flock -x .troupe/tmp sleep 2 &
+	holder=$!
+	sleep 0.3
+	start=$(date +%s%N)
+	imported=0
+	troupe import mei.troupe >/dev/null 2>&1 || imported=$?
+	took=$((($(date +%s%N) - start) / 1000000))
+	wait $holder
+	is "$imported" 0 "the import of blobs already in place succeeds"
+	check "an import naming only present blobs waits for gc's lock" test "$took" -ge 1000
 fi
 
 # ---- add beside gc: a blob about to be named is never lost ----

@@ -36,16 +36,16 @@ enum {
 	HTTP_STALL_S = 20,
 };
 #define HTTP_DEFAULT_MAX (64u << 20)
-/* What of a non-2xx answer's body is kept, whatever max_response is: a
- * blob's GET allows its size and one byte, and a 403 for a small blob
- * must still report the 403, not a body too large. */
+/* The least of a non-2xx answer's body that is kept, whatever a smaller
+ * max_response says: a blob's GET allows its size and one byte, and a 403
+ * for a small blob must still report the 403, not a body too large. */
 #define HTTP_ERROR_MAX (64u << 10)
 
 struct sink {
 	struct http_response *resp;
 	size_t max;
 	bool overflow;
-	bool error_cut; /* a non-2xx body was cut at HTTP_ERROR_MAX */
+	bool error_cut; /* a non-2xx body was cut at its cap */
 	CURL *handle;
 	int fd; /* the download file of this attempt, or -1 */
 };
@@ -58,7 +58,10 @@ static size_t on_body(char *data, size_t size, size_t n, void *ctx)
 	curl_easy_getinfo(s->handle, CURLINFO_RESPONSE_CODE, &status);
 	bool success = status >= 200 && status <= 299;
 	if (!success) {
-		size_t room = HTTP_ERROR_MAX - s->resp->body.len;
+		/* The request's own limit, or at least enough to say what went
+		 * wrong when that limit is a small blob's size. */
+		size_t cap = s->max > HTTP_ERROR_MAX ? s->max : HTTP_ERROR_MAX;
+		size_t room = cap - s->resp->body.len;
 		sb_add(&s->resp->body, data, len < room ? len : room);
 		if (len <= room)
 			return len;

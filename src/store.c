@@ -1,6 +1,9 @@
 /* store: the content-addressed blob directory. Invariant: a file under
  * objects/ holds exactly the bytes its name hashes to, was fsynced before
- * it got that name, and is read-only. Nothing here touches the index. */
+ * it got that name, and is read-only. Nothing here touches the index.
+ * Over 800 lines because staging, publishing, the store's lock and the
+ * walkers share the fan-out and durability rules (every rename and its
+ * directory fsync) that must stay in one place to stay right. */
 #define _GNU_SOURCE
 #include "config.h"
 

@@ -412,43 +412,32 @@ static int stage_finish(struct store *st, int fd, struct store_staged *out, int 
 	return rc;
 }
 
+/* A file as store_stage_reader's source; a read error names the file. */
+struct file_source {
+	int fd;
+	const char *path;
+};
+
+static ssize_t file_source_read(void *ctx, void *buf, size_t len)
+{
+	struct file_source *f = ctx;
+	ssize_t n = read_full(f->fd, buf, len);
+	if (n < 0)
+		error_set(EX_IOERR, "%s: %s", f->path, strerror(errno));
+	return n;
+}
+
 int store_stage_file(struct store *st, const char *path, struct store_staged *out)
 {
 	int src = open(path, O_RDONLY | O_CLOEXEC);
 	if (src < 0)
 		return error_set(errno == ENOENT ? EX_NOINPUT : EX_IOERR, "%s: %s", path,
 				 strerror(errno));
-	int fd, rc = -1;
-	if (stage_open(st, out, &fd) < 0) {
-		close(src);
-		return -1;
-	}
 	posix_fadvise(src, 0, 0, POSIX_FADV_SEQUENTIAL);
-	XXH3_state_t *state = XXH3_createState();
-	unsigned char *buf = xmalloc(COPY_CHUNK);
-	XXH3_128bits_reset(state);
-	for (;;) {
-		ssize_t n = read_full(src, buf, COPY_CHUNK);
-		if (n < 0) {
-			error_set(EX_IOERR, "%s: %s", path, strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		XXH3_128bits_update(state, buf, (size_t)n);
-		if (write_all(fd, buf, (size_t)n) < 0) {
-			error_set(EX_IOERR, "%s: %s", out->tmp_path, strerror(errno));
-			goto out;
-		}
-		out->bytes += (uint64_t)n;
-	}
-	hash_hex(XXH3_128bits_digest(state), out->hash);
-	rc = 0;
-out:
-	free(buf);
-	XXH3_freeState(state);
+	struct file_source f = {src, path};
+	int rc = store_stage_reader(st, file_source_read, &f, out);
 	close(src);
-	return stage_finish(st, fd, out, rc);
+	return rc;
 }
 
 int store_stage_buffer(struct store *st, const void *data, size_t len, struct store_staged *out)
